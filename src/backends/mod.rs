@@ -1,0 +1,178 @@
+//! Backend clients. A backend knows its API and nothing about Cedar,
+//! principals or audit: the gate has decided before a backend is called.
+
+pub mod http;
+pub mod path;
+pub mod pve;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::catalog::{BackendKind, ToolDef, ValidArgs};
+use crate::config::Endpoint;
+
+/// A progress report from a long-running backend operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub progress: f64,
+    pub total: Option<f64>,
+    pub message: String,
+}
+
+pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<Progress>;
+
+/// A backend failure, worded so the agent (and the operator reading the
+/// audit log) knows what to do next. No variant carries credentials.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    #[error("endpoint {endpoint:?} did not answer within {}s; the action may or may not have taken effect: check the object's state before retrying", after.as_secs())]
+    Timeout { endpoint: String, after: Duration },
+    #[error("endpoint {endpoint:?} could not be reached ({detail}); check that it is up and reachable from Portcullis")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("endpoint {endpoint:?} answered with a redirect (HTTP {status}); redirects are never followed, so check the endpoint URL in the configuration")]
+    Redirect { endpoint: String, status: u16 },
+    #[error("endpoint {endpoint:?} rejected Portcullis's credentials (HTTP {status}); an operator must check the API token id and secret")]
+    Auth { endpoint: String, status: u16 },
+    #[error("endpoint {endpoint:?} refused the action for lack of privileges (HTTP 403): {message}")]
+    Forbidden { endpoint: String, message: String },
+    #[error("endpoint {endpoint:?} rejected the request (HTTP {status}): {message}")]
+    Rejected { endpoint: String, status: u16, message: String },
+    #[error("endpoint {endpoint:?} failed (HTTP {status}): {message}; retrying later may help")]
+    Server { endpoint: String, status: u16, message: String },
+    #[error("endpoint {endpoint:?} answered with something that is not its API's JSON ({detail})")]
+    Garbage { endpoint: String, detail: String },
+    #[error("endpoint {endpoint:?} sent more than {limit} bytes; the answer was discarded")]
+    TooLarge { endpoint: String, limit: usize },
+    #[error("task {upid} on endpoint {endpoint:?} failed: {exitstatus}{}", if log_tail.is_empty() { String::new() } else { format!("; last log lines: {}", log_tail.join(" | ")) })]
+    TaskFailed { endpoint: String, upid: String, exitstatus: String, log_tail: Vec<String> },
+    #[error("the connection to endpoint {endpoint:?} failed ({detail}); the action may or may not have taken effect")]
+    Transport { endpoint: String, detail: String },
+    #[error("endpoint {endpoint:?} is misconfigured: {detail}")]
+    Setup { endpoint: String, detail: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl BackendError {
+    /// A short machine-readable kind for audit records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendError::Timeout { .. } => "timeout",
+            BackendError::Unreachable { .. } => "unreachable",
+            BackendError::Redirect { .. } => "redirect",
+            BackendError::Auth { .. } => "auth",
+            BackendError::Forbidden { .. } => "forbidden",
+            BackendError::Rejected { .. } => "rejected",
+            BackendError::Server { .. } => "server_error",
+            BackendError::Garbage { .. } => "garbage",
+            BackendError::TooLarge { .. } => "too_large",
+            BackendError::TaskFailed { .. } => "task_failed",
+            BackendError::Transport { .. } => "transport",
+            BackendError::Setup { .. } => "setup",
+            BackendError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Classify a reqwest error without echoing its URL or source chain
+/// verbatim (they are ours, but the wording is for an agent).
+pub(crate) fn transport_error(endpoint: &str, timeout: Duration, e: reqwest::Error) -> BackendError {
+    let endpoint = endpoint.to_string();
+    if e.is_timeout() {
+        return BackendError::Timeout { endpoint, after: timeout };
+    }
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        detail = format!("{detail}: {s}");
+        src = s.source();
+    }
+    if e.is_connect() {
+        BackendError::Unreachable { endpoint, detail }
+    } else {
+        BackendError::Transport { endpoint, detail }
+    }
+}
+
+/// One client per configured endpoint.
+enum Client {
+    Pve(pve::PveClient),
+}
+
+/// The configured endpoints and their clients: the only hosts ever
+/// contacted.
+pub struct Backends {
+    clients: BTreeMap<String, (EndpointInfo, Client)>,
+}
+
+/// What the gate may know about an endpoint (no credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointInfo {
+    pub name: String,
+    pub backend: BackendKind,
+    pub host: String,
+    pub tls_verify: bool,
+    pub default: bool,
+}
+
+impl Backends {
+    pub fn new(endpoints: &[Endpoint]) -> Result<Backends, BackendError> {
+        let mut clients = BTreeMap::new();
+        for ep in endpoints {
+            let info = EndpointInfo {
+                name: ep.name.clone(),
+                backend: ep.backend,
+                host: format!("{}:{}", ep.url.host_str().unwrap_or(""), ep.url.port_or_known_default().unwrap_or(443)),
+                tls_verify: ep.tls_verify,
+                default: ep.default,
+            };
+            let client = match ep.backend {
+                BackendKind::Pve => Client::Pve(pve::PveClient::new(ep)?),
+            };
+            clients.insert(ep.name.clone(), (info, client));
+        }
+        Ok(Backends { clients })
+    }
+
+    pub fn endpoints(&self) -> impl Iterator<Item = &EndpointInfo> {
+        self.clients.values().map(|(i, _)| i)
+    }
+
+    /// The endpoint a call goes to: the one named, or the backend's
+    /// default (the one marked default, or the only one).
+    pub fn pick(&self, backend: BackendKind, named: Option<&str>) -> Result<&EndpointInfo, String> {
+        let of_kind: Vec<&EndpointInfo> = self.endpoints().filter(|e| e.backend == backend).collect();
+        let names = || of_kind.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
+        match named {
+            Some(n) => of_kind.iter().copied().find(|e| e.name == n).ok_or_else(|| {
+                format!("endpoint {n:?} is not a configured {} endpoint; configured: {}", backend.as_str(), names())
+            }),
+            None => match of_kind.as_slice() {
+                [] => Err(format!("no {} endpoint is configured", backend.as_str())),
+                [only] => Ok(only),
+                many => many.iter().copied().find(|e| e.default).ok_or_else(|| {
+                    format!("several {} endpoints are configured ({}); name one with the `endpoint` argument", backend.as_str(), names())
+                }),
+            },
+        }
+    }
+
+    /// Run a tool on an endpoint. The caller has authorized and audited.
+    pub async fn execute(
+        &self,
+        endpoint: &str,
+        tool: &ToolDef,
+        args: &ValidArgs,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let (_, client) = self
+            .clients
+            .get(endpoint)
+            .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))?;
+        match client {
+            Client::Pve(c) => c.execute(tool, args, progress).await,
+        }
+    }
+}

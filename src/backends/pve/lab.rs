@@ -1,0 +1,588 @@
+//! The embedded lab: a simulated Proxmox VE cluster served over HTTPS on
+//! loopback, in process, so `portcullis lab` exercises the real client
+//! (TLS verified against the lab's own certificate, API-token auth, PVE's
+//! envelopes and errors, tasks with UPIDs) with no infrastructure.
+//!
+//! It answers the endpoints of the catalog's PVE tools, checks the token
+//! and refuses parameters those endpoints do not take, as PVE does. Tests
+//! can inject faults (an HTTP status, garbage, a hang, a reset).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+/// An injected failure for the next request(s).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    Status(u16),
+    Garbage,
+    Hang(Duration),
+    Reset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Qemu,
+    Lxc,
+}
+
+#[derive(Debug, Clone)]
+struct Guest {
+    kind: Kind,
+    node: String,
+    name: String,
+    running: bool,
+    config: BTreeMap<String, Value>,
+    snapshots: Vec<(String, String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+struct Task {
+    upid: String,
+    node: String,
+    kind: String,
+    id: String,
+    start: u64,
+    done_at: Instant,
+    exit: String,
+}
+
+struct State {
+    guests: BTreeMap<u64, Guest>,
+    tasks: Vec<Task>,
+    requests: Vec<(String, String)>,
+    faults: Vec<Fault>,
+    task_seconds: f64,
+    pid: u32,
+}
+
+/// A running lab server.
+pub struct Lab {
+    pub url: String,
+    pub ca_pem: Vec<u8>,
+    pub token_id: String,
+    pub token_secret: SecretString,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+const NODES: [&str; 2] = ["pve1", "pve2"];
+const STORAGE: [(&str, &str, &str); 2] = [("local", "dir", "iso,vztmpl,backup"), ("local-lvm", "lvmthin", "images,rootdir")];
+pub const TOKEN_ID: &str = "portcullis@pve!lab";
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn seed() -> BTreeMap<u64, Guest> {
+    let mut g = BTreeMap::new();
+    let qemu = |node: &str, name: &str, running: bool, cores: u64, mem: u64| Guest {
+        kind: Kind::Qemu,
+        node: node.into(),
+        name: name.into(),
+        running,
+        config: [
+            ("name".to_string(), json!(name)),
+            ("cores".to_string(), json!(cores)),
+            ("memory".to_string(), json!(mem)),
+            ("scsi0".to_string(), json!(format!("local-lvm:vm-disk-0,size=32G"))),
+            ("net0".to_string(), json!("virtio=BC:24:11:00:00:01,bridge=vmbr0")),
+        ]
+        .into_iter()
+        .collect(),
+        snapshots: Vec::new(),
+    };
+    g.insert(100, qemu("pve1", "web-01", true, 2, 2048));
+    g.insert(101, qemu("pve1", "db-01", true, 4, 8192));
+    g.insert(102, qemu("pve2", "build-01", false, 8, 16384));
+    let mut ct = qemu("pve2", "dns-01", true, 1, 512);
+    ct.kind = Kind::Lxc;
+    g.insert(200, ct);
+    g
+}
+
+fn ok(data: Value) -> (StatusCode, Value) {
+    (StatusCode::OK, json!({ "data": data }))
+}
+
+fn fail(status: StatusCode, message: String) -> (StatusCode, Value) {
+    (status, json!({ "data": null, "message": message }))
+}
+
+fn bad_params(errors: Value) -> (StatusCode, Value) {
+    (StatusCode::BAD_REQUEST, json!({ "data": null, "errors": errors }))
+}
+
+fn parse_form(raw: &str) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+}
+
+impl State {
+    fn new_task(&mut self, node: &str, kind: &str, id: &str, exit: &str) -> String {
+        self.pid += 1;
+        let start = now();
+        let upid = format!("UPID:{node}:{:08X}:{:08X}:{start:08X}:{kind}:{id}:{TOKEN_ID}:", self.pid, self.pid * 7);
+        let done_at = Instant::now() + Duration::from_secs_f64(self.task_seconds);
+        self.tasks.push(Task {
+            upid: upid.clone(),
+            node: node.into(),
+            kind: kind.into(),
+            id: id.into(),
+            start,
+            done_at,
+            exit: exit.into(),
+        });
+        upid
+    }
+
+    fn task_view(t: &Task) -> Value {
+        let running = Instant::now() < t.done_at;
+        let mut v = json!({
+            "upid": t.upid, "node": t.node, "type": t.type_name(), "id": t.id, "user": TOKEN_ID,
+            "starttime": t.start, "status": if running { "running" } else { "stopped" },
+        });
+        if !running {
+            v["exitstatus"] = json!(t.exit);
+            v["endtime"] = json!(t.start + 1);
+        }
+        v
+    }
+
+    fn guest_view(vmid: u64, g: &Guest) -> Value {
+        json!({
+            "vmid": vmid, "name": g.name, "status": if g.running { "running" } else { "stopped" },
+            "cpus": g.config.get("cores").cloned().unwrap_or(json!(1)),
+            "maxmem": g.config.get("memory").and_then(Value::as_u64).unwrap_or(512) * 1024 * 1024,
+            "uptime": if g.running { 3600 } else { 0 },
+            "tags": g.config.get("tags").cloned().unwrap_or(json!("")),
+        })
+    }
+}
+
+impl Task {
+    fn type_name(&self) -> &str {
+        &self.kind
+    }
+}
+
+/// Check that only `allowed` parameters were given, as PVE's schema does.
+fn only(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), (StatusCode, Value)> {
+    let extra: serde_json::Map<String, Value> = params
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| (k.clone(), json!("property is not defined in schema and the schema does not allow additional properties")))
+        .collect();
+    if extra.is_empty() {
+        Ok(())
+    } else {
+        Err(bad_params(Value::Object(extra)))
+    }
+}
+
+fn route(st: &mut State, method: &str, path: &str, params: &BTreeMap<String, String>) -> (StatusCode, Value) {
+    match route_inner(st, method, path, params) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn route_inner(
+    st: &mut State,
+    method: &str,
+    path: &str,
+    p: &BTreeMap<String, String>,
+) -> Result<(StatusCode, Value), (StatusCode, Value)> {
+    let segs: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let no_such_node = |n: &str| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("hostname lookup '{n}' failed - failed to get address info for: {n}: Name or service not known"));
+    if let ["nodes", node, ..] = segs.as_slice() {
+        if !NODES.contains(node) {
+            return Err(no_such_node(node));
+        }
+    }
+    let guest_missing = |node: &str, vmid: u64, kind: Kind| {
+        let dir = if kind == Kind::Qemu { "qemu-server" } else { "lxc" };
+        fail(StatusCode::INTERNAL_SERVER_ERROR, format!("Configuration file 'nodes/{node}/{dir}/{vmid}.conf' does not exist"))
+    };
+    let find = |st: &State, node: &str, vmid: &str, kind: Kind| -> Result<u64, (StatusCode, Value)> {
+        let id: u64 = vmid.parse().map_err(|_| bad_params(json!({"vmid": "type check ('integer') failed"})))?;
+        match st.guests.get(&id) {
+            Some(g) if g.node == node && g.kind == kind => Ok(id),
+            _ => Err(guest_missing(node, id, kind)),
+        }
+    };
+    Ok(match (method, segs.as_slice()) {
+        ("GET", ["version"]) => ok(json!({"version": "9.0.3", "release": "9.0", "repoid": "lab"})),
+        ("GET", ["nodes"]) => ok(Value::Array(
+            NODES
+                .iter()
+                .map(|n| json!({"node": n, "status": "online", "cpu": 0.07, "maxcpu": 16, "mem": 12_884_901_888u64, "maxmem": 68_719_476_736u64, "uptime": 864_000, "type": "node"}))
+                .collect(),
+        )),
+        ("GET", ["nodes", node, "status"]) => ok(json!({
+            "cpu": 0.07, "uptime": 864_000, "loadavg": ["0.31", "0.28", "0.25"], "pveversion": "pve-manager/9.0.3",
+            "memory": {"total": 68_719_476_736u64, "used": 12_884_901_888u64, "free": 55_834_574_848u64},
+            "cpuinfo": {"cpus": 16, "model": "Lab CPU", "sockets": 1}, "node": node,
+        })),
+        ("GET", ["nodes", node, kind @ ("qemu" | "lxc")]) => {
+            let want = if *kind == "qemu" { Kind::Qemu } else { Kind::Lxc };
+            ok(Value::Array(
+                st.guests.iter().filter(|(_, g)| g.node == *node && g.kind == want).map(|(id, g)| State::guest_view(*id, g)).collect(),
+            ))
+        }
+        ("GET", ["nodes", node, "qemu", vmid, "status", "current"]) => {
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let mut v = State::guest_view(id, &st.guests[&id]);
+            v["qmpstatus"] = v["status"].clone();
+            ok(v)
+        }
+        ("GET", ["nodes", node, "qemu", vmid, "config"]) => {
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            ok(json!(st.guests[&id].config))
+        }
+        ("PUT", ["nodes", node, "qemu", vmid, "config"]) => {
+            only(p, &["name", "cores", "sockets", "memory", "onboot", "tags", "description"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let g = st.guests.get_mut(&id).expect("found above");
+            for (k, v) in p {
+                let value = v.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v));
+                g.config.insert(k.clone(), value);
+                if k == "name" {
+                    g.name = v.clone();
+                }
+            }
+            ok(Value::Null)
+        }
+        ("GET", ["nodes", node, "qemu", vmid, "snapshot"]) => {
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let mut list: Vec<Value> = st.guests[&id]
+                .snapshots
+                .iter()
+                .map(|(n, d, t)| json!({"name": n, "description": d, "snaptime": t}))
+                .collect();
+            list.push(json!({"name": "current", "description": "You are here!", "running": st.guests[&id].running as u8}));
+            ok(Value::Array(list))
+        }
+        ("POST", ["nodes", node, "qemu", vmid, "snapshot"]) => {
+            only(p, &["snapname", "description", "vmstate"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let name = p.get("snapname").cloned().ok_or_else(|| bad_params(json!({"snapname": "property is missing and it is not optional"})))?;
+            let g = st.guests.get_mut(&id).expect("found above");
+            if g.snapshots.iter().any(|(n, _, _)| *n == name) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot name '{name}' already used")));
+            }
+            g.snapshots.push((name, p.get("description").cloned().unwrap_or_default(), now()));
+            ok(json!(st.new_task(node, "qmsnapshot", vmid, "OK")))
+        }
+        ("POST", ["nodes", node, "qemu", vmid, "snapshot", snap, "rollback"]) => {
+            only(p, &["start"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            if !st.guests[&id].snapshots.iter().any(|(n, _, _)| n == snap) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot '{snap}' does not exist")));
+            }
+            st.guests.get_mut(&id).expect("found above").running = false;
+            ok(json!(st.new_task(node, "qmrollback", vmid, "OK")))
+        }
+        ("DELETE", ["nodes", node, "qemu", vmid, "snapshot", snap]) => {
+            only(p, &["force"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let g = st.guests.get_mut(&id).expect("found above");
+            let before = g.snapshots.len();
+            g.snapshots.retain(|(n, _, _)| n != snap);
+            if g.snapshots.len() == before {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot '{snap}' does not exist")));
+            }
+            ok(json!(st.new_task(node, "qmdelsnapshot", vmid, "OK")))
+        }
+        ("POST", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "status", action]) => {
+            let k = if *kind == "qemu" { Kind::Qemu } else { Kind::Lxc };
+            let allowed: &[&str] = if *action == "shutdown" { &["timeout", "forceStop"] } else { &[] };
+            only(p, allowed)?;
+            let id = find(st, node, vmid, k)?;
+            let prefix = if k == Kind::Qemu { "qm" } else { "vz" };
+            let g = st.guests.get_mut(&id).expect("found above");
+            let (task, exit) = match *action {
+                "start" if g.running => (format!("{prefix}start"), "VM already running".to_string()),
+                "start" => {
+                    g.running = true;
+                    (format!("{prefix}start"), "OK".into())
+                }
+                "stop" | "shutdown" => {
+                    g.running = false;
+                    (format!("{prefix}{action}"), "OK".into())
+                }
+                "reboot" if k == Kind::Qemu && g.running => (format!("{prefix}reboot"), "OK".into()),
+                "reboot" if k == Kind::Qemu => (format!("{prefix}reboot"), format!("VM {vmid} not running")),
+                other => return Err(fail(StatusCode::NOT_IMPLEMENTED, format!("Method 'POST /nodes/{node}/{kind}/{vmid}/status/{other}' not implemented"))),
+            };
+            ok(json!(st.new_task(node, &task, vmid, &exit)))
+        }
+        ("POST", ["nodes", node, "qemu", vmid, "clone"]) => {
+            only(p, &["newid", "name", "target", "full", "storage", "description"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            let newid: u64 = p.get("newid").and_then(|v| v.parse().ok()).ok_or_else(|| bad_params(json!({"newid": "property is missing and it is not optional"})))?;
+            if st.guests.contains_key(&newid) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("unable to create VM {newid}: config file already exists")));
+            }
+            let mut g = st.guests[&id].clone();
+            g.name = p.get("name").cloned().unwrap_or_else(|| format!("Copy-of-VM-{}", g.name));
+            g.config.insert("name".into(), json!(g.name));
+            g.node = p.get("target").cloned().unwrap_or_else(|| node.to_string());
+            g.running = false;
+            g.snapshots.clear();
+            st.guests.insert(newid, g);
+            ok(json!(st.new_task(node, "qmclone", vmid, "OK")))
+        }
+        ("DELETE", ["nodes", node, "qemu", vmid]) => {
+            only(p, &["purge", "destroy-unreferenced-disks", "skiplock"])?;
+            let id = find(st, node, vmid, Kind::Qemu)?;
+            if st.guests[&id].running {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("VM {vmid} is running - destroy failed")));
+            }
+            st.guests.remove(&id);
+            ok(json!(st.new_task(node, "qmdestroy", vmid, "OK")))
+        }
+        ("GET", ["storage"]) => {
+            only(p, &["type"])?;
+            ok(Value::Array(
+                STORAGE
+                    .iter()
+                    .filter(|(_, t, _)| p.get("type").is_none_or(|want| want == t))
+                    .map(|(s, t, c)| json!({"storage": s, "type": t, "content": c, "shared": 0}))
+                    .collect(),
+            ))
+        }
+        ("GET", ["nodes", node, "storage", storage, "content"]) => {
+            only(p, &["content", "vmid"])?;
+            if !STORAGE.iter().any(|(s, _, _)| s == storage) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("storage '{storage}' does not exist")));
+            }
+            let mut items = Vec::new();
+            if *storage == "local" {
+                items.push(json!({"volid": "local:iso/debian-13.iso", "content": "iso", "format": "iso", "size": 663_748_608u64}));
+            } else {
+                for (id, g) in st.guests.iter().filter(|(_, g)| g.node == *node) {
+                    items.push(json!({"volid": format!("local-lvm:vm-{id}-disk-0"), "content": if g.kind == Kind::Qemu { "images" } else { "rootdir" }, "format": "raw", "vmid": id, "size": 34_359_738_368u64}));
+                }
+            }
+            items.retain(|i| {
+                p.get("content").is_none_or(|c| i["content"] == json!(c))
+                    && p.get("vmid").is_none_or(|v| i["vmid"].to_string() == *v)
+            });
+            ok(Value::Array(items))
+        }
+        ("GET", ["cluster", "status"]) => ok(json!([
+            {"type": "cluster", "name": "lab", "quorate": 1, "nodes": 2, "version": 2},
+            {"type": "node", "name": "pve1", "online": 1, "local": 1, "nodeid": 1},
+            {"type": "node", "name": "pve2", "online": 1, "local": 0, "nodeid": 2},
+        ])),
+        ("GET", ["cluster", "resources"]) => {
+            only(p, &["type"])?;
+            let mut r: Vec<Value> = Vec::new();
+            for n in NODES {
+                r.push(json!({"id": format!("node/{n}"), "type": "node", "node": n, "status": "online"}));
+                for (s, t, _) in STORAGE {
+                    r.push(json!({"id": format!("storage/{n}/{s}"), "type": "storage", "storage": s, "node": n, "plugintype": t}));
+                }
+            }
+            for (id, g) in &st.guests {
+                let t = if g.kind == Kind::Qemu { "qemu" } else { "lxc" };
+                let mut v = State::guest_view(*id, g);
+                v["id"] = json!(format!("{t}/{id}"));
+                v["type"] = json!(t);
+                v["node"] = json!(g.node);
+                r.push(v);
+            }
+            let want = p.get("type").map(String::as_str);
+            r.retain(|v| match want {
+                None => true,
+                Some("vm") => v["type"] == "qemu" || v["type"] == "lxc",
+                Some(t) => v["type"] == t,
+            });
+            ok(Value::Array(r))
+        }
+        ("GET", ["nodes", node, "tasks"]) => {
+            only(p, &["limit", "vmid", "errors", "source", "start"])?;
+            let limit = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50usize);
+            let list: Vec<Value> = st
+                .tasks
+                .iter()
+                .rev()
+                .filter(|t| t.node == *node && p.get("vmid").is_none_or(|v| *v == t.id))
+                .map(State::task_view)
+                .filter(|v| p.get("errors").is_none_or(|e| e == "0") || v["exitstatus"].as_str().is_some_and(|x| x != "OK"))
+                .take(limit)
+                .collect();
+            ok(Value::Array(list))
+        }
+        ("GET", ["nodes", node, "tasks", upid, what @ ("status" | "log")]) => {
+            let t = st
+                .tasks
+                .iter()
+                .find(|t| t.upid == *upid && t.node == *node)
+                .ok_or_else(|| fail(StatusCode::INTERNAL_SERVER_ERROR, "no such task".into()))?;
+            if *what == "status" {
+                ok(State::task_view(t))
+            } else {
+                let mut lines = vec![json!({"n": 1, "t": format!("starting {} for {}", t.kind, t.id)})];
+                if Instant::now() >= t.done_at {
+                    let last = if t.exit == "OK" { "TASK OK".to_string() } else { format!("TASK ERROR: {}", t.exit) };
+                    lines.push(json!({"n": 2, "t": last}));
+                }
+                ok(Value::Array(lines))
+            }
+        }
+        (m, _) => fail(StatusCode::NOT_IMPLEMENTED, format!("Method '{m} /{path}' not implemented", path = segs.join("/"))),
+    })
+}
+
+fn respond(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
+    r
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    expected_auth: Arc<SecretString>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let method = req.method().as_str().to_string();
+    let full_path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let authorized = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .is_some_and(|v| crate::util::constant_time_eq(v.as_bytes(), expected_auth.expose_secret().as_bytes()));
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let fault = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        s.requests.push((method.clone(), full_path.clone()));
+        if s.faults.is_empty() { None } else { Some(s.faults.remove(0)) }
+    };
+    match fault {
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(respond(status, json!({"data": null, "message": "injected failure"})));
+        }
+        Some(Fault::Garbage) => {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"<html>502 Bad Gateway</html>")));
+            *r.status_mut() = StatusCode::OK;
+            return Ok(r);
+        }
+        Some(Fault::Hang(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Reset) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+        None => {}
+    }
+    if !authorized {
+        return Ok(respond(StatusCode::UNAUTHORIZED, json!({"data": null, "message": "authentication failure"})));
+    }
+    let Some(path) = full_path.strip_prefix("/api2/json") else {
+        return Ok(respond(StatusCode::NOT_IMPLEMENTED, json!({"data": null, "message": "not an API path"})));
+    };
+    let mut params = parse_form(&query);
+    params.extend(parse_form(&String::from_utf8_lossy(&body)));
+    let (status, v) = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        route(&mut s, &method, path, &params)
+    };
+    Ok(respond(status, v))
+}
+
+fn tls_config() -> Result<(Arc<rustls::ServerConfig>, Vec<u8>), String> {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .map_err(|e| e.to_string())?;
+    let pem = cert.cert.pem().into_bytes();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).map_err(|e| e.to_string())?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![der], key)
+        .map_err(|e| e.to_string())?;
+    Ok((Arc::new(config), pem))
+}
+
+impl Lab {
+    /// Start a lab on an ephemeral loopback port. Tasks finish after
+    /// `task_seconds`.
+    pub async fn start(task_seconds: f64) -> Result<Lab, String> {
+        let (tls, ca_pem) = tls_config()?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let secret = crate::util::random_hex(16);
+        let expected = Arc::new(SecretString::from(format!("PVEAPIToken={TOKEN_ID}={secret}")));
+        let state = Arc::new(Mutex::new(State {
+            guests: seed(),
+            tasks: Vec::new(),
+            requests: Vec::new(),
+            faults: Vec::new(),
+            task_seconds,
+            pid: 0x1000,
+        }));
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let (acceptor, st, expected) = (acceptor.clone(), st.clone(), expected.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), expected.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(Lab {
+            url: format!("https://127.0.0.1:{port}"),
+            ca_pem,
+            token_id: TOKEN_ID.to_string(),
+            token_secret: SecretString::from(secret),
+            state,
+            task,
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Every (method, path) the lab received, in order.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.with(|s| s.requests.clone())
+    }
+
+    /// Fail the next request(s) in the given ways, in order.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.faults.extend(faults));
+    }
+
+    /// Whether a guest exists and is running: `None` when it does not exist.
+    pub fn guest_running(&self, vmid: u64) -> Option<bool> {
+        self.with(|s| s.guests.get(&vmid).map(|g| g.running))
+    }
+
+    pub fn snapshots(&self, vmid: u64) -> Vec<String> {
+        self.with(|s| s.guests.get(&vmid).map(|g| g.snapshots.iter().map(|x| x.0.clone()).collect()).unwrap_or_default())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

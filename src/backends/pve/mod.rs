@@ -1,0 +1,248 @@
+//! Proxmox VE REST client: API-token auth, PVE's `{"data": …}` envelope,
+//! PVE's error shapes, and waiting on tasks (UPIDs) with progress.
+
+pub mod lab;
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use crate::catalog::{control, validate, Catalog, Method, ToolDef, ValidArgs};
+use crate::config::Endpoint;
+
+use super::{http, path, transport_error, BackendError, Progress, ProgressSink};
+
+/// Longest error text taken from a backend answer.
+const MAX_MESSAGE: usize = 600;
+
+pub struct PveClient {
+    name: String,
+    api: String,
+    http: reqwest::Client,
+    /// The whole `Authorization` value, so the secret is never formatted
+    /// again after start-up.
+    auth: SecretString,
+    token_secret: SecretString,
+    timeout: Duration,
+    task_status: ToolDef,
+    task_log: ToolDef,
+}
+
+fn shorten(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+/// PVE's error wording: `errors` (per field) and/or `message`.
+fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let mut parts = Vec::new();
+    if let Some(v) = &parsed {
+        if let Some(m) = v.get("message").and_then(Value::as_str) {
+            parts.push(m.trim().to_string());
+        }
+        if let Some(errors) = v.get("errors").and_then(Value::as_object) {
+            for (field, msg) in errors {
+                parts.push(format!("{field}: {}", msg.as_str().map_or_else(|| msg.to_string(), |s| s.trim().to_string())));
+            }
+        }
+    }
+    if parts.is_empty() {
+        parts.push(status.canonical_reason().unwrap_or("no reason given").to_string());
+    }
+    shorten(parts.join("; "))
+}
+
+/// Arguments sent as query or form parameters: everything but path
+/// placeholders and Portcullis's own control arguments. PVE wants booleans
+/// as 0/1.
+fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
+    let in_path = tool.path_params();
+    args.as_map()
+        .iter()
+        .filter(|(k, _)| !in_path.contains(&k.as_str()) && !control::ALL.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+impl PveClient {
+    pub fn new(ep: &Endpoint) -> Result<PveClient, BackendError> {
+        let catalog = Catalog::builtin();
+        let tool = |name| {
+            catalog.get(name).cloned().ok_or_else(|| BackendError::Internal(format!("catalog lacks {name}")))
+        };
+        let auth = SecretString::from(format!("PVEAPIToken={}={}", ep.token_id, ep.token_secret.expose_secret()));
+        Ok(PveClient {
+            name: ep.name.clone(),
+            api: format!("{}api2/json", ep.url),
+            http: http::client(ep)?,
+            auth,
+            token_secret: ep.token_secret.clone(),
+            timeout: ep.timeout,
+            task_status: tool("pve_get_task_status")?,
+            task_log: tool("pve_get_task_log")?,
+        })
+    }
+
+    /// Remove the secret from text that came back from the backend, in
+    /// case a misbehaving server echoes the header.
+    fn scrub(&self, s: String) -> String {
+        let secret = self.token_secret.expose_secret();
+        if secret.len() >= 4 && s.contains(secret) {
+            s.replace(secret, "[redacted]")
+        } else {
+            s
+        }
+    }
+
+    async fn request(&self, method: Method, path: &str, params: &[(String, String)]) -> Result<Value, BackendError> {
+        let url = format!("{}{path}", self.api);
+        let parsed = url::Url::parse(&url).map_err(|e| BackendError::Internal(format!("bad URL: {e}")))?;
+        // The URL parser normalises dot segments; a changed path would mean
+        // a value escaped its segment. Validation makes this unreachable.
+        if !parsed.path().ends_with(path) {
+            return Err(BackendError::Internal("refusing a request whose path changed when parsed".into()));
+        }
+        let m = match method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut auth = HeaderValue::from_str(self.auth.expose_secret())
+            .map_err(|_| BackendError::Setup { endpoint: self.name.clone(), detail: "token id or secret has characters not allowed in a header".into() })?;
+        auth.set_sensitive(true);
+        let mut req = self.http.request(m, parsed).header(AUTHORIZATION, auth);
+        req = match method {
+            Method::Get | Method::Delete => req.query(params),
+            Method::Post | Method::Put => req.form(params),
+        };
+        let resp = req.send().await.map_err(|e| transport_error(&self.name, self.timeout, e))?;
+        let status = resp.status();
+        let body = http::read_body(&self.name, self.timeout, resp).await?;
+        let endpoint = self.name.clone();
+        if status.is_success() {
+            let v: Value = serde_json::from_slice(&body).map_err(|e| BackendError::Garbage {
+                endpoint: endpoint.clone(),
+                detail: format!("HTTP {} with a body that is not JSON: {e}", status.as_u16()),
+            })?;
+            return match v {
+                Value::Object(mut o) if o.contains_key("data") => Ok(o.remove("data").unwrap_or(Value::Null)),
+                _ => Err(BackendError::Garbage { endpoint, detail: "JSON without PVE's \"data\" envelope".into() }),
+            };
+        }
+        let code = status.as_u16();
+        let message = self.scrub(error_message(status, &body));
+        Err(match code {
+            300..=399 => BackendError::Redirect { endpoint, status: code },
+            401 => BackendError::Auth { endpoint, status: code },
+            403 => BackendError::Forbidden { endpoint, message },
+            400..=499 => BackendError::Rejected { endpoint, status: code, message },
+            _ => BackendError::Server { endpoint, status: code, message },
+        })
+    }
+
+    /// Run one catalog tool.
+    pub async fn execute(
+        &self,
+        tool: &ToolDef,
+        args: &ValidArgs,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let path = path::fill(tool.call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let data = self.request(tool.call.method, &path, &backend_params(tool, args)).await?;
+        if !tool.call.returns_task {
+            return Ok(data);
+        }
+        let Some(upid) = data.as_str() else { return Ok(data) };
+        let node = args.str("node").unwrap_or_default();
+        if !args.bool(control::WAIT).unwrap_or(true) {
+            return Ok(json!({"upid": upid, "status": "running"}));
+        }
+        let secs = args.int(control::TIMEOUT).unwrap_or(control::DEFAULT_WAIT_SECONDS);
+        self.wait_task(node, upid, Duration::from_secs(secs.max(1) as u64), progress).await
+    }
+
+    /// Poll a task until it stops or `limit` passes. A task still running
+    /// at the limit is not an error: the caller gets the UPID to poll.
+    async fn wait_task(
+        &self,
+        node: &str,
+        upid: &str,
+        limit: Duration,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        // The UPID came from the backend: validate it like any argument
+        // before it becomes a path segment.
+        let ids = json!({"node": node, "upid": upid});
+        let garbage = |e: crate::catalog::ValidationError| BackendError::Garbage {
+            endpoint: self.name.clone(),
+            detail: format!("the task id it returned is not a UPID ({e})"),
+        };
+        let status_args = validate(&self.task_status, Some(&ids)).map_err(garbage)?;
+        let status_path = path::fill(self.task_status.call.path, &status_args).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        let mut polls = 0u32;
+        loop {
+            let st = self.request(Method::Get, &status_path, &[]).await?;
+            polls += 1;
+            if st.get("status").and_then(Value::as_str) == Some("stopped") {
+                let exit = st.get("exitstatus").and_then(Value::as_str).unwrap_or("unknown").to_string();
+                if exit == "OK" || exit.starts_with("WARNINGS") {
+                    return Ok(json!({"upid": upid, "status": "stopped", "exitstatus": exit, "task": st}));
+                }
+                return Err(BackendError::TaskFailed {
+                    endpoint: self.name.clone(),
+                    upid: upid.to_string(),
+                    exitstatus: self.scrub(exit),
+                    log_tail: self.log_tail(&status_args).await,
+                });
+            }
+            let elapsed = start.elapsed();
+            if let Some(sink) = progress {
+                let _ = sink.send(Progress {
+                    progress: f64::from(polls),
+                    total: None,
+                    message: format!("task {upid} running for {}s", elapsed.as_secs()),
+                });
+            }
+            if elapsed >= limit {
+                return Ok(json!({
+                    "upid": upid,
+                    "status": "running",
+                    "note": format!("still running after {}s; poll it with pve_get_task_status", limit.as_secs()),
+                }));
+            }
+            tokio::time::sleep(delay.min(limit.saturating_sub(elapsed))).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// The last lines of a failed task's log, best effort.
+    async fn log_tail(&self, ids: &ValidArgs) -> Vec<String> {
+        let Ok(p) = path::fill(self.task_log.call.path, ids) else { return Vec::new() };
+        let Ok(Value::Array(lines)) = self.request(Method::Get, &p, &[("limit".into(), "500".into())]).await else {
+            return Vec::new();
+        };
+        let text: Vec<String> =
+            lines.iter().filter_map(|l| l.get("t").and_then(Value::as_str)).map(|t| self.scrub(shorten(t.to_string()))).collect();
+        text[text.len().saturating_sub(5)..].to_vec()
+    }
+}

@@ -1,0 +1,329 @@
+//! The tool catalog: every tool is declared once, here, as data.
+//!
+//! MCP `tools/list` entries, JSON input schemas, argument validation, the
+//! Cedar schema, the README tool table and the access matrix are all derived
+//! from these declarations; nothing else in the crate spells out a tool.
+
+mod params;
+mod pve;
+mod validate;
+
+pub use params::{Param, Ty};
+pub use validate::{validate, ValidArgs, ValidationError};
+
+use serde_json::{json, Map, Value};
+
+/// How much a tool can change. Orthogonal to `destructive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    Read,
+    Operate,
+    Change,
+    Admin,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [Tier::Read, Tier::Operate, Tier::Change, Tier::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Read => "read",
+            Tier::Operate => "operate",
+            Tier::Change => "change",
+            Tier::Admin => "admin",
+        }
+    }
+}
+
+/// Which kind of backend serves a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    Pve,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 1] = [BackendKind::Pve];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Pve => "pve",
+        }
+    }
+}
+
+/// The object a call acts on, expressed as the argument names that identify
+/// it. The gate turns this into a Cedar resource whose parent chain ends at
+/// the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// List-style tools act on the endpoint itself.
+    Endpoint,
+    Node,
+    Vm,
+    Container,
+    /// A storage; scoped to a node when the tool takes one.
+    Storage,
+    Task,
+}
+
+impl Target {
+    /// The Cedar entity type name of this target.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Target::Endpoint => "Endpoint",
+            Target::Node => "Node",
+            Target::Vm => "Vm",
+            Target::Container => "Container",
+            Target::Storage => "Storage",
+            Target::Task => "Task",
+        }
+    }
+}
+
+/// HTTP method of a REST call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// How a REST backend executes a tool: method, a path template whose
+/// `{name}` placeholders are filled from path parameters, and whether the
+/// answer is a task id (UPID) that can be waited on.
+#[derive(Debug, Clone, Copy)]
+pub struct RestCall {
+    pub method: Method,
+    pub path: &'static str,
+    pub returns_task: bool,
+}
+
+/// One tool, declared once.
+#[derive(Debug, Clone)]
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub backend: BackendKind,
+    pub category: &'static str,
+    pub tier: Tier,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub params: Vec<Param>,
+    pub target: Target,
+    pub call: RestCall,
+}
+
+/// Arguments every tool accepts or that the gate adds by rule; their names
+/// are reserved and never sent to a backend.
+pub mod control {
+    pub const ENDPOINT: &str = "endpoint";
+    pub const CONFIRM: &str = "confirm";
+    pub const WAIT: &str = "wait";
+    pub const TIMEOUT: &str = "timeout_seconds";
+    pub const ALL: [&str; 4] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT];
+
+    /// Upper bound on how long a call may wait for a backend task.
+    pub const MAX_WAIT_SECONDS: i64 = 3600;
+    pub const DEFAULT_WAIT_SECONDS: i64 = 120;
+}
+
+impl ToolDef {
+    pub fn read_only(&self) -> bool {
+        self.tier == Tier::Read
+    }
+
+    /// Every parameter the tool accepts: its own, then the control ones
+    /// that apply to it.
+    pub fn all_params(&self) -> Vec<Param> {
+        let mut all = self.params.clone();
+        all.push(Param::optional(
+            control::ENDPOINT,
+            Ty::ENDPOINT_NAME,
+            "Name of the configured endpoint to use; the default endpoint of this backend when omitted.",
+        ));
+        if self.destructive {
+            all.push(Param::optional(
+                control::CONFIRM,
+                Ty::Bool,
+                "Set to true to confirm this destructive action when your client cannot ask a human.",
+            ));
+        }
+        if self.call.returns_task {
+            all.push(Param::optional(
+                control::WAIT,
+                Ty::Bool,
+                "Wait for the backend task to finish (default true), reporting progress.",
+            ));
+            all.push(Param::optional(
+                control::TIMEOUT,
+                Ty::Int { min: 1, max: control::MAX_WAIT_SECONDS },
+                "How long to wait for the task, in seconds (default 120).",
+            ));
+        }
+        all
+    }
+
+    /// The Cedar action groups this tool belongs to.
+    pub fn action_groups(&self) -> Vec<String> {
+        let mut groups = vec![
+            format!("tier:{}", self.tier.as_str()),
+            format!("backend:{}", self.backend.as_str()),
+            format!("category:{}", self.category),
+        ];
+        if self.destructive {
+            groups.push("destructive".to_string());
+        }
+        groups
+    }
+
+    /// The JSON Schema of the tool's arguments (strict: no other fields).
+    pub fn input_schema(&self) -> Map<String, Value> {
+        let params = self.all_params();
+        let mut properties = Map::new();
+        for p in &params {
+            properties.insert(p.name.to_string(), p.json_schema());
+        }
+        let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+        let schema = json!({
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        });
+        match schema {
+            Value::Object(map) => map,
+            _ => unreachable!("a json! object literal is an object"),
+        }
+    }
+
+    /// The parameters whose values fill the path template, in order.
+    pub fn path_params(&self) -> Vec<&'static str> {
+        template_names(self.call.path)
+    }
+}
+
+/// Names of `{placeholders}` in a path template, in order.
+pub fn template_names(template: &str) -> Vec<&str> {
+    template
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// The whole catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    tools: Vec<ToolDef>,
+}
+
+impl Catalog {
+    /// Every tool Portcullis knows.
+    pub fn builtin() -> Catalog {
+        let tools = pve::tools();
+        Catalog { tools }
+    }
+
+    pub fn tools(&self) -> &[ToolDef] {
+        &self.tools
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// All action group names used by any tool, sorted.
+    pub fn action_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = Tier::ALL
+            .iter()
+            .map(|t| format!("tier:{}", t.as_str()))
+            .chain(std::iter::once("destructive".to_string()))
+            .chain(BackendKind::ALL.iter().map(|b| format!("backend:{}", b.as_str())))
+            .chain(self.tools.iter().map(|t| format!("category:{}", t.category)))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+
+    /// The README tool table, generated (a test keeps README.md in step).
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from(
+            "| Tool | Tier | Destructive | Category | Resource | Description |\n|---|---|---|---|---|---|\n",
+        );
+        for t in &self.tools {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} |\n",
+                t.name,
+                t.tier.as_str(),
+                if t.destructive { "yes" } else { "no" },
+                t.category,
+                t.target.entity_type(),
+                t.title
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_names_are_unique_and_prefixed_by_backend() {
+        let cat = Catalog::builtin();
+        let mut names: Vec<_> = cat.tools().iter().map(|t| t.name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(n, names.len(), "duplicate tool names");
+        for t in cat.tools() {
+            assert!(t.name.starts_with(&format!("{}_", t.backend.as_str())), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn every_path_placeholder_is_a_required_parameter() {
+        for t in Catalog::builtin().tools() {
+            for name in t.path_params() {
+                let p = t.params.iter().find(|p| p.name == name);
+                let p = p.unwrap_or_else(|| panic!("{}: {name} not declared", t.name));
+                assert!(p.required, "{}: path parameter {name} must be required", t.name);
+                assert!(p.ty.is_path_safe(), "{}: {name} has no path-safe type", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn control_names_are_never_tool_parameters() {
+        for t in Catalog::builtin().tools() {
+            for p in &t.params {
+                assert!(!control::ALL.contains(&p.name), "{} redeclares {}", t.name, p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn input_schema_is_strict_and_lists_required() {
+        let cat = Catalog::builtin();
+        let t = cat.get("pve_stop_qemu_vm").unwrap();
+        let s = t.input_schema();
+        assert_eq!(s["additionalProperties"], json!(false));
+        assert_eq!(s["required"], json!(["node", "vmid"]));
+        assert!(s["properties"].get("confirm").is_some());
+        assert!(cat.get("pve_list_nodes").unwrap().input_schema()["properties"].get("confirm").is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! Parameter declarations: one type per kind of value, each carrying the
+//! rule that validation enforces and the JSON Schema that clients see.
+
+use serde_json::{json, Value};
+
+/// The type of a parameter and the rule its values must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ty {
+    /// An identifier: must match `pattern` (anchored) and be at most
+    /// `max_len` bytes. Identifiers may become URL path segments, so every
+    /// pattern excludes `/`, `%`, `\`, `?`, `#`, whitespace and control
+    /// characters, and cannot match `.` or `..`.
+    Ident { pattern: &'static str, max_len: usize, what: &'static str },
+    /// Free text for a backend field (a description, a name): any printable
+    /// text without control characters other than tab and newline.
+    Text { max_len: usize },
+    Int { min: i64, max: i64 },
+    Bool,
+    Enum(&'static [&'static str]),
+}
+
+impl Ty {
+    /// A Proxmox VE node name (a DNS label).
+    pub const NODE: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        max_len: 63,
+        what: "a node name (letters, digits and inner hyphens, at most 63)",
+    };
+    /// A Proxmox VE guest id, as PVE bounds it.
+    pub const VMID: Ty = Ty::Int { min: 100, max: 999_999_999 };
+    /// A snapshot name, as PVE's `pve-configid` format.
+    pub const SNAPNAME: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z][A-Za-z0-9_-]{1,39}$",
+        max_len: 40,
+        what: "a snapshot name (a letter, then 1-39 letters, digits, '_' or '-')",
+    };
+    /// A storage id, as PVE's `pve-storage-id` format.
+    pub const STORAGE: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z][A-Za-z0-9._-]{0,99}$",
+        max_len: 100,
+        what: "a storage id (a letter, then letters, digits, '.', '_' or '-')",
+    };
+    /// A Proxmox VE task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
+    pub const UPID: Ty = Ty::Ident {
+        pattern: r"^UPID:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[A-Za-z0-9_]{1,32}:[A-Za-z0-9_.-]{0,64}:[A-Za-z0-9_.@!-]{1,128}:$",
+        max_len: 320,
+        what: "a task UPID (UPID:node:pid:pstart:starttime:type:id:user:)",
+    };
+    /// A guest name (a DNS name, as PVE requires).
+    pub const GUEST_NAME: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$",
+        max_len: 63,
+        what: "a DNS name (letters, digits, '.' and '-')",
+    };
+    /// The name of a configured endpoint.
+    pub const ENDPOINT_NAME: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$",
+        max_len: 63,
+        what: "an endpoint name from the configuration",
+    };
+    /// Tags as PVE takes them: `;`-separated DNS-like labels.
+    pub const TAGS: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9_+.-]{1,64}(?:[;,][A-Za-z0-9_+.-]{1,64}){0,31}$",
+        max_len: 2080,
+        what: "tags separated by ';' (letters, digits, '_', '+', '.', '-')",
+    };
+
+    /// True when values of this type can be placed in a URL path segment
+    /// without changing which path is called.
+    pub fn is_path_safe(&self) -> bool {
+        matches!(self, Ty::Ident { .. } | Ty::Int { .. })
+    }
+
+    /// The JSON Schema of one value.
+    pub fn json_schema(&self) -> Value {
+        match self {
+            Ty::Ident { pattern, max_len, .. } => {
+                json!({"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_len})
+            }
+            Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
+            Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+            Ty::Bool => json!({"type": "boolean"}),
+            Ty::Enum(values) => json!({"type": "string", "enum": values}),
+        }
+    }
+
+    /// The Cedar type of one value in `context.args`.
+    pub fn cedar_type(&self) -> &'static str {
+        match self {
+            Ty::Int { .. } => "Long",
+            Ty::Bool => "Bool",
+            Ty::Ident { .. } | Ty::Text { .. } | Ty::Enum(_) => "String",
+        }
+    }
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+impl Param {
+    pub const fn required(name: &'static str, ty: Ty, description: &'static str) -> Param {
+        Param { name, ty, required: true, description }
+    }
+
+    pub const fn optional(name: &'static str, ty: Ty, description: &'static str) -> Param {
+        Param { name, ty, required: false, description }
+    }
+
+    pub fn json_schema(&self) -> Value {
+        let mut schema = self.ty.json_schema();
+        schema["description"] = Value::String(self.description.to_string());
+        schema
+    }
+}

@@ -1,0 +1,281 @@
+//! Strict argument validation against a tool's declared parameters.
+//!
+//! rmcp does not check arguments against `inputSchema`; this is the only
+//! check, and it is the one fuzzed in CI. It never panics: every input,
+//! however hostile, gives either validated arguments or an error naming the
+//! field and the rule it broke.
+
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+
+use regex_lite::Regex;
+use serde_json::{Map, Value};
+
+use super::{Param, ToolDef, Ty};
+
+/// Why a set of arguments was refused. Each message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("arguments must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    #[error("unknown argument {field}: this tool accepts only {allowed}")]
+    UnknownField { field: String, allowed: String },
+    #[error("missing required argument `{0}`")]
+    Missing(&'static str),
+    #[error("argument `{field}` must be {expected}, got {got}")]
+    WrongType { field: &'static str, expected: &'static str, got: &'static str },
+    #[error("argument `{field}` is {len} bytes long; the limit is {max}")]
+    TooLong { field: &'static str, len: usize, max: usize },
+    #[error("argument `{field}` must be {what}")]
+    Pattern { field: &'static str, what: &'static str },
+    #[error("argument `{field}` must be between {min} and {max}, got {got}")]
+    OutOfRange { field: &'static str, min: i64, max: i64, got: String },
+    #[error("argument `{field}` must be one of {allowed}")]
+    NotInEnum { field: &'static str, allowed: String },
+    #[error("argument `{field}` contains a control character")]
+    ControlCharacter { field: &'static str },
+}
+
+impl ValidationError {
+    /// The argument the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ValidationError::NotAnObject(_) => None,
+            ValidationError::UnknownField { field, .. } => Some(field),
+            ValidationError::Missing(f)
+            | ValidationError::WrongType { field: f, .. }
+            | ValidationError::TooLong { field: f, .. }
+            | ValidationError::Pattern { field: f, .. }
+            | ValidationError::OutOfRange { field: f, .. }
+            | ValidationError::NotInEnum { field: f, .. }
+            | ValidationError::ControlCharacter { field: f } => Some(f),
+        }
+    }
+}
+
+/// Arguments that passed validation: only declared fields, each of its
+/// declared type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidArgs(Map<String, Value>);
+
+impl ValidArgs {
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).and_then(Value::as_i64)
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        self.0.get(name).and_then(Value::as_bool)
+    }
+}
+
+#[cfg(test)]
+impl ValidArgs {
+    /// Bypass validation, to test the layers behind it.
+    pub fn with_unchecked(&self, name: &str, v: Value) -> ValidArgs {
+        let mut m = self.0.clone();
+        m.insert(name.to_string(), v);
+        ValidArgs(m)
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a fractional number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Show an attacker-chosen name safely in an error: quoted, escaped, cut.
+fn quote_name(name: &str) -> String {
+    let cut: String = name.chars().take(64).collect();
+    let suffix = if cut.len() < name.len() { "…" } else { "" };
+    format!("{:?}{suffix}", cut)
+}
+
+fn regex(pattern: &'static str) -> Regex {
+    static CACHE: OnceLock<RwLock<HashMap<&'static str, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.read().ok().and_then(|m| m.get(pattern).cloned()) {
+        return re;
+    }
+    // Patterns are compile-time constants covered by tests; a bad one is a
+    // programming error caught before release.
+    let re = Regex::new(pattern).expect("catalog patterns are valid regexes");
+    if let Ok(mut m) = cache.write() {
+        m.insert(pattern, re.clone());
+    }
+    re
+}
+
+fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
+    let field = p.name;
+    let wrong = |expected| ValidationError::WrongType { field, expected, got: json_kind(v) };
+    match p.ty {
+        Ty::Ident { pattern, max_len, what } => {
+            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
+            if s.len() > max_len {
+                return Err(ValidationError::TooLong { field, len: s.len(), max: max_len });
+            }
+            if !regex(pattern).is_match(s) {
+                return Err(ValidationError::Pattern { field, what });
+            }
+        }
+        Ty::Text { max_len } => {
+            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
+            if s.len() > max_len {
+                return Err(ValidationError::TooLong { field, len: s.len(), max: max_len });
+            }
+            if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return Err(ValidationError::ControlCharacter { field });
+            }
+        }
+        Ty::Int { min, max } => {
+            let n = match v {
+                Value::Number(n) => n,
+                _ => return Err(wrong("an integer")),
+            };
+            match n.as_i64() {
+                Some(i) if (min..=max).contains(&i) => {}
+                Some(_) => return Err(ValidationError::OutOfRange { field, min, max, got: n.to_string() }),
+                None if n.is_u64() => {
+                    return Err(ValidationError::OutOfRange { field, min, max, got: n.to_string() })
+                }
+                None => return Err(wrong("an integer")),
+            }
+        }
+        Ty::Bool => {
+            v.as_bool().ok_or_else(|| wrong("a boolean"))?;
+        }
+        Ty::Enum(allowed) => {
+            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
+            if !allowed.contains(&s) {
+                return Err(ValidationError::NotInEnum { field, allowed: allowed.join(", ") });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validate `args` (the raw `arguments` of a tools/call; `None` when absent)
+/// against `tool`'s parameters.
+pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, ValidationError> {
+    static EMPTY: OnceLock<Value> = OnceLock::new();
+    let args = args.unwrap_or_else(|| EMPTY.get_or_init(|| Value::Object(Map::new())));
+    let obj = match args {
+        Value::Object(o) => o,
+        other => return Err(ValidationError::NotAnObject(json_kind(other))),
+    };
+    let params = tool.all_params();
+    // Unknown fields first, in a stable order, so the error is deterministic.
+    let mut unknown: Vec<&String> =
+        obj.keys().filter(|k| !params.iter().any(|p| p.name == k.as_str())).collect();
+    unknown.sort();
+    if let Some(field) = unknown.first() {
+        let allowed: Vec<&str> = params.iter().map(|p| p.name).collect();
+        return Err(ValidationError::UnknownField { field: quote_name(field), allowed: allowed.join(", ") });
+    }
+    let mut out = Map::new();
+    for p in &params {
+        match obj.get(p.name) {
+            None if p.required => return Err(ValidationError::Missing(p.name)),
+            None => {}
+            Some(v) => {
+                check_value(p, v)?;
+                out.insert(p.name.to_string(), v.clone());
+            }
+        }
+    }
+    Ok(ValidArgs(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use serde_json::json;
+
+    fn check(tool: &str, args: Value) -> Result<ValidArgs, ValidationError> {
+        let cat = Catalog::builtin();
+        validate(cat.get(tool).unwrap(), Some(&args))
+    }
+
+    #[test]
+    fn accepts_a_well_formed_call() {
+        let ok = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100})).unwrap();
+        assert_eq!(ok.int("vmid"), Some(100));
+        assert_eq!(ok.str("node"), Some("pve1"));
+    }
+
+    #[test]
+    fn names_the_field_and_rule() {
+        let e = check("pve_stop_qemu_vm", json!({"node": "pve1"})).unwrap_err();
+        assert_eq!(e, ValidationError::Missing("vmid"));
+        let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": "100"})).unwrap_err();
+        assert!(e.to_string().contains("`vmid` must be an integer, got a string"), "{e}");
+        let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 99})).unwrap_err();
+        assert!(e.to_string().contains("between 100 and 999999999"), "{e}");
+        let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100, "force": true})).unwrap_err();
+        assert!(e.to_string().starts_with("unknown argument \"force\""), "{e}");
+        let e = check("pve_list_storage_content", json!({"node": "pve1", "storage": "local", "content": "x"}))
+            .unwrap_err();
+        assert_eq!(e.field(), Some("content"));
+    }
+
+    #[test]
+    fn hostile_path_values_are_refused() {
+        for bad in ["../", "..", ".", "%2e%2e", "pve1/../x", "pve1\0", "a b", "pve1?x=1", "pve1#", "/", ""] {
+            let e = check("pve_get_node_status", json!({ "node": bad })).unwrap_err();
+            assert_eq!(e.field(), Some("node"), "{bad:?} gave {e}");
+        }
+        let long = "a".repeat(64);
+        assert!(matches!(
+            check("pve_get_node_status", json!({ "node": long })).unwrap_err(),
+            ValidationError::TooLong { field: "node", .. }
+        ));
+        for bad in ["..", "snap/../x", "1abc", "s%2f"] {
+            let e = check("pve_delete_qemu_snapshot", json!({"node": "n", "vmid": 100, "snapname": bad})).unwrap_err();
+            assert_eq!(e.field(), Some("snapname"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fractions_and_huge_numbers_are_not_ids() {
+        assert!(check("pve_stop_qemu_vm", json!({"node": "n", "vmid": 100.5})).is_err());
+        assert!(check("pve_stop_qemu_vm", json!({"node": "n", "vmid": u64::MAX})).is_err());
+    }
+
+    #[test]
+    fn upid_pattern_accepts_real_task_ids() {
+        let upid = "UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam!ci:";
+        assert!(check("pve_get_task_status", json!({"node": "pve1", "upid": upid})).is_ok());
+        let bad = "UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:../../x:root@pam:";
+        assert!(check("pve_get_task_status", json!({"node": "pve1", "upid": bad})).is_err());
+    }
+
+    #[test]
+    fn every_declared_pattern_compiles() {
+        for t in Catalog::builtin().tools() {
+            for p in t.all_params() {
+                if let Ty::Ident { pattern, .. } = p.ty {
+                    assert!(Regex::new(pattern).is_ok(), "{}: {}", t.name, p.name);
+                    for dots in [".", ".."] {
+                        assert!(!Regex::new(pattern).unwrap().is_match(dots), "{} matches {dots}", p.name);
+                    }
+                }
+            }
+        }
+    }
+}

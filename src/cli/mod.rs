@@ -1,0 +1,385 @@
+//! The `portcullis` command line. `main.rs` only parses and calls [`run`].
+
+mod demo;
+mod policy_test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::audit::{verify_file, AuditLog};
+use crate::backends::pve::lab::Lab;
+use crate::backends::Backends;
+use crate::catalog::Catalog;
+use crate::config::{Config, ProcessEnv};
+use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome};
+use crate::policy::{schema, PolicyEngine};
+use crate::principal::Principal;
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "A policy-gated, audited MCP server for infrastructure operations")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where configuration comes from: a file, or the embedded lab.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Configuration file (default: $PORTCULLIS_CONFIG).
+    #[arg(long, env = "PORTCULLIS_CONFIG", conflicts_with = "lab")]
+    pub config: Option<PathBuf>,
+    /// Use the embedded lab: a simulated Proxmox cluster and the default policies.
+    #[arg(long)]
+    pub lab: bool,
+    /// Policy directory, overriding the configuration's (or the lab's bundle).
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    /// Audit log for the lab (default: portcullis-lab-audit.jsonl).
+    #[arg(long, default_value = "portcullis-lab-audit.jsonl")]
+    pub lab_audit_log: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WhoArgs {
+    /// The principal to act as (must be configured unless --group is given).
+    #[arg(long = "as", value_name = "USER")]
+    pub principal: Option<String>,
+    /// Groups of an ad-hoc principal (repeatable); for trying policies.
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio.
+    Serve {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+    },
+    /// Serve MCP over stdio against the embedded lab, or run its demo.
+    Lab {
+        /// Run a scripted scenario end to end and exit (non-zero if any step misbehaves).
+        #[arg(long)]
+        demo: bool,
+        #[arg(long, default_value = "portcullis-lab-audit.jsonl")]
+        audit_log: PathBuf,
+        /// Policy directory instead of the embedded default bundle.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[command(flatten)]
+        who: WhoArgs,
+    },
+    /// Check configuration, policies and schema; exit 0 if all is well.
+    Check {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Print the Cedar schema generated from the tool catalog.
+    Schema,
+    /// List tools; with --as, whether that principal may call each.
+    Tools {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+        /// Print the README's Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Decide a call without running it. Exit 0 when allowed, 1 when denied.
+    DryRun {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        args: String,
+        /// Decide as if confirmed this way: none, argument or elicitation.
+        #[arg(long, default_value = "none")]
+        confirmation: String,
+        /// Print the decision and the complete Cedar request as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one tool call through the full path (for scripts).
+    Call {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        who: WhoArgs,
+        tool: String,
+        #[arg(default_value = "{}")]
+        args: String,
+    },
+    /// Policy authoring helpers.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run decision test cases (TOML); exit 0 when every case passes.
+    Test {
+        /// Policy directory, overriding each file's `policies`.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of audit logs; exit 0 when every file is intact.
+    Verify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// A failure for the operator, printed on stderr.
+type CliResult<T> = Result<T, String>;
+
+/// A gate with what keeps it alive (the lab, when used).
+pub struct Runtime {
+    pub gate: Arc<Gate>,
+    pub config: Config,
+    _lab: Option<Lab>,
+}
+
+fn load_policies(dir: Option<&Path>, config: &Config, lab: bool, catalog: &Catalog) -> CliResult<PolicyEngine> {
+    let engine = match (dir, lab) {
+        (Some(d), _) => PolicyEngine::load_dir(d, catalog),
+        (None, true) => PolicyEngine::from_sources(&crate::lab::default_policies(), catalog),
+        (None, false) => PolicyEngine::load_dir(&config.policies, catalog),
+    };
+    engine.map_err(|e| format!("policies refused: {e}"))
+}
+
+/// Build the gate from a configuration file or the lab. `audit` opens the
+/// audit log (every command that can execute needs it).
+pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
+    let catalog = Catalog::builtin();
+    let (lab, config) = if source.lab {
+        let (lab, config) = crate::lab::start(&source.lab_audit_log, 0.3).await?;
+        (Some(lab), config)
+    } else {
+        let path = source.config.as_ref().ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
+        (None, Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?)
+    };
+    let policies = load_policies(source.policies.as_deref(), &config, lab.is_some(), &catalog)?;
+    for ep in config.endpoints.iter().filter(|e| !e.tls_verify) {
+        tracing::warn!(endpoint = %ep.name, url = %ep.url, "TLS certificate verification is OFF for this endpoint; every audit record says so");
+    }
+    let audit = if audit {
+        Some(Arc::new(AuditLog::open(&config.audit_log).map_err(|e| format!("audit log refused: {e}"))?))
+    } else {
+        None
+    };
+    let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
+    let gate = Arc::new(Gate::new(catalog, policies, audit, backends));
+    Ok(Runtime { gate, config, _lab: lab })
+}
+
+fn principal(config: &Config, who: &WhoArgs, fallback: Option<&str>) -> CliResult<Principal> {
+    let id = who.principal.as_deref().or(fallback).ok_or("give --as USER")?;
+    if !who.groups.is_empty() {
+        return Ok(Principal::new(id, who.groups.clone()));
+    }
+    config.principal(id).cloned().ok_or_else(|| {
+        let known: Vec<&str> = config.principals.iter().map(|p| p.id.as_str()).collect();
+        format!("unknown principal {id:?}; configured: {} (or give --group to try an ad-hoc one)", known.join(", "))
+    })
+}
+
+fn parse_args(raw: &str) -> CliResult<Value> {
+    serde_json::from_str(raw).map_err(|e| format!("ARGS must be a JSON object: {e}"))
+}
+
+fn cli_caller(principal: Principal) -> Caller {
+    Caller { principal, transport: "cli", client: "portcullis-cli".into(), can_elicit: false }
+}
+
+fn parse_confirmation(s: &str) -> CliResult<Confirmation> {
+    match s {
+        "none" => Ok(Confirmation::None),
+        "argument" => Ok(Confirmation::Argument),
+        "elicitation" => Ok(Confirmation::Elicitation),
+        other => Err(format!("--confirmation must be none, argument or elicitation, not {other:?}")),
+    }
+}
+
+async fn dry_run(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str, confirmation: &str, as_json: bool) -> CliResult<ExitCode> {
+    let caller = cli_caller(principal(&rt.config, who, None)?);
+    let args = parse_args(args)?;
+    let req = CallRequest { tool, args: Some(&args), confirmation: parse_confirmation(confirmation)?, confirms: None };
+    let p = match rt.gate.prepare(&caller, &req) {
+        Ok(p) => p,
+        Err(crate::gate::Refusal::UnknownTool) => return Err(format!("unknown tool {tool:?}; see `portcullis tools`")),
+        Err(crate::gate::Refusal::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
+    };
+    let engine = rt.gate.policies();
+    let decision = if p.decision.allowed { "allow" } else { "deny" };
+    let origins: Vec<Value> =
+        p.decision.policies.iter().map(|id| json!({"id": id, "at": engine.origin(id)})).collect();
+    if as_json {
+        let out = json!({
+            "decision": decision,
+            "policies": origins,
+            "errors": p.decision.errors,
+            "request": rt.gate.request_json(&caller, &p),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!("decision: {decision}");
+        println!("principal: {} (groups: {})", caller.principal.id, caller.principal.groups.join(", "));
+        println!("action: {} [tier {}{}]", p.tool.name, p.tool.tier.as_str(), if p.tool.destructive { ", destructive" } else { "" });
+        println!("resource: {}", p.resources.first().map(|r| r.display()).unwrap_or_default());
+        if p.decision.policies.is_empty() {
+            println!("determining policies: none ({})", if p.decision.allowed { "?" } else { "no permit matched: default deny" });
+        }
+        for o in &origins {
+            println!("determining policy: {} ({})", o["id"].as_str().unwrap_or(""), o["at"].as_str().unwrap_or("?"));
+        }
+        for e in &p.decision.errors {
+            println!("policy error: {e}");
+        }
+    }
+    Ok(if p.decision.allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn call(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str) -> CliResult<ExitCode> {
+    let caller = cli_caller(principal(&rt.config, who, None)?);
+    let args = parse_args(args)?;
+    let req = CallRequest { tool, args: Some(&args), confirmation: Confirmation::None, confirms: None };
+    match rt.gate.call(&caller, req, None).await {
+        Outcome::UnknownTool(m) => Err(m),
+        Outcome::NeedsHuman { prompt, .. } => Err(format!("needs a human's confirmation: {prompt}")),
+        Outcome::Done(r) => {
+            if r.is_error {
+                eprintln!("{}", r.text);
+                Ok(ExitCode::from(1))
+            } else {
+                println!("{}", r.text);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
+
+fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
+    let catalog = rt.gate.catalog();
+    if markdown {
+        print!("{}", catalog.markdown_table());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let me = match (&who.principal, who.groups.is_empty()) {
+        (None, true) => None,
+        _ => Some(principal(&rt.config, who, None)?),
+    };
+    let visible: Vec<&str> = me.as_ref().map(|p| rt.gate.visible_tools(p).iter().map(|t| t.name).collect()).unwrap_or_default();
+    println!("{:<32} {:<8} {:<11} {}", "TOOL", "TIER", "DESTRUCTIVE", if me.is_some() { "MAY CALL" } else { "" });
+    for t in catalog.tools() {
+        let may = me.as_ref().map(|_| if visible.contains(&t.name) { "yes" } else { "no" }).unwrap_or("");
+        println!("{:<32} {:<8} {:<11} {may}", t.name, t.tier.as_str(), if t.destructive { "yes" } else { "no" });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_verify(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for f in files {
+        match verify_file(f) {
+            Ok(r) => println!("{}: intact, {} records, head {}", f.display(), r.records, r.head),
+            Err(e) => {
+                ok = false;
+                println!("{}: BROKEN: {e}", f.display());
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
+    let rt = runtime(source, false).await?;
+    let engine = rt.gate.policies();
+    println!("configuration: ok ({} endpoint(s), {} principal(s))", rt.config.endpoints.len(), rt.config.principals.len());
+    println!("policies: ok ({} policies, strict validation against the generated schema)", engine.len());
+    for ep in &rt.config.endpoints {
+        println!(
+            "endpoint {}: {} {} (TLS verification {})",
+            ep.name,
+            ep.backend.as_str(),
+            ep.url,
+            if ep.tls_verify { "on" } else { "OFF" }
+        );
+    }
+    let parent = rt.config.audit_log.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!("audit log directory {} does not exist", parent.display()));
+    }
+    println!("audit log: {}", rt.config.audit_log.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> CliResult<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", schema::generate(&Catalog::builtin()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { source } => check(&source).await,
+        Command::Audit { command: AuditCommand::Verify { files } } => Ok(audit_verify(&files)),
+        Command::Policy { command: PolicyCommand::Test { policies, files } } => policy_test::run(policies.as_deref(), &files),
+        Command::Tools { source, who, markdown } => {
+            let rt = runtime(&source, false).await?;
+            tools(&rt, &who, markdown)
+        }
+        Command::DryRun { source, who, tool, args, confirmation, json } => {
+            let rt = runtime(&source, false).await?;
+            dry_run(&rt, &who, &tool, &args, &confirmation, json).await
+        }
+        Command::Call { source, who, tool, args } => {
+            let rt = runtime(&source, true).await?;
+            call(&rt, &who, &tool, &args).await
+        }
+        Command::Serve { source, who } => {
+            let rt = runtime(&source, true).await?;
+            let me = principal(&rt.config, &who, rt.config.stdio_principal.as_deref())?;
+            tracing::info!(principal = %me.id, groups = ?me.groups, "serving MCP on stdio");
+            crate::server::serve_stdio(rt.gate.clone(), me).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lab { demo, audit_log, policies, who } => {
+            let source = SourceArgs { config: None, lab: true, policies, lab_audit_log: audit_log };
+            let rt = runtime(&source, true).await?;
+            if demo {
+                return demo::run(&rt).await;
+            }
+            let me = principal(&rt.config, &who, rt.config.stdio_principal.as_deref())?;
+            tracing::info!(principal = %me.id, "serving the lab over MCP stdio");
+            crate::server::serve_stdio(rt.gate.clone(), me).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

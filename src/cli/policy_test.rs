@@ -1,0 +1,150 @@
+//! `portcullis policy test`: decision test cases for policy authors, run
+//! through the same preparation and authorization as real calls.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::backends::Backends;
+use crate::catalog::{BackendKind, Catalog};
+use crate::config::Endpoint;
+use crate::gate::{CallRequest, Caller, Gate, Refusal};
+use crate::policy::PolicyEngine;
+use crate::principal::Principal;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    /// Policy directory, relative to this file.
+    policies: Option<PathBuf>,
+    #[serde(default)]
+    endpoints: Vec<TestEndpoint>,
+    case: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestEndpoint {
+    name: String,
+    #[serde(default = "yes")]
+    tls_verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    principal: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    tool: String,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default = "none")]
+    confirmation: String,
+    #[serde(default = "stdio")]
+    transport: String,
+    /// allow, deny or invalid.
+    expect: String,
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+fn stdio() -> String {
+    "stdio".into()
+}
+
+fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
+    let declared = if file.endpoints.is_empty() {
+        vec![TestEndpoint { name: "pve".into(), tls_verify: true }]
+    } else {
+        file.endpoints.iter().map(|e| TestEndpoint { name: e.name.clone(), tls_verify: e.tls_verify }).collect()
+    };
+    // Endpoints that are resolved but never contacted: a test runs no backend.
+    let endpoints: Vec<Endpoint> = declared
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Endpoint {
+            name: e.name.clone(),
+            backend: BackendKind::Pve,
+            url: url::Url::parse("https://policy-test.invalid").expect("static URL"),
+            token_id: "policy-test".into(),
+            token_secret: SecretString::from("unused".to_string()),
+            tls_verify: e.tls_verify,
+            ca_pem: None,
+            timeout: Duration::from_secs(1),
+            default: i == 0,
+        })
+        .collect();
+    let backends = Backends::new(&endpoints).map_err(|e| e.to_string())?;
+    Ok(Gate::new(Catalog::builtin(), policies, None, backends))
+}
+
+fn transport_name(t: &str) -> &'static str {
+    match t {
+        "http" => "http",
+        "cli" => "cli",
+        _ => "stdio",
+    }
+}
+
+/// Run every case of one file; returns (passed, failed).
+fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: TestFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let dir = match (override_dir, &file.policies) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(p)) => base.join(p),
+        (None, None) => return Err(format!("{}: say which policies to test (`policies = \"dir\"` or --policies)", path.display())),
+    };
+    let catalog = Catalog::builtin();
+    let engine = PolicyEngine::load_dir(&dir, &catalog).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let gate = gate_for(&file, engine)?;
+    let (mut passed, mut failed) = (0, 0);
+    for case in &file.case {
+        let caller = Caller {
+            principal: Principal::new(case.principal.clone(), case.groups.clone()),
+            transport: transport_name(&case.transport),
+            client: "policy-test".into(),
+            can_elicit: false,
+        };
+        let confirmation = super::parse_confirmation(&case.confirmation)?;
+        let req = CallRequest { tool: &case.tool, args: case.args.as_ref(), confirmation, confirms: None };
+        let (got, detail) = match gate.prepare(&caller, &req) {
+            Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
+            Ok(p) => ("deny", p.decision.policies.join(", ")),
+            Err(Refusal::Invalid(m)) => ("invalid", m),
+            Err(Refusal::UnknownTool) => ("invalid", format!("unknown tool {}", case.tool)),
+        };
+        if got == case.expect {
+            passed += 1;
+            println!("PASS {}", case.name);
+        } else {
+            failed += 1;
+            println!("FAIL {}: expected {}, got {got} ({detail})", case.name, case.expect);
+        }
+    }
+    Ok((passed, failed))
+}
+
+pub fn run(policies: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode, String> {
+    let (mut passed, mut failed) = (0, 0);
+    for f in files {
+        let (p, x) = run_file(f, policies)?;
+        passed += p;
+        failed += x;
+    }
+    println!("policy decisions: {passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,304 @@
+//! Configuration: a TOML file, plus the environment variables mcp-pve users
+//! already have (`PVE_BASE_URL`, `PVE_TOKEN_ID`, `PVE_TOKEN_SECRET`,
+//! `PVE_VERIFY_SSL`). Secrets are read from the environment or a file,
+//! never written inline, and held in `secrecy` types from the moment they
+//! are read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::catalog::BackendKind;
+use crate::principal::Principal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("endpoint {endpoint:?}: {message}")]
+    Endpoint { endpoint: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    server: ServerSection,
+    #[serde(default)]
+    principals: Vec<PrincipalSection>,
+    #[serde(default)]
+    endpoints: Vec<EndpointSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    /// The stdio principal: stdio has no authentication, so whoever runs
+    /// the process is this principal.
+    principal: Option<String>,
+    policies: PathBuf,
+    audit_log: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrincipalSection {
+    id: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointSection {
+    name: String,
+    backend: String,
+    url: String,
+    token_id: Option<String>,
+    token_secret_env: Option<String>,
+    token_secret_file: Option<PathBuf>,
+    /// Present only to refuse it with a clear message.
+    token_secret: Option<toml::Value>,
+    #[serde(default = "yes")]
+    tls_verify: bool,
+    ca_file: Option<PathBuf>,
+    timeout_seconds: Option<u64>,
+    #[serde(default)]
+    default: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A configured backend endpoint: the only hosts Portcullis ever contacts.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub name: String,
+    pub backend: BackendKind,
+    pub url: url::Url,
+    pub token_id: String,
+    pub token_secret: SecretString,
+    pub tls_verify: bool,
+    /// Extra trusted root certificate(s), PEM.
+    pub ca_pem: Option<Vec<u8>>,
+    pub timeout: Duration,
+    pub default: bool,
+}
+
+/// The resolved configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub stdio_principal: Option<String>,
+    pub policies: PathBuf,
+    pub audit_log: PathBuf,
+    pub principals: Vec<Principal>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// Environment lookups, injectable so tests do not touch the process env.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn parse_url(endpoint: &str, raw: &str) -> Result<url::Url, ConfigError> {
+    let err = |message: String| ConfigError::Endpoint { endpoint: endpoint.to_string(), message };
+    let url = url::Url::parse(raw.trim_end_matches('/')).map_err(|e| err(format!("url {raw:?} is not a URL: {e}")))?;
+    if url.scheme() != "https" {
+        return Err(err(format!("url {raw:?} must use https: credentials are never sent in clear text")));
+    }
+    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(err(format!("url {raw:?} must name a host and carry no credentials")));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(err(format!("url {raw:?} must be scheme://host[:port] only; the API path is added by Portcullis")));
+    }
+    Ok(url)
+}
+
+fn read_secret_file(endpoint: &str, path: &Path) -> Result<SecretString, ConfigError> {
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+    // Trim in place so no second copy of the secret is left behind.
+    let len = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(len);
+    if text.is_empty() {
+        return Err(ConfigError::Endpoint {
+            endpoint: endpoint.into(),
+            message: format!("token_secret_file {} is empty", path.display()),
+        });
+    }
+    Ok(SecretString::from(text))
+}
+
+fn endpoint_from_section(s: EndpointSection, base: &Path, env: &dyn Env) -> Result<Endpoint, ConfigError> {
+    let err = |message: String| ConfigError::Endpoint { endpoint: s.name.clone(), message };
+    if s.token_secret.is_some() {
+        return Err(err(
+            "token_secret must not be written in the configuration file; use token_secret_env or token_secret_file".into(),
+        ));
+    }
+    let backend = match s.backend.as_str() {
+        "pve" => BackendKind::Pve,
+        other => return Err(err(format!("backend {other:?} is not supported; supported: pve"))),
+    };
+    let token_id = s.token_id.clone().ok_or_else(|| err("token_id is required".into()))?;
+    let token_secret = match (&s.token_secret_env, &s.token_secret_file) {
+        (Some(var), None) => {
+            SecretString::from(env.var(var).ok_or_else(|| err(format!("environment variable {var} is not set")))?)
+        }
+        (None, Some(file)) => read_secret_file(&s.name, &resolve(base, file))?,
+        _ => return Err(err("give exactly one of token_secret_env and token_secret_file".into())),
+    };
+    let ca_pem = match &s.ca_file {
+        Some(f) => {
+            let p = resolve(base, f);
+            Some(std::fs::read(&p).map_err(|source| ConfigError::Io { path: p.display().to_string(), source })?)
+        }
+        None => None,
+    };
+    let timeout = s.timeout_seconds.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    if timeout.is_zero() || timeout > Duration::from_secs(600) {
+        return Err(err("timeout_seconds must be between 1 and 600".into()));
+    }
+    Ok(Endpoint {
+        url: parse_url(&s.name, &s.url)?,
+        name: s.name,
+        backend,
+        token_id,
+        token_secret,
+        tls_verify: s.tls_verify,
+        ca_pem,
+        timeout,
+        default: s.default,
+    })
+}
+
+/// The endpoint described by mcp-pve's environment variables, if set.
+fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
+    let Some(url) = env.var("PVE_BASE_URL") else { return Ok(None) };
+    let missing: Vec<&str> =
+        ["PVE_TOKEN_ID", "PVE_TOKEN_SECRET"].into_iter().filter(|v| env.var(v).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "PVE_BASE_URL is set but {} {} not: set them to the API token id and secret",
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" }
+        )));
+    }
+    let tls_verify = match env.var("PVE_VERIFY_SSL").as_deref() {
+        None | Some("true") | Some("1") => true,
+        Some("false") | Some("0") => false,
+        Some(other) => {
+            return Err(ConfigError::Invalid(format!("PVE_VERIFY_SSL must be true or false, got {other:?}")))
+        }
+    };
+    Ok(Some(Endpoint {
+        name: "pve".into(),
+        backend: BackendKind::Pve,
+        url: parse_url("pve", &url)?,
+        token_id: env.var("PVE_TOKEN_ID").unwrap_or_default(),
+        token_secret: SecretString::from(env.var("PVE_TOKEN_SECRET").unwrap_or_default()),
+        tls_verify,
+        ca_pem: None,
+        timeout: DEFAULT_TIMEOUT,
+        default: false,
+    }))
+}
+
+impl Config {
+    /// Load `path`, then add the endpoint from `PVE_*` variables if set.
+    pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &path.display().to_string(), base, env)
+    }
+
+    /// Parse configuration text; relative paths are taken from `base`.
+    pub fn parse(text: &str, name: &str, base: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: name.to_string(), message: e.to_string() })?;
+        let mut endpoints = Vec::new();
+        for s in file.endpoints {
+            endpoints.push(endpoint_from_section(s, base, env)?);
+        }
+        if let Some(ep) = endpoint_from_pve_env(env)? {
+            if endpoints.iter().any(|e| e.name == ep.name) {
+                return Err(ConfigError::Invalid(
+                    "PVE_BASE_URL is set and the configuration already has an endpoint named \"pve\"; use one or the other"
+                        .into(),
+                ));
+            }
+            endpoints.push(ep);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for e in &endpoints {
+            if !seen.insert(e.name.as_str()) {
+                return Err(ConfigError::Invalid(format!("endpoint name {:?} is used twice", e.name)));
+            }
+            let valid = e.name.len() <= 63
+                && e.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && e.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err(ConfigError::Invalid(format!(
+                    "endpoint name {:?} must be letters, digits, '_' or '-', starting with a letter or digit (at most 63)",
+                    e.name
+                )));
+            }
+        }
+        for kind in crate::catalog::BackendKind::ALL {
+            let defaults = endpoints.iter().filter(|e| e.backend == kind && e.default).count();
+            if defaults > 1 {
+                return Err(ConfigError::Invalid(format!("more than one default endpoint for backend {}", kind.as_str())));
+            }
+        }
+        let principals: Vec<Principal> =
+            file.principals.into_iter().map(|p| Principal::new(p.id, p.groups)).collect();
+        if let Some(p) = &file.server.principal {
+            if !principals.iter().any(|q| &q.id == p) {
+                return Err(ConfigError::Invalid(format!(
+                    "server.principal {p:?} is not listed under [[principals]]"
+                )));
+            }
+        }
+        Ok(Config {
+            stdio_principal: file.server.principal,
+            policies: resolve(base, &file.server.policies),
+            audit_log: resolve(base, &file.server.audit_log),
+            principals,
+            endpoints,
+        })
+    }
+
+    pub fn principal(&self, id: &str) -> Option<&Principal> {
+        self.principals.iter().find(|p| p.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+use super::*;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+struct MapEnv(HashMap<&'static str, &'static str>);
+
+impl Env for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.to_string())
+    }
+}
+
+fn env(pairs: &[(&'static str, &'static str)]) -> MapEnv {
+    MapEnv(pairs.iter().copied().collect())
+}
+
+const BASE: &str = r#"
+[server]
+principal = "alice"
+policies = "policies"
+audit_log = "audit.jsonl"
+
+[[principals]]
+id = "alice"
+groups = ["operators"]
+"#;
+
+#[test]
+fn relative_paths_are_taken_from_the_config_directory() {
+    let c = Config::parse(BASE, "t.toml", Path::new("/etc/portcullis"), &env(&[])).unwrap();
+    assert_eq!(c.policies, PathBuf::from("/etc/portcullis/policies"));
+    assert_eq!(c.audit_log, PathBuf::from("/etc/portcullis/audit.jsonl"));
+    assert_eq!(c.principal("alice").unwrap().groups, vec!["operators"]);
+}
+
+#[test]
+fn mcp_pve_environment_adds_an_endpoint() {
+    let e = env(&[
+        ("PVE_BASE_URL", "https://pve.example:8006/"),
+        ("PVE_TOKEN_ID", "root@pam!mcp"),
+        ("PVE_TOKEN_SECRET", "s3cret"),
+        ("PVE_VERIFY_SSL", "false"),
+    ]);
+    let c = Config::parse(BASE, "t.toml", Path::new("."), &e).unwrap();
+    let ep = &c.endpoints[0];
+    assert_eq!(ep.name, "pve");
+    assert_eq!(ep.url.as_str(), "https://pve.example:8006/");
+    assert!(!ep.tls_verify);
+    assert_eq!(ep.token_secret.expose_secret(), "s3cret");
+    // The secret never shows in Debug output.
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn missing_token_variables_are_named() {
+    let e = env(&[("PVE_BASE_URL", "https://pve.example:8006")]);
+    let err = Config::parse(BASE, "t.toml", Path::new("."), &e).unwrap_err().to_string();
+    assert!(err.contains("PVE_TOKEN_ID and PVE_TOKEN_SECRET"), "{err}");
+}
+
+#[test]
+fn inline_secrets_and_plain_http_are_refused() {
+    let inline = format!(
+        "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret = \"oops\"\n"
+    );
+    let err = Config::parse(&inline, "t.toml", Path::new("."), &env(&[])).unwrap_err().to_string();
+    assert!(err.contains("must not be written in the configuration file"), "{err}");
+    let http = format!(
+        "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"http://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"S\"\n"
+    );
+    let err = Config::parse(&http, "t.toml", Path::new("."), &env(&[("S", "v")])).unwrap_err().to_string();
+    assert!(err.contains("must use https"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let text = format!("{BASE}\nfoo = 1\n");
+    assert!(Config::parse(&text, "t.toml", Path::new("."), &env(&[])).is_err());
+}
+
+#[test]
+fn the_stdio_principal_must_be_declared() {
+    let text = BASE.replace("principal = \"alice\"", "principal = \"mallory\"");
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[])).unwrap_err().to_string();
+    assert!(err.contains("mallory"), "{err}");
+}

@@ -1,0 +1,322 @@
+//! The gate: the one path every tool call takes.
+//!
+//! look up → validate → resolve endpoint and resource → authorize (Cedar)
+//! → confirm → audit the decision durably → execute → audit the outcome.
+//!
+//! The gate knows nothing about HTTP or MCP framing; the server turns its
+//! [`Outcome`] into MCP results.
+
+mod records;
+mod resolve;
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use crate::audit::AuditLog;
+use crate::backends::{Backends, EndpointInfo, ProgressSink};
+use crate::catalog::{control, validate, Catalog, ToolDef, ValidArgs};
+use crate::policy::{AuthzInput, Decision, EntitySpec, PolicyEngine};
+use crate::principal::Principal;
+use crate::util::{random_hex, UtcTime};
+
+/// How (and whether) a destructive call was confirmed. Policies see it as
+/// `context.confirmation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    None,
+    /// The model's own word: `confirm: true` in the arguments.
+    Argument,
+    /// A human answered the client's elicitation prompt.
+    Elicitation,
+}
+
+impl Confirmation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmation::None => "none",
+            Confirmation::Argument => "argument",
+            Confirmation::Elicitation => "elicitation",
+        }
+    }
+}
+
+/// Who is calling, and over what.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub transport: &'static str,
+    pub client: String,
+    /// The client can put a question to a human (MCP elicitation).
+    pub can_elicit: bool,
+}
+
+/// One tool call as the gate receives it.
+#[derive(Debug, Clone)]
+pub struct CallRequest<'a> {
+    pub tool: &'a str,
+    pub args: Option<&'a Value>,
+    /// Set when a human confirmed through elicitation.
+    pub confirmation: Confirmation,
+    /// The call id of the earlier call that asked for this confirmation.
+    pub confirms: Option<String>,
+}
+
+/// The result of a call as the agent should see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolResult {
+    pub is_error: bool,
+    pub text: String,
+    pub structured: Option<Value>,
+}
+
+impl ToolResult {
+    fn error(text: impl Into<String>) -> ToolResult {
+        ToolResult { is_error: true, text: text.into(), structured: None }
+    }
+}
+
+/// What the gate decided and did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// No such tool: a protocol error (-32602) rather than a tool result.
+    UnknownTool(String),
+    /// Policy allows the call once a human confirms it; ask, then call
+    /// again with [`Confirmation::Elicitation`] and `confirms: call_id`.
+    NeedsHuman { call_id: String, prompt: String },
+    Done(ToolResult),
+}
+
+/// A call that passed validation and resolution, with its decision.
+pub struct Prepared<'g> {
+    pub tool: &'g ToolDef,
+    pub args: ValidArgs,
+    pub endpoint: EndpointInfo,
+    pub resources: Vec<EntitySpec>,
+    pub context: Value,
+    pub decision: Decision,
+    pub confirmation: Confirmation,
+}
+
+/// Why a call could not be prepared.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    UnknownTool,
+    Invalid(String),
+}
+
+pub struct Gate {
+    catalog: Catalog,
+    policies: RwLock<Arc<PolicyEngine>>,
+    audit: Option<Arc<AuditLog>>,
+    backends: Backends,
+}
+
+fn context(args: &ValidArgs, confirmation: Confirmation, caller: &Caller, ep: &EndpointInfo, t: UtcTime) -> Value {
+    let mut a: Map<String, Value> = args.as_map().clone();
+    a.remove(control::CONFIRM);
+    json!({
+        "args": a,
+        "confirmed": confirmation != Confirmation::None,
+        "confirmation": confirmation.as_str(),
+        "transport": caller.transport,
+        "client": caller.client,
+        "endpoint": ep.name,
+        "tls_verify": ep.tls_verify,
+        "time": {"epoch": t.epoch, "hour": t.hour, "weekday": t.weekday, "date": t.date()},
+    })
+}
+
+impl Gate {
+    /// `audit: None` is only for dry runs, which never execute.
+    pub fn new(catalog: Catalog, policies: PolicyEngine, audit: Option<Arc<AuditLog>>, backends: Backends) -> Gate {
+        Gate { catalog, policies: RwLock::new(Arc::new(policies)), audit, backends }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn policies(&self) -> Arc<PolicyEngine> {
+        self.policies.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    /// Tools a principal could be allowed to call: those with a permit
+    /// policy whose scope matches, on a backend that is configured.
+    pub fn visible_tools(&self, principal: &Principal) -> Vec<&ToolDef> {
+        let engine = self.policies();
+        self.catalog
+            .tools()
+            .iter()
+            .filter(|t| self.backends.endpoints().any(|e| e.backend == t.backend))
+            .filter(|t| engine.may_permit(principal, t.name))
+            .collect()
+    }
+
+    fn authorize(&self, caller: &Caller, p: &Prepared, confirmation: Confirmation) -> Result<Decision, String> {
+        let context = context(&p.args, confirmation, caller, &p.endpoint, UtcTime::now());
+        let input = AuthzInput { principal: &caller.principal, action: p.tool.name, resources: &p.resources, context };
+        self.policies().authorize(&input).map_err(|e| e.to_string())
+    }
+
+    /// Look up, validate, resolve and authorize, without side effects.
+    pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
+        let tool = self.catalog.get(req.tool).ok_or(Refusal::UnknownTool)?;
+        let args = validate(tool, req.args).map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let endpoint = self.backends.pick(tool.backend, args.str(control::ENDPOINT)).map_err(Refusal::Invalid)?.clone();
+        let resources = resolve::resources(tool.target, &args, &endpoint);
+        let confirmation = match req.confirmation {
+            Confirmation::None if args.bool(control::CONFIRM) == Some(true) => Confirmation::Argument,
+            c => c,
+        };
+        let ctx = context(&args, confirmation, caller, &endpoint, UtcTime::now());
+        let input = AuthzInput { principal: &caller.principal, action: tool.name, resources: &resources, context: ctx.clone() };
+        let decision = self.policies().authorize(&input).map_err(|e| Refusal::Invalid(e.to_string()))?;
+        Ok(Prepared { tool, args, endpoint, resources, context: ctx, decision, confirmation })
+    }
+
+    /// The Cedar request of a prepared call, for dry runs.
+    pub fn request_json(&self, caller: &Caller, p: &Prepared) -> Value {
+        let input =
+            AuthzInput { principal: &caller.principal, action: p.tool.name, resources: &p.resources, context: p.context.clone() };
+        self.policies().request_json(&input)
+    }
+
+    async fn write(&self, record: Value) -> Result<(), String> {
+        let Some(audit) = self.audit.clone() else {
+            return Err("no audit log is configured".into());
+        };
+        tokio::task::spawn_blocking(move || audit.append(record))
+            .await
+            .map_err(|e| format!("audit writer failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Record the answer to a confirmation that was not given.
+    pub async fn record_unconfirmed(&self, caller: &Caller, tool: &str, call_id: &str, answer: &str) -> ToolResult {
+        let rec = records::confirmation_answer(caller, tool, call_id, answer);
+        if let Err(e) = self.write(rec).await {
+            tracing::error!(error = %e, "audit write failed for a confirmation answer");
+        }
+        ToolResult::error(format!(
+            "{tool} was not run: the human {answer} the confirmation. Do not retry unless they ask you to."
+        ))
+    }
+
+    /// Take one call through the whole path.
+    pub async fn call(&self, caller: &Caller, req: CallRequest<'_>, progress: Option<ProgressSink>) -> Outcome {
+        let started = Instant::now();
+        let call_id = random_hex(8);
+        let ids = records::Ids { call: &call_id, confirms: req.confirms.as_deref() };
+        let prepared = match self.prepare(caller, &req) {
+            Ok(p) => p,
+            Err(refusal) => {
+                let tool = self.catalog.get(req.tool);
+                let (decision, message) = match &refusal {
+                    Refusal::UnknownTool => ("unknown_tool", format!("unknown tool {:?}", records::clip(req.tool))),
+                    Refusal::Invalid(m) => ("invalid", format!("invalid arguments for {}: {m}", req.tool)),
+                };
+                let rec = records::refused(&ids, caller, req.tool, tool, req.args, decision, &message);
+                let audited = self.write(rec).await;
+                let _ = self.write(records::outcome(&ids, caller, req.tool, "rejected", None, started)).await;
+                if let Err(e) = audited {
+                    return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
+                }
+                return match refusal {
+                    Refusal::UnknownTool => Outcome::UnknownTool(message),
+                    Refusal::Invalid(_) => Outcome::Done(ToolResult::error(message)),
+                };
+            }
+        };
+        let p = &prepared;
+        if !p.decision.allowed {
+            return self.refuse(caller, &ids, p, started).await;
+        }
+        if let Err(e) = self.write(records::decision(&ids, caller, p, "allow", None)).await {
+            // Invariant 2: nothing executes without a durable decision record.
+            tracing::error!(error = %e, tool = p.tool.name, "audit write failed; refusing the call");
+            return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
+        }
+        let result = self.backends.execute(&p.endpoint.name, p.tool, &p.args, progress.as_ref()).await;
+        let (status, err) = match &result {
+            Ok(_) => ("ok", None),
+            Err(e) => ("backend_error", Some(e)),
+        };
+        if let Err(e) = self.write(records::outcome(&ids, caller, p.tool.name, status, err, started)).await {
+            tracing::error!(error = %e, tool = p.tool.name, "audit write failed for an outcome record");
+        }
+        Outcome::Done(match result {
+            Ok(data) => ToolResult {
+                is_error: false,
+                text: serde_json::to_string_pretty(&data).unwrap_or_default(),
+                structured: Some(json!({"endpoint": p.endpoint.name, "result": data})),
+            },
+            Err(e) => ToolResult::error(format!("{} failed: {e}", p.tool.name)),
+        })
+    }
+
+    /// A denied call: would a confirmation have allowed it?
+    async fn refuse(&self, caller: &Caller, ids: &records::Ids<'_>, p: &Prepared<'_>, started: Instant) -> Outcome {
+        let target = p.resources.first().map(EntitySpec::display).unwrap_or_default();
+        let allowed_with = |c| p.confirmation == Confirmation::None && self.authorize(caller, p, c).is_ok_and(|d| d.allowed);
+        let by_human = allowed_with(Confirmation::Elicitation);
+        let by_argument = allowed_with(Confirmation::Argument);
+        let (decision, outcome, message) = if by_human && caller.can_elicit {
+            let prompt = format!(
+                "{} wants to run {} ({}) on {target}{}. Allow it?",
+                caller.principal.id,
+                p.tool.name,
+                p.tool.title,
+                if p.tool.destructive { ", a destructive action" } else { "" }
+            );
+            ("confirmation_required", "awaiting_confirmation", prompt)
+        } else if by_argument {
+            (
+                "deny",
+                "denied",
+                format!(
+                    "{} on {target} needs confirmation: it is {}. Ask the human to confirm, then call it again with \"confirm\": true.",
+                    p.tool.name,
+                    if p.tool.destructive { "destructive" } else { "guarded by policy" }
+                ),
+            )
+        } else if by_human {
+            (
+                "deny",
+                "denied",
+                format!(
+                    "{} on {target} needs a human's confirmation through the MCP client (elicitation), and this client cannot ask; \
+                     run it from a client that supports elicitation.",
+                    p.tool.name
+                ),
+            )
+        } else {
+            (
+                "deny",
+                "denied",
+                format!(
+                    "{} may not call {} on {target}: no policy permits it. Do not retry; if this is needed, an operator can check with \
+                     `portcullis dry-run --as {} {} '<args>'` and change the policies.",
+                    caller.principal.id, p.tool.name, caller.principal.id, p.tool.name
+                ),
+            )
+        };
+        let audited = self.write(records::decision(ids, caller, p, decision, Some(&message))).await;
+        let _ = self.write(records::outcome(ids, caller, p.tool.name, outcome, None, started)).await;
+        if let Err(e) = audited {
+            return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
+        }
+        if decision == "confirmation_required" {
+            return Outcome::NeedsHuman { call_id: ids.call.to_string(), prompt: message };
+        }
+        Outcome::Done(ToolResult::error(message))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,64 @@
+//! Resolve a call's target into Cedar entities: the object, then its
+//! parents up to the endpoint it lives on.
+
+use crate::backends::EndpointInfo;
+use crate::catalog::{Target, ValidArgs};
+use crate::policy::{AttrValue, EntitySpec};
+
+fn endpoint_entity(ep: &EndpointInfo) -> EntitySpec {
+    EntitySpec {
+        ty: "Endpoint",
+        id: ep.name.clone(),
+        attrs: vec![
+            ("name", AttrValue::Str(ep.name.clone())),
+            ("backend", AttrValue::Str(ep.backend.as_str().to_string())),
+            ("tls_verify", AttrValue::Bool(ep.tls_verify)),
+        ],
+        parents: vec![],
+    }
+}
+
+/// The target entity first, then its ancestors, the endpoint last.
+pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<EntitySpec> {
+    let endpoint = endpoint_entity(ep);
+    let e = ep.name.as_str();
+    let up = ("Endpoint", e.to_string());
+    let node = args.str("node").map(|n| EntitySpec {
+        ty: "Node",
+        id: format!("{e}/{n}"),
+        attrs: vec![("name", AttrValue::Str(n.to_string()))],
+        parents: vec![up.clone()],
+    });
+    let node_str = args.str("node").unwrap_or_default().to_string();
+    let mut parents = vec![up.clone()];
+    if let Some(n) = &node {
+        parents.insert(0, ("Node", n.id.clone()));
+    }
+    let guest = |ty: &'static str, sep: &str| EntitySpec {
+        ty,
+        id: format!("{e}/{sep}{}", args.int("vmid").unwrap_or_default()),
+        attrs: vec![("vmid", AttrValue::Long(args.int("vmid").unwrap_or_default())), ("node", AttrValue::Str(node_str.clone()))],
+        parents: parents.clone(),
+    };
+    let target = match target {
+        Target::Endpoint => None,
+        Target::Node => return node.into_iter().chain([endpoint]).collect(),
+        Target::Vm => Some(guest("Vm", "")),
+        Target::Container => Some(guest("Container", "ct/")),
+        Target::Storage => {
+            let s = args.str("storage").unwrap_or_default();
+            let id = if node_str.is_empty() { format!("{e}/{s}") } else { format!("{e}/{node_str}/{s}") };
+            Some(EntitySpec { ty: "Storage", id, attrs: vec![("name", AttrValue::Str(s.to_string()))], parents: parents.clone() })
+        }
+        Target::Task => {
+            let upid = args.str("upid").unwrap_or_default();
+            Some(EntitySpec {
+                ty: "Task",
+                id: format!("{e}/{upid}"),
+                attrs: vec![("upid", AttrValue::Str(upid.to_string())), ("node", AttrValue::Str(node_str.clone()))],
+                parents: parents.clone(),
+            })
+        }
+    };
+    target.into_iter().chain(node).chain([endpoint]).collect()
+}

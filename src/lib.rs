@@ -1,0 +1,16 @@
+//! Portcullis: a policy-gated, audited MCP server for infrastructure
+//! operations. Every tool call is validated, resolved to a Cedar request,
+//! authorized, recorded durably, and only then executed.
+
+pub mod audit;
+pub mod backends;
+pub mod catalog;
+pub mod config;
+pub mod gate;
+pub mod policy;
+pub mod principal;
+pub mod util;
+pub mod server;
+pub mod cli;
+pub mod lab;
+pub mod logging;

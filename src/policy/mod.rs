@@ -1,0 +1,174 @@
+//! Cedar policies: the generated schema, loading and strict validation of
+//! policy files, and decisions.
+//!
+//! Cedar's authorizer evaluates every policy in the set on every request.
+//! With thousands of policies that dominates a call, so the engine keeps an
+//! index of which policies' scopes can match each action and principal, and
+//! authorizes against that slice. A policy whose scope cannot match a
+//! request is never satisfied and can raise no error for it, so the slice
+//! decides exactly as the whole set does (a property test pins this).
+
+mod entities;
+mod load;
+pub mod schema;
+mod slice;
+
+pub use entities::{AttrValue, EntitySpec};
+pub use load::PolicySource;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cedar_policy::{Authorizer, Context, Entities, EntityUid, PolicySet, Request, Schema};
+use serde_json::{json, Value};
+
+use crate::catalog::Catalog;
+use crate::principal::Principal;
+
+/// Why policies could not be loaded or a request could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy directory {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("no .cedar policy files in {0}: with no policy nothing is allowed, so refusing to start")]
+    Empty(String),
+    #[error("policy syntax error:\n{0}")]
+    Parse(String),
+    #[error("policies do not validate against the schema (strict mode):\n{0}")]
+    Invalid(String),
+    #[error("policy id {id:?} is used twice ({first} and {second})")]
+    DuplicateId { id: String, first: String, second: String },
+    #[error("{0}: policy templates are not supported; write static policies")]
+    Template(String),
+    #[error("the generated Cedar schema does not parse: {0}")]
+    Schema(String),
+    #[error("internal error building the authorization request: {0}")]
+    Request(String),
+}
+
+/// The outcome of one authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Ids of the policies that determined the decision.
+    pub policies: Vec<String>,
+    /// Evaluation errors (a policy that errors is skipped by Cedar).
+    pub errors: Vec<String>,
+}
+
+/// Everything Cedar needs for one request, in our terms.
+#[derive(Debug, Clone)]
+pub struct AuthzInput<'a> {
+    pub principal: &'a Principal,
+    pub action: &'a str,
+    /// The target first, then its ancestors; the endpoint is last.
+    pub resources: &'a [EntitySpec],
+    pub context: Value,
+}
+
+/// Loaded, validated policies with the schema they were validated against.
+pub struct PolicyEngine {
+    schema: Schema,
+    action_entities: Entities,
+    all: PolicySet,
+    index: slice::SliceIndex,
+    origins: HashMap<String, String>,
+    authorizer: Authorizer,
+}
+
+fn action_uid(name: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id("Action".parse().expect("valid type name"), cedar_policy::EntityId::new(name))
+}
+
+impl PolicyEngine {
+    /// Load every `.cedar` file in `dir` and validate the set strictly.
+    pub fn load_dir(dir: &std::path::Path, catalog: &Catalog) -> Result<PolicyEngine, PolicyError> {
+        let sources = load::read_dir(dir)?;
+        Self::from_sources(&sources, catalog)
+    }
+
+    /// Build from named policy texts (files, or the embedded lab bundle).
+    pub fn from_sources(sources: &[PolicySource], catalog: &Catalog) -> Result<PolicyEngine, PolicyError> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(&schema::generate(catalog))
+            .map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let (all, origins) = load::parse_and_validate(sources, &schema)?;
+        let action_entities = schema.action_entities().map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let index = slice::SliceIndex::build(&all, catalog);
+        Ok(PolicyEngine { schema, action_entities, all, index, origins, authorizer: Authorizer::new() })
+    }
+
+    /// How many policies are loaded.
+    pub fn len(&self) -> usize {
+        self.all.policies().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Where a policy id came from (`file:line`), for diagnostics.
+    pub fn origin(&self, id: &str) -> Option<&str> {
+        self.origins.get(id).map(String::as_str)
+    }
+
+    /// Could any permit policy apply to this principal and action? When
+    /// false the call is certainly denied; used to hide tools from a
+    /// principal's `tools/list`.
+    pub fn may_permit(&self, principal: &Principal, action: &str) -> bool {
+        self.index.any_permit(action, principal)
+    }
+
+    /// Entities and request for an input, as Cedar objects.
+    fn cedar_request(&self, input: &AuthzInput) -> Result<(Request, Entities), PolicyError> {
+        let entities_json = entities::entities_json(input.principal, input.resources);
+        let entities = self
+            .action_entities
+            .clone()
+            .add_entities_from_json_value(entities_json, Some(&self.schema))
+            .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let action = action_uid(input.action);
+        let context = Context::from_json_value(input.context.clone(), Some((&self.schema, &action)))
+            .map_err(|e| PolicyError::Request(format!("context for {}: {e}", input.action)))?;
+        let resource = input.resources.first().ok_or_else(|| PolicyError::Request("no resource".into()))?.uid();
+        let request = Request::new(input.principal.uid(), action, resource, context, Some(&self.schema))
+            .map_err(|e| PolicyError::Request(e.to_string()))?;
+        Ok((request, entities))
+    }
+
+    fn decide(&self, input: &AuthzInput, policies: &PolicySet) -> Result<Decision, PolicyError> {
+        let (request, entities) = self.cedar_request(input)?;
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
+        let mut ids: Vec<String> = response.diagnostics().reason().map(|id| id.to_string()).collect();
+        ids.sort();
+        let errors = response.diagnostics().errors().map(|e| e.to_string()).collect();
+        Ok(Decision { allowed: response.decision() == cedar_policy::Decision::Allow, policies: ids, errors })
+    }
+
+    /// Decide a request, evaluating only the policies whose scope can match.
+    pub fn authorize(&self, input: &AuthzInput) -> Result<Decision, PolicyError> {
+        let slice: Arc<PolicySet> = self.index.slice(&self.all, input.action, input.principal);
+        self.decide(input, &slice)
+    }
+
+    /// Decide a request against the whole policy set (the reference the
+    /// slice is tested against).
+    pub fn authorize_unsliced(&self, input: &AuthzInput) -> Result<Decision, PolicyError> {
+        self.decide(input, &self.all)
+    }
+
+    /// The complete Cedar request for `input` as JSON, replayable in any
+    /// Cedar tool (`cedar authorize --request-json ... --entities ...`).
+    pub fn request_json(&self, input: &AuthzInput) -> Value {
+        let resource = input.resources.first().map(EntitySpec::uid_json).unwrap_or(Value::Null);
+        json!({
+            "principal": {"type": "User", "id": input.principal.id},
+            "action": {"type": "Action", "id": input.action},
+            "resource": resource,
+            "context": input.context,
+            "entities": entities::entities_json(input.principal, input.resources),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! MCP glue (rmcp): tools/list and tools/call from the catalog, through the
+//! gate. Knows nothing about any backend.
+//!
+//! Confirmation of destructive calls, when policy asks for a human:
+//! - clients on protocol 2026-07-28 or later get an input-required result
+//!   carrying an elicitation; the retry carries the answer and an opaque
+//!   request state that is only a handle to state kept here (single use,
+//!   bound to principal, tool and arguments, short-lived);
+//! - older clients that declare elicitation are asked with
+//!   `elicitation/create` while the call waits;
+//! - other clients must pass `confirm: true`, if policy accepts that.
+
+mod pending;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ElicitationSchema, Implementation, InputRequest, InputRequiredResult,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::backends::Progress;
+use crate::catalog::ToolDef;
+use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
+use crate::principal::Principal;
+
+/// How long a human has to answer a confirmation prompt.
+const ELICITATION_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub struct PortcullisServer {
+    gate: Arc<Gate>,
+    principal: Principal,
+    transport: &'static str,
+    pending: pending::Pending,
+}
+
+/// The MCP description of a catalog tool.
+pub fn mcp_tool(t: &ToolDef) -> Tool {
+    let annotations = ToolAnnotations::with_title(t.title)
+        .read_only(t.read_only())
+        .destructive(t.destructive)
+        .idempotent(t.idempotent)
+        .open_world(false);
+    let description = format!(
+        "{} [tier: {}{}]",
+        t.description,
+        t.tier.as_str(),
+        if t.destructive { ", destructive: needs confirmation" } else { "" }
+    );
+    Tool::new(t.name, description, Arc::new(t.input_schema())).with_annotations(annotations)
+}
+
+fn to_mcp(r: ToolResult) -> CallToolResult {
+    let content = vec![ContentBlock::text(r.text)];
+    let mut out = if r.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
+    out.structured_content = r.structured;
+    out
+}
+
+fn confirm_params(prompt: &str) -> Result<ElicitRequestParams, McpError> {
+    let schema = ElicitationSchema::builder()
+        .required_bool("confirm")
+        .build()
+        .map_err(|e| McpError::internal_error(format!("elicitation schema: {e}"), None))?;
+    Ok(ElicitRequestParams::FormElicitationParams { meta: None, message: prompt.to_string(), requested_schema: schema })
+}
+
+/// Did the human accept and tick `confirm`?
+fn answer_of(result: &ElicitResult) -> Result<(), &'static str> {
+    match result.action {
+        ElicitationAction::Accept
+            if result.content.as_ref().and_then(|c| c.get("confirm")).and_then(Value::as_bool) == Some(true) =>
+        {
+            Ok(())
+        }
+        ElicitationAction::Accept => Err("did not tick"),
+        ElicitationAction::Decline => Err("declined"),
+        ElicitationAction::Cancel => Err("cancelled"),
+        _ => Err("gave an unknown answer to"),
+    }
+}
+
+impl PortcullisServer {
+    pub fn new(gate: Arc<Gate>, principal: Principal, transport: &'static str) -> PortcullisServer {
+        PortcullisServer { gate, principal, transport, pending: pending::Pending::default() }
+    }
+
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+        let can_elicit = ctx.client_capabilities().is_some_and(|c| c.elicitation.is_some());
+        let client = ctx.client_info().map(|i| format!("{} {}", i.name, i.version)).unwrap_or_else(|| "unknown".into());
+        Caller { principal: self.principal.clone(), transport: self.transport, client, can_elicit }
+    }
+
+    /// Forward backend progress as MCP progress notifications, if the
+    /// request asked for them.
+    fn progress(&self, ctx: &RequestContext<RoleServer>) -> Option<crate::backends::ProgressSink> {
+        let token = ctx.meta.get_progress_token()?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+        let peer = ctx.peer.clone();
+        tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let mut note = ProgressNotificationParam::new(token.clone(), p.progress);
+                note.total = p.total;
+                note.message = Some(p.message);
+                if peer.notify_progress(note).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Some(tx)
+    }
+
+    async fn run(&self, caller: &Caller, request: &CallToolRequestParams, ctx: &RequestContext<RoleServer>, confirmation: Confirmation, confirms: Option<String>) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.clone().map(Value::Object);
+        let req = CallRequest { tool: &request.name, args: args.as_ref(), confirmation, confirms };
+        match self.gate.call(caller, req, self.progress(ctx)).await {
+            Outcome::UnknownTool(message) => Err(McpError::invalid_params(message, None)),
+            Outcome::Done(r) => Ok(to_mcp(r).into()),
+            Outcome::NeedsHuman { call_id, prompt } => self.ask_human(caller, request, ctx, call_id, prompt).await,
+        }
+    }
+
+    async fn ask_human(&self, caller: &Caller, request: &CallToolRequestParams, ctx: &RequestContext<RoleServer>, call_id: String, prompt: String) -> Result<CallToolResponse, McpError> {
+        let params = confirm_params(&prompt)?;
+        let modern = ctx.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        if modern {
+            let state = self.pending.insert(&caller.principal.id, request, call_id);
+            let mut asks = rmcp::model::InputRequests::new();
+            asks.insert("confirm".into(), InputRequest::Elicitation(ElicitRequest::new(params)));
+            return Ok(InputRequiredResult::new(Some(asks), Some(state)).into());
+        }
+        let answer = ctx.peer.create_elicitation_with_timeout(params, Some(ELICITATION_TIMEOUT)).await;
+        match answer.as_ref().map_err(|_| "could not be asked").and_then(answer_of) {
+            Ok(()) => Box::pin(self.run(caller, request, ctx, Confirmation::Elicitation, Some(call_id))).await,
+            Err(why) => Ok(to_mcp(self.gate.record_unconfirmed(caller, &request.name, &call_id, why).await).into()),
+        }
+    }
+}
+
+impl ServerHandler for PortcullisServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("portcullis", env!("CARGO_PKG_VERSION")).with_title("Portcullis");
+        info.instructions = Some(
+            "Infrastructure tools under policy. Every call is authorized and audited. A denied call names what was \
+             refused; do not retry it unchanged. Destructive tools need a human's confirmation."
+                .into(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools = self.gate.visible_tools(&self.principal).into_iter().map(mcp_tool).collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.gate.catalog().get(name).map(mcp_tool)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let caller = self.caller(&ctx);
+        let Some(state) = request.request_state.clone() else {
+            return self.run(&caller, &request, &ctx, Confirmation::None, None).await;
+        };
+        // A retry after an input-required result: the state must be one we
+        // issued, to this principal, for this very call, and still fresh.
+        let Some(call_id) = self.pending.take(&state, &caller.principal.id, &request) else {
+            return Ok(to_mcp(ToolResult {
+                is_error: true,
+                text: "this confirmation is unknown, expired or for a different call; call the tool again".into(),
+                structured: None,
+            })
+            .into());
+        };
+        let answer = request
+            .input_responses
+            .as_ref()
+            .and_then(|r| r.get("confirm"))
+            .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok());
+        match answer.as_ref().ok_or("did not answer").and_then(answer_of) {
+            Ok(()) => self.run(&caller, &request, &ctx, Confirmation::Elicitation, Some(call_id)).await,
+            Err(why) => Ok(to_mcp(self.gate.record_unconfirmed(&caller, &request.name, &call_id, why).await).into()),
+        }
+    }
+}
+
+/// Serve MCP over stdio until the client disconnects. stdout carries only
+/// MCP messages; logs go to stderr or the log file.
+pub async fn serve_stdio(gate: Arc<Gate>, principal: Principal) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    let server = PortcullisServer::new(gate, principal, "stdio");
+    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| format!("MCP session failed to start: {e}"))?;
+    running.waiting().await.map_err(|e| format!("MCP session ended abnormally: {e}"))?;
+    Ok(())
+}
