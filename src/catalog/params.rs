@@ -60,9 +60,9 @@ impl Ty {
     };
     /// Tags as PVE takes them: `;`-separated DNS-like labels.
     pub const TAGS: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z0-9_+.-]{1,64}(?:[;,][A-Za-z0-9_+.-]{1,64}){0,31}$",
+        pattern: r"^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}(?:;[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}){0,31}$",
         max_len: 2080,
-        what: "tags separated by ';' (letters, digits, '_', '+', '.', '-')",
+        what: "tags separated by ';', each starting with a letter, digit or '_' (then also '+', '.', '-')",
     };
 
     /// True when values of this type can be placed in a URL path segment
