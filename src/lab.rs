@@ -14,14 +14,32 @@ use crate::principal::Principal;
 
 /// The default bundle, as shipped in `policies/default`.
 pub const DEFAULT_POLICIES: [(&str, &str); 4] = [
-    ("00-readers.cedar", include_str!("../policies/default/00-readers.cedar")),
-    ("10-operators.cedar", include_str!("../policies/default/10-operators.cedar")),
-    ("20-admins.cedar", include_str!("../policies/default/20-admins.cedar")),
-    ("90-confirm-destructive.cedar", include_str!("../policies/default/90-confirm-destructive.cedar")),
+    (
+        "00-readers.cedar",
+        include_str!("../policies/default/00-readers.cedar"),
+    ),
+    (
+        "10-operators.cedar",
+        include_str!("../policies/default/10-operators.cedar"),
+    ),
+    (
+        "20-admins.cedar",
+        include_str!("../policies/default/20-admins.cedar"),
+    ),
+    (
+        "90-confirm-destructive.cedar",
+        include_str!("../policies/default/90-confirm-destructive.cedar"),
+    ),
 ];
 
 pub fn default_policies() -> Vec<PolicySource> {
-    DEFAULT_POLICIES.iter().map(|(n, t)| PolicySource { name: format!("default/{n}"), text: t.to_string() }).collect()
+    DEFAULT_POLICIES
+        .iter()
+        .map(|(n, t)| PolicySource {
+            name: format!("default/{n}"),
+            text: t.to_string(),
+        })
+        .collect()
 }
 
 /// The lab's principals: a reader, an operator and an admin.
@@ -41,7 +59,9 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Lab, Config),
         backend: BackendKind::Pve,
         url: url::Url::parse(&lab.url).map_err(|e| e.to_string())?,
         token_id: lab.token_id.clone(),
-        token_secret: SecretString::from(secrecy::ExposeSecret::expose_secret(&lab.token_secret).to_string()),
+        token_secret: SecretString::from(
+            secrecy::ExposeSecret::expose_secret(&lab.token_secret).to_string(),
+        ),
         tls_verify: true,
         ca_pem: Some(lab.ca_pem.clone()),
         timeout: Duration::from_secs(10),

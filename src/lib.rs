@@ -5,12 +5,12 @@
 pub mod audit;
 pub mod backends;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod gate;
-pub mod policy;
-pub mod principal;
-pub mod util;
-pub mod server;
-pub mod cli;
 pub mod lab;
 pub mod logging;
+pub mod policy;
+pub mod principal;
+pub mod server;
+pub mod util;

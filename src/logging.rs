@@ -9,19 +9,33 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 /// `PORTCULLIS_LOG_FILE` (a daily-rolling file). Keep the guard alive until
 /// exit so buffered lines are written.
 pub fn init() -> Option<WorkerGuard> {
-    let filter = EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let (file_layer, guard) = match std::env::var_os("PORTCULLIS_LOG_FILE") {
         Some(path) => {
             let path = std::path::PathBuf::from(path);
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "portcullis.log".into());
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_else(|| "portcullis.log".into());
             let appender = tracing_appender::rolling::daily(dir, name);
             let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(appender);
-            (Some(fmt::layer().with_writer(writer).with_ansi(false)), Some(guard))
+            (
+                Some(fmt::layer().with_writer(writer).with_ansi(false)),
+                Some(guard),
+            )
         }
         None => (None, None),
     };
-    let _ = tracing_subscriber::registry().with(filter).with(stderr).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
     guard
 }

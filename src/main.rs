@@ -10,7 +10,10 @@ fn main() -> ExitCode {
     // stdout belongs to MCP in stdio mode: logs always go to stderr or to
     // the file named by PORTCULLIS_LOG_FILE.
     let _guard = portcullis::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portcullis: cannot start the async runtime: {e}");

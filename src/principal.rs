@@ -11,14 +11,23 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn new(id: impl Into<String>, groups: impl IntoIterator<Item = impl Into<String>>) -> Principal {
+    pub fn new(
+        id: impl Into<String>,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Principal {
         let mut groups: Vec<String> = groups.into_iter().map(Into::into).collect();
         groups.sort();
         groups.dedup();
-        Principal { id: id.into(), groups }
+        Principal {
+            id: id.into(),
+            groups,
+        }
     }
 
     pub fn uid(&self) -> EntityUid {
-        EntityUid::from_type_name_and_id("User".parse().expect("valid type name"), EntityId::new(&self.id))
+        EntityUid::from_type_name_and_id(
+            "User".parse().expect("valid type name"),
+            EntityId::new(&self.id),
+        )
     }
 }

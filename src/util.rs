@@ -21,9 +21,13 @@ pub fn random_hex(bytes: usize) -> String {
         // not unpredictable. Never used for long-lived secrets.
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let digest = Sha256::digest(format!("{t}/{}/{n}", std::process::id()));
-        buf.iter_mut().zip(digest.iter().cycle()).for_each(|(b, d)| *b = *d);
+        buf.iter_mut()
+            .zip(digest.iter().cycle())
+            .for_each(|(b, d)| *b = *d);
     }
     hex::encode(buf)
 }
@@ -42,7 +46,9 @@ pub struct UtcTime {
 
 impl UtcTime {
     pub fn now() -> UtcTime {
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         UtcTime::from_epoch(epoch)
     }
 
@@ -59,7 +65,14 @@ impl UtcTime {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        UtcTime { epoch, hour: secs / 3600, weekday: (days + 4).rem_euclid(7), year, month, day }
+        UtcTime {
+            epoch,
+            hour: secs / 3600,
+            weekday: (days + 4).rem_euclid(7),
+            year,
+            month,
+            day,
+        }
     }
 
     pub fn date(&self) -> String {
@@ -77,7 +90,10 @@ mod tests {
         assert_eq!((t.date().as_str(), t.weekday, t.hour), ("1970-01-01", 4, 0));
         // 2026-11-24 13:05:00 UTC is a Tuesday.
         let t = UtcTime::from_epoch(1_795_525_500);
-        assert_eq!((t.date().as_str(), t.weekday, t.hour), ("2026-11-24", 2, 13));
+        assert_eq!(
+            (t.date().as_str(), t.weekday, t.hour),
+            ("2026-11-24", 2, 13)
+        );
         let t = UtcTime::from_epoch(951_782_400); // 2000-02-29
         assert_eq!(t.date(), "2000-02-29");
     }

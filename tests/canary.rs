@@ -21,7 +21,11 @@ fn run(cfg: &Path, log: &Path, secret: &str, args: &[&str]) -> String {
         .env("PORTCULLIS_LOG_FILE", log)
         .output()
         .unwrap();
-    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -62,19 +66,53 @@ timeout_seconds = 2
     let log = dir.path().join("portcullis.log");
     let mut seen = String::new();
     let calls: [&[&str]; 6] = [
-        &["call", "--as", "bob", "pve_list_qemu_vms", r#"{"node":"pve1"}"#],
-        &["call", "--as", "bob", "pve_stop_qemu_vm", r#"{"node":"pve1","vmid":100,"confirm":true}"#],
-        &["call", "--as", "bob", "pve_delete_qemu_vm", r#"{"node":"pve1","vmid":100,"confirm":true}"#],
-        &["call", "--as", "bob", "pve_get_node_status", r#"{"node":"../x"}"#],
+        &[
+            "call",
+            "--as",
+            "bob",
+            "pve_list_qemu_vms",
+            r#"{"node":"pve1"}"#,
+        ],
+        &[
+            "call",
+            "--as",
+            "bob",
+            "pve_stop_qemu_vm",
+            r#"{"node":"pve1","vmid":100,"confirm":true}"#,
+        ],
+        &[
+            "call",
+            "--as",
+            "bob",
+            "pve_delete_qemu_vm",
+            r#"{"node":"pve1","vmid":100,"confirm":true}"#,
+        ],
+        &[
+            "call",
+            "--as",
+            "bob",
+            "pve_get_node_status",
+            r#"{"node":"../x"}"#,
+        ],
         &["dry-run", "--json", "--as", "bob", "pve_list_nodes", "{}"],
         &["check"],
     ];
     for args in calls {
         seen.push_str(&run(&cfg, &log, &secret, args));
     }
-    for fault in [Fault::Status(401), Fault::Status(500), Fault::Garbage, Fault::Reset] {
+    for fault in [
+        Fault::Status(401),
+        Fault::Status(500),
+        Fault::Garbage,
+        Fault::Reset,
+    ] {
         lab.inject([fault]);
-        seen.push_str(&run(&cfg, &log, &secret, &["call", "--as", "bob", "pve_list_nodes", "{}"]));
+        seen.push_str(&run(
+            &cfg,
+            &log,
+            &secret,
+            &["call", "--as", "bob", "pve_list_nodes", "{}"],
+        ));
     }
     // The runs did what they should, so the scan covers real output.
     assert!(seen.contains("web-01"), "{seen}");
@@ -85,12 +123,26 @@ timeout_seconds = 2
     let mut logs = String::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let p = entry.unwrap().path();
-        if p.file_name().unwrap().to_string_lossy().starts_with("portcullis.log") {
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("portcullis.log")
+        {
             logs.push_str(&std::fs::read_to_string(&p).unwrap());
         }
     }
-    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "trace logging reached the file");
-    for (name, text) in [("process output", &seen), ("audit log", &audit), ("log file", &logs)] {
-        assert!(!text.contains(&secret), "the canary secret leaked into the {name}");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging reached the file"
+    );
+    for (name, text) in [
+        ("process output", &seen),
+        ("audit log", &audit),
+        ("log file", &logs),
+    ] {
+        assert!(
+            !text.contains(&secret),
+            "the canary secret leaked into the {name}"
+        );
     }
 }

@@ -47,6 +47,9 @@ mod tests {
     #[test]
     fn keys_are_sorted_at_every_level() {
         let v = json!({"b": 1, "a": {"z": [1, {"y": true, "x": null}], "c": "s"}});
-        assert_eq!(super::to_string(&v), r#"{"a":{"c":"s","z":[1,{"x":null,"y":true}]},"b":1}"#);
+        assert_eq!(
+            super::to_string(&v),
+            r#"{"a":{"c":"s","z":[1,{"x":null,"y":true}]},"b":1}"#
+        );
     }
 }

@@ -4,12 +4,17 @@ use serde_json::json;
 fn write_records(path: &Path, n: usize) {
     let log = AuditLog::open(path).unwrap();
     for i in 0..n {
-        log.append(json!({"kind": "decision", "call": format!("c{i}"), "tool": "pve_list_nodes"})).unwrap();
+        log.append(json!({"kind": "decision", "call": format!("c{i}"), "tool": "pve_list_nodes"}))
+            .unwrap();
     }
 }
 
 fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn rewrite(path: &Path, lines: &[String]) {
@@ -45,7 +50,10 @@ fn an_edited_record_is_detected() {
     l[2] = l[2].replace("pve_list_nodes", "pve_delete_qemu_vm");
     rewrite(&path, &l);
     let err = verify_file(&path).unwrap_err();
-    assert!(matches!(&err, VerifyError::Broken { line: 3, problem, .. } if problem.contains("edited")), "{err}");
+    assert!(
+        matches!(&err, VerifyError::Broken { line: 3, problem, .. } if problem.contains("edited")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,12 +64,18 @@ fn a_removed_record_is_detected() {
     let mut l = lines(&path);
     l.remove(1);
     rewrite(&path, &l);
-    assert!(matches!(verify_file(&path).unwrap_err(), VerifyError::Broken { line: 2, .. }));
+    assert!(matches!(
+        verify_file(&path).unwrap_err(),
+        VerifyError::Broken { line: 2, .. }
+    ));
     // Removing the first record is caught too.
     let mut l = lines(&path);
     l.remove(0);
     rewrite(&path, &l);
-    assert!(matches!(verify_file(&path).unwrap_err(), VerifyError::Broken { line: 1, .. }));
+    assert!(matches!(
+        verify_file(&path).unwrap_err(),
+        VerifyError::Broken { line: 1, .. }
+    ));
 }
 
 #[test]
@@ -72,7 +86,10 @@ fn reordered_records_are_detected() {
     let mut l = lines(&path);
     l.swap(1, 2);
     rewrite(&path, &l);
-    assert!(matches!(verify_file(&path).unwrap_err(), VerifyError::Broken { line: 2, .. }));
+    assert!(matches!(
+        verify_file(&path).unwrap_err(),
+        VerifyError::Broken { line: 2, .. }
+    ));
 }
 
 #[test]
@@ -83,14 +100,19 @@ fn a_recomputed_hash_without_relinking_is_detected() {
     let path = dir.path().join("audit.jsonl");
     write_records(&path, 3);
     let mut l = lines(&path);
-    let Value::Object(mut rec) = serde_json::from_str::<Value>(&l[0]).unwrap() else { panic!() };
+    let Value::Object(mut rec) = serde_json::from_str::<Value>(&l[0]).unwrap() else {
+        panic!()
+    };
     rec.remove("hash");
     rec.insert("tool".into(), json!("pve_delete_qemu_vm"));
     let h = record_hash(GENESIS, &rec);
     rec.insert("hash".into(), json!(h));
     l[0] = serde_json::to_string(&rec).unwrap();
     rewrite(&path, &l);
-    assert!(matches!(verify_file(&path).unwrap_err(), VerifyError::Broken { line: 2, .. }));
+    assert!(matches!(
+        verify_file(&path).unwrap_err(),
+        VerifyError::Broken { line: 2, .. }
+    ));
 }
 
 #[test]
@@ -110,5 +132,8 @@ fn a_failing_disk_fails_every_append() {
     // /dev/full accepts the open and fails every write with ENOSPC.
     let log = AuditLog::open(Path::new("/dev/full")).unwrap();
     assert!(log.append(json!({"kind": "decision"})).is_err());
-    assert!(matches!(log.append(json!({"kind": "decision"})), Err(AuditError::Broken { .. })));
+    assert!(matches!(
+        log.append(json!({"kind": "decision"})),
+        Err(AuditError::Broken { .. })
+    ));
 }

@@ -21,17 +21,28 @@ pub enum VerifyError {
     #[error("{path}: cannot read: {message}")]
     Io { path: String, message: String },
     #[error("{path}:{line}: {problem}")]
-    Broken { path: String, line: u64, problem: String },
+    Broken {
+        path: String,
+        line: u64,
+        problem: String,
+    },
 }
 
 pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
     let p = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| VerifyError::Io { path: p.clone(), message: e.to_string() })?;
+    let file = std::fs::File::open(path).map_err(|e| VerifyError::Io {
+        path: p.clone(),
+        message: e.to_string(),
+    })?;
     let mut prev = GENESIS.to_string();
     let mut count = 0u64;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let n = i as u64 + 1;
-        let broken = |problem: String| VerifyError::Broken { path: p.clone(), line: n, problem };
+        let broken = |problem: String| VerifyError::Broken {
+            path: p.clone(),
+            line: n,
+            problem,
+        };
         let line = line.map_err(|e| broken(format!("unreadable line: {e}")))?;
         let Ok(Value::Object(mut rec)) = serde_json::from_str::<Value>(&line) else {
             return Err(broken("not a JSON object".into()));
@@ -44,17 +55,24 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
             )));
         }
         if rec.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
-            return Err(broken("prev does not match the hash of the record before it".into()));
+            return Err(broken(
+                "prev does not match the hash of the record before it".into(),
+            ));
         }
         let Some(Value::String(claimed)) = rec.remove("hash") else {
             return Err(broken("record has no hash".into()));
         };
         let actual = record_hash(&prev, &rec);
         if actual != claimed {
-            return Err(broken("hash does not match the record's content: the record was edited".into()));
+            return Err(broken(
+                "hash does not match the record's content: the record was edited".into(),
+            ));
         }
         prev = claimed;
         count += 1;
     }
-    Ok(VerifyReport { records: count, head: prev })
+    Ok(VerifyReport {
+        records: count,
+        head: prev,
+    })
 }

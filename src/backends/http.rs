@@ -12,7 +12,10 @@ use super::BackendError;
 pub const MAX_BODY: usize = 32 << 20;
 
 pub fn client(ep: &Endpoint) -> Result<reqwest::Client, BackendError> {
-    let setup = |detail: String| BackendError::Setup { endpoint: ep.name.clone(), detail };
+    let setup = |detail: String| BackendError::Setup {
+        endpoint: ep.name.clone(),
+        detail,
+    };
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
@@ -22,7 +25,8 @@ pub fn client(ep: &Endpoint) -> Result<reqwest::Client, BackendError> {
         .https_only(true)
         .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = &ep.ca_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| setup(format!("ca_file is not PEM: {e}")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| setup(format!("ca_file is not PEM: {e}")))?;
         if certs.is_empty() {
             return Err(setup("ca_file holds no certificate".into()));
         }
@@ -37,11 +41,22 @@ pub fn client(ep: &Endpoint) -> Result<reqwest::Client, BackendError> {
 }
 
 /// Read a response body, refusing more than `MAX_BODY` bytes.
-pub async fn read_body(endpoint: &str, timeout: Duration, mut resp: reqwest::Response) -> Result<Vec<u8>, BackendError> {
+pub async fn read_body(
+    endpoint: &str,
+    timeout: Duration,
+    mut resp: reqwest::Response,
+) -> Result<Vec<u8>, BackendError> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| super::transport_error(endpoint, timeout, e))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| super::transport_error(endpoint, timeout, e))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(BackendError::TooLarge { endpoint: endpoint.to_string(), limit: MAX_BODY });
+            return Err(BackendError::TooLarge {
+                endpoint: endpoint.to_string(),
+                limit: MAX_BODY,
+            });
         }
         body.extend_from_slice(&chunk);
     }

@@ -35,18 +35,33 @@ pub enum BackendError {
     Redirect { endpoint: String, status: u16 },
     #[error("endpoint {endpoint:?} rejected Portcullis's credentials (HTTP {status}); an operator must check the API token id and secret")]
     Auth { endpoint: String, status: u16 },
-    #[error("endpoint {endpoint:?} refused the action for lack of privileges (HTTP 403): {message}")]
+    #[error(
+        "endpoint {endpoint:?} refused the action for lack of privileges (HTTP 403): {message}"
+    )]
     Forbidden { endpoint: String, message: String },
     #[error("endpoint {endpoint:?} rejected the request (HTTP {status}): {message}")]
-    Rejected { endpoint: String, status: u16, message: String },
+    Rejected {
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
     #[error("endpoint {endpoint:?} failed (HTTP {status}): {message}; retrying later may help")]
-    Server { endpoint: String, status: u16, message: String },
+    Server {
+        endpoint: String,
+        status: u16,
+        message: String,
+    },
     #[error("endpoint {endpoint:?} answered with something that is not its API's JSON ({detail})")]
     Garbage { endpoint: String, detail: String },
     #[error("endpoint {endpoint:?} sent more than {limit} bytes; the answer was discarded")]
     TooLarge { endpoint: String, limit: usize },
     #[error("task {upid} on endpoint {endpoint:?} failed: {exitstatus}{}", if log_tail.is_empty() { String::new() } else { format!("; last log lines: {}", log_tail.join(" | ")) })]
-    TaskFailed { endpoint: String, upid: String, exitstatus: String, log_tail: Vec<String> },
+    TaskFailed {
+        endpoint: String,
+        upid: String,
+        exitstatus: String,
+        log_tail: Vec<String>,
+    },
     #[error("the connection to endpoint {endpoint:?} failed ({detail}); the action may or may not have taken effect")]
     Transport { endpoint: String, detail: String },
     #[error("endpoint {endpoint:?} is misconfigured: {detail}")]
@@ -78,10 +93,17 @@ impl BackendError {
 
 /// Classify a reqwest error without echoing its URL or source chain
 /// verbatim (they are ours, but the wording is for an agent).
-pub(crate) fn transport_error(endpoint: &str, timeout: Duration, e: reqwest::Error) -> BackendError {
+pub(crate) fn transport_error(
+    endpoint: &str,
+    timeout: Duration,
+    e: reqwest::Error,
+) -> BackendError {
     let endpoint = endpoint.to_string();
     if e.is_timeout() {
-        return BackendError::Timeout { endpoint, after: timeout };
+        return BackendError::Timeout {
+            endpoint,
+            after: timeout,
+        };
     }
     let mut detail = e.to_string();
     let mut src = std::error::Error::source(&e);
@@ -124,7 +146,11 @@ impl Backends {
             let info = EndpointInfo {
                 name: ep.name.clone(),
                 backend: ep.backend,
-                host: format!("{}:{}", ep.url.host_str().unwrap_or(""), ep.url.port_or_known_default().unwrap_or(443)),
+                host: format!(
+                    "{}:{}",
+                    ep.url.host_str().unwrap_or(""),
+                    ep.url.port_or_known_default().unwrap_or(443)
+                ),
                 tls_verify: ep.tls_verify,
                 default: ep.default,
             };
@@ -143,8 +169,15 @@ impl Backends {
     /// The endpoint a call goes to: the one named, or the backend's
     /// default (the one marked default, or the only one).
     pub fn pick(&self, backend: BackendKind, named: Option<&str>) -> Result<&EndpointInfo, String> {
-        let of_kind: Vec<&EndpointInfo> = self.endpoints().filter(|e| e.backend == backend).collect();
-        let names = || of_kind.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
+        let of_kind: Vec<&EndpointInfo> =
+            self.endpoints().filter(|e| e.backend == backend).collect();
+        let names = || {
+            of_kind
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match named {
             Some(n) => of_kind.iter().copied().find(|e| e.name == n).ok_or_else(|| {
                 format!("endpoint {n:?} is not a configured {} endpoint; configured: {}", backend.as_str(), names())

@@ -10,8 +10,14 @@ use crate::catalog::ValidArgs;
 
 /// Everything but RFC 3986 unreserved characters and `:`, `@`, `!` (path
 /// characters a UPID needs, which servers route on unencoded) is encoded.
-const SEGMENT: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b':').remove(b'@').remove(b'!');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'!');
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("path parameter `{name}`: {problem}")]
@@ -28,7 +34,10 @@ pub fn fill(template: &str, args: &ValidArgs) -> Result<String, PathError> {
         match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             None => out.push_str(seg),
             Some(name) => {
-                let err = |problem| PathError { name: name.to_string(), problem };
+                let err = |problem| PathError {
+                    name: name.to_string(),
+                    problem,
+                };
                 let value = match args.as_map().get(name) {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Number(n)) if n.is_i64() => n.to_string(),
@@ -67,7 +76,9 @@ mod tests {
     fn refuses_dot_segments_even_if_validation_let_them_through() {
         let cat = Catalog::builtin();
         let tool = cat.get("pve_get_node_status").unwrap();
-        let args = validate(tool, Some(&json!({"node": "pve1"}))).unwrap().with_unchecked("node", json!(".."));
+        let args = validate(tool, Some(&json!({"node": "pve1"})))
+            .unwrap()
+            .with_unchecked("node", json!(".."));
         assert!(fill(tool.call.path, &args).is_err());
     }
 }

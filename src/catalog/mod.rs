@@ -169,7 +169,10 @@ impl ToolDef {
             ));
             all.push(Param::optional(
                 control::TIMEOUT,
-                Ty::Int { min: 1, max: control::MAX_WAIT_SECONDS },
+                Ty::Int {
+                    min: 1,
+                    max: control::MAX_WAIT_SECONDS,
+                },
                 "How long to wait for the task, in seconds (default 120).",
             ));
         }
@@ -196,7 +199,11 @@ impl ToolDef {
         for p in &params {
             properties.insert(p.name.to_string(), p.json_schema());
         }
-        let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+        let required: Vec<&str> = params
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.name)
+            .collect();
         let schema = json!({
             "type": "object",
             "properties": properties,
@@ -250,8 +257,16 @@ impl Catalog {
             .iter()
             .map(|t| format!("tier:{}", t.as_str()))
             .chain(std::iter::once("destructive".to_string()))
-            .chain(BackendKind::ALL.iter().map(|b| format!("backend:{}", b.as_str())))
-            .chain(self.tools.iter().map(|t| format!("category:{}", t.category)))
+            .chain(
+                BackendKind::ALL
+                    .iter()
+                    .map(|b| format!("backend:{}", b.as_str())),
+            )
+            .chain(
+                self.tools
+                    .iter()
+                    .map(|t| format!("category:{}", t.category)),
+            )
             .collect();
         groups.sort();
         groups.dedup();
@@ -291,7 +306,11 @@ mod tests {
         names.dedup();
         assert_eq!(n, names.len(), "duplicate tool names");
         for t in cat.tools() {
-            assert!(t.name.starts_with(&format!("{}_", t.backend.as_str())), "{}", t.name);
+            assert!(
+                t.name.starts_with(&format!("{}_", t.backend.as_str())),
+                "{}",
+                t.name
+            );
         }
     }
 
@@ -301,8 +320,16 @@ mod tests {
             for name in t.path_params() {
                 let p = t.params.iter().find(|p| p.name == name);
                 let p = p.unwrap_or_else(|| panic!("{}: {name} not declared", t.name));
-                assert!(p.required, "{}: path parameter {name} must be required", t.name);
-                assert!(p.ty.is_path_safe(), "{}: {name} has no path-safe type", t.name);
+                assert!(
+                    p.required,
+                    "{}: path parameter {name} must be required",
+                    t.name
+                );
+                assert!(
+                    p.ty.is_path_safe(),
+                    "{}: {name} has no path-safe type",
+                    t.name
+                );
             }
         }
     }
@@ -311,7 +338,12 @@ mod tests {
     fn control_names_are_never_tool_parameters() {
         for t in Catalog::builtin().tools() {
             for p in &t.params {
-                assert!(!control::ALL.contains(&p.name), "{} redeclares {}", t.name, p.name);
+                assert!(
+                    !control::ALL.contains(&p.name),
+                    "{} redeclares {}",
+                    t.name,
+                    p.name
+                );
             }
         }
     }
@@ -324,6 +356,10 @@ mod tests {
         assert_eq!(s["additionalProperties"], json!(false));
         assert_eq!(s["required"], json!(["node", "vmid"]));
         assert!(s["properties"].get("confirm").is_some());
-        assert!(cat.get("pve_list_nodes").unwrap().input_schema()["properties"].get("confirm").is_none());
+        assert!(
+            cat.get("pve_list_nodes").unwrap().input_schema()["properties"]
+                .get("confirm")
+                .is_none()
+        );
     }
 }

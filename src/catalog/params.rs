@@ -10,11 +10,20 @@ pub enum Ty {
     /// `max_len` bytes. Identifiers may become URL path segments, so every
     /// pattern excludes `/`, `%`, `\`, `?`, `#`, whitespace and control
     /// characters, and cannot match `.` or `..`.
-    Ident { pattern: &'static str, max_len: usize, what: &'static str },
+    Ident {
+        pattern: &'static str,
+        max_len: usize,
+        what: &'static str,
+    },
     /// Free text for a backend field (a description, a name): any printable
     /// text without control characters other than tab and newline.
-    Text { max_len: usize },
-    Int { min: i64, max: i64 },
+    Text {
+        max_len: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     Enum(&'static [&'static str]),
 }
@@ -27,7 +36,10 @@ impl Ty {
         what: "a node name (letters, digits and inner hyphens, at most 63)",
     };
     /// A Proxmox VE guest id, as PVE bounds it.
-    pub const VMID: Ty = Ty::Int { min: 100, max: 999_999_999 };
+    pub const VMID: Ty = Ty::Int {
+        min: 100,
+        max: 999_999_999,
+    };
     /// A snapshot name, as PVE's `pve-configid` format.
     pub const SNAPNAME: Ty = Ty::Ident {
         pattern: r"^[A-Za-z][A-Za-z0-9_-]{1,39}$",
@@ -74,7 +86,9 @@ impl Ty {
     /// The JSON Schema of one value.
     pub fn json_schema(&self) -> Value {
         match self {
-            Ty::Ident { pattern, max_len, .. } => {
+            Ty::Ident {
+                pattern, max_len, ..
+            } => {
                 json!({"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_len})
             }
             Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
@@ -105,11 +119,21 @@ pub struct Param {
 
 impl Param {
     pub const fn required(name: &'static str, ty: Ty, description: &'static str) -> Param {
-        Param { name, ty, required: true, description }
+        Param {
+            name,
+            ty,
+            required: true,
+            description,
+        }
     }
 
     pub const fn optional(name: &'static str, ty: Ty, description: &'static str) -> Param {
-        Param { name, ty, required: false, description }
+        Param {
+            name,
+            ty,
+            required: false,
+            description,
+        }
     }
 
     pub fn json_schema(&self) -> Value {

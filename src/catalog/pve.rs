@@ -8,7 +8,11 @@ const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).
 const SNAPNAME: Param = Param::required("snapname", Ty::SNAPNAME, "Snapshot name.");
 const STORAGE: Param = Param::required("storage", Ty::STORAGE, "Storage id, e.g. local-lvm.");
 const UPID: Param = Param::required("upid", Ty::UPID, "Task id (UPID) as returned by an action.");
-const DESCRIPTION: Param = Param::optional("description", Ty::Text { max_len: 8192 }, "Free-text description.");
+const DESCRIPTION: Param = Param::optional(
+    "description",
+    Ty::Text { max_len: 8192 },
+    "Free-text description.",
+);
 
 struct Decl(ToolDef);
 
@@ -34,7 +38,11 @@ fn tool(
         idempotent: matches!(method, Method::Get | Method::Put | Method::Delete),
         params: Vec::new(),
         target,
-        call: RestCall { method, path, returns_task: false },
+        call: RestCall {
+            method,
+            path,
+            returns_task: false,
+        },
     })
 }
 
@@ -63,114 +71,444 @@ pub(super) fn tools() -> Vec<ToolDef> {
     use Tier::*;
     vec![
         // Nodes
-        tool("pve_list_nodes", "List nodes", "List all nodes in the cluster with status, CPU and memory.",
-             "nodes", Read, T::Endpoint, Get, "/nodes"),
-        tool("pve_get_node_status", "Get node status", "Get detailed node status (CPU, memory, uptime, load).",
-             "nodes", Read, T::Node, Get, "/nodes/{node}/status").params(&[NODE]),
+        tool(
+            "pve_list_nodes",
+            "List nodes",
+            "List all nodes in the cluster with status, CPU and memory.",
+            "nodes",
+            Read,
+            T::Endpoint,
+            Get,
+            "/nodes",
+        ),
+        tool(
+            "pve_get_node_status",
+            "Get node status",
+            "Get detailed node status (CPU, memory, uptime, load).",
+            "nodes",
+            Read,
+            T::Node,
+            Get,
+            "/nodes/{node}/status",
+        )
+        .params(&[NODE]),
         // QEMU virtual machines
-        tool("pve_list_qemu_vms", "List QEMU VMs", "List all QEMU VMs on a node.",
-             "qemu", Read, T::Node, Get, "/nodes/{node}/qemu").params(&[NODE]),
-        tool("pve_get_qemu_status", "Get VM status", "Get current VM status (CPU, memory, disk, network).",
-             "qemu", Read, T::Vm, Get, "/nodes/{node}/qemu/{vmid}/status/current").params(&[NODE, VMID]),
-        tool("pve_get_qemu_config", "Get VM configuration", "Get the VM configuration.",
-             "qemu", Read, T::Vm, Get, "/nodes/{node}/qemu/{vmid}/config").params(&[NODE, VMID]),
-        tool("pve_list_qemu_snapshots", "List VM snapshots", "List all snapshots of a VM.",
-             "qemu", Read, T::Vm, Get, "/nodes/{node}/qemu/{vmid}/snapshot").params(&[NODE, VMID]),
-        tool("pve_start_qemu_vm", "Start VM", "Start a VM.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/status/start")
-            .params(&[NODE, VMID]).task().idempotent(true),
-        tool("pve_stop_qemu_vm", "Stop VM (immediate)",
-             "Stop a VM immediately, like pulling the power cord: unsaved guest state is lost.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/status/stop")
-            .params(&[NODE, VMID]).task().destructive().idempotent(true),
-        tool("pve_shutdown_qemu_vm", "Shut down VM", "Gracefully shut down a VM through ACPI or the guest agent.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/status/shutdown")
-            .params(&[NODE, VMID,
-                Param::optional("timeout", Ty::Int { min: 1, max: 3600 }, "Seconds to wait for the guest."),
-                Param::optional("forceStop", Ty::Bool, "Stop the VM if the shutdown times out.")])
-            .task().idempotent(true),
-        tool("pve_reboot_qemu_vm", "Reboot VM", "Reboot a VM by shutting it down and starting it again.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/status/reboot")
-            .params(&[NODE, VMID]).task(),
-        tool("pve_create_qemu_snapshot", "Create VM snapshot", "Create a snapshot of a VM.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/snapshot")
-            .params(&[NODE, VMID, SNAPNAME, DESCRIPTION,
-                Param::optional("vmstate", Ty::Bool, "Include the VM's RAM in the snapshot.")])
-            .task(),
-        tool("pve_rollback_qemu_snapshot", "Roll back VM to snapshot",
-             "Roll a VM back to a snapshot: everything since the snapshot is lost.",
-             "qemu", Operate, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback")
-            .params(&[NODE, VMID, SNAPNAME]).task().destructive().idempotent(true),
-        tool("pve_delete_qemu_snapshot", "Delete VM snapshot", "Delete a VM snapshot.",
-             "qemu", Operate, T::Vm, Delete, "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}")
-            .params(&[NODE, VMID, SNAPNAME]).task().destructive(),
-        tool("pve_update_qemu_config", "Update VM configuration", "Update VM configuration (cores, memory, name, tags ...).",
-             "qemu", Change, T::Vm, Put, "/nodes/{node}/qemu/{vmid}/config")
-            .params(&[NODE, VMID,
-                Param::optional("name", Ty::GUEST_NAME, "New VM name."),
-                Param::optional("cores", Ty::Int { min: 1, max: 1024 }, "CPU cores per socket."),
-                Param::optional("sockets", Ty::Int { min: 1, max: 16 }, "CPU sockets."),
-                Param::optional("memory", Ty::Int { min: 16, max: 8_388_608 }, "Memory in MiB."),
-                Param::optional("onboot", Ty::Bool, "Start at boot."),
-                Param::optional("tags", Ty::TAGS, "Tags, separated by ';'."),
-                DESCRIPTION]),
-        tool("pve_clone_qemu_vm", "Clone VM", "Clone a VM or template to a new VM id.",
-             "qemu", Change, T::Vm, Post, "/nodes/{node}/qemu/{vmid}/clone")
-            .params(&[NODE, VMID,
-                Param::required("newid", Ty::VMID, "Id of the new VM."),
-                Param::optional("name", Ty::GUEST_NAME, "Name of the new VM."),
-                Param::optional("target", Ty::NODE, "Node to put the clone on."),
-                Param::optional("full", Ty::Bool, "Full clone instead of a linked clone."),
-                Param::optional("storage", Ty::STORAGE, "Target storage for a full clone."),
-                DESCRIPTION])
-            .task(),
-        tool("pve_delete_qemu_vm", "Delete VM", "Delete a VM and all its data. This cannot be undone.",
-             "qemu", Change, T::Vm, Delete, "/nodes/{node}/qemu/{vmid}")
-            .params(&[NODE, VMID,
-                Param::optional("purge", Ty::Bool, "Also remove the VM from backup jobs, replication and HA."),
-                Param::optional("destroy-unreferenced-disks", Ty::Bool, "Also destroy disks not referenced in the config.")])
-            .task().destructive(),
+        tool(
+            "pve_list_qemu_vms",
+            "List QEMU VMs",
+            "List all QEMU VMs on a node.",
+            "qemu",
+            Read,
+            T::Node,
+            Get,
+            "/nodes/{node}/qemu",
+        )
+        .params(&[NODE]),
+        tool(
+            "pve_get_qemu_status",
+            "Get VM status",
+            "Get current VM status (CPU, memory, disk, network).",
+            "qemu",
+            Read,
+            T::Vm,
+            Get,
+            "/nodes/{node}/qemu/{vmid}/status/current",
+        )
+        .params(&[NODE, VMID]),
+        tool(
+            "pve_get_qemu_config",
+            "Get VM configuration",
+            "Get the VM configuration.",
+            "qemu",
+            Read,
+            T::Vm,
+            Get,
+            "/nodes/{node}/qemu/{vmid}/config",
+        )
+        .params(&[NODE, VMID]),
+        tool(
+            "pve_list_qemu_snapshots",
+            "List VM snapshots",
+            "List all snapshots of a VM.",
+            "qemu",
+            Read,
+            T::Vm,
+            Get,
+            "/nodes/{node}/qemu/{vmid}/snapshot",
+        )
+        .params(&[NODE, VMID]),
+        tool(
+            "pve_start_qemu_vm",
+            "Start VM",
+            "Start a VM.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/status/start",
+        )
+        .params(&[NODE, VMID])
+        .task()
+        .idempotent(true),
+        tool(
+            "pve_stop_qemu_vm",
+            "Stop VM (immediate)",
+            "Stop a VM immediately, like pulling the power cord: unsaved guest state is lost.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/status/stop",
+        )
+        .params(&[NODE, VMID])
+        .task()
+        .destructive()
+        .idempotent(true),
+        tool(
+            "pve_shutdown_qemu_vm",
+            "Shut down VM",
+            "Gracefully shut down a VM through ACPI or the guest agent.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/status/shutdown",
+        )
+        .params(&[
+            NODE,
+            VMID,
+            Param::optional(
+                "timeout",
+                Ty::Int { min: 1, max: 3600 },
+                "Seconds to wait for the guest.",
+            ),
+            Param::optional(
+                "forceStop",
+                Ty::Bool,
+                "Stop the VM if the shutdown times out.",
+            ),
+        ])
+        .task()
+        .idempotent(true),
+        tool(
+            "pve_reboot_qemu_vm",
+            "Reboot VM",
+            "Reboot a VM by shutting it down and starting it again.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/status/reboot",
+        )
+        .params(&[NODE, VMID])
+        .task(),
+        tool(
+            "pve_create_qemu_snapshot",
+            "Create VM snapshot",
+            "Create a snapshot of a VM.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/snapshot",
+        )
+        .params(&[
+            NODE,
+            VMID,
+            SNAPNAME,
+            DESCRIPTION,
+            Param::optional("vmstate", Ty::Bool, "Include the VM's RAM in the snapshot."),
+        ])
+        .task(),
+        tool(
+            "pve_rollback_qemu_snapshot",
+            "Roll back VM to snapshot",
+            "Roll a VM back to a snapshot: everything since the snapshot is lost.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback",
+        )
+        .params(&[NODE, VMID, SNAPNAME])
+        .task()
+        .destructive()
+        .idempotent(true),
+        tool(
+            "pve_delete_qemu_snapshot",
+            "Delete VM snapshot",
+            "Delete a VM snapshot.",
+            "qemu",
+            Operate,
+            T::Vm,
+            Delete,
+            "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}",
+        )
+        .params(&[NODE, VMID, SNAPNAME])
+        .task()
+        .destructive(),
+        tool(
+            "pve_update_qemu_config",
+            "Update VM configuration",
+            "Update VM configuration (cores, memory, name, tags ...).",
+            "qemu",
+            Change,
+            T::Vm,
+            Put,
+            "/nodes/{node}/qemu/{vmid}/config",
+        )
+        .params(&[
+            NODE,
+            VMID,
+            Param::optional("name", Ty::GUEST_NAME, "New VM name."),
+            Param::optional(
+                "cores",
+                Ty::Int { min: 1, max: 1024 },
+                "CPU cores per socket.",
+            ),
+            Param::optional("sockets", Ty::Int { min: 1, max: 16 }, "CPU sockets."),
+            Param::optional(
+                "memory",
+                Ty::Int {
+                    min: 16,
+                    max: 8_388_608,
+                },
+                "Memory in MiB.",
+            ),
+            Param::optional("onboot", Ty::Bool, "Start at boot."),
+            Param::optional("tags", Ty::TAGS, "Tags, separated by ';'."),
+            DESCRIPTION,
+        ]),
+        tool(
+            "pve_clone_qemu_vm",
+            "Clone VM",
+            "Clone a VM or template to a new VM id.",
+            "qemu",
+            Change,
+            T::Vm,
+            Post,
+            "/nodes/{node}/qemu/{vmid}/clone",
+        )
+        .params(&[
+            NODE,
+            VMID,
+            Param::required("newid", Ty::VMID, "Id of the new VM."),
+            Param::optional("name", Ty::GUEST_NAME, "Name of the new VM."),
+            Param::optional("target", Ty::NODE, "Node to put the clone on."),
+            Param::optional("full", Ty::Bool, "Full clone instead of a linked clone."),
+            Param::optional("storage", Ty::STORAGE, "Target storage for a full clone."),
+            DESCRIPTION,
+        ])
+        .task(),
+        tool(
+            "pve_delete_qemu_vm",
+            "Delete VM",
+            "Delete a VM and all its data. This cannot be undone.",
+            "qemu",
+            Change,
+            T::Vm,
+            Delete,
+            "/nodes/{node}/qemu/{vmid}",
+        )
+        .params(&[
+            NODE,
+            VMID,
+            Param::optional(
+                "purge",
+                Ty::Bool,
+                "Also remove the VM from backup jobs, replication and HA.",
+            ),
+            Param::optional(
+                "destroy-unreferenced-disks",
+                Ty::Bool,
+                "Also destroy disks not referenced in the config.",
+            ),
+        ])
+        .task()
+        .destructive(),
         // LXC containers
-        tool("pve_list_lxc_containers", "List LXC containers", "List all LXC containers on a node.",
-             "lxc", Read, T::Node, Get, "/nodes/{node}/lxc").params(&[NODE]),
-        tool("pve_start_lxc_container", "Start container", "Start a container.",
-             "lxc", Operate, T::Container, Post, "/nodes/{node}/lxc/{vmid}/status/start")
-            .params(&[NODE, VMID]).task().idempotent(true),
-        tool("pve_stop_lxc_container", "Stop container (immediate)",
-             "Stop a container immediately: processes are killed without a clean shutdown.",
-             "lxc", Operate, T::Container, Post, "/nodes/{node}/lxc/{vmid}/status/stop")
-            .params(&[NODE, VMID]).task().destructive().idempotent(true),
+        tool(
+            "pve_list_lxc_containers",
+            "List LXC containers",
+            "List all LXC containers on a node.",
+            "lxc",
+            Read,
+            T::Node,
+            Get,
+            "/nodes/{node}/lxc",
+        )
+        .params(&[NODE]),
+        tool(
+            "pve_start_lxc_container",
+            "Start container",
+            "Start a container.",
+            "lxc",
+            Operate,
+            T::Container,
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/start",
+        )
+        .params(&[NODE, VMID])
+        .task()
+        .idempotent(true),
+        tool(
+            "pve_stop_lxc_container",
+            "Stop container (immediate)",
+            "Stop a container immediately: processes are killed without a clean shutdown.",
+            "lxc",
+            Operate,
+            T::Container,
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/stop",
+        )
+        .params(&[NODE, VMID])
+        .task()
+        .destructive()
+        .idempotent(true),
         // Storage
-        tool("pve_list_storage", "List storage", "List all configured storage backends.",
-             "storage", Read, T::Endpoint, Get, "/storage")
-            .params(&[Param::optional("type", Ty::Enum(&["btrfs", "cephfs", "cifs", "dir", "esxi", "glusterfs",
-                "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs", "pbs", "rbd", "zfs", "zfspool"]), "Only this storage type.")]),
-        tool("pve_list_storage_content", "List storage content", "List storage content (images, ISOs, backups).",
-             "storage", Read, T::Storage, Get, "/nodes/{node}/storage/{storage}/content")
-            .params(&[NODE, STORAGE,
-                Param::optional("content", Ty::Enum(&["images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"]), "Only this content type."),
-                Param::optional("vmid", Ty::VMID, "Only volumes of this guest.")]),
+        tool(
+            "pve_list_storage",
+            "List storage",
+            "List all configured storage backends.",
+            "storage",
+            Read,
+            T::Endpoint,
+            Get,
+            "/storage",
+        )
+        .params(&[Param::optional(
+            "type",
+            Ty::Enum(&[
+                "btrfs",
+                "cephfs",
+                "cifs",
+                "dir",
+                "esxi",
+                "glusterfs",
+                "iscsi",
+                "iscsidirect",
+                "lvm",
+                "lvmthin",
+                "nfs",
+                "pbs",
+                "rbd",
+                "zfs",
+                "zfspool",
+            ]),
+            "Only this storage type.",
+        )]),
+        tool(
+            "pve_list_storage_content",
+            "List storage content",
+            "List storage content (images, ISOs, backups).",
+            "storage",
+            Read,
+            T::Storage,
+            Get,
+            "/nodes/{node}/storage/{storage}/content",
+        )
+        .params(&[
+            NODE,
+            STORAGE,
+            Param::optional(
+                "content",
+                Ty::Enum(&[
+                    "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import",
+                ]),
+                "Only this content type.",
+            ),
+            Param::optional("vmid", Ty::VMID, "Only volumes of this guest."),
+        ]),
         // Cluster
-        tool("pve_get_cluster_status", "Get cluster status", "Get cluster status (membership, quorum).",
-             "cluster", Read, T::Endpoint, Get, "/cluster/status"),
-        tool("pve_list_cluster_resources", "List cluster resources", "List all cluster resources with an optional type filter.",
-             "cluster", Read, T::Endpoint, Get, "/cluster/resources")
-            .params(&[Param::optional("type", Ty::Enum(&["vm", "storage", "node", "sdn"]), "Only this resource type.")]),
+        tool(
+            "pve_get_cluster_status",
+            "Get cluster status",
+            "Get cluster status (membership, quorum).",
+            "cluster",
+            Read,
+            T::Endpoint,
+            Get,
+            "/cluster/status",
+        ),
+        tool(
+            "pve_list_cluster_resources",
+            "List cluster resources",
+            "List all cluster resources with an optional type filter.",
+            "cluster",
+            Read,
+            T::Endpoint,
+            Get,
+            "/cluster/resources",
+        )
+        .params(&[Param::optional(
+            "type",
+            Ty::Enum(&["vm", "storage", "node", "sdn"]),
+            "Only this resource type.",
+        )]),
         // Tasks
-        tool("pve_list_tasks", "List tasks", "List recent tasks on a node.",
-             "tasks", Read, T::Node, Get, "/nodes/{node}/tasks")
-            .params(&[NODE,
-                Param::optional("limit", Ty::Int { min: 1, max: 1000 }, "At most this many tasks (default 50)."),
-                Param::optional("vmid", Ty::VMID, "Only tasks of this guest."),
-                Param::optional("errors", Ty::Bool, "Only failed tasks."),
-                Param::optional("source", Ty::Enum(&["archive", "active", "all"]), "Which tasks to list.")]),
-        tool("pve_get_task_status", "Get task status", "Get task status by UPID.",
-             "tasks", Read, T::Task, Get, "/nodes/{node}/tasks/{upid}/status").params(&[NODE, UPID]),
-        tool("pve_get_task_log", "Get task log", "Get task log output by UPID.",
-             "tasks", Read, T::Task, Get, "/nodes/{node}/tasks/{upid}/log")
-            .params(&[NODE, UPID,
-                Param::optional("start", Ty::Int { min: 0, max: 10_000_000 }, "First line to return."),
-                Param::optional("limit", Ty::Int { min: 1, max: 5000 }, "At most this many lines.")]),
+        tool(
+            "pve_list_tasks",
+            "List tasks",
+            "List recent tasks on a node.",
+            "tasks",
+            Read,
+            T::Node,
+            Get,
+            "/nodes/{node}/tasks",
+        )
+        .params(&[
+            NODE,
+            Param::optional(
+                "limit",
+                Ty::Int { min: 1, max: 1000 },
+                "At most this many tasks (default 50).",
+            ),
+            Param::optional("vmid", Ty::VMID, "Only tasks of this guest."),
+            Param::optional("errors", Ty::Bool, "Only failed tasks."),
+            Param::optional(
+                "source",
+                Ty::Enum(&["archive", "active", "all"]),
+                "Which tasks to list.",
+            ),
+        ]),
+        tool(
+            "pve_get_task_status",
+            "Get task status",
+            "Get task status by UPID.",
+            "tasks",
+            Read,
+            T::Task,
+            Get,
+            "/nodes/{node}/tasks/{upid}/status",
+        )
+        .params(&[NODE, UPID]),
+        tool(
+            "pve_get_task_log",
+            "Get task log",
+            "Get task log output by UPID.",
+            "tasks",
+            Read,
+            T::Task,
+            Get,
+            "/nodes/{node}/tasks/{upid}/log",
+        )
+        .params(&[
+            NODE,
+            UPID,
+            Param::optional(
+                "start",
+                Ty::Int {
+                    min: 0,
+                    max: 10_000_000,
+                },
+                "First line to return.",
+            ),
+            Param::optional(
+                "limit",
+                Ty::Int { min: 1, max: 5000 },
+                "At most this many lines.",
+            ),
+        ]),
     ]
     .into_iter()
     .map(|d| d.0)

@@ -23,15 +23,34 @@ pub enum ValidationError {
     #[error("missing required argument `{0}`")]
     Missing(&'static str),
     #[error("argument `{field}` must be {expected}, got {got}")]
-    WrongType { field: &'static str, expected: &'static str, got: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        got: &'static str,
+    },
     #[error("argument `{field}` is {len} bytes long; the limit is {max}")]
-    TooLong { field: &'static str, len: usize, max: usize },
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("argument `{field}` must be {what}")]
-    Pattern { field: &'static str, what: &'static str },
+    Pattern {
+        field: &'static str,
+        what: &'static str,
+    },
     #[error("argument `{field}` must be between {min} and {max}, got {got}")]
-    OutOfRange { field: &'static str, min: i64, max: i64, got: String },
+    OutOfRange {
+        field: &'static str,
+        min: i64,
+        max: i64,
+        got: String,
+    },
     #[error("argument `{field}` must be one of {allowed}")]
-    NotInEnum { field: &'static str, allowed: String },
+    NotInEnum {
+        field: &'static str,
+        allowed: String,
+    },
     #[error("argument `{field}` contains a control character")]
     ControlCharacter { field: &'static str },
 }
@@ -122,12 +141,24 @@ fn regex(pattern: &'static str) -> Regex {
 
 fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
     let field = p.name;
-    let wrong = |expected| ValidationError::WrongType { field, expected, got: json_kind(v) };
+    let wrong = |expected| ValidationError::WrongType {
+        field,
+        expected,
+        got: json_kind(v),
+    };
     match p.ty {
-        Ty::Ident { pattern, max_len, what } => {
+        Ty::Ident {
+            pattern,
+            max_len,
+            what,
+        } => {
             let s = v.as_str().ok_or_else(|| wrong("a string"))?;
             if s.len() > max_len {
-                return Err(ValidationError::TooLong { field, len: s.len(), max: max_len });
+                return Err(ValidationError::TooLong {
+                    field,
+                    len: s.len(),
+                    max: max_len,
+                });
             }
             if !regex(pattern).is_match(s) {
                 return Err(ValidationError::Pattern { field, what });
@@ -136,7 +167,11 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         Ty::Text { max_len } => {
             let s = v.as_str().ok_or_else(|| wrong("a string"))?;
             if s.len() > max_len {
-                return Err(ValidationError::TooLong { field, len: s.len(), max: max_len });
+                return Err(ValidationError::TooLong {
+                    field,
+                    len: s.len(),
+                    max: max_len,
+                });
             }
             if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
                 return Err(ValidationError::ControlCharacter { field });
@@ -149,9 +184,21 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
             };
             match n.as_i64() {
                 Some(i) if (min..=max).contains(&i) => {}
-                Some(_) => return Err(ValidationError::OutOfRange { field, min, max, got: n.to_string() }),
+                Some(_) => {
+                    return Err(ValidationError::OutOfRange {
+                        field,
+                        min,
+                        max,
+                        got: n.to_string(),
+                    })
+                }
                 None if n.is_u64() => {
-                    return Err(ValidationError::OutOfRange { field, min, max, got: n.to_string() })
+                    return Err(ValidationError::OutOfRange {
+                        field,
+                        min,
+                        max,
+                        got: n.to_string(),
+                    })
                 }
                 None => return Err(wrong("an integer")),
             }
@@ -162,7 +209,10 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         Ty::Enum(allowed) => {
             let s = v.as_str().ok_or_else(|| wrong("a string"))?;
             if !allowed.contains(&s) {
-                return Err(ValidationError::NotInEnum { field, allowed: allowed.join(", ") });
+                return Err(ValidationError::NotInEnum {
+                    field,
+                    allowed: allowed.join(", "),
+                });
             }
         }
     }
@@ -180,12 +230,17 @@ pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, Valid
     };
     let params = tool.all_params();
     // Unknown fields first, in a stable order, so the error is deterministic.
-    let mut unknown: Vec<&String> =
-        obj.keys().filter(|k| !params.iter().any(|p| p.name == k.as_str())).collect();
+    let mut unknown: Vec<&String> = obj
+        .keys()
+        .filter(|k| !params.iter().any(|p| p.name == k.as_str()))
+        .collect();
     unknown.sort();
     if let Some(field) = unknown.first() {
         let allowed: Vec<&str> = params.iter().map(|p| p.name).collect();
-        return Err(ValidationError::UnknownField { field: quote_name(field), allowed: allowed.join(", ") });
+        return Err(ValidationError::UnknownField {
+            field: quote_name(field),
+            allowed: allowed.join(", "),
+        });
     }
     let mut out = Map::new();
     for p in &params {
@@ -224,19 +279,45 @@ mod tests {
         let e = check("pve_stop_qemu_vm", json!({"node": "pve1"})).unwrap_err();
         assert_eq!(e, ValidationError::Missing("vmid"));
         let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": "100"})).unwrap_err();
-        assert!(e.to_string().contains("`vmid` must be an integer, got a string"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`vmid` must be an integer, got a string"),
+            "{e}"
+        );
         let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 99})).unwrap_err();
         assert!(e.to_string().contains("between 100 and 999999999"), "{e}");
-        let e = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100, "force": true})).unwrap_err();
-        assert!(e.to_string().starts_with("unknown argument \"force\""), "{e}");
-        let e = check("pve_list_storage_content", json!({"node": "pve1", "storage": "local", "content": "x"}))
-            .unwrap_err();
+        let e = check(
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100, "force": true}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("unknown argument \"force\""),
+            "{e}"
+        );
+        let e = check(
+            "pve_list_storage_content",
+            json!({"node": "pve1", "storage": "local", "content": "x"}),
+        )
+        .unwrap_err();
         assert_eq!(e.field(), Some("content"));
     }
 
     #[test]
     fn hostile_path_values_are_refused() {
-        for bad in ["../", "..", ".", "%2e%2e", "pve1/../x", "pve1\0", "a b", "pve1?x=1", "pve1#", "/", ""] {
+        for bad in [
+            "../",
+            "..",
+            ".",
+            "%2e%2e",
+            "pve1/../x",
+            "pve1\0",
+            "a b",
+            "pve1?x=1",
+            "pve1#",
+            "/",
+            "",
+        ] {
             let e = check("pve_get_node_status", json!({ "node": bad })).unwrap_err();
             assert_eq!(e.field(), Some("node"), "{bad:?} gave {e}");
         }
@@ -246,7 +327,11 @@ mod tests {
             ValidationError::TooLong { field: "node", .. }
         ));
         for bad in ["..", "snap/../x", "1abc", "s%2f"] {
-            let e = check("pve_delete_qemu_snapshot", json!({"node": "n", "vmid": 100, "snapname": bad})).unwrap_err();
+            let e = check(
+                "pve_delete_qemu_snapshot",
+                json!({"node": "n", "vmid": 100, "snapname": bad}),
+            )
+            .unwrap_err();
             assert_eq!(e.field(), Some("snapname"), "{bad:?}");
         }
     }
@@ -272,7 +357,11 @@ mod tests {
                 if let Ty::Ident { pattern, .. } = p.ty {
                     assert!(Regex::new(pattern).is_ok(), "{}: {}", t.name, p.name);
                     for dots in [".", ".."] {
-                        assert!(!Regex::new(pattern).unwrap().is_match(dots), "{} matches {dots}", p.name);
+                        assert!(
+                            !Regex::new(pattern).unwrap().is_match(dots),
+                            "{} matches {dots}",
+                            p.name
+                        );
                     }
                 }
             }

@@ -19,23 +19,85 @@ struct Step {
 }
 
 fn steps() -> Vec<Step> {
-    let s = |who, tool, args, expect_ok, why| Step { who, tool, args, expect_ok, why };
+    let s = |who, tool, args, expect_ok, why| Step {
+        who,
+        tool,
+        args,
+        expect_ok,
+        why,
+    };
     vec![
-        s("alice", "pve_list_qemu_vms", json!({"node": "pve1"}), true, "a reader lists VMs"),
-        s("alice", "pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100}), false, "a reader may not stop a VM"),
-        s("bob", "pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100}), false, "stopping is destructive: unconfirmed, it is refused"),
-        s("bob", "pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100, "confirm": true}), true, "confirmed, the operator stops it"),
-        s("bob", "pve_create_qemu_snapshot", json!({"node": "pve1", "vmid": 101, "snapname": "pre_upgrade"}), true, "operators take snapshots"),
-        s("bob", "pve_delete_qemu_vm", json!({"node": "pve2", "vmid": 102, "confirm": true}), false, "operators may not delete VMs"),
-        s("carol", "pve_delete_qemu_vm", json!({"node": "pve2", "vmid": 102}), false, "an admin must confirm a delete"),
-        s("carol", "pve_delete_qemu_vm", json!({"node": "pve2", "vmid": 102, "confirm": true}), true, "confirmed, the admin deletes it"),
-        s("carol", "pve_get_node_status", json!({"node": "../../etc"}), false, "a hostile path value never reaches the backend"),
+        s(
+            "alice",
+            "pve_list_qemu_vms",
+            json!({"node": "pve1"}),
+            true,
+            "a reader lists VMs",
+        ),
+        s(
+            "alice",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100}),
+            false,
+            "a reader may not stop a VM",
+        ),
+        s(
+            "bob",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100}),
+            false,
+            "stopping is destructive: unconfirmed, it is refused",
+        ),
+        s(
+            "bob",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100, "confirm": true}),
+            true,
+            "confirmed, the operator stops it",
+        ),
+        s(
+            "bob",
+            "pve_create_qemu_snapshot",
+            json!({"node": "pve1", "vmid": 101, "snapname": "pre_upgrade"}),
+            true,
+            "operators take snapshots",
+        ),
+        s(
+            "bob",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102, "confirm": true}),
+            false,
+            "operators may not delete VMs",
+        ),
+        s(
+            "carol",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102}),
+            false,
+            "an admin must confirm a delete",
+        ),
+        s(
+            "carol",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102, "confirm": true}),
+            true,
+            "confirmed, the admin deletes it",
+        ),
+        s(
+            "carol",
+            "pve_get_node_status",
+            json!({"node": "../../etc"}),
+            false,
+            "a hostile path value never reaches the backend",
+        ),
     ]
 }
 
 fn first_line(text: &str) -> String {
     // Results are pretty JSON: show them compact, on one line.
-    let compact = serde_json::from_str::<Value>(text).map(|v| v.to_string()).unwrap_or_else(|_| text.to_string());
+    let compact = serde_json::from_str::<Value>(text)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| text.to_string());
     let line = compact.lines().next().unwrap_or_default();
     let mut s: String = line.chars().take(150).collect();
     if s.len() < line.len() {
@@ -49,24 +111,53 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
     println!("alice is a reader, bob an operator, carol an admin.\n");
     let mut failures = 0;
     for (i, step) in steps().into_iter().enumerate() {
-        let principal = rt.config.principal(step.who).cloned().ok_or("lab principal missing")?;
+        let principal = rt
+            .config
+            .principal(step.who)
+            .cloned()
+            .ok_or("lab principal missing")?;
         let caller = cli_caller(principal);
-        let req = CallRequest { tool: step.tool, args: Some(&step.args), confirmation: Confirmation::None, confirms: None };
+        let req = CallRequest {
+            tool: step.tool,
+            args: Some(&step.args),
+            confirmation: Confirmation::None,
+            confirms: None,
+        };
         let (ok, text) = match rt.gate.call(&caller, req, None).await {
             Outcome::Done(r) => (!r.is_error, r.text),
             Outcome::UnknownTool(m) => (false, m),
             Outcome::NeedsHuman { prompt, .. } => (false, prompt),
         };
-        let verdict = if ok == step.expect_ok { "as expected" } else { "UNEXPECTED" };
+        let verdict = if ok == step.expect_ok {
+            "as expected"
+        } else {
+            "UNEXPECTED"
+        };
         if ok != step.expect_ok {
             failures += 1;
         }
-        println!("{}. {} — {} calls {} {}", i + 1, step.why, step.who, step.tool, step.args);
-        println!("   {} [{verdict}]: {}", if ok { "allowed" } else { "refused" }, first_line(&text));
+        println!(
+            "{}. {} — {} calls {} {}",
+            i + 1,
+            step.why,
+            step.who,
+            step.tool,
+            step.args
+        );
+        println!(
+            "   {} [{verdict}]: {}",
+            if ok { "allowed" } else { "refused" },
+            first_line(&text)
+        );
     }
     let path = &rt.config.audit_log;
     match verify_file(path) {
-        Ok(r) => println!("\naudit log {}: chain intact, {} records, head {}", path.display(), r.records, r.head),
+        Ok(r) => println!(
+            "\naudit log {}: chain intact, {} records, head {}",
+            path.display(),
+            r.records,
+            r.head
+        ),
         Err(e) => {
             failures += 1;
             println!("\naudit log BROKEN: {e}");

@@ -20,7 +20,11 @@ use crate::policy::{schema, PolicyEngine};
 use crate::principal::Principal;
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "A policy-gated, audited MCP server for infrastructure operations")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A policy-gated, audited MCP server for infrastructure operations"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -162,7 +166,12 @@ pub struct Runtime {
     _lab: Option<Lab>,
 }
 
-fn load_policies(dir: Option<&Path>, config: &Config, lab: bool, catalog: &Catalog) -> CliResult<PolicyEngine> {
+fn load_policies(
+    dir: Option<&Path>,
+    config: &Config,
+    lab: bool,
+    catalog: &Catalog,
+) -> CliResult<PolicyEngine> {
     let engine = match (dir, lab) {
         (Some(d), _) => PolicyEngine::load_dir(d, catalog),
         (None, true) => PolicyEngine::from_sources(&crate::lab::default_policies(), catalog),
@@ -179,31 +188,50 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
         let (lab, config) = crate::lab::start(&source.lab_audit_log, 0.3).await?;
         (Some(lab), config)
     } else {
-        let path = source.config.as_ref().ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
-        (None, Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?)
+        let path = source
+            .config
+            .as_ref()
+            .ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
+        (
+            None,
+            Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?,
+        )
     };
     let policies = load_policies(source.policies.as_deref(), &config, lab.is_some(), &catalog)?;
     for ep in config.endpoints.iter().filter(|e| !e.tls_verify) {
         tracing::warn!(endpoint = %ep.name, url = %ep.url, "TLS certificate verification is OFF for this endpoint; every audit record says so");
     }
     let audit = if audit {
-        Some(Arc::new(AuditLog::open(&config.audit_log).map_err(|e| format!("audit log refused: {e}"))?))
+        Some(Arc::new(
+            AuditLog::open(&config.audit_log).map_err(|e| format!("audit log refused: {e}"))?,
+        ))
     } else {
         None
     };
     let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
     let gate = Arc::new(Gate::new(catalog, policies, audit, backends));
-    Ok(Runtime { gate, config, _lab: lab })
+    Ok(Runtime {
+        gate,
+        config,
+        _lab: lab,
+    })
 }
 
 fn principal(config: &Config, who: &WhoArgs, fallback: Option<&str>) -> CliResult<Principal> {
-    let id = who.principal.as_deref().or(fallback).ok_or("give --as USER")?;
+    let id = who
+        .principal
+        .as_deref()
+        .or(fallback)
+        .ok_or("give --as USER")?;
     if !who.groups.is_empty() {
         return Ok(Principal::new(id, who.groups.clone()));
     }
     config.principal(id).cloned().ok_or_else(|| {
         let known: Vec<&str> = config.principals.iter().map(|p| p.id.as_str()).collect();
-        format!("unknown principal {id:?}; configured: {} (or give --group to try an ad-hoc one)", known.join(", "))
+        format!(
+            "unknown principal {id:?}; configured: {} (or give --group to try an ad-hoc one)",
+            known.join(", ")
+        )
     })
 }
 
@@ -212,7 +240,12 @@ fn parse_args(raw: &str) -> CliResult<Value> {
 }
 
 fn cli_caller(principal: Principal) -> Caller {
-    Caller { principal, transport: "cli", client: "portcullis-cli".into(), can_elicit: false }
+    Caller {
+        principal,
+        transport: "cli",
+        client: "portcullis-cli".into(),
+        can_elicit: false,
+    }
 }
 
 fn parse_confirmation(s: &str) -> CliResult<Confirmation> {
@@ -220,23 +253,43 @@ fn parse_confirmation(s: &str) -> CliResult<Confirmation> {
         "none" => Ok(Confirmation::None),
         "argument" => Ok(Confirmation::Argument),
         "elicitation" => Ok(Confirmation::Elicitation),
-        other => Err(format!("--confirmation must be none, argument or elicitation, not {other:?}")),
+        other => Err(format!(
+            "--confirmation must be none, argument or elicitation, not {other:?}"
+        )),
     }
 }
 
-async fn dry_run(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str, confirmation: &str, as_json: bool) -> CliResult<ExitCode> {
+async fn dry_run(
+    rt: &Runtime,
+    who: &WhoArgs,
+    tool: &str,
+    args: &str,
+    confirmation: &str,
+    as_json: bool,
+) -> CliResult<ExitCode> {
     let caller = cli_caller(principal(&rt.config, who, None)?);
     let args = parse_args(args)?;
-    let req = CallRequest { tool, args: Some(&args), confirmation: parse_confirmation(confirmation)?, confirms: None };
+    let req = CallRequest {
+        tool,
+        args: Some(&args),
+        confirmation: parse_confirmation(confirmation)?,
+        confirms: None,
+    };
     let p = match rt.gate.prepare(&caller, &req) {
         Ok(p) => p,
-        Err(crate::gate::Refusal::UnknownTool) => return Err(format!("unknown tool {tool:?}; see `portcullis tools`")),
+        Err(crate::gate::Refusal::UnknownTool) => {
+            return Err(format!("unknown tool {tool:?}; see `portcullis tools`"))
+        }
         Err(crate::gate::Refusal::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
     };
     let engine = rt.gate.policies();
     let decision = if p.decision.allowed { "allow" } else { "deny" };
-    let origins: Vec<Value> =
-        p.decision.policies.iter().map(|id| json!({"id": id, "at": engine.origin(id)})).collect();
+    let origins: Vec<Value> = p
+        .decision
+        .policies
+        .iter()
+        .map(|id| json!({"id": id, "at": engine.origin(id)}))
+        .collect();
     if as_json {
         let out = json!({
             "decision": decision,
@@ -247,29 +300,67 @@ async fn dry_run(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str, confirmati
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!("decision: {decision}");
-        println!("principal: {} (groups: {})", caller.principal.id, caller.principal.groups.join(", "));
-        println!("action: {} [tier {}{}]", p.tool.name, p.tool.tier.as_str(), if p.tool.destructive { ", destructive" } else { "" });
-        println!("resource: {}", p.resources.first().map(|r| r.display()).unwrap_or_default());
+        println!(
+            "principal: {} (groups: {})",
+            caller.principal.id,
+            caller.principal.groups.join(", ")
+        );
+        println!(
+            "action: {} [tier {}{}]",
+            p.tool.name,
+            p.tool.tier.as_str(),
+            if p.tool.destructive {
+                ", destructive"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "resource: {}",
+            p.resources.first().map(|r| r.display()).unwrap_or_default()
+        );
         if p.decision.policies.is_empty() {
-            println!("determining policies: none ({})", if p.decision.allowed { "?" } else { "no permit matched: default deny" });
+            println!(
+                "determining policies: none ({})",
+                if p.decision.allowed {
+                    "?"
+                } else {
+                    "no permit matched: default deny"
+                }
+            );
         }
         for o in &origins {
-            println!("determining policy: {} ({})", o["id"].as_str().unwrap_or(""), o["at"].as_str().unwrap_or("?"));
+            println!(
+                "determining policy: {} ({})",
+                o["id"].as_str().unwrap_or(""),
+                o["at"].as_str().unwrap_or("?")
+            );
         }
         for e in &p.decision.errors {
             println!("policy error: {e}");
         }
     }
-    Ok(if p.decision.allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if p.decision.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn call(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str) -> CliResult<ExitCode> {
     let caller = cli_caller(principal(&rt.config, who, None)?);
     let args = parse_args(args)?;
-    let req = CallRequest { tool, args: Some(&args), confirmation: Confirmation::None, confirms: None };
+    let req = CallRequest {
+        tool,
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
     match rt.gate.call(&caller, req, None).await {
         Outcome::UnknownTool(m) => Err(m),
-        Outcome::NeedsHuman { prompt, .. } => Err(format!("needs a human's confirmation: {prompt}")),
+        Outcome::NeedsHuman { prompt, .. } => {
+            Err(format!("needs a human's confirmation: {prompt}"))
+        }
         Outcome::Done(r) => {
             if r.is_error {
                 eprintln!("{}", r.text);
@@ -292,11 +383,34 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
         (None, true) => None,
         _ => Some(principal(&rt.config, who, None)?),
     };
-    let visible: Vec<&str> = me.as_ref().map(|p| rt.gate.visible_tools(p).iter().map(|t| t.name).collect()).unwrap_or_default();
-    println!("{:<32} {:<8} {:<11} {}", "TOOL", "TIER", "DESTRUCTIVE", if me.is_some() { "MAY CALL" } else { "" });
+    let visible: Vec<&str> = me
+        .as_ref()
+        .map(|p| rt.gate.visible_tools(p).iter().map(|t| t.name).collect())
+        .unwrap_or_default();
+    println!(
+        "{:<32} {:<8} {:<11} {}",
+        "TOOL",
+        "TIER",
+        "DESTRUCTIVE",
+        if me.is_some() { "MAY CALL" } else { "" }
+    );
     for t in catalog.tools() {
-        let may = me.as_ref().map(|_| if visible.contains(&t.name) { "yes" } else { "no" }).unwrap_or("");
-        println!("{:<32} {:<8} {:<11} {may}", t.name, t.tier.as_str(), if t.destructive { "yes" } else { "no" });
+        let may = me
+            .as_ref()
+            .map(|_| {
+                if visible.contains(&t.name) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            })
+            .unwrap_or("");
+        println!(
+            "{:<32} {:<8} {:<11} {may}",
+            t.name,
+            t.tier.as_str(),
+            if t.destructive { "yes" } else { "no" }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -305,7 +419,12 @@ fn audit_verify(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
         match verify_file(f) {
-            Ok(r) => println!("{}: intact, {} records, head {}", f.display(), r.records, r.head),
+            Ok(r) => println!(
+                "{}: intact, {} records, head {}",
+                f.display(),
+                r.records,
+                r.head
+            ),
             Err(e) => {
                 ok = false;
                 println!("{}: BROKEN: {e}", f.display());
@@ -322,8 +441,15 @@ fn audit_verify(files: &[PathBuf]) -> ExitCode {
 async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
     let rt = runtime(source, false).await?;
     let engine = rt.gate.policies();
-    println!("configuration: ok ({} endpoint(s), {} principal(s))", rt.config.endpoints.len(), rt.config.principals.len());
-    println!("policies: ok ({} policies, strict validation against the generated schema)", engine.len());
+    println!(
+        "configuration: ok ({} endpoint(s), {} principal(s))",
+        rt.config.endpoints.len(),
+        rt.config.principals.len()
+    );
+    println!(
+        "policies: ok ({} policies, strict validation against the generated schema)",
+        engine.len()
+    );
     for ep in &rt.config.endpoints {
         println!(
             "endpoint {}: {} {} (TLS verification {})",
@@ -333,9 +459,17 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
             if ep.tls_verify { "on" } else { "OFF" }
         );
     }
-    let parent = rt.config.audit_log.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = rt
+        .config
+        .audit_log
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !parent.is_dir() {
-        return Err(format!("audit log directory {} does not exist", parent.display()));
+        return Err(format!(
+            "audit log directory {} does not exist",
+            parent.display()
+        ));
     }
     println!("audit log: {}", rt.config.audit_log.display());
     Ok(ExitCode::SUCCESS)
@@ -349,17 +483,37 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { source } => check(&source).await,
-        Command::Audit { command: AuditCommand::Verify { files } } => Ok(audit_verify(&files)),
-        Command::Policy { command: PolicyCommand::Test { policies, files } } => policy_test::run(policies.as_deref(), &files),
-        Command::Tools { source, who, markdown } => {
+        Command::Audit {
+            command: AuditCommand::Verify { files },
+        } => Ok(audit_verify(&files)),
+        Command::Policy {
+            command: PolicyCommand::Test { policies, files },
+        } => policy_test::run(policies.as_deref(), &files),
+        Command::Tools {
+            source,
+            who,
+            markdown,
+        } => {
             let rt = runtime(&source, false).await?;
             tools(&rt, &who, markdown)
         }
-        Command::DryRun { source, who, tool, args, confirmation, json } => {
+        Command::DryRun {
+            source,
+            who,
+            tool,
+            args,
+            confirmation,
+            json,
+        } => {
             let rt = runtime(&source, false).await?;
             dry_run(&rt, &who, &tool, &args, &confirmation, json).await
         }
-        Command::Call { source, who, tool, args } => {
+        Command::Call {
+            source,
+            who,
+            tool,
+            args,
+        } => {
             let rt = runtime(&source, true).await?;
             call(&rt, &who, &tool, &args).await
         }
@@ -370,8 +524,18 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             crate::server::serve_stdio(rt.gate.clone(), me).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lab { demo, audit_log, policies, who } => {
-            let source = SourceArgs { config: None, lab: true, policies, lab_audit_log: audit_log };
+        Command::Lab {
+            demo,
+            audit_log,
+            policies,
+            who,
+        } => {
+            let source = SourceArgs {
+                config: None,
+                lab: true,
+                policies,
+                lab_audit_log: audit_log,
+            };
             let rt = runtime(&source, true).await?;
             if demo {
                 return demo::run(&rt).await;

@@ -66,9 +66,18 @@ fn stdio() -> String {
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
     let declared = if file.endpoints.is_empty() {
-        vec![TestEndpoint { name: "pve".into(), tls_verify: true }]
+        vec![TestEndpoint {
+            name: "pve".into(),
+            tls_verify: true,
+        }]
     } else {
-        file.endpoints.iter().map(|e| TestEndpoint { name: e.name.clone(), tls_verify: e.tls_verify }).collect()
+        file.endpoints
+            .iter()
+            .map(|e| TestEndpoint {
+                name: e.name.clone(),
+                tls_verify: e.tls_verify,
+            })
+            .collect()
     };
     // Endpoints that are resolved but never contacted: a test runs no backend.
     let endpoints: Vec<Endpoint> = declared
@@ -106,10 +115,16 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
     let dir = match (override_dir, &file.policies) {
         (Some(d), _) => d.to_path_buf(),
         (None, Some(p)) => base.join(p),
-        (None, None) => return Err(format!("{}: say which policies to test (`policies = \"dir\"` or --policies)", path.display())),
+        (None, None) => {
+            return Err(format!(
+                "{}: say which policies to test (`policies = \"dir\"` or --policies)",
+                path.display()
+            ))
+        }
     };
     let catalog = Catalog::builtin();
-    let engine = PolicyEngine::load_dir(&dir, &catalog).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let engine =
+        PolicyEngine::load_dir(&dir, &catalog).map_err(|e| format!("{}: {e}", dir.display()))?;
     let gate = gate_for(&file, engine)?;
     let (mut passed, mut failed) = (0, 0);
     for case in &file.case {
@@ -120,7 +135,12 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
             can_elicit: false,
         };
         let confirmation = super::parse_confirmation(&case.confirmation)?;
-        let req = CallRequest { tool: &case.tool, args: case.args.as_ref(), confirmation, confirms: None };
+        let req = CallRequest {
+            tool: &case.tool,
+            args: case.args.as_ref(),
+            confirmation,
+            confirms: None,
+        };
         let (got, detail) = match gate.prepare(&caller, &req) {
             Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
             Ok(p) => ("deny", p.decision.policies.join(", ")),
@@ -132,7 +152,10 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
             println!("PASS {}", case.name);
         } else {
             failed += 1;
-            println!("FAIL {}: expected {}, got {got} ({detail})", case.name, case.expect);
+            println!(
+                "FAIL {}: expected {}, got {got} ({detail})",
+                case.name, case.expect
+            );
         }
     }
     Ok((passed, failed))
@@ -146,5 +169,9 @@ pub fn run(policies: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode, Strin
         failed += x;
     }
     println!("policy decisions: {passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

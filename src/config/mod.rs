@@ -16,7 +16,10 @@ use crate::principal::Principal;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Syntax { path: String, message: String },
     #[error("endpoint {endpoint:?}: {message}")]
@@ -126,23 +129,35 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 fn parse_url(endpoint: &str, raw: &str) -> Result<url::Url, ConfigError> {
-    let err = |message: String| ConfigError::Endpoint { endpoint: endpoint.to_string(), message };
-    let url = url::Url::parse(raw.trim_end_matches('/')).map_err(|e| err(format!("url {raw:?} is not a URL: {e}")))?;
+    let err = |message: String| ConfigError::Endpoint {
+        endpoint: endpoint.to_string(),
+        message,
+    };
+    let url = url::Url::parse(raw.trim_end_matches('/'))
+        .map_err(|e| err(format!("url {raw:?} is not a URL: {e}")))?;
     if url.scheme() != "https" {
-        return Err(err(format!("url {raw:?} must use https: credentials are never sent in clear text")));
+        return Err(err(format!(
+            "url {raw:?} must use https: credentials are never sent in clear text"
+        )));
     }
     if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
-        return Err(err(format!("url {raw:?} must name a host and carry no credentials")));
+        return Err(err(format!(
+            "url {raw:?} must name a host and carry no credentials"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
-        return Err(err(format!("url {raw:?} must be scheme://host[:port] only; the API path is added by Portcullis")));
+        return Err(err(format!(
+            "url {raw:?} must be scheme://host[:port] only; the API path is added by Portcullis"
+        )));
     }
     Ok(url)
 }
 
 fn read_secret_file(endpoint: &str, path: &Path) -> Result<SecretString, ConfigError> {
-    let mut text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+    let mut text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     // Trim in place so no second copy of the secret is left behind.
     let len = text.trim_end_matches(['\n', '\r']).len();
     text.truncate(len);
@@ -155,8 +170,15 @@ fn read_secret_file(endpoint: &str, path: &Path) -> Result<SecretString, ConfigE
     Ok(SecretString::from(text))
 }
 
-fn endpoint_from_section(s: EndpointSection, base: &Path, env: &dyn Env) -> Result<Endpoint, ConfigError> {
-    let err = |message: String| ConfigError::Endpoint { endpoint: s.name.clone(), message };
+fn endpoint_from_section(
+    s: EndpointSection,
+    base: &Path,
+    env: &dyn Env,
+) -> Result<Endpoint, ConfigError> {
+    let err = |message: String| ConfigError::Endpoint {
+        endpoint: s.name.clone(),
+        message,
+    };
     if s.token_secret.is_some() {
         return Err(err(
             "token_secret must not be written in the configuration file; use token_secret_env or token_secret_file".into(),
@@ -164,24 +186,41 @@ fn endpoint_from_section(s: EndpointSection, base: &Path, env: &dyn Env) -> Resu
     }
     let backend = match s.backend.as_str() {
         "pve" => BackendKind::Pve,
-        other => return Err(err(format!("backend {other:?} is not supported; supported: pve"))),
-    };
-    let token_id = s.token_id.clone().ok_or_else(|| err("token_id is required".into()))?;
-    let token_secret = match (&s.token_secret_env, &s.token_secret_file) {
-        (Some(var), None) => {
-            SecretString::from(env.var(var).ok_or_else(|| err(format!("environment variable {var} is not set")))?)
+        other => {
+            return Err(err(format!(
+                "backend {other:?} is not supported; supported: pve"
+            )))
         }
+    };
+    let token_id = s
+        .token_id
+        .clone()
+        .ok_or_else(|| err("token_id is required".into()))?;
+    let token_secret = match (&s.token_secret_env, &s.token_secret_file) {
+        (Some(var), None) => SecretString::from(
+            env.var(var)
+                .ok_or_else(|| err(format!("environment variable {var} is not set")))?,
+        ),
         (None, Some(file)) => read_secret_file(&s.name, &resolve(base, file))?,
-        _ => return Err(err("give exactly one of token_secret_env and token_secret_file".into())),
+        _ => {
+            return Err(err(
+                "give exactly one of token_secret_env and token_secret_file".into(),
+            ))
+        }
     };
     let ca_pem = match &s.ca_file {
         Some(f) => {
             let p = resolve(base, f);
-            Some(std::fs::read(&p).map_err(|source| ConfigError::Io { path: p.display().to_string(), source })?)
+            Some(std::fs::read(&p).map_err(|source| ConfigError::Io {
+                path: p.display().to_string(),
+                source,
+            })?)
         }
         None => None,
     };
-    let timeout = s.timeout_seconds.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    let timeout = s
+        .timeout_seconds
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
     if timeout.is_zero() || timeout > Duration::from_secs(600) {
         return Err(err("timeout_seconds must be between 1 and 600".into()));
     }
@@ -200,9 +239,13 @@ fn endpoint_from_section(s: EndpointSection, base: &Path, env: &dyn Env) -> Resu
 
 /// The endpoint described by mcp-pve's environment variables, if set.
 fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
-    let Some(url) = env.var("PVE_BASE_URL") else { return Ok(None) };
-    let missing: Vec<&str> =
-        ["PVE_TOKEN_ID", "PVE_TOKEN_SECRET"].into_iter().filter(|v| env.var(v).is_none()).collect();
+    let Some(url) = env.var("PVE_BASE_URL") else {
+        return Ok(None);
+    };
+    let missing: Vec<&str> = ["PVE_TOKEN_ID", "PVE_TOKEN_SECRET"]
+        .into_iter()
+        .filter(|v| env.var(v).is_none())
+        .collect();
     if !missing.is_empty() {
         return Err(ConfigError::Invalid(format!(
             "PVE_BASE_URL is set but {} {} not: set them to the API token id and secret",
@@ -214,7 +257,9 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
         None | Some("true") | Some("1") => true,
         Some("false") | Some("0") => false,
         Some(other) => {
-            return Err(ConfigError::Invalid(format!("PVE_VERIFY_SSL must be true or false, got {other:?}")))
+            return Err(ConfigError::Invalid(format!(
+                "PVE_VERIFY_SSL must be true or false, got {other:?}"
+            )))
         }
     };
     Ok(Some(Endpoint {
@@ -233,16 +278,25 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
 impl Config {
     /// Load `path`, then add the endpoint from `PVE_*` variables if set.
     pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, &path.display().to_string(), base, env)
     }
 
     /// Parse configuration text; relative paths are taken from `base`.
-    pub fn parse(text: &str, name: &str, base: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
-        let file: FileConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: name.to_string(), message: e.to_string() })?;
+    pub fn parse(
+        text: &str,
+        name: &str,
+        base: &Path,
+        env: &dyn Env,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: name.to_string(),
+            message: e.to_string(),
+        })?;
         let mut endpoints = Vec::new();
         for s in file.endpoints {
             endpoints.push(endpoint_from_section(s, base, env)?);
@@ -259,11 +313,16 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for e in &endpoints {
             if !seen.insert(e.name.as_str()) {
-                return Err(ConfigError::Invalid(format!("endpoint name {:?} is used twice", e.name)));
+                return Err(ConfigError::Invalid(format!(
+                    "endpoint name {:?} is used twice",
+                    e.name
+                )));
             }
             let valid = e.name.len() <= 63
                 && e.name.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && e.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && e.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
                 return Err(ConfigError::Invalid(format!(
                     "endpoint name {:?} must be letters, digits, '_' or '-', starting with a letter or digit (at most 63)",
@@ -272,13 +331,22 @@ impl Config {
             }
         }
         for kind in crate::catalog::BackendKind::ALL {
-            let defaults = endpoints.iter().filter(|e| e.backend == kind && e.default).count();
+            let defaults = endpoints
+                .iter()
+                .filter(|e| e.backend == kind && e.default)
+                .count();
             if defaults > 1 {
-                return Err(ConfigError::Invalid(format!("more than one default endpoint for backend {}", kind.as_str())));
+                return Err(ConfigError::Invalid(format!(
+                    "more than one default endpoint for backend {}",
+                    kind.as_str()
+                )));
             }
         }
-        let principals: Vec<Principal> =
-            file.principals.into_iter().map(|p| Principal::new(p.id, p.groups)).collect();
+        let principals: Vec<Principal> = file
+            .principals
+            .into_iter()
+            .map(|p| Principal::new(p.id, p.groups))
+            .collect();
         if let Some(p) = &file.server.principal {
             if !principals.iter().any(|q| &q.id == p) {
                 return Err(ConfigError::Invalid(format!(

@@ -54,7 +54,9 @@ fn mcp_pve_environment_adds_an_endpoint() {
 #[test]
 fn missing_token_variables_are_named() {
     let e = env(&[("PVE_BASE_URL", "https://pve.example:8006")]);
-    let err = Config::parse(BASE, "t.toml", Path::new("."), &e).unwrap_err().to_string();
+    let err = Config::parse(BASE, "t.toml", Path::new("."), &e)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("PVE_TOKEN_ID and PVE_TOKEN_SECRET"), "{err}");
 }
 
@@ -63,12 +65,19 @@ fn inline_secrets_and_plain_http_are_refused() {
     let inline = format!(
         "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret = \"oops\"\n"
     );
-    let err = Config::parse(&inline, "t.toml", Path::new("."), &env(&[])).unwrap_err().to_string();
-    assert!(err.contains("must not be written in the configuration file"), "{err}");
+    let err = Config::parse(&inline, "t.toml", Path::new("."), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("must not be written in the configuration file"),
+        "{err}"
+    );
     let http = format!(
         "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"http://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"S\"\n"
     );
-    let err = Config::parse(&http, "t.toml", Path::new("."), &env(&[("S", "v")])).unwrap_err().to_string();
+    let err = Config::parse(&http, "t.toml", Path::new("."), &env(&[("S", "v")]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("must use https"), "{err}");
 }
 
@@ -81,6 +90,8 @@ fn unknown_keys_are_errors() {
 #[test]
 fn the_stdio_principal_must_be_declared() {
     let text = BASE.replace("principal = \"alice\"", "principal = \"mallory\"");
-    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[])).unwrap_err().to_string();
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("mallory"), "{err}");
 }

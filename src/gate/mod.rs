@@ -73,7 +73,11 @@ pub struct ToolResult {
 
 impl ToolResult {
     fn error(text: impl Into<String>) -> ToolResult {
-        ToolResult { is_error: true, text: text.into(), structured: None }
+        ToolResult {
+            is_error: true,
+            text: text.into(),
+            structured: None,
+        }
     }
 }
 
@@ -84,7 +88,10 @@ pub enum Outcome {
     UnknownTool(String),
     /// Policy allows the call once a human confirms it; ask, then call
     /// again with [`Confirmation::Elicitation`] and `confirms: call_id`.
-    NeedsHuman { call_id: String, prompt: String },
+    NeedsHuman {
+        call_id: String,
+        prompt: String,
+    },
     Done(ToolResult),
 }
 
@@ -113,7 +120,13 @@ pub struct Gate {
     backends: Backends,
 }
 
-fn context(args: &ValidArgs, confirmation: Confirmation, caller: &Caller, ep: &EndpointInfo, t: UtcTime) -> Value {
+fn context(
+    args: &ValidArgs,
+    confirmation: Confirmation,
+    caller: &Caller,
+    ep: &EndpointInfo,
+    t: UtcTime,
+) -> Value {
     let mut a: Map<String, Value> = args.as_map().clone();
     a.remove(control::CONFIRM);
     json!({
@@ -130,8 +143,18 @@ fn context(args: &ValidArgs, confirmation: Confirmation, caller: &Caller, ep: &E
 
 impl Gate {
     /// `audit: None` is only for dry runs, which never execute.
-    pub fn new(catalog: Catalog, policies: PolicyEngine, audit: Option<Arc<AuditLog>>, backends: Backends) -> Gate {
-        Gate { catalog, policies: RwLock::new(Arc::new(policies)), audit, backends }
+    pub fn new(
+        catalog: Catalog,
+        policies: PolicyEngine,
+        audit: Option<Arc<AuditLog>>,
+        backends: Backends,
+    ) -> Gate {
+        Gate {
+            catalog,
+            policies: RwLock::new(Arc::new(policies)),
+            audit,
+            backends,
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -139,7 +162,10 @@ impl Gate {
     }
 
     pub fn policies(&self) -> Arc<PolicyEngine> {
-        self.policies.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn backends(&self) -> &Backends {
@@ -158,9 +184,19 @@ impl Gate {
             .collect()
     }
 
-    fn authorize(&self, caller: &Caller, p: &Prepared, confirmation: Confirmation) -> Result<Decision, String> {
+    fn authorize(
+        &self,
+        caller: &Caller,
+        p: &Prepared,
+        confirmation: Confirmation,
+    ) -> Result<Decision, String> {
         let context = context(&p.args, confirmation, caller, &p.endpoint, UtcTime::now());
-        let input = AuthzInput { principal: &caller.principal, action: p.tool.name, resources: &p.resources, context };
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: p.tool.name,
+            resources: &p.resources,
+            context,
+        };
         self.policies().authorize(&input).map_err(|e| e.to_string())
     }
 
@@ -168,22 +204,48 @@ impl Gate {
     pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
         let tool = self.catalog.get(req.tool).ok_or(Refusal::UnknownTool)?;
         let args = validate(tool, req.args).map_err(|e| Refusal::Invalid(e.to_string()))?;
-        let endpoint = self.backends.pick(tool.backend, args.str(control::ENDPOINT)).map_err(Refusal::Invalid)?.clone();
+        let endpoint = self
+            .backends
+            .pick(tool.backend, args.str(control::ENDPOINT))
+            .map_err(Refusal::Invalid)?
+            .clone();
         let resources = resolve::resources(tool.target, &args, &endpoint);
         let confirmation = match req.confirmation {
-            Confirmation::None if args.bool(control::CONFIRM) == Some(true) => Confirmation::Argument,
+            Confirmation::None if args.bool(control::CONFIRM) == Some(true) => {
+                Confirmation::Argument
+            }
             c => c,
         };
         let ctx = context(&args, confirmation, caller, &endpoint, UtcTime::now());
-        let input = AuthzInput { principal: &caller.principal, action: tool.name, resources: &resources, context: ctx.clone() };
-        let decision = self.policies().authorize(&input).map_err(|e| Refusal::Invalid(e.to_string()))?;
-        Ok(Prepared { tool, args, endpoint, resources, context: ctx, decision, confirmation })
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: tool.name,
+            resources: &resources,
+            context: ctx.clone(),
+        };
+        let decision = self
+            .policies()
+            .authorize(&input)
+            .map_err(|e| Refusal::Invalid(e.to_string()))?;
+        Ok(Prepared {
+            tool,
+            args,
+            endpoint,
+            resources,
+            context: ctx,
+            decision,
+            confirmation,
+        })
     }
 
     /// The Cedar request of a prepared call, for dry runs.
     pub fn request_json(&self, caller: &Caller, p: &Prepared) -> Value {
-        let input =
-            AuthzInput { principal: &caller.principal, action: p.tool.name, resources: &p.resources, context: p.context.clone() };
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: p.tool.name,
+            resources: &p.resources,
+            context: p.context.clone(),
+        };
         self.policies().request_json(&input)
     }
 
@@ -198,7 +260,13 @@ impl Gate {
     }
 
     /// Record the answer to a confirmation that was not given.
-    pub async fn record_unconfirmed(&self, caller: &Caller, tool: &str, call_id: &str, answer: &str) -> ToolResult {
+    pub async fn record_unconfirmed(
+        &self,
+        caller: &Caller,
+        tool: &str,
+        call_id: &str,
+        answer: &str,
+    ) -> ToolResult {
         let rec = records::confirmation_answer(caller, tool, call_id, answer);
         if let Err(e) = self.write(rec).await {
             tracing::error!(error = %e, "audit write failed for a confirmation answer");
@@ -209,21 +277,40 @@ impl Gate {
     }
 
     /// Take one call through the whole path.
-    pub async fn call(&self, caller: &Caller, req: CallRequest<'_>, progress: Option<ProgressSink>) -> Outcome {
+    pub async fn call(
+        &self,
+        caller: &Caller,
+        req: CallRequest<'_>,
+        progress: Option<ProgressSink>,
+    ) -> Outcome {
         let started = Instant::now();
         let call_id = random_hex(8);
-        let ids = records::Ids { call: &call_id, confirms: req.confirms.as_deref() };
+        let ids = records::Ids {
+            call: &call_id,
+            confirms: req.confirms.as_deref(),
+        };
         let prepared = match self.prepare(caller, &req) {
             Ok(p) => p,
             Err(refusal) => {
                 let tool = self.catalog.get(req.tool);
                 let (decision, message) = match &refusal {
-                    Refusal::UnknownTool => ("unknown_tool", format!("unknown tool {:?}", records::clip(req.tool))),
-                    Refusal::Invalid(m) => ("invalid", format!("invalid arguments for {}: {m}", req.tool)),
+                    Refusal::UnknownTool => (
+                        "unknown_tool",
+                        format!("unknown tool {:?}", records::clip(req.tool)),
+                    ),
+                    Refusal::Invalid(m) => (
+                        "invalid",
+                        format!("invalid arguments for {}: {m}", req.tool),
+                    ),
                 };
-                let rec = records::refused(&ids, caller, req.tool, tool, req.args, decision, &message);
+                let rec =
+                    records::refused(&ids, caller, req.tool, tool, req.args, decision, &message);
                 let audited = self.write(rec).await;
-                let _ = self.write(records::outcome(&ids, caller, req.tool, "rejected", None, started)).await;
+                let _ = self
+                    .write(records::outcome(
+                        &ids, caller, req.tool, "rejected", None, started,
+                    ))
+                    .await;
                 if let Err(e) = audited {
                     return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
                 }
@@ -237,17 +324,33 @@ impl Gate {
         if !p.decision.allowed {
             return self.refuse(caller, &ids, p, started).await;
         }
-        if let Err(e) = self.write(records::decision(&ids, caller, p, "allow", None)).await {
+        if let Err(e) = self
+            .write(records::decision(&ids, caller, p, "allow", None))
+            .await
+        {
             // Invariant 2: nothing executes without a durable decision record.
             tracing::error!(error = %e, tool = p.tool.name, "audit write failed; refusing the call");
             return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
         }
-        let result = self.backends.execute(&p.endpoint.name, p.tool, &p.args, progress.as_ref()).await;
+        let result = self
+            .backends
+            .execute(&p.endpoint.name, p.tool, &p.args, progress.as_ref())
+            .await;
         let (status, err) = match &result {
             Ok(_) => ("ok", None),
             Err(e) => ("backend_error", Some(e)),
         };
-        if let Err(e) = self.write(records::outcome(&ids, caller, p.tool.name, status, err, started)).await {
+        if let Err(e) = self
+            .write(records::outcome(
+                &ids,
+                caller,
+                p.tool.name,
+                status,
+                err,
+                started,
+            ))
+            .await
+        {
             tracing::error!(error = %e, tool = p.tool.name, "audit write failed for an outcome record");
         }
         Outcome::Done(match result {
@@ -261,9 +364,22 @@ impl Gate {
     }
 
     /// A denied call: would a confirmation have allowed it?
-    async fn refuse(&self, caller: &Caller, ids: &records::Ids<'_>, p: &Prepared<'_>, started: Instant) -> Outcome {
-        let target = p.resources.first().map(EntitySpec::display).unwrap_or_default();
-        let allowed_with = |c| p.confirmation == Confirmation::None && self.authorize(caller, p, c).is_ok_and(|d| d.allowed);
+    async fn refuse(
+        &self,
+        caller: &Caller,
+        ids: &records::Ids<'_>,
+        p: &Prepared<'_>,
+        started: Instant,
+    ) -> Outcome {
+        let target = p
+            .resources
+            .first()
+            .map(EntitySpec::display)
+            .unwrap_or_default();
+        let allowed_with = |c| {
+            p.confirmation == Confirmation::None
+                && self.authorize(caller, p, c).is_ok_and(|d| d.allowed)
+        };
         let by_human = allowed_with(Confirmation::Elicitation);
         let by_argument = allowed_with(Confirmation::Argument);
         let (decision, outcome, message) = if by_human && caller.can_elicit {
@@ -272,7 +388,11 @@ impl Gate {
                 caller.principal.id,
                 p.tool.name,
                 p.tool.title,
-                if p.tool.destructive { ", a destructive action" } else { "" }
+                if p.tool.destructive {
+                    ", a destructive action"
+                } else {
+                    ""
+                }
             );
             ("confirmation_required", "awaiting_confirmation", prompt)
         } else if by_argument {
@@ -306,13 +426,27 @@ impl Gate {
                 ),
             )
         };
-        let audited = self.write(records::decision(ids, caller, p, decision, Some(&message))).await;
-        let _ = self.write(records::outcome(ids, caller, p.tool.name, outcome, None, started)).await;
+        let audited = self
+            .write(records::decision(ids, caller, p, decision, Some(&message)))
+            .await;
+        let _ = self
+            .write(records::outcome(
+                ids,
+                caller,
+                p.tool.name,
+                outcome,
+                None,
+                started,
+            ))
+            .await;
         if let Err(e) = audited {
             return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
         }
         if decision == "confirmation_required" {
-            return Outcome::NeedsHuman { call_id: ids.call.to_string(), prompt: message };
+            return Outcome::NeedsHuman {
+                call_id: ids.call.to_string(),
+                prompt: message,
+            };
         }
         Outcome::Done(ToolResult::error(message))
     }

@@ -38,11 +38,19 @@ pub fn clip(s: &str) -> String {
 pub fn sanitize(v: &Value, depth: usize) -> Value {
     match v {
         Value::String(s) => Value::String(clip(s)),
-        Value::Array(items) if depth < MAX_DEPTH => {
-            Value::Array(items.iter().take(MAX_FIELDS).map(|i| sanitize(i, depth + 1)).collect())
-        }
+        Value::Array(items) if depth < MAX_DEPTH => Value::Array(
+            items
+                .iter()
+                .take(MAX_FIELDS)
+                .map(|i| sanitize(i, depth + 1))
+                .collect(),
+        ),
         Value::Object(map) if depth < MAX_DEPTH => {
-            let m: Map<String, Value> = map.iter().take(MAX_FIELDS).map(|(k, v)| (clip(k), sanitize(v, depth + 1))).collect();
+            let m: Map<String, Value> = map
+                .iter()
+                .take(MAX_FIELDS)
+                .map(|(k, v)| (clip(k), sanitize(v, depth + 1)))
+                .collect();
             Value::Object(m)
         }
         Value::Array(_) | Value::Object(_) => Value::String("[nested too deep]".into()),
@@ -88,20 +96,32 @@ pub fn refused(
     if let Some(t) = tool {
         tool_facts(&mut m, t);
     }
-    m.insert("args".into(), raw_args.map_or(Value::Null, |a| sanitize(a, 0)));
+    m.insert(
+        "args".into(),
+        raw_args.map_or(Value::Null, |a| sanitize(a, 0)),
+    );
     m.insert("decision".into(), json!(decision));
     m.insert("reason".into(), json!(clip(message)));
     Value::Object(m)
 }
 
 /// An authorization decision.
-pub fn decision(ids: &Ids, caller: &Caller, p: &Prepared, decision: &str, reason: Option<&str>) -> Value {
+pub fn decision(
+    ids: &Ids,
+    caller: &Caller,
+    p: &Prepared,
+    decision: &str,
+    reason: Option<&str>,
+) -> Value {
     let mut m = base(ids, caller, "decision", p.tool.name);
     tool_facts(&mut m, p.tool);
     m.insert("endpoint".into(), json!(p.endpoint.name));
     m.insert("endpoint_host".into(), json!(p.endpoint.host));
     m.insert("tls_verify".into(), json!(p.endpoint.tls_verify));
-    m.insert("resource".into(), json!(p.resources.first().map(|r| r.display())));
+    m.insert(
+        "resource".into(),
+        json!(p.resources.first().map(|r| r.display())),
+    );
     let mut args = p.args.as_map().clone();
     args.remove(control::CONFIRM);
     m.insert("args".into(), sanitize(&Value::Object(args), 0));
@@ -118,20 +138,33 @@ pub fn decision(ids: &Ids, caller: &Caller, p: &Prepared, decision: &str, reason
 }
 
 /// What happened after the decision.
-pub fn outcome(ids: &Ids, caller: &Caller, tool: &str, status: &str, err: Option<&BackendError>, started: Instant) -> Value {
+pub fn outcome(
+    ids: &Ids,
+    caller: &Caller,
+    tool: &str,
+    status: &str,
+    err: Option<&BackendError>,
+    started: Instant,
+) -> Value {
     let mut m = base(ids, caller, "outcome", tool);
     m.insert("outcome".into(), json!(status));
     if let Some(e) = err {
         m.insert("error_kind".into(), json!(e.kind()));
         m.insert("error".into(), json!(e.to_string()));
     }
-    m.insert("duration_us".into(), json!(started.elapsed().as_micros() as u64));
+    m.insert(
+        "duration_us".into(),
+        json!(started.elapsed().as_micros() as u64),
+    );
     Value::Object(m)
 }
 
 /// A human's answer to a confirmation that did not approve the call.
 pub fn confirmation_answer(caller: &Caller, tool: &str, call_id: &str, answer: &str) -> Value {
-    let ids = Ids { call: call_id, confirms: None };
+    let ids = Ids {
+        call: call_id,
+        confirms: None,
+    };
     let mut m = base(&ids, caller, "confirmation", tool);
     m.insert("answer".into(), json!(answer));
     Value::Object(m)

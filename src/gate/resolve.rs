@@ -37,7 +37,13 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
     let guest = |ty: &'static str, sep: &str| EntitySpec {
         ty,
         id: format!("{e}/{sep}{}", args.int("vmid").unwrap_or_default()),
-        attrs: vec![("vmid", AttrValue::Long(args.int("vmid").unwrap_or_default())), ("node", AttrValue::Str(node_str.clone()))],
+        attrs: vec![
+            (
+                "vmid",
+                AttrValue::Long(args.int("vmid").unwrap_or_default()),
+            ),
+            ("node", AttrValue::Str(node_str.clone())),
+        ],
         parents: parents.clone(),
     };
     let target = match target {
@@ -47,15 +53,27 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
         Target::Container => Some(guest("Container", "ct/")),
         Target::Storage => {
             let s = args.str("storage").unwrap_or_default();
-            let id = if node_str.is_empty() { format!("{e}/{s}") } else { format!("{e}/{node_str}/{s}") };
-            Some(EntitySpec { ty: "Storage", id, attrs: vec![("name", AttrValue::Str(s.to_string()))], parents: parents.clone() })
+            let id = if node_str.is_empty() {
+                format!("{e}/{s}")
+            } else {
+                format!("{e}/{node_str}/{s}")
+            };
+            Some(EntitySpec {
+                ty: "Storage",
+                id,
+                attrs: vec![("name", AttrValue::Str(s.to_string()))],
+                parents: parents.clone(),
+            })
         }
         Target::Task => {
             let upid = args.str("upid").unwrap_or_default();
             Some(EntitySpec {
                 ty: "Task",
                 id: format!("{e}/{upid}"),
-                attrs: vec![("upid", AttrValue::Str(upid.to_string())), ("node", AttrValue::Str(node_str.clone()))],
+                attrs: vec![
+                    ("upid", AttrValue::Str(upid.to_string())),
+                    ("node", AttrValue::Str(node_str.clone())),
+                ],
                 parents: parents.clone(),
             })
         }

@@ -26,17 +26,40 @@ fn endpoints(names: &[&str]) -> Backends {
 }
 
 fn gate_with(policies: &[String]) -> Result<Gate, crate::policy::PolicyError> {
-    let sources: Vec<PolicySource> =
-        policies.iter().enumerate().map(|(i, t)| PolicySource { name: format!("p{i}.cedar"), text: t.clone() }).collect();
+    let sources: Vec<PolicySource> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, t)| PolicySource {
+            name: format!("p{i}.cedar"),
+            text: t.clone(),
+        })
+        .collect();
     let engine = PolicyEngine::from_sources(&sources, &Catalog::builtin())?;
-    Ok(Gate::new(Catalog::builtin(), engine, None, endpoints(&["e0", "e1"])))
+    Ok(Gate::new(
+        Catalog::builtin(),
+        engine,
+        None,
+        endpoints(&["e0", "e1"]),
+    ))
 }
 
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
 const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
-const TOOLS: [&str; 6] =
-    ["pve_list_nodes", "pve_get_node_status", "pve_stop_qemu_vm", "pve_delete_qemu_vm", "pve_list_storage_content", "pve_get_task_status"];
-const ACTION_GROUPS: [&str; 5] = ["tier:read", "tier:operate", "tier:change", "destructive", "category:qemu"];
+const TOOLS: [&str; 6] = [
+    "pve_list_nodes",
+    "pve_get_node_status",
+    "pve_stop_qemu_vm",
+    "pve_delete_qemu_vm",
+    "pve_list_storage_content",
+    "pve_get_task_status",
+];
+const ACTION_GROUPS: [&str; 5] = [
+    "tier:read",
+    "tier:operate",
+    "tier:change",
+    "destructive",
+    "category:qemu",
+];
 
 /// A random policy over a small vocabulary, valid for every action.
 #[derive(Debug, Clone)]
@@ -44,13 +67,20 @@ struct GenPolicy(String);
 
 impl Arbitrary for GenPolicy {
     fn arbitrary(g: &mut Gen) -> GenPolicy {
-        let effect = if bool::arbitrary(g) { "permit" } else { "forbid" };
+        let effect = if bool::arbitrary(g) {
+            "permit"
+        } else {
+            "forbid"
+        };
         let principal = match u8::arbitrary(g) % 5 {
             0 => "principal".to_string(),
             1 => format!("principal == User::{:?}", g.choose(&USERS).unwrap()),
             2 => format!("principal in Group::{:?}", g.choose(&GROUPS).unwrap()),
             3 => "principal is User".to_string(),
-            _ => format!("principal is User in Group::{:?}", g.choose(&GROUPS).unwrap()),
+            _ => format!(
+                "principal is User in Group::{:?}",
+                g.choose(&GROUPS).unwrap()
+            ),
         };
         let action = match u8::arbitrary(g) % 4 {
             0 => "action".to_string(),
@@ -74,7 +104,9 @@ impl Arbitrary for GenPolicy {
             3 => " when { context.time.hour < 25 && context.transport == \"stdio\" }",
             _ => " when { context.tls_verify }",
         };
-        GenPolicy(format!("{effect}({principal}, {action}, {resource}){when};"))
+        GenPolicy(format!(
+            "{effect}({principal}, {action}, {resource}){when};"
+        ))
     }
 }
 
@@ -92,11 +124,21 @@ impl Arbitrary for GenCall {
     fn arbitrary(g: &mut Gen) -> GenCall {
         GenCall {
             user: g.choose(&USERS).unwrap(),
-            groups: GROUPS.iter().copied().filter(|_| bool::arbitrary(g)).collect(),
+            groups: GROUPS
+                .iter()
+                .copied()
+                .filter(|_| bool::arbitrary(g))
+                .collect(),
             tool: g.choose(&TOOLS).unwrap(),
             endpoint: g.choose(&["e0", "e1"]).unwrap(),
             node: g.choose(&["pve1", "pve2"]).unwrap(),
-            confirmed: *g.choose(&[Confirmation::None, Confirmation::Argument, Confirmation::Elicitation]).unwrap(),
+            confirmed: *g
+                .choose(&[
+                    Confirmation::None,
+                    Confirmation::Argument,
+                    Confirmation::Elicitation,
+                ])
+                .unwrap(),
         }
     }
 }
@@ -110,7 +152,12 @@ impl GenCall {
     }
 
     fn caller(&self) -> Caller {
-        Caller { principal: Principal::new(self.user, self.groups.clone()), transport: "stdio", client: "qc".into(), can_elicit: false }
+        Caller {
+            principal: Principal::new(self.user, self.groups.clone()),
+            transport: "stdio",
+            client: "qc".into(),
+            can_elicit: false,
+        }
     }
 
     /// Only the arguments this tool declares.
@@ -118,17 +165,34 @@ impl GenCall {
         let tool = gate.catalog().get(self.tool).unwrap();
         let names: Vec<&str> = tool.all_params().iter().map(|p| p.name).collect();
         let mut a = self.args();
-        a.as_object_mut().unwrap().retain(|k, _| names.contains(&k.as_str()));
+        a.as_object_mut()
+            .unwrap()
+            .retain(|k, _| names.contains(&k.as_str()));
         a
     }
 
     fn decide(&self, gate: &Gate) -> (Decision, Decision) {
         let caller = self.caller();
         let args = self.request_args(gate);
-        let req = CallRequest { tool: self.tool, args: Some(&args), confirmation: self.confirmed, confirms: None };
-        let p = gate.prepare(&caller, &req).unwrap_or_else(|e| panic!("{self:?}: {e:?}"));
-        let input = AuthzInput { principal: &caller.principal, action: self.tool, resources: &p.resources, context: p.context.clone() };
-        (p.decision.clone(), gate.policies().authorize_unsliced(&input).unwrap())
+        let req = CallRequest {
+            tool: self.tool,
+            args: Some(&args),
+            confirmation: self.confirmed,
+            confirms: None,
+        };
+        let p = gate
+            .prepare(&caller, &req)
+            .unwrap_or_else(|e| panic!("{self:?}: {e:?}"));
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: self.tool,
+            resources: &p.resources,
+            context: p.context.clone(),
+        };
+        (
+            p.decision.clone(),
+            gate.policies().authorize_unsliced(&input).unwrap(),
+        )
     }
 }
 
@@ -139,36 +203,53 @@ fn texts(ps: &[GenPolicy]) -> Vec<String> {
 #[test]
 fn sliced_decisions_equal_cedars_decision_over_the_whole_set() {
     fn prop(policies: Vec<GenPolicy>, calls: Vec<GenCall>) -> TestResult {
-        let Ok(gate) = gate_with(&texts(&policies)) else { return TestResult::discard() };
+        let Ok(gate) = gate_with(&texts(&policies)) else {
+            return TestResult::discard();
+        };
         for c in &calls {
             let (sliced, full) = c.decide(&gate);
             if sliced != full {
-                return TestResult::error(format!("{c:?}: sliced {sliced:?} != full {full:?}\n{policies:?}"));
+                return TestResult::error(format!(
+                    "{c:?}: sliced {sliced:?} != full {full:?}\n{policies:?}"
+                ));
             }
         }
         TestResult::passed()
     }
-    QuickCheck::new().tests(300).quickcheck(prop as fn(Vec<GenPolicy>, Vec<GenCall>) -> TestResult);
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<GenPolicy>, Vec<GenCall>) -> TestResult);
 }
 
 #[test]
 fn with_no_permit_policy_every_call_is_denied() {
     fn prop(policies: Vec<GenPolicy>, calls: Vec<GenCall>) -> TestResult {
-        let forbids: Vec<String> = texts(&policies).into_iter().filter(|p| p.starts_with("forbid")).collect();
-        let Ok(gate) = gate_with(&forbids) else { return TestResult::discard() };
+        let forbids: Vec<String> = texts(&policies)
+            .into_iter()
+            .filter(|p| p.starts_with("forbid"))
+            .collect();
+        let Ok(gate) = gate_with(&forbids) else {
+            return TestResult::discard();
+        };
         TestResult::from_bool(calls.iter().all(|c| !c.decide(&gate).0.allowed))
     }
-    QuickCheck::new().tests(200).quickcheck(prop as fn(Vec<GenPolicy>, Vec<GenCall>) -> TestResult);
+    QuickCheck::new()
+        .tests(200)
+        .quickcheck(prop as fn(Vec<GenPolicy>, Vec<GenCall>) -> TestResult);
 }
 
 #[test]
 fn adding_a_forbid_never_turns_a_deny_into_an_allow() {
     fn prop(policies: Vec<GenPolicy>, extra: GenPolicy, calls: Vec<GenCall>) -> TestResult {
         let forbid = extra.0.replacen("permit", "forbid", 1);
-        let Ok(before) = gate_with(&texts(&policies)) else { return TestResult::discard() };
+        let Ok(before) = gate_with(&texts(&policies)) else {
+            return TestResult::discard();
+        };
         let mut more = texts(&policies);
         more.push(forbid);
-        let Ok(after) = gate_with(&more) else { return TestResult::discard() };
+        let Ok(after) = gate_with(&more) else {
+            return TestResult::discard();
+        };
         for c in &calls {
             if !c.decide(&before).0.allowed && c.decide(&after).0.allowed {
                 return TestResult::failed();
@@ -176,7 +257,9 @@ fn adding_a_forbid_never_turns_a_deny_into_an_allow() {
         }
         TestResult::passed()
     }
-    QuickCheck::new().tests(200).quickcheck(prop as fn(Vec<GenPolicy>, GenPolicy, Vec<GenCall>) -> TestResult);
+    QuickCheck::new()
+        .tests(200)
+        .quickcheck(prop as fn(Vec<GenPolicy>, GenPolicy, Vec<GenCall>) -> TestResult);
 }
 
 /// Arbitrary JSON, biased towards the shapes and names tools expect.
@@ -184,18 +267,37 @@ fn adding_a_forbid_never_turns_a_deny_into_an_allow() {
 struct AnyJson(Value);
 
 fn any_value(g: &mut Gen, depth: u32) -> Value {
-    let names = ["node", "vmid", "snapname", "storage", "upid", "confirm", "endpoint", "timeout_seconds", "x", ""];
+    let names = [
+        "node",
+        "vmid",
+        "snapname",
+        "storage",
+        "upid",
+        "confirm",
+        "endpoint",
+        "timeout_seconds",
+        "x",
+        "",
+    ];
     match u8::arbitrary(g) % if depth > 2 { 5 } else { 7 } {
         0 => Value::Null,
         1 => json!(bool::arbitrary(g)),
         2 => json!(i64::arbitrary(g)),
         3 => json!(f64::arbitrary(g)),
         4 => json!(String::arbitrary(g)),
-        5 => Value::Array((0..u8::arbitrary(g) % 4).map(|_| any_value(g, depth + 1)).collect()),
+        5 => Value::Array(
+            (0..u8::arbitrary(g) % 4)
+                .map(|_| any_value(g, depth + 1))
+                .collect(),
+        ),
         _ => Value::Object(
             (0..u8::arbitrary(g) % 6)
                 .map(|_| {
-                    let k = if bool::arbitrary(g) { g.choose(&names).unwrap().to_string() } else { String::arbitrary(g) };
+                    let k = if bool::arbitrary(g) {
+                        g.choose(&names).unwrap().to_string()
+                    } else {
+                        String::arbitrary(g)
+                    };
                     (k, any_value(g, depth + 1))
                 })
                 .collect(),
@@ -214,11 +316,16 @@ fn validation_never_panics_and_accepted_paths_stay_inside_their_template() {
     fn prop(tool_index: usize, args: AnyJson) -> bool {
         let catalog = Catalog::builtin();
         let tool = &catalog.tools()[tool_index % catalog.tools().len()];
-        let Ok(valid) = validate(tool, Some(&args.0)) else { return true };
-        let path = crate::backends::path::fill(tool.call.path, &valid).expect("accepted arguments fill the template");
+        let Ok(valid) = validate(tool, Some(&args.0)) else {
+            return true;
+        };
+        let path = crate::backends::path::fill(tool.call.path, &valid)
+            .expect("accepted arguments fill the template");
         same_shape(tool.call.path, &path)
     }
-    QuickCheck::new().tests(3000).quickcheck(prop as fn(usize, AnyJson) -> bool);
+    QuickCheck::new()
+        .tests(3000)
+        .quickcheck(prop as fn(usize, AnyJson) -> bool);
 }
 
 /// Same number of segments, the fixed ones equal, none a dot segment, and
@@ -226,9 +333,16 @@ fn validation_never_panics_and_accepted_paths_stay_inside_their_template() {
 fn same_shape(template: &str, path: &str) -> bool {
     let t: Vec<&str> = template.split('/').collect();
     let p: Vec<&str> = path.split('/').collect();
-    let parsed = url::Url::parse(&format!("https://h/api2/json{path}")).map(|u| u.path().to_string());
+    let parsed =
+        url::Url::parse(&format!("https://h/api2/json{path}")).map(|u| u.path().to_string());
     t.len() == p.len()
-        && t.iter().zip(&p).all(|(t, p)| if t.starts_with('{') { !p.is_empty() && *p != "." && *p != ".." } else { t == p })
+        && t.iter().zip(&p).all(|(t, p)| {
+            if t.starts_with('{') {
+                !p.is_empty() && *p != "." && *p != ".."
+            } else {
+                t == p
+            }
+        })
         && parsed.as_deref() == Ok(format!("/api2/json{path}").as_str())
 }
 
@@ -250,20 +364,52 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
             same_shape(tool.call.path, &crate::backends::path::fill(tool.call.path, &valid).unwrap())
         })
     }
-    QuickCheck::new().tests(200).quickcheck(prop as fn(u16, u32, u16) -> bool);
+    QuickCheck::new()
+        .tests(200)
+        .quickcheck(prop as fn(u16, u32, u16) -> bool);
 }
 
 #[test]
 fn resources_chain_up_to_the_endpoint() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
-    let caller = Caller { principal: Principal::new("u", ["g"]), transport: "stdio", client: "t".into(), can_elicit: false };
+    let caller = Caller {
+        principal: Principal::new("u", ["g"]),
+        transport: "stdio",
+        client: "t".into(),
+        can_elicit: false,
+    };
     let args = json!({"node": "pve1", "vmid": 100, "endpoint": "e1"});
-    let p = gate.prepare(&caller, &CallRequest { tool: "pve_stop_qemu_vm", args: Some(&args), confirmation: Confirmation::None, confirms: None }).unwrap();
+    let p = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_stop_qemu_vm",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
     let chain: Vec<String> = p.resources.iter().map(|r| r.display()).collect();
-    assert_eq!(chain, vec!["Vm::\"e1/100\"", "Node::\"e1/pve1\"", "Endpoint::\"e1\""]);
+    assert_eq!(
+        chain,
+        vec!["Vm::\"e1/100\"", "Node::\"e1/pve1\"", "Endpoint::\"e1\""]
+    );
     assert_eq!(p.tool.target, Target::Vm);
     // An endpoint that is not configured is refused before authorization.
     let args = json!({"node": "pve1", "endpoint": "elsewhere"});
-    let err = gate.prepare(&caller, &CallRequest { tool: "pve_get_node_status", args: Some(&args), confirmation: Confirmation::None, confirms: None }).err();
-    assert!(matches!(err, Some(Refusal::Invalid(m)) if m.contains("not a configured pve endpoint")));
+    let err = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_get_node_status",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .err();
+    assert!(
+        matches!(err, Some(Refusal::Invalid(m)) if m.contains("not a configured pve endpoint"))
+    );
 }

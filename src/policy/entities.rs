@@ -37,7 +37,10 @@ pub struct EntitySpec {
 
 impl EntitySpec {
     pub fn uid(&self) -> EntityUid {
-        EntityUid::from_type_name_and_id(self.ty.parse().expect("catalog entity types are valid"), EntityId::new(&self.id))
+        EntityUid::from_type_name_and_id(
+            self.ty.parse().expect("catalog entity types are valid"),
+            EntityId::new(&self.id),
+        )
     }
 
     pub fn uid_json(&self) -> Value {
@@ -50,8 +53,16 @@ impl EntitySpec {
     }
 
     fn to_json(&self) -> Value {
-        let attrs: Map<String, Value> = self.attrs.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect();
-        let parents: Vec<Value> = self.parents.iter().map(|(t, id)| json!({"type": t, "id": id})).collect();
+        let attrs: Map<String, Value> = self
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect();
+        let parents: Vec<Value> = self
+            .parents
+            .iter()
+            .map(|(t, id)| json!({"type": t, "id": id}))
+            .collect();
         json!({"uid": self.uid_json(), "attrs": attrs, "parents": parents})
     }
 }
@@ -59,7 +70,11 @@ impl EntitySpec {
 /// The entities of a request in Cedar's JSON entity format.
 pub fn entities_json(principal: &Principal, resources: &[EntitySpec]) -> Value {
     let mut out = Vec::with_capacity(2 + principal.groups.len() + resources.len());
-    let groups: Vec<Value> = principal.groups.iter().map(|g| json!({"type": "Group", "id": g})).collect();
+    let groups: Vec<Value> = principal
+        .groups
+        .iter()
+        .map(|g| json!({"type": "Group", "id": g}))
+        .collect();
     out.push(json!({"uid": {"type": "User", "id": principal.id}, "attrs": {}, "parents": groups}));
     for g in &principal.groups {
         out.push(json!({"uid": {"type": "Group", "id": g}, "attrs": {}, "parents": []}));

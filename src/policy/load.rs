@@ -18,7 +18,10 @@ pub struct PolicySource {
 
 /// Every `*.cedar` file directly in `dir`, sorted by name.
 pub fn read_dir(dir: &Path) -> Result<Vec<PolicySource>, PolicyError> {
-    let io = |source| PolicyError::Io { path: dir.display().to_string(), source };
+    let io = |source| PolicyError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -31,15 +34,22 @@ pub fn read_dir(dir: &Path) -> Result<Vec<PolicySource>, PolicyError> {
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|source| PolicyError::Io { path: p.display().to_string(), source })?;
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = std::fs::read_to_string(&p).map_err(|source| PolicyError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Ok(PolicySource { name, text })
         })
         .collect()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len())).map_or(1, |t| t.matches('\n').count() + 1)
+    text.get(..offset.min(text.len()))
+        .map_or(1, |t| t.matches('\n').count() + 1)
 }
 
 /// The line each policy in `text` starts on (its first annotation or
@@ -81,7 +91,10 @@ fn policy_start_lines(text: &str) -> Vec<usize> {
 
 /// `file:line: message` for a diagnostic whose labels point into `text`.
 fn located(file: &str, text: &str, d: &dyn Diagnostic, message: String) -> String {
-    let line = d.labels().and_then(|mut l| l.next()).map(|l| line_of(text, l.offset()));
+    let line = d
+        .labels()
+        .and_then(|mut l| l.next())
+        .map(|l| line_of(text, l.offset()));
     match line {
         Some(line) => format!("{file}:{line}: {message}"),
         None => format!("{file}: {message}"),
@@ -116,16 +129,30 @@ pub fn parse_and_validate(
         let starts = policy_start_lines(&src.text);
         let mut policies: Vec<_> = set.policies().collect();
         // Cedar numbers policies policy0, policy1 … in text order.
-        policies.sort_by_key(|p| p.id().to_string().trim_start_matches("policy").parse::<usize>().unwrap_or(0));
+        policies.sort_by_key(|p| {
+            p.id()
+                .to_string()
+                .trim_start_matches("policy")
+                .parse::<usize>()
+                .unwrap_or(0)
+        });
         for (n, p) in policies.into_iter().enumerate() {
-            let id = p.annotation("id").map(str::to_string).unwrap_or_else(|| format!("{}#{n}", src.name));
+            let id = p
+                .annotation("id")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}#{n}", src.name));
             if let Some((first, _)) = owner.get(&id) {
-                return Err(PolicyError::DuplicateId { id, first: first.clone(), second: src.name.clone() });
+                return Err(PolicyError::DuplicateId {
+                    id,
+                    first: first.clone(),
+                    second: src.name.clone(),
+                });
             }
             let line = starts.get(n).copied().unwrap_or(1);
             origins.insert(id.clone(), format!("{}:{line}", src.name));
             owner.insert(id.clone(), (src.name.clone(), si));
-            all.add(p.new_id(PolicyId::new(&id))).map_err(|e| PolicyError::Parse(e.to_string()))?;
+            all.add(p.new_id(PolicyId::new(&id)))
+                .map_err(|e| PolicyError::Parse(e.to_string()))?;
         }
     }
     if !parse_errors.is_empty() {

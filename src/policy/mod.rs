@@ -29,15 +29,24 @@ use crate::principal::Principal;
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read policy directory {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("no .cedar policy files in {0}: with no policy nothing is allowed, so refusing to start")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "no .cedar policy files in {0}: with no policy nothing is allowed, so refusing to start"
+    )]
     Empty(String),
     #[error("policy syntax error:\n{0}")]
     Parse(String),
     #[error("policies do not validate against the schema (strict mode):\n{0}")]
     Invalid(String),
     #[error("policy id {id:?} is used twice ({first} and {second})")]
-    DuplicateId { id: String, first: String, second: String },
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
     #[error("{0}: policy templates are not supported; write static policies")]
     Template(String),
     #[error("the generated Cedar schema does not parse: {0}")]
@@ -77,7 +86,10 @@ pub struct PolicyEngine {
 }
 
 fn action_uid(name: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id("Action".parse().expect("valid type name"), cedar_policy::EntityId::new(name))
+    EntityUid::from_type_name_and_id(
+        "Action".parse().expect("valid type name"),
+        cedar_policy::EntityId::new(name),
+    )
 }
 
 impl PolicyEngine {
@@ -88,13 +100,25 @@ impl PolicyEngine {
     }
 
     /// Build from named policy texts (files, or the embedded lab bundle).
-    pub fn from_sources(sources: &[PolicySource], catalog: &Catalog) -> Result<PolicyEngine, PolicyError> {
+    pub fn from_sources(
+        sources: &[PolicySource],
+        catalog: &Catalog,
+    ) -> Result<PolicyEngine, PolicyError> {
         let (schema, _warnings) = Schema::from_cedarschema_str(&schema::generate(catalog))
             .map_err(|e| PolicyError::Schema(e.to_string()))?;
         let (all, origins) = load::parse_and_validate(sources, &schema)?;
-        let action_entities = schema.action_entities().map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let action_entities = schema
+            .action_entities()
+            .map_err(|e| PolicyError::Schema(e.to_string()))?;
         let index = slice::SliceIndex::build(&all, catalog);
-        Ok(PolicyEngine { schema, action_entities, all, index, origins, authorizer: Authorizer::new() })
+        Ok(PolicyEngine {
+            schema,
+            action_entities,
+            all,
+            index,
+            origins,
+            authorizer: Authorizer::new(),
+        })
     }
 
     /// How many policies are loaded.
@@ -127,21 +151,44 @@ impl PolicyEngine {
             .add_entities_from_json_value(entities_json, Some(&self.schema))
             .map_err(|e| PolicyError::Request(e.to_string()))?;
         let action = action_uid(input.action);
-        let context = Context::from_json_value(input.context.clone(), Some((&self.schema, &action)))
-            .map_err(|e| PolicyError::Request(format!("context for {}: {e}", input.action)))?;
-        let resource = input.resources.first().ok_or_else(|| PolicyError::Request("no resource".into()))?.uid();
-        let request = Request::new(input.principal.uid(), action, resource, context, Some(&self.schema))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let context =
+            Context::from_json_value(input.context.clone(), Some((&self.schema, &action)))
+                .map_err(|e| PolicyError::Request(format!("context for {}: {e}", input.action)))?;
+        let resource = input
+            .resources
+            .first()
+            .ok_or_else(|| PolicyError::Request("no resource".into()))?
+            .uid();
+        let request = Request::new(
+            input.principal.uid(),
+            action,
+            resource,
+            context,
+            Some(&self.schema),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
         Ok((request, entities))
     }
 
     fn decide(&self, input: &AuthzInput, policies: &PolicySet) -> Result<Decision, PolicyError> {
         let (request, entities) = self.cedar_request(input)?;
         let response = self.authorizer.is_authorized(&request, policies, &entities);
-        let mut ids: Vec<String> = response.diagnostics().reason().map(|id| id.to_string()).collect();
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
         ids.sort();
-        let errors = response.diagnostics().errors().map(|e| e.to_string()).collect();
-        Ok(Decision { allowed: response.decision() == cedar_policy::Decision::Allow, policies: ids, errors })
+        let errors = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        Ok(Decision {
+            allowed: response.decision() == cedar_policy::Decision::Allow,
+            policies: ids,
+            errors,
+        })
     }
 
     /// Decide a request, evaluating only the policies whose scope can match.
@@ -159,7 +206,11 @@ impl PolicyEngine {
     /// The complete Cedar request for `input` as JSON, replayable in any
     /// Cedar tool (`cedar authorize --request-json ... --entities ...`).
     pub fn request_json(&self, input: &AuthzInput) -> Value {
-        let resource = input.resources.first().map(EntitySpec::uid_json).unwrap_or(Value::Null);
+        let resource = input
+            .resources
+            .first()
+            .map(EntitySpec::uid_json)
+            .unwrap_or(Value::Null);
         json!({
             "principal": {"type": "User", "id": input.principal.id},
             "action": {"type": "Action", "id": input.action},

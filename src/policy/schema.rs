@@ -54,7 +54,10 @@ type RequestTime = {
 "#;
 
 fn cedar_attr_name(name: &str) -> String {
-    let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ident {
         name.to_string()
@@ -71,7 +74,12 @@ fn args_record(tool: &ToolDef) -> String {
         .iter()
         .filter(|p| p.name != control::CONFIRM)
         .map(|p| {
-            format!("{}{}: {}", cedar_attr_name(p.name), if p.required { "" } else { "?" }, p.ty.cedar_type())
+            format!(
+                "{}{}: {}",
+                cedar_attr_name(p.name),
+                if p.required { "" } else { "?" },
+                p.ty.cedar_type()
+            )
         })
         .collect();
     format!("{{ {} }}", fields.join(", "))
@@ -89,10 +97,18 @@ pub fn generate(catalog: &Catalog) -> String {
     );
     out.push_str(ENTITY_TYPES);
     out.push_str("\n// Action groups: tiers, destructive, backends, categories.\n");
-    let groups: Vec<String> = catalog.action_groups().iter().map(|g| format!("{g:?}")).collect();
+    let groups: Vec<String> = catalog
+        .action_groups()
+        .iter()
+        .map(|g| format!("{g:?}"))
+        .collect();
     let _ = writeln!(out, "action {};", groups.join(", "));
     for tool in catalog.tools() {
-        let parents: Vec<String> = tool.action_groups().iter().map(|g| format!("{g:?}")).collect();
+        let parents: Vec<String> = tool
+            .action_groups()
+            .iter()
+            .map(|g| format!("{g:?}"))
+            .collect();
         let _ = write!(
             out,
             "\n// {}{}\naction {:?} in [{}] appliesTo {{\n  principal: [User],\n  resource: [{}],\n  context: {{\n    \
@@ -118,7 +134,10 @@ mod tests {
         let cat = Catalog::builtin();
         let text = generate(&cat);
         let (schema, _) = cedar_policy::Schema::from_cedarschema_str(&text).expect("schema parses");
-        let actions: Vec<String> = schema.actions().map(|a| a.id().unescaped().to_string()).collect();
+        let actions: Vec<String> = schema
+            .actions()
+            .map(|a| a.id().unescaped().to_string())
+            .collect();
         for t in cat.tools() {
             assert!(actions.contains(&t.name.to_string()), "{} missing", t.name);
         }
@@ -128,7 +147,10 @@ mod tests {
 
     #[test]
     fn hyphenated_argument_names_are_quoted() {
-        assert_eq!(cedar_attr_name("destroy-unreferenced-disks"), "\"destroy-unreferenced-disks\"");
+        assert_eq!(
+            cedar_attr_name("destroy-unreferenced-disks"),
+            "\"destroy-unreferenced-disks\""
+        );
         assert_eq!(cedar_attr_name("forceStop"), "forceStop");
     }
 }

@@ -51,7 +51,10 @@ fn group_uids(principal: &Principal) -> Vec<EntityUid> {
         .groups
         .iter()
         .map(|g| {
-            EntityUid::from_type_name_and_id("Group".parse().expect("valid type name"), cedar_policy::EntityId::new(g))
+            EntityUid::from_type_name_and_id(
+                "Group".parse().expect("valid type name"),
+                cedar_policy::EntityId::new(g),
+            )
         })
         .collect()
 }
@@ -67,14 +70,26 @@ impl SliceIndex {
             let entries: Vec<Entry> = all
                 .policies()
                 .filter(|p| action_scope_matches(&p.action_constraint(), &accepted))
-                .map(|p| Entry { policy: p.clone(), principal: p.principal_constraint(), permit: p.effect() == Effect::Permit })
+                .map(|p| Entry {
+                    policy: p.clone(),
+                    principal: p.principal_constraint(),
+                    permit: p.effect() == Effect::Permit,
+                })
                 .collect();
             by_action.insert(tool.name.to_string(), entries);
         }
-        SliceIndex { by_action, cache: Mutex::new(HashMap::new()), empty: Arc::new(PolicySet::new()) }
+        SliceIndex {
+            by_action,
+            cache: Mutex::new(HashMap::new()),
+            empty: Arc::new(PolicySet::new()),
+        }
     }
 
-    fn matching<'a>(&'a self, action: &str, principal: &Principal) -> impl Iterator<Item = &'a Entry> + 'a {
+    fn matching<'a>(
+        &'a self,
+        action: &str,
+        principal: &Principal,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
         let me = principal.uid();
         let groups = group_uids(principal);
         self.by_action
@@ -93,14 +108,19 @@ impl SliceIndex {
         if !self.by_action.contains_key(action) {
             return self.empty.clone();
         }
-        let key = format!("{action}\u{0}{}\u{0}{}", principal.id, principal.groups.join("\u{0}"));
+        let key = format!(
+            "{action}\u{0}{}\u{0}{}",
+            principal.id,
+            principal.groups.join("\u{0}")
+        );
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return hit;
         }
-        let set = PolicySet::from_policies(self.matching(action, principal).map(|e| e.policy.clone()))
-            .map(Arc::new)
-            // Ids are unique in the full set, so a subset cannot clash.
-            .unwrap_or_else(|_| self.empty.clone());
+        let set =
+            PolicySet::from_policies(self.matching(action, principal).map(|e| e.policy.clone()))
+                .map(Arc::new)
+                // Ids are unique in the full set, so a subset cannot clash.
+                .unwrap_or_else(|_| self.empty.clone());
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();

@@ -1,8 +1,13 @@
 use super::*;
 
 fn engine(files: &[(&str, &str)]) -> Result<PolicyEngine, PolicyError> {
-    let sources: Vec<PolicySource> =
-        files.iter().map(|(n, t)| PolicySource { name: n.to_string(), text: t.to_string() }).collect();
+    let sources: Vec<PolicySource> = files
+        .iter()
+        .map(|(n, t)| PolicySource {
+            name: n.to_string(),
+            text: t.to_string(),
+        })
+        .collect();
     PolicyEngine::from_sources(&sources, &Catalog::builtin())
 }
 
@@ -43,21 +48,40 @@ fn a_type_error_is_refused_with_file_and_line() {
 
 #[test]
 fn a_syntax_error_names_file_and_line() {
-    let err = engine(&[("bad.cedar", "permit(principal, action, resource);\npermit(principal action);\n")]).err().unwrap();
+    let err = engine(&[(
+        "bad.cedar",
+        "permit(principal, action, resource);\npermit(principal action);\n",
+    )])
+    .err()
+    .unwrap();
     let text = err.to_string();
     assert!(text.contains("bad.cedar:2"), "{text}");
 }
 
 #[test]
 fn an_unknown_action_or_group_type_is_refused() {
-    assert!(engine(&[("x.cedar", "permit(principal, action == Action::\"pve_nuke_everything\", resource);")]).is_err());
-    assert!(engine(&[("x.cedar", "permit(principal in Team::\"x\", action, resource);")]).is_err());
+    assert!(engine(&[(
+        "x.cedar",
+        "permit(principal, action == Action::\"pve_nuke_everything\", resource);"
+    )])
+    .is_err());
+    assert!(engine(&[(
+        "x.cedar",
+        "permit(principal in Team::\"x\", action, resource);"
+    )])
+    .is_err());
 }
 
 #[test]
 fn duplicate_ids_and_templates_are_refused() {
     let dup = "@id(\"a\") permit(principal, action, resource);";
-    assert!(matches!(engine(&[("1.cedar", dup), ("2.cedar", dup)]), Err(PolicyError::DuplicateId { .. })));
+    assert!(matches!(
+        engine(&[("1.cedar", dup), ("2.cedar", dup)]),
+        Err(PolicyError::DuplicateId { .. })
+    ));
     let tpl = "permit(principal == ?principal, action, resource);";
-    assert!(matches!(engine(&[("t.cedar", tpl)]), Err(PolicyError::Template(_))));
+    assert!(matches!(
+        engine(&[("t.cedar", tpl)]),
+        Err(PolicyError::Template(_))
+    ));
 }

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
-    ElicitResult, ElicitationAction, ElicitationSchema, Implementation, InputRequest, InputRequiredResult,
-    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
+    ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, Implementation,
+    InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -51,14 +52,22 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
         "{} [tier: {}{}]",
         t.description,
         t.tier.as_str(),
-        if t.destructive { ", destructive: needs confirmation" } else { "" }
+        if t.destructive {
+            ", destructive: needs confirmation"
+        } else {
+            ""
+        }
     );
     Tool::new(t.name, description, Arc::new(t.input_schema())).with_annotations(annotations)
 }
 
 fn to_mcp(r: ToolResult) -> CallToolResult {
     let content = vec![ContentBlock::text(r.text)];
-    let mut out = if r.is_error { CallToolResult::error(content) } else { CallToolResult::success(content) };
+    let mut out = if r.is_error {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
     out.structured_content = r.structured;
     out
 }
@@ -68,14 +77,23 @@ fn confirm_params(prompt: &str) -> Result<ElicitRequestParams, McpError> {
         .required_bool("confirm")
         .build()
         .map_err(|e| McpError::internal_error(format!("elicitation schema: {e}"), None))?;
-    Ok(ElicitRequestParams::FormElicitationParams { meta: None, message: prompt.to_string(), requested_schema: schema })
+    Ok(ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: prompt.to_string(),
+        requested_schema: schema,
+    })
 }
 
 /// Did the human accept and tick `confirm`?
 fn answer_of(result: &ElicitResult) -> Result<(), &'static str> {
     match result.action {
         ElicitationAction::Accept
-            if result.content.as_ref().and_then(|c| c.get("confirm")).and_then(Value::as_bool) == Some(true) =>
+            if result
+                .content
+                .as_ref()
+                .and_then(|c| c.get("confirm"))
+                .and_then(Value::as_bool)
+                == Some(true) =>
         {
             Ok(())
         }
@@ -88,13 +106,28 @@ fn answer_of(result: &ElicitResult) -> Result<(), &'static str> {
 
 impl PortcullisServer {
     pub fn new(gate: Arc<Gate>, principal: Principal, transport: &'static str) -> PortcullisServer {
-        PortcullisServer { gate, principal, transport, pending: pending::Pending::default() }
+        PortcullisServer {
+            gate,
+            principal,
+            transport,
+            pending: pending::Pending::default(),
+        }
     }
 
     fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
-        let can_elicit = ctx.client_capabilities().is_some_and(|c| c.elicitation.is_some());
-        let client = ctx.client_info().map(|i| format!("{} {}", i.name, i.version)).unwrap_or_else(|| "unknown".into());
-        Caller { principal: self.principal.clone(), transport: self.transport, client, can_elicit }
+        let can_elicit = ctx
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        let client = ctx
+            .client_info()
+            .map(|i| format!("{} {}", i.name, i.version))
+            .unwrap_or_else(|| "unknown".into());
+        Caller {
+            principal: self.principal.clone(),
+            transport: self.transport,
+            client,
+            can_elicit,
+        }
     }
 
     /// Forward backend progress as MCP progress notifications, if the
@@ -116,29 +149,76 @@ impl PortcullisServer {
         Some(tx)
     }
 
-    async fn run(&self, caller: &Caller, request: &CallToolRequestParams, ctx: &RequestContext<RoleServer>, confirmation: Confirmation, confirms: Option<String>) -> Result<CallToolResponse, McpError> {
+    async fn run(
+        &self,
+        caller: &Caller,
+        request: &CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+        confirmation: Confirmation,
+        confirms: Option<String>,
+    ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.clone().map(Value::Object);
-        let req = CallRequest { tool: &request.name, args: args.as_ref(), confirmation, confirms };
+        let req = CallRequest {
+            tool: &request.name,
+            args: args.as_ref(),
+            confirmation,
+            confirms,
+        };
         match self.gate.call(caller, req, self.progress(ctx)).await {
             Outcome::UnknownTool(message) => Err(McpError::invalid_params(message, None)),
             Outcome::Done(r) => Ok(to_mcp(r).into()),
-            Outcome::NeedsHuman { call_id, prompt } => self.ask_human(caller, request, ctx, call_id, prompt).await,
+            Outcome::NeedsHuman { call_id, prompt } => {
+                self.ask_human(caller, request, ctx, call_id, prompt).await
+            }
         }
     }
 
-    async fn ask_human(&self, caller: &Caller, request: &CallToolRequestParams, ctx: &RequestContext<RoleServer>, call_id: String, prompt: String) -> Result<CallToolResponse, McpError> {
+    async fn ask_human(
+        &self,
+        caller: &Caller,
+        request: &CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+        call_id: String,
+        prompt: String,
+    ) -> Result<CallToolResponse, McpError> {
         let params = confirm_params(&prompt)?;
-        let modern = ctx.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let modern = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
         if modern {
             let state = self.pending.insert(&caller.principal.id, request, call_id);
             let mut asks = rmcp::model::InputRequests::new();
-            asks.insert("confirm".into(), InputRequest::Elicitation(ElicitRequest::new(params)));
+            asks.insert(
+                "confirm".into(),
+                InputRequest::Elicitation(ElicitRequest::new(params)),
+            );
             return Ok(InputRequiredResult::new(Some(asks), Some(state)).into());
         }
-        let answer = ctx.peer.create_elicitation_with_timeout(params, Some(ELICITATION_TIMEOUT)).await;
-        match answer.as_ref().map_err(|_| "could not be asked").and_then(answer_of) {
-            Ok(()) => Box::pin(self.run(caller, request, ctx, Confirmation::Elicitation, Some(call_id))).await,
-            Err(why) => Ok(to_mcp(self.gate.record_unconfirmed(caller, &request.name, &call_id, why).await).into()),
+        let answer = ctx
+            .peer
+            .create_elicitation_with_timeout(params, Some(ELICITATION_TIMEOUT))
+            .await;
+        match answer
+            .as_ref()
+            .map_err(|_| "could not be asked")
+            .and_then(answer_of)
+        {
+            Ok(()) => {
+                Box::pin(self.run(
+                    caller,
+                    request,
+                    ctx,
+                    Confirmation::Elicitation,
+                    Some(call_id),
+                ))
+                .await
+            }
+            Err(why) => Ok(to_mcp(
+                self.gate
+                    .record_unconfirmed(caller, &request.name, &call_id, why)
+                    .await,
+            )
+            .into()),
         }
     }
 }
@@ -146,7 +226,8 @@ impl PortcullisServer {
 impl ServerHandler for PortcullisServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
-        info.server_info = Implementation::new("portcullis", env!("CARGO_PKG_VERSION")).with_title("Portcullis");
+        info.server_info =
+            Implementation::new("portcullis", env!("CARGO_PKG_VERSION")).with_title("Portcullis");
         info.instructions = Some(
             "Infrastructure tools under policy. Every call is authorized and audited. A denied call names what was \
              refused; do not retry it unchanged. Destructive tools need a human's confirmation."
@@ -160,7 +241,12 @@ impl ServerHandler for PortcullisServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let tools = self.gate.visible_tools(&self.principal).into_iter().map(mcp_tool).collect();
+        let tools = self
+            .gate
+            .visible_tools(&self.principal)
+            .into_iter()
+            .map(mcp_tool)
+            .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -175,7 +261,9 @@ impl ServerHandler for PortcullisServer {
     ) -> Result<CallToolResponse, McpError> {
         let caller = self.caller(&ctx);
         let Some(state) = request.request_state.clone() else {
-            return self.run(&caller, &request, &ctx, Confirmation::None, None).await;
+            return self
+                .run(&caller, &request, &ctx, Confirmation::None, None)
+                .await;
         };
         // A retry after an input-required result: the state must be one we
         // issued, to this principal, for this very call, and still fresh.
@@ -193,8 +281,22 @@ impl ServerHandler for PortcullisServer {
             .and_then(|r| r.get("confirm"))
             .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok());
         match answer.as_ref().ok_or("did not answer").and_then(answer_of) {
-            Ok(()) => self.run(&caller, &request, &ctx, Confirmation::Elicitation, Some(call_id)).await,
-            Err(why) => Ok(to_mcp(self.gate.record_unconfirmed(&caller, &request.name, &call_id, why).await).into()),
+            Ok(()) => {
+                self.run(
+                    &caller,
+                    &request,
+                    &ctx,
+                    Confirmation::Elicitation,
+                    Some(call_id),
+                )
+                .await
+            }
+            Err(why) => Ok(to_mcp(
+                self.gate
+                    .record_unconfirmed(&caller, &request.name, &call_id, why)
+                    .await,
+            )
+            .into()),
         }
     }
 }
@@ -204,7 +306,13 @@ impl ServerHandler for PortcullisServer {
 pub async fn serve_stdio(gate: Arc<Gate>, principal: Principal) -> Result<(), String> {
     use rmcp::ServiceExt;
     let server = PortcullisServer::new(gate, principal, "stdio");
-    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| format!("MCP session failed to start: {e}"))?;
-    running.waiting().await.map_err(|e| format!("MCP session ended abnormally: {e}"))?;
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP session failed to start: {e}"))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| format!("MCP session ended abnormally: {e}"))?;
     Ok(())
 }

@@ -32,34 +32,63 @@ pub struct Pending {
 
 /// Tool name and arguments, so a confirmation cannot be spent on another call.
 fn fingerprint(request: &CallToolRequestParams) -> String {
-    let args = request.arguments.clone().map(Value::Object).unwrap_or(Value::Null);
+    let args = request
+        .arguments
+        .clone()
+        .map(Value::Object)
+        .unwrap_or(Value::Null);
     let text = format!("{}\n{}", request.name, canonical::to_string(&args));
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 impl Pending {
-    pub fn insert(&self, principal: &str, request: &CallToolRequestParams, call_id: String) -> String {
+    pub fn insert(
+        &self,
+        principal: &str,
+        request: &CallToolRequestParams,
+        call_id: String,
+    ) -> String {
         let state = random_hex(16);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         open.retain(|_, e| e.expires > now);
         if open.len() >= MAX_OPEN {
-            if let Some(oldest) = open.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, e)| e.expires)
+                .map(|(k, _)| k.clone())
+            {
                 open.remove(&oldest);
             }
         }
         open.insert(
             state.clone(),
-            Entry { principal: principal.to_string(), call: fingerprint(request), call_id, expires: now + TTL },
+            Entry {
+                principal: principal.to_string(),
+                call: fingerprint(request),
+                call_id,
+                expires: now + TTL,
+            },
         );
         state
     }
 
     /// Spend a confirmation: returns the call id it was issued for, if the
     /// state is known, fresh, and for this principal and call.
-    pub fn take(&self, state: &str, principal: &str, request: &CallToolRequestParams) -> Option<String> {
-        let entry = self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(state)?;
-        let valid = entry.expires > Instant::now() && entry.principal == principal && entry.call == fingerprint(request);
+    pub fn take(
+        &self,
+        state: &str,
+        principal: &str,
+        request: &CallToolRequestParams,
+    ) -> Option<String> {
+        let entry = self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(state)?;
+        let valid = entry.expires > Instant::now()
+            && entry.principal == principal
+            && entry.call == fingerprint(request);
         valid.then_some(entry.call_id)
     }
 }
@@ -71,7 +100,8 @@ mod tests {
 
     fn req(vmid: u64) -> CallToolRequestParams {
         let args = json!({"node": "pve1", "vmid": vmid});
-        CallToolRequestParams::new("pve_delete_qemu_vm").with_arguments(args.as_object().unwrap().clone())
+        CallToolRequestParams::new("pve_delete_qemu_vm")
+            .with_arguments(args.as_object().unwrap().clone())
     }
 
     #[test]

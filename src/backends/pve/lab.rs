@@ -74,11 +74,16 @@ pub struct Lab {
 }
 
 const NODES: [&str; 2] = ["pve1", "pve2"];
-const STORAGE: [(&str, &str, &str); 2] = [("local", "dir", "iso,vztmpl,backup"), ("local-lvm", "lvmthin", "images,rootdir")];
+const STORAGE: [(&str, &str, &str); 2] = [
+    ("local", "dir", "iso,vztmpl,backup"),
+    ("local-lvm", "lvmthin", "images,rootdir"),
+];
 pub const TOKEN_ID: &str = "portcullis@pve!lab";
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn seed() -> BTreeMap<u64, Guest> {
@@ -92,8 +97,14 @@ fn seed() -> BTreeMap<u64, Guest> {
             ("name".to_string(), json!(name)),
             ("cores".to_string(), json!(cores)),
             ("memory".to_string(), json!(mem)),
-            ("scsi0".to_string(), json!(format!("local-lvm:vm-disk-0,size=32G"))),
-            ("net0".to_string(), json!("virtio=BC:24:11:00:00:01,bridge=vmbr0")),
+            (
+                "scsi0".to_string(),
+                json!(format!("local-lvm:vm-disk-0,size=32G")),
+            ),
+            (
+                "net0".to_string(),
+                json!("virtio=BC:24:11:00:00:01,bridge=vmbr0"),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -117,18 +128,27 @@ fn fail(status: StatusCode, message: String) -> (StatusCode, Value) {
 }
 
 fn bad_params(errors: Value) -> (StatusCode, Value) {
-    (StatusCode::BAD_REQUEST, json!({ "data": null, "errors": errors }))
+    (
+        StatusCode::BAD_REQUEST,
+        json!({ "data": null, "errors": errors }),
+    )
 }
 
 fn parse_form(raw: &str) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 impl State {
     fn new_task(&mut self, node: &str, kind: &str, id: &str, exit: &str) -> String {
         self.pid += 1;
         let start = now();
-        let upid = format!("UPID:{node}:{:08X}:{:08X}:{start:08X}:{kind}:{id}:{TOKEN_ID}:", self.pid, self.pid * 7);
+        let upid = format!(
+            "UPID:{node}:{:08X}:{:08X}:{start:08X}:{kind}:{id}:{TOKEN_ID}:",
+            self.pid,
+            self.pid * 7
+        );
         let done_at = Instant::now() + Duration::from_secs_f64(self.task_seconds);
         self.tasks.push(Task {
             upid: upid.clone(),
@@ -186,7 +206,12 @@ fn only(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), (Stat
     }
 }
 
-fn route(st: &mut State, method: &str, path: &str, params: &BTreeMap<String, String>) -> (StatusCode, Value) {
+fn route(
+    st: &mut State,
+    method: &str,
+    path: &str,
+    params: &BTreeMap<String, String>,
+) -> (StatusCode, Value) {
     match route_inner(st, method, path, params) {
         Ok(r) | Err(r) => r,
     }
@@ -201,26 +226,42 @@ fn route_inner(
     let segs: Vec<String> = path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let no_such_node = |n: &str| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("hostname lookup '{n}' failed - failed to get address info for: {n}: Name or service not known"));
+    let no_such_node = |n: &str| {
+        fail(StatusCode::INTERNAL_SERVER_ERROR, format!("hostname lookup '{n}' failed - failed to get address info for: {n}: Name or service not known"))
+    };
     if let ["nodes", node, ..] = segs.as_slice() {
         if !NODES.contains(node) {
             return Err(no_such_node(node));
         }
     }
     let guest_missing = |node: &str, vmid: u64, kind: Kind| {
-        let dir = if kind == Kind::Qemu { "qemu-server" } else { "lxc" };
-        fail(StatusCode::INTERNAL_SERVER_ERROR, format!("Configuration file 'nodes/{node}/{dir}/{vmid}.conf' does not exist"))
+        let dir = if kind == Kind::Qemu {
+            "qemu-server"
+        } else {
+            "lxc"
+        };
+        fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Configuration file 'nodes/{node}/{dir}/{vmid}.conf' does not exist"),
+        )
     };
-    let find = |st: &State, node: &str, vmid: &str, kind: Kind| -> Result<u64, (StatusCode, Value)> {
-        let id: u64 = vmid.parse().map_err(|_| bad_params(json!({"vmid": "type check ('integer') failed"})))?;
-        match st.guests.get(&id) {
-            Some(g) if g.node == node && g.kind == kind => Ok(id),
-            _ => Err(guest_missing(node, id, kind)),
-        }
-    };
+    let find =
+        |st: &State, node: &str, vmid: &str, kind: Kind| -> Result<u64, (StatusCode, Value)> {
+            let id: u64 = vmid
+                .parse()
+                .map_err(|_| bad_params(json!({"vmid": "type check ('integer') failed"})))?;
+            match st.guests.get(&id) {
+                Some(g) if g.node == node && g.kind == kind => Ok(id),
+                _ => Err(guest_missing(node, id, kind)),
+            }
+        };
     Ok(match (method, segs.as_slice()) {
         ("GET", ["version"]) => ok(json!({"version": "9.0.3", "release": "9.0", "repoid": "lab"})),
         ("GET", ["nodes"]) => ok(Value::Array(
@@ -377,7 +418,7 @@ fn route_inner(
             }
             items.retain(|i| {
                 p.get("content").is_none_or(|c| i["content"] == json!(c))
-                    && p.get("vmid").is_none_or(|v| i["vmid"].to_string() == *v)
+                    && p.get("vmid").is_none_or(|v| v.parse::<u64>().ok() == i["vmid"].as_u64())
             });
             ok(Value::Array(items))
         }
@@ -449,7 +490,10 @@ fn route_inner(
 fn respond(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
     r
 }
 
@@ -464,32 +508,59 @@ async fn handle(
     let authorized = req
         .headers()
         .get(hyper::header::AUTHORIZATION)
-        .is_some_and(|v| crate::util::constant_time_eq(v.as_bytes(), expected_auth.expose_secret().as_bytes()));
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        .is_some_and(|v| {
+            crate::util::constant_time_eq(v.as_bytes(), expected_auth.expose_secret().as_bytes())
+        });
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         s.requests.push((method.clone(), full_path.clone()));
-        if s.faults.is_empty() { None } else { Some(s.faults.remove(0)) }
+        if s.faults.is_empty() {
+            None
+        } else {
+            Some(s.faults.remove(0))
+        }
     };
     match fault {
         Some(Fault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return Ok(respond(status, json!({"data": null, "message": "injected failure"})));
+            return Ok(respond(
+                status,
+                json!({"data": null, "message": "injected failure"}),
+            ));
         }
         Some(Fault::Garbage) => {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"<html>502 Bad Gateway</html>")));
+            let mut r = Response::new(Full::new(Bytes::from_static(
+                b"<html>502 Bad Gateway</html>",
+            )));
             *r.status_mut() = StatusCode::OK;
             return Ok(r);
         }
         Some(Fault::Hang(d)) => tokio::time::sleep(d).await,
-        Some(Fault::Reset) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+        Some(Fault::Reset) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            ))
+        }
         None => {}
     }
     if !authorized {
-        return Ok(respond(StatusCode::UNAUTHORIZED, json!({"data": null, "message": "authentication failure"})));
+        return Ok(respond(
+            StatusCode::UNAUTHORIZED,
+            json!({"data": null, "message": "authentication failure"}),
+        ));
     }
     let Some(path) = full_path.strip_prefix("/api2/json") else {
-        return Ok(respond(StatusCode::NOT_IMPLEMENTED, json!({"data": null, "message": "not an API path"})));
+        return Ok(respond(
+            StatusCode::NOT_IMPLEMENTED,
+            json!({"data": null, "message": "not an API path"}),
+        ));
     };
     let mut params = parse_form(&query);
     params.extend(parse_form(&String::from_utf8_lossy(&body)));
@@ -501,17 +572,21 @@ async fn handle(
 }
 
 fn tls_config() -> Result<(Arc<rustls::ServerConfig>, Vec<u8>), String> {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .map_err(|e| e.to_string())?;
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(|e| e.to_string())?;
     let pem = cert.cert.pem().into_bytes();
     let der = cert.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).map_err(|e| e.to_string())?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(vec![der], key)
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
         .map_err(|e| e.to_string())?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(vec![der], key)
+    .map_err(|e| e.to_string())?;
     Ok((Arc::new(config), pem))
 }
 
@@ -520,10 +595,14 @@ impl Lab {
     /// `task_seconds`.
     pub async fn start(task_seconds: f64) -> Result<Lab, String> {
         let (tls, ca_pem) = tls_config()?;
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let secret = crate::util::random_hex(16);
-        let expected = Arc::new(SecretString::from(format!("PVEAPIToken={TOKEN_ID}={secret}")));
+        let expected = Arc::new(SecretString::from(format!(
+            "PVEAPIToken={TOKEN_ID}={secret}"
+        )));
         let state = Arc::new(Mutex::new(State {
             guests: seed(),
             tasks: Vec::new(),
@@ -536,11 +615,17 @@ impl Lab {
         let st = state.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (acceptor, st, expected) = (acceptor.clone(), st.clone(), expected.clone());
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), expected.clone(), req));
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |req| {
+                        handle(st.clone(), expected.clone(), req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
                         .await;
@@ -577,7 +662,12 @@ impl Lab {
     }
 
     pub fn snapshots(&self, vmid: u64) -> Vec<String> {
-        self.with(|s| s.guests.get(&vmid).map(|g| g.snapshots.iter().map(|x| x.0.clone()).collect()).unwrap_or_default())
+        self.with(|s| {
+            s.guests
+                .get(&vmid)
+                .map(|g| g.snapshots.iter().map(|x| x.0.clone()).collect())
+                .unwrap_or_default()
+        })
     }
 }
 

@@ -52,12 +52,21 @@ fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
         }
         if let Some(errors) = v.get("errors").and_then(Value::as_object) {
             for (field, msg) in errors {
-                parts.push(format!("{field}: {}", msg.as_str().map_or_else(|| msg.to_string(), |s| s.trim().to_string())));
+                parts.push(format!(
+                    "{field}: {}",
+                    msg.as_str()
+                        .map_or_else(|| msg.to_string(), |s| s.trim().to_string())
+                ));
             }
         }
     }
     if parts.is_empty() {
-        parts.push(status.canonical_reason().unwrap_or("no reason given").to_string());
+        parts.push(
+            status
+                .canonical_reason()
+                .unwrap_or("no reason given")
+                .to_string(),
+        );
     }
     shorten(parts.join("; "))
 }
@@ -85,9 +94,16 @@ impl PveClient {
     pub fn new(ep: &Endpoint) -> Result<PveClient, BackendError> {
         let catalog = Catalog::builtin();
         let tool = |name| {
-            catalog.get(name).cloned().ok_or_else(|| BackendError::Internal(format!("catalog lacks {name}")))
+            catalog
+                .get(name)
+                .cloned()
+                .ok_or_else(|| BackendError::Internal(format!("catalog lacks {name}")))
         };
-        let auth = SecretString::from(format!("PVEAPIToken={}={}", ep.token_id, ep.token_secret.expose_secret()));
+        let auth = SecretString::from(format!(
+            "PVEAPIToken={}={}",
+            ep.token_id,
+            ep.token_secret.expose_secret()
+        ));
         Ok(PveClient {
             name: ep.name.clone(),
             api: format!("{}api2/json", ep.url),
@@ -111,13 +127,21 @@ impl PveClient {
         }
     }
 
-    async fn request(&self, method: Method, path: &str, params: &[(String, String)]) -> Result<Value, BackendError> {
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Result<Value, BackendError> {
         let url = format!("{}{path}", self.api);
-        let parsed = url::Url::parse(&url).map_err(|e| BackendError::Internal(format!("bad URL: {e}")))?;
+        let parsed =
+            url::Url::parse(&url).map_err(|e| BackendError::Internal(format!("bad URL: {e}")))?;
         // The URL parser normalises dot segments; a changed path would mean
         // a value escaped its segment. Validation makes this unreachable.
         if !parsed.path().ends_with(path) {
-            return Err(BackendError::Internal("refusing a request whose path changed when parsed".into()));
+            return Err(BackendError::Internal(
+                "refusing a request whose path changed when parsed".into(),
+            ));
         }
         let m = match method {
             Method::Get => reqwest::Method::GET,
@@ -125,15 +149,21 @@ impl PveClient {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut auth = HeaderValue::from_str(self.auth.expose_secret())
-            .map_err(|_| BackendError::Setup { endpoint: self.name.clone(), detail: "token id or secret has characters not allowed in a header".into() })?;
+        let mut auth =
+            HeaderValue::from_str(self.auth.expose_secret()).map_err(|_| BackendError::Setup {
+                endpoint: self.name.clone(),
+                detail: "token id or secret has characters not allowed in a header".into(),
+            })?;
         auth.set_sensitive(true);
         let mut req = self.http.request(m, parsed).header(AUTHORIZATION, auth);
         req = match method {
             Method::Get | Method::Delete => req.query(params),
             Method::Post | Method::Put => req.form(params),
         };
-        let resp = req.send().await.map_err(|e| transport_error(&self.name, self.timeout, e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport_error(&self.name, self.timeout, e))?;
         let status = resp.status();
         let body = http::read_body(&self.name, self.timeout, resp).await?;
         let endpoint = self.name.clone();
@@ -143,18 +173,37 @@ impl PveClient {
                 detail: format!("HTTP {} with a body that is not JSON: {e}", status.as_u16()),
             })?;
             return match v {
-                Value::Object(mut o) if o.contains_key("data") => Ok(o.remove("data").unwrap_or(Value::Null)),
-                _ => Err(BackendError::Garbage { endpoint, detail: "JSON without PVE's \"data\" envelope".into() }),
+                Value::Object(mut o) if o.contains_key("data") => {
+                    Ok(o.remove("data").unwrap_or(Value::Null))
+                }
+                _ => Err(BackendError::Garbage {
+                    endpoint,
+                    detail: "JSON without PVE's \"data\" envelope".into(),
+                }),
             };
         }
         let code = status.as_u16();
         let message = self.scrub(error_message(status, &body));
         Err(match code {
-            300..=399 => BackendError::Redirect { endpoint, status: code },
-            401 => BackendError::Auth { endpoint, status: code },
+            300..=399 => BackendError::Redirect {
+                endpoint,
+                status: code,
+            },
+            401 => BackendError::Auth {
+                endpoint,
+                status: code,
+            },
             403 => BackendError::Forbidden { endpoint, message },
-            400..=499 => BackendError::Rejected { endpoint, status: code, message },
-            _ => BackendError::Server { endpoint, status: code, message },
+            400..=499 => BackendError::Rejected {
+                endpoint,
+                status: code,
+                message,
+            },
+            _ => BackendError::Server {
+                endpoint,
+                status: code,
+                message,
+            },
         })
     }
 
@@ -165,18 +214,31 @@ impl PveClient {
         args: &ValidArgs,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let path = path::fill(tool.call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
-        let data = self.request(tool.call.method, &path, &backend_params(tool, args)).await?;
+        let path =
+            path::fill(tool.call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let data = self
+            .request(tool.call.method, &path, &backend_params(tool, args))
+            .await?;
         if !tool.call.returns_task {
             return Ok(data);
         }
-        let Some(upid) = data.as_str() else { return Ok(data) };
+        let Some(upid) = data.as_str() else {
+            return Ok(data);
+        };
         let node = args.str("node").unwrap_or_default();
         if !args.bool(control::WAIT).unwrap_or(true) {
             return Ok(json!({"upid": upid, "status": "running"}));
         }
-        let secs = args.int(control::TIMEOUT).unwrap_or(control::DEFAULT_WAIT_SECONDS);
-        self.wait_task(node, upid, Duration::from_secs(secs.max(1) as u64), progress).await
+        let secs = args
+            .int(control::TIMEOUT)
+            .unwrap_or(control::DEFAULT_WAIT_SECONDS);
+        self.wait_task(
+            node,
+            upid,
+            Duration::from_secs(secs.max(1) as u64),
+            progress,
+        )
+        .await
     }
 
     /// Poll a task until it stops or `limit` passes. A task still running
@@ -196,7 +258,8 @@ impl PveClient {
             detail: format!("the task id it returned is not a UPID ({e})"),
         };
         let status_args = validate(&self.task_status, Some(&ids)).map_err(garbage)?;
-        let status_path = path::fill(self.task_status.call.path, &status_args).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let status_path = path::fill(self.task_status.call.path, &status_args)
+            .map_err(|e| BackendError::Internal(e.to_string()))?;
         let start = Instant::now();
         let mut delay = Duration::from_millis(200);
         let mut polls = 0u32;
@@ -204,9 +267,15 @@ impl PveClient {
             let st = self.request(Method::Get, &status_path, &[]).await?;
             polls += 1;
             if st.get("status").and_then(Value::as_str) == Some("stopped") {
-                let exit = st.get("exitstatus").and_then(Value::as_str).unwrap_or("unknown").to_string();
+                let exit = st
+                    .get("exitstatus")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_string();
                 if exit == "OK" || exit.starts_with("WARNINGS") {
-                    return Ok(json!({"upid": upid, "status": "stopped", "exitstatus": exit, "task": st}));
+                    return Ok(
+                        json!({"upid": upid, "status": "stopped", "exitstatus": exit, "task": st}),
+                    );
                 }
                 return Err(BackendError::TaskFailed {
                     endpoint: self.name.clone(),
@@ -237,12 +306,20 @@ impl PveClient {
 
     /// The last lines of a failed task's log, best effort.
     async fn log_tail(&self, ids: &ValidArgs) -> Vec<String> {
-        let Ok(p) = path::fill(self.task_log.call.path, ids) else { return Vec::new() };
-        let Ok(Value::Array(lines)) = self.request(Method::Get, &p, &[("limit".into(), "500".into())]).await else {
+        let Ok(p) = path::fill(self.task_log.call.path, ids) else {
             return Vec::new();
         };
-        let text: Vec<String> =
-            lines.iter().filter_map(|l| l.get("t").and_then(Value::as_str)).map(|t| self.scrub(shorten(t.to_string()))).collect();
+        let Ok(Value::Array(lines)) = self
+            .request(Method::Get, &p, &[("limit".into(), "500".into())])
+            .await
+        else {
+            return Vec::new();
+        };
+        let text: Vec<String> = lines
+            .iter()
+            .filter_map(|l| l.get("t").and_then(Value::as_str))
+            .map(|t| self.scrub(shorten(t.to_string())))
+            .collect();
         text[text.len().saturating_sub(5)..].to_vec()
     }
 }

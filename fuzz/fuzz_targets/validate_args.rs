@@ -1,0 +1,27 @@
+//! Argument validation on arbitrary input: it must never panic, and any
+//! argument set it accepts must fill its tool's path template without
+//! leaving it (same segments, fixed parts unchanged, no dot segments).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portcullis::backends::path::fill;
+use portcullis::catalog::{validate, Catalog};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, json)) = data.split_first() else { return };
+    let Ok(args) = serde_json::from_slice::<serde_json::Value>(json) else { return };
+    let catalog = Catalog::builtin();
+    let tool = &catalog.tools()[usize::from(pick) % catalog.tools().len()];
+    let Ok(valid) = validate(tool, Some(&args)) else { return };
+    let path = fill(tool.call.path, &valid).expect("accepted arguments fill the template");
+    let t: Vec<&str> = tool.call.path.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    assert_eq!(t.len(), p.len(), "{path} left {}", tool.call.path);
+    for (t, p) in t.iter().zip(&p) {
+        if t.starts_with('{') {
+            assert!(!p.is_empty() && *p != "." && *p != "..", "{path}");
+        } else {
+            assert_eq!(t, p);
+        }
+    }
+});

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it. Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "test environment (Python venv: mcp SDK, fakepve)"
+scripts/setup-test-env.sh
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+
+step "build"
+cargo build --locked --bins
+bin=target/debug/portcullis
+
+step "lab demo (the README's first command, debug build)"
+demo_log="$(mktemp -d)/lab-audit.jsonl"
+"$bin" lab --demo --audit-log "$demo_log"
+
+step "shipped policy decision tests"
+"$bin" policy test policies/tests/*.toml
+
+step "interop: official Python MCP SDK over stdio against fakepve"
+.venv/bin/python tests/interop/mcp_stdio_fakepve.py "$bin"
+
+step "fuzz argument validation (bounded)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+
+step "unit, property and integration tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast
+else
+  cargo test --locked --no-fail-fast
+fi

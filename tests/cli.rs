@@ -1,0 +1,272 @@
+//! The `portcullis` command line: golden files, exit statuses, and the
+//! shipped examples and policies.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use portcullis::catalog::Catalog;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn portcullis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("PORTCULLIS_CONFIG")
+        .env("PORTCULLIS_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_committed_schema_is_the_generated_one() {
+    let out = portcullis(&["schema"]);
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(root().join("schemas/portcullis.cedarschema")).unwrap();
+    assert!(
+        committed == stdout(&out),
+        "schemas/portcullis.cedarschema is stale: run `portcullis schema > schemas/portcullis.cedarschema`"
+    );
+}
+
+#[test]
+fn the_readme_tool_table_is_the_generated_one() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("<!-- tools:start -->\n").expect("start marker")
+        + "<!-- tools:start -->\n".len();
+    let end = readme.find("<!-- tools:end -->").expect("end marker");
+    assert!(
+        readme[start..end] == Catalog::builtin().markdown_table(),
+        "README tool table is stale: paste `portcullis tools --lab --markdown` between the markers"
+    );
+}
+
+#[test]
+fn the_shipped_decision_tests_pass() {
+    let out = portcullis(&[
+        "policy",
+        "test",
+        "policies/tests/default.toml",
+        "policies/tests/mcp-pve.toml",
+    ]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains(" 0 failed"));
+}
+
+#[test]
+fn a_failing_decision_test_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "policies = \"{}\"\n[[case]]\nname = \"wrong on purpose\"\nprincipal = \"a\"\ngroups = [\"readers\"]\ntool = \"pve_delete_qemu_vm\"\nargs = {{ node = \"n\", vmid = 100 }}\nexpect = \"allow\"\n",
+            root().join("policies/default").display()
+        ),
+    )
+    .unwrap();
+    let out = portcullis(&["policy", "test", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("FAIL wrong on purpose: expected allow, got deny"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_example_config_checks() {
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["check", "--config", path.to_str().unwrap()])
+            .env("PVE_TOKEN_SECRET", "x")
+            .env("PVE_DEV_TOKEN_SECRET", "x")
+            .env("PVE_PROD_TOKEN_SECRET", "x")
+            .env("PVE_BASE_URL", "https://pve.example.internal:8006")
+            .env("PVE_TOKEN_ID", "root@pam!mcp")
+            .output()
+            .unwrap();
+        // The audit directory of a production example need not exist here;
+        // everything before it must be fine.
+        let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("policies: ok"), "{}: {text}", path.display());
+        assert!(
+            out.status.success() || text.contains("audit log directory"),
+            "{}: {text}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn dry_run_exit_status_tells_allow_from_deny_and_json_is_replayable() {
+    let allow = portcullis(&[
+        "dry-run",
+        "--lab",
+        "--as",
+        "bob",
+        "pve_start_qemu_vm",
+        r#"{"node":"pve1","vmid":100}"#,
+    ]);
+    assert_eq!(allow.status.code(), Some(0), "{}", stdout(&allow));
+    assert!(
+        stdout(&allow)
+            .contains("determining policy: operators-read-operate (default/10-operators.cedar:2)"),
+        "{}",
+        stdout(&allow)
+    );
+    let deny = portcullis(&[
+        "dry-run",
+        "--lab",
+        "--as",
+        "alice",
+        "pve_start_qemu_vm",
+        r#"{"node":"pve1","vmid":100}"#,
+    ]);
+    assert_eq!(deny.status.code(), Some(1));
+    assert!(stdout(&deny).contains("default deny"));
+    let json = portcullis(&[
+        "dry-run",
+        "--lab",
+        "--json",
+        "--as",
+        "carol",
+        "pve_delete_qemu_vm",
+        r#"{"node":"pve1","vmid":100}"#,
+    ]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["policies"][0]["id"], "destructive-needs-confirmation");
+    let req = &v["request"];
+    assert_eq!(
+        req["principal"],
+        serde_json::json!({"type": "User", "id": "carol"})
+    );
+    assert_eq!(req["action"]["id"], "pve_delete_qemu_vm");
+    assert_eq!(
+        req["resource"],
+        serde_json::json!({"type": "Vm", "id": "lab/100"})
+    );
+    assert_eq!(req["context"]["confirmed"], false);
+    assert_eq!(req["context"]["args"]["vmid"], 100);
+    let types: Vec<&str> = req["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uid"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["User", "Group", "Vm", "Node", "Endpoint"]);
+    // Deciding as a human would have confirmed flips it.
+    let human = portcullis(&[
+        "dry-run",
+        "--lab",
+        "--confirmation",
+        "elicitation",
+        "--as",
+        "carol",
+        "pve_delete_qemu_vm",
+        r#"{"node":"pve1","vmid":100}"#,
+    ]);
+    assert_eq!(human.status.code(), Some(0));
+    // Ad-hoc principals let authors try groups without a config.
+    let adhoc = portcullis(&[
+        "dry-run",
+        "--lab",
+        "--as",
+        "zed",
+        "--group",
+        "readers",
+        "pve_list_nodes",
+    ]);
+    assert_eq!(adhoc.status.code(), Some(0));
+}
+
+#[test]
+fn tools_as_a_principal_shows_what_it_may_call() {
+    let out = portcullis(&["tools", "--lab", "--as", "alice"]);
+    let text = stdout(&out);
+    let line = |tool: &str| {
+        text.lines()
+            .find(|l| l.starts_with(tool))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("pve_list_nodes ").ends_with("yes"), "{text}");
+    assert!(line("pve_stop_qemu_vm ").ends_with("no"), "{text}");
+}
+
+#[test]
+fn invalid_policies_are_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ok.cedar"),
+        "permit(principal in Group::\"readers\", action in Action::\"tier:read\", resource);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("typo.cedar"),
+        "// a typo in an attribute\n\npermit(principal, action == Action::\"pve_stop_qemu_vm\", resource)\n  when { resource.vmidd == 100 };\n",
+    )
+    .unwrap();
+    let out = portcullis(&["check", "--lab", "--policies", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("typo.cedar:4"), "{err}");
+    assert!(err.contains("vmidd"), "{err}");
+}
+
+#[test]
+fn audit_verify_reports_tampering_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let demo = portcullis(&["lab", "--demo", "--audit-log", log.to_str().unwrap()]);
+    assert!(demo.status.success(), "{}", stdout(&demo));
+    let ok = portcullis(&["audit", "verify", log.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(
+        stdout(&ok).contains("intact, 18 records"),
+        "{}",
+        stdout(&ok)
+    );
+    let text = std::fs::read_to_string(&log).unwrap().replacen(
+        "\"decision\":\"deny\"",
+        "\"decision\":\"allow\"",
+        1,
+    );
+    std::fs::write(&log, text).unwrap();
+    let bad = portcullis(&["audit", "verify", log.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stdout(&bad).contains("BROKEN") && stdout(&bad).contains(":3:"),
+        "{}",
+        stdout(&bad)
+    );
+}
+
+#[test]
+fn serve_refuses_an_unknown_principal_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    let out = portcullis(&[
+        "serve",
+        "--lab",
+        "--lab-audit-log",
+        log.to_str().unwrap(),
+        "--as",
+        "mallory",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown principal \"mallory\""));
+    assert!(out.stdout.is_empty(), "stdout is reserved for MCP");
+}
