@@ -6,7 +6,7 @@
 //! The gate knows nothing about HTTP or MCP framing; the server turns its
 //! [`Outcome`] into MCP results.
 
-mod records;
+pub mod records;
 mod resolve;
 
 use std::sync::{Arc, RwLock};

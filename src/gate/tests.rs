@@ -413,3 +413,103 @@ fn resources_chain_up_to_the_endpoint() {
         matches!(err, Some(Refusal::Invalid(m)) if m.contains("not a configured pve endpoint"))
     );
 }
+
+/// A value each parameter type accepts, so every parameter can be sent.
+fn sample(ty: crate::catalog::Ty) -> Value {
+    use crate::catalog::Ty;
+    match ty {
+        Ty::Int { min, .. } => json!(min),
+        Ty::Bool => json!(true),
+        Ty::Text { .. } => json!("a description"),
+        Ty::Enum(values) => json!(values[0]),
+        t if t == Ty::NODE => json!("pve1"),
+        t if t == Ty::SNAPNAME => json!("snap1"),
+        t if t == Ty::STORAGE => json!("local"),
+        t if t == Ty::GUEST_NAME => json!("web-1"),
+        t if t == Ty::ENDPOINT_NAME => json!("e1"),
+        t if t == Ty::TAGS => json!("a;b"),
+        t if t == Ty::UPID => json!("UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam:"),
+        other => panic!("no sample value for {other:?}: add one here"),
+    }
+}
+
+#[test]
+fn every_tools_request_conforms_to_the_schema() {
+    // The hot path builds entities without a schema check (it was most of a
+    // decision's cost), so this pins that what it builds is what the
+    // schema declares, for every tool with every parameter given.
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let caller = Caller {
+        principal: Principal::new("u", ["g0", "g1"]),
+        transport: "stdio",
+        client: "t".into(),
+        can_elicit: false,
+    };
+    for tool in gate.catalog().tools() {
+        let args: Map<String, Value> = tool
+            .all_params()
+            .iter()
+            .map(|p| (p.name.to_string(), sample(p.ty)))
+            .collect();
+        let args = Value::Object(args);
+        let p = gate
+            .prepare(
+                &caller,
+                &CallRequest {
+                    tool: tool.name,
+                    args: Some(&args),
+                    confirmation: Confirmation::None,
+                    confirms: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{}: {e:?}", tool.name));
+        assert!(p.decision.allowed, "{}: {:?}", tool.name, p.decision);
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: tool.name,
+            resources: &p.resources,
+            context: p.context.clone(),
+        };
+        gate.policies()
+            .entities_conform(&input)
+            .unwrap_or_else(|e| panic!("{}: {e}", tool.name));
+    }
+}
+
+#[test]
+fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let principal = Principal::new("u", ["g0"]);
+    let args = json!({"node": "pve1", "vmid": 100});
+    let p = gate
+        .prepare(
+            &Caller {
+                principal: principal.clone(),
+                transport: "stdio",
+                client: "t".into(),
+                can_elicit: false,
+            },
+            &CallRequest {
+                tool: "pve_start_qemu_vm",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
+    let mut context = p.context.clone();
+    context["args"]["vmid"] = json!("100");
+    let input = AuthzInput {
+        principal: &principal,
+        action: "pve_start_qemu_vm",
+        resources: &p.resources,
+        context,
+    };
+    let err = gate.policies().authorize(&input).unwrap_err().to_string();
+    assert!(err.contains("pve_start_qemu_vm"), "{err}");
+    // An object that looks like an entity escape stays a plain record.
+    let mut context = p.context.clone();
+    context["args"]["node"] = json!({"__entity": {"type": "Group", "id": "admins"}});
+    let input = AuthzInput { context, ..input };
+    assert!(gate.policies().authorize(&input).is_err());
+}

@@ -1,9 +1,11 @@
 //! Cedar entities for one request: the principal with its groups, and the
 //! target resource with its parent chain up to the endpoint.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{json, Map, Value};
 
-use cedar_policy::{EntityId, EntityUid};
+use cedar_policy::{Context, Entity, EntityId, EntityUid, RestrictedExpression};
 
 use crate::principal::Principal;
 
@@ -23,6 +25,21 @@ impl AttrValue {
             AttrValue::Bool(b) => json!(b),
         }
     }
+
+    fn to_cedar(&self) -> RestrictedExpression {
+        match self {
+            AttrValue::Str(s) => RestrictedExpression::new_string(s.clone()),
+            AttrValue::Long(n) => RestrictedExpression::new_long(*n),
+            AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
+        }
+    }
+}
+
+fn uid(ty: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(
+        ty.parse().expect("catalog entity types are valid"),
+        EntityId::new(id),
+    )
 }
 
 /// One entity of a resource chain.
@@ -37,10 +54,17 @@ pub struct EntitySpec {
 
 impl EntitySpec {
     pub fn uid(&self) -> EntityUid {
-        EntityUid::from_type_name_and_id(
-            self.ty.parse().expect("catalog entity types are valid"),
-            EntityId::new(&self.id),
-        )
+        uid(self.ty, &self.id)
+    }
+
+    fn to_entity(&self) -> Result<Entity, String> {
+        let attrs: HashMap<String, RestrictedExpression> = self
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_cedar()))
+            .collect();
+        let parents: HashSet<EntityUid> = self.parents.iter().map(|(t, id)| uid(t, id)).collect();
+        Entity::new(self.uid(), attrs, parents).map_err(|e| e.to_string())
     }
 
     pub fn uid_json(&self) -> Value {
@@ -81,4 +105,59 @@ pub fn entities_json(principal: &Principal, resources: &[EntitySpec]) -> Value {
     }
     out.extend(resources.iter().map(EntitySpec::to_json));
     Value::Array(out)
+}
+
+/// The entities of a request as Cedar objects, built directly rather than
+/// parsed from JSON: parsing, schema conformance and transitive closure over
+/// every action made this the largest part of a decision. The action entity
+/// comes with its groups as parents; groups of principals and of actions
+/// have no parents themselves, so nothing else is needed for `in`.
+pub fn entities(
+    principal: &Principal,
+    resources: &[EntitySpec],
+    action: Entity,
+) -> Result<Vec<Entity>, String> {
+    let groups: HashSet<EntityUid> = principal.groups.iter().map(|g| uid("Group", g)).collect();
+    let mut out = Vec::with_capacity(2 + resources.len());
+    out.push(action);
+    out.push(Entity::new_no_attrs(principal.uid(), groups));
+    for r in resources {
+        out.push(r.to_entity()?);
+    }
+    Ok(out)
+}
+
+/// A JSON value as a Cedar value, literally: no `__entity` or `__extn`
+/// escapes are interpreted, so an argument can never become an entity.
+fn restricted(v: &Value) -> Result<RestrictedExpression, String> {
+    Ok(match v {
+        Value::String(s) => RestrictedExpression::new_string(s.clone()),
+        Value::Bool(b) => RestrictedExpression::new_bool(*b),
+        Value::Number(n) => RestrictedExpression::new_long(
+            n.as_i64()
+                .ok_or_else(|| format!("{n} is not a whole number Cedar can hold"))?,
+        ),
+        Value::Array(a) => {
+            RestrictedExpression::new_set(a.iter().map(restricted).collect::<Result<Vec<_>, _>>()?)
+        }
+        Value::Object(m) => {
+            RestrictedExpression::new_record(record(m)?).map_err(|e| e.to_string())?
+        }
+        Value::Null => return Err("null has no Cedar value".into()),
+    })
+}
+
+fn record(m: &Map<String, Value>) -> Result<Vec<(String, RestrictedExpression)>, String> {
+    m.iter()
+        .map(|(k, v)| Ok((k.clone(), restricted(v).map_err(|e| format!("{k}: {e}"))?)))
+        .collect()
+}
+
+/// The request context as a Cedar `Context`. Its type is checked against
+/// the action's context type when the request is built with the schema.
+pub fn context(v: &Value) -> Result<Context, String> {
+    let Value::Object(m) = v else {
+        return Err("the context is not an object".into());
+    };
+    Context::from_pairs(record(m)?).map_err(|e| e.to_string())
 }

@@ -19,7 +19,7 @@ pub use load::PolicySource;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cedar_policy::{Authorizer, Context, Entities, EntityUid, PolicySet, Request, Schema};
+use cedar_policy::{Authorizer, Entities, Entity, EntityUid, PolicySet, Request, Schema};
 use serde_json::{json, Value};
 
 use crate::catalog::Catalog;
@@ -78,7 +78,8 @@ pub struct AuthzInput<'a> {
 /// Loaded, validated policies with the schema they were validated against.
 pub struct PolicyEngine {
     schema: Schema,
-    action_entities: Entities,
+    /// Each action with its action groups as parents, from the schema.
+    actions: HashMap<String, Entity>,
     all: PolicySet,
     index: slice::SliceIndex,
     origins: HashMap<String, String>,
@@ -107,13 +108,16 @@ impl PolicyEngine {
         let (schema, _warnings) = Schema::from_cedarschema_str(&schema::generate(catalog))
             .map_err(|e| PolicyError::Schema(e.to_string()))?;
         let (all, origins) = load::parse_and_validate(sources, &schema)?;
-        let action_entities = schema
+        let actions = schema
             .action_entities()
-            .map_err(|e| PolicyError::Schema(e.to_string()))?;
+            .map_err(|e| PolicyError::Schema(e.to_string()))?
+            .iter()
+            .map(|e| (e.uid().id().unescaped().to_string(), e.clone()))
+            .collect();
         let index = slice::SliceIndex::build(&all, catalog);
         Ok(PolicyEngine {
             schema,
-            action_entities,
+            actions,
             all,
             index,
             origins,
@@ -142,22 +146,27 @@ impl PolicyEngine {
         self.index.any_permit(action, principal)
     }
 
-    /// Entities and request for an input, as Cedar objects.
+    /// Entities and request for an input, as Cedar objects. The request is
+    /// checked against the schema (context types included); the entities
+    /// are built from the catalog's own types, and a test checks every
+    /// tool's entities against the schema.
     fn cedar_request(&self, input: &AuthzInput) -> Result<(Request, Entities), PolicyError> {
-        let entities_json = entities::entities_json(input.principal, input.resources);
-        let entities = self
-            .action_entities
-            .clone()
-            .add_entities_from_json_value(entities_json, Some(&self.schema))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
-        let action = action_uid(input.action);
-        let context =
-            Context::from_json_value(input.context.clone(), Some((&self.schema, &action)))
-                .map_err(|e| PolicyError::Request(format!("context for {}: {e}", input.action)))?;
+        let request_error = |e: String| PolicyError::Request(format!("{}: {e}", input.action));
+        let action_entity = self
+            .actions
+            .get(input.action)
+            .cloned()
+            .ok_or_else(|| request_error("not an action of the schema".into()))?;
+        let action = action_entity.uid();
+        let list = entities::entities(input.principal, input.resources, action_entity)
+            .map_err(request_error)?;
+        let entities =
+            Entities::from_entities(list, None).map_err(|e| request_error(e.to_string()))?;
+        let context = entities::context(&input.context).map_err(request_error)?;
         let resource = input
             .resources
             .first()
-            .ok_or_else(|| PolicyError::Request("no resource".into()))?
+            .ok_or_else(|| request_error("no resource".into()))?
             .uid();
         let request = Request::new(
             input.principal.uid(),
@@ -166,8 +175,19 @@ impl PolicyEngine {
             context,
             Some(&self.schema),
         )
-        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        .map_err(|e| request_error(e.to_string()))?;
         Ok((request, entities))
+    }
+
+    /// The request's entities checked against the schema, for tests: the
+    /// hot path builds them without that check.
+    #[cfg(test)]
+    pub(crate) fn entities_conform(&self, input: &AuthzInput) -> Result<(), String> {
+        let action = self.actions.get(input.action).cloned().ok_or("no action")?;
+        let list = entities::entities(input.principal, input.resources, action)?;
+        Entities::from_entities(list, Some(&self.schema))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     fn decide(&self, input: &AuthzInput, policies: &PolicySet) -> Result<Decision, PolicyError> {
