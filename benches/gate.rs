@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 
 use portcullis::audit::AuditLog;
 use portcullis::backends::Backends;
-use portcullis::catalog::{BackendKind, Catalog};
+use portcullis::catalog::Catalog;
 use portcullis::config::Endpoint;
 use portcullis::gate::records::{self, Ids};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate};
 use portcullis::lab;
 use portcullis::policy::{AuthzInput, PolicyEngine, PolicySource};
 use portcullis::principal::Principal;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -28,18 +27,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn backends() -> Backends {
-    let ep = Endpoint {
-        name: "lab".into(),
-        backend: BackendKind::Pve,
-        url: url::Url::parse("https://never-contacted.invalid").unwrap(),
-        token_id: "bench@pve!t".into(),
-        token_secret: SecretString::from("unused".to_string()),
-        tls_verify: true,
-        ca_pem: None,
-        timeout: Duration::from_secs(1),
-        default: true,
-    };
-    Backends::new(&[ep]).unwrap()
+    Backends::new(&[Endpoint::placeholder("lab", true, true)]).unwrap()
 }
 
 /// `n` policies in the shapes an organisation accumulates: per-user grants
@@ -88,6 +76,7 @@ fn scenarios() -> Vec<Scenario> {
     let caller = |id: &str, group: &str| Caller {
         principal: Principal::new(id, [group, "team3", "team7"]),
         transport: "stdio",
+        authentication: "local",
         client: "bench".into(),
         can_elicit: false,
     };

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test environment (Python venv: mcp SDK, fakepve)"
+step "test environment (Python venv: mcp SDK, fakepve; npm: TypeScript MCP SDK)"
 scripts/setup-test-env.sh
 
 step "format and lints"
@@ -25,6 +25,12 @@ step "shipped policy decision tests"
 
 step "interop: official Python MCP SDK over stdio against fakepve"
 .venv/bin/python tests/interop/mcp_stdio_fakepve.py "$bin"
+
+step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API key, OAuth, mTLS)"
+.venv/bin/python tests/interop/mcp_http.py "$bin"
+
+step "bounded HTTP load test (debug build; fails on any error or memory growth, figures not asserted)"
+BENCH_CLIENTS=8 BENCH_CALLS=50 BENCH_ROUNDS=3 cargo bench --locked --profile dev --bench http_load
 
 step "fuzz argument validation (bounded)"
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

@@ -54,7 +54,21 @@ pub fn principals() -> Vec<Principal> {
 /// Start the lab cluster and describe it as a configuration.
 pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Lab, Config), String> {
     let lab = Lab::start(task_seconds).await?;
-    let endpoint = Endpoint {
+    let config = Config {
+        stdio_principal: Some("alice".into()),
+        policies: "<embedded default bundle>".into(),
+        audit_log: audit_log.to_path_buf(),
+        principals: principals(),
+        endpoints: vec![endpoint(&lab)?],
+        http: None,
+        rate_limits: Vec::new(),
+    };
+    Ok((lab, config))
+}
+
+/// The lab cluster as endpoint "lab".
+pub fn endpoint(lab: &Lab) -> Result<Endpoint, String> {
+    Ok(Endpoint {
         name: "lab".into(),
         backend: BackendKind::Pve,
         url: url::Url::parse(&lab.url).map_err(|e| e.to_string())?,
@@ -66,13 +80,5 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Lab, Config),
         ca_pem: Some(lab.ca_pem.clone()),
         timeout: Duration::from_secs(10),
         default: true,
-    };
-    let config = Config {
-        stdio_principal: Some("alice".into()),
-        policies: "<embedded default bundle>".into(),
-        audit_log: audit_log.to_path_buf(),
-        principals: principals(),
-        endpoints: vec![endpoint],
-    };
-    Ok((lab, config))
+    })
 }

@@ -3,14 +3,18 @@
 //! authorized, recorded durably, and only then executed.
 
 pub mod audit;
+pub mod auth;
 pub mod backends;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod gate;
+pub mod http;
 pub mod lab;
 pub mod logging;
+pub mod metrics;
 pub mod policy;
 pub mod principal;
+pub mod reload;
 pub mod server;
 pub mod util;

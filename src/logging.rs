@@ -11,7 +11,13 @@ use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 pub fn init() -> Option<WorkerGuard> {
     let filter =
         EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    // Colour only for a person at a terminal: journald and log files get
+    // plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(colour);
     let (file_layer, guard) = match std::env::var_os("PORTCULLIS_LOG_FILE") {
         Some(path) => {
             let path = std::path::PathBuf::from(path);

@@ -13,6 +13,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `bytes` random bytes from the OS, hex-encoded, or an error: for secrets,
+/// where a predictable fallback would be worse than failing.
+pub fn secret_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut buf)
+        .map_err(|e| format!("the operating system gave no randomness: {e}"))?;
+    Ok(hex::encode(buf))
+}
+
 /// `bytes` random bytes from the OS, hex-encoded.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

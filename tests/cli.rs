@@ -270,3 +270,35 @@ fn serve_refuses_an_unknown_principal_before_serving() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown principal \"mallory\""));
     assert!(out.stdout.is_empty(), "stdout is reserved for MCP");
 }
+
+/// Every client configuration shipped parses, and the HTTP ones point at an
+/// MCP endpoint path the example deployments serve.
+#[test]
+fn every_client_example_parses() {
+    let mut seen = 0;
+    for dir in ["examples/clients", "examples/clients/http"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let servers = v.get("mcpServers").or(v.get("servers")).unwrap();
+            assert!(servers.get("portcullis").is_some(), "{}", path.display());
+            if dir.ends_with("http") {
+                assert!(
+                    text.contains("https://mcp.example.org:8443/mcp"),
+                    "{}",
+                    path.display()
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 6,
+        "expected the stdio and HTTP client examples, saw {seen}"
+    );
+}

@@ -54,6 +54,7 @@ impl Env {
         Caller {
             principal: self.config.principal(who).unwrap().clone(),
             transport: "stdio",
+            authentication: "local",
             client: "test".into(),
             can_elicit: false,
         }
@@ -380,6 +381,7 @@ async fn an_unwritable_audit_log_fails_closed() {
     let caller = Caller {
         principal: config.principal("bob").unwrap().clone(),
         transport: "stdio",
+        authentication: "local",
         client: "t".into(),
         can_elicit: false,
     };

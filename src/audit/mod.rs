@@ -141,6 +141,12 @@ impl AuditLog {
         &self.path
     }
 
+    /// False once a write has failed: the chain can no longer be extended
+    /// safely and every call is refused until an operator intervenes.
+    pub fn is_writable(&self) -> bool {
+        !self.chain.lock().unwrap_or_else(|p| p.into_inner()).broken
+    }
+
     /// Append one record (a JSON object) and return only once it is on
     /// disk. Adds `seq`, `ts`, `prev` and `hash`.
     pub fn append(&self, record: Value) -> Result<(), AuditError> {

@@ -45,6 +45,16 @@ pub struct SourceArgs {
     /// Audit log for the lab (default: portcullis-lab-audit.jsonl).
     #[arg(long, default_value = "portcullis-lab-audit.jsonl")]
     pub lab_audit_log: PathBuf,
+    /// With --config: also start the embedded lab cluster and add it as
+    /// endpoint "lab" (for trying a configuration without infrastructure).
+    #[arg(long, requires = "config")]
+    pub lab_backend: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Transport {
+    Stdio,
+    Http,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -59,12 +69,28 @@ pub struct WhoArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over stdio.
+    /// Serve MCP over stdio (one local principal) or Streamable HTTP
+    /// (the configuration's [http] section: authenticated principals).
     Serve {
         #[command(flatten)]
         source: SourceArgs,
         #[command(flatten)]
         who: WhoArgs,
+        #[arg(long, value_enum, default_value = "stdio")]
+        transport: Transport,
+        /// Listen here instead of [http] listen (HTTP only).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Make a new API key: prints the key once, and the line for the
+    /// configuration (which stores only its SHA-256).
+    ApiKey {
+        /// The principal the key authenticates.
+        #[arg(long = "for", value_name = "PRINCIPAL")]
+        principal: String,
+        /// Groups to record with the key (repeatable).
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
     },
     /// Serve MCP over stdio against the embedded lab, or run its demo.
     Lab {
@@ -163,21 +189,25 @@ type CliResult<T> = Result<T, String>;
 pub struct Runtime {
     pub gate: Arc<Gate>,
     pub config: Config,
+    /// The policy directory and the digest of what was loaded from it;
+    /// `None` for the embedded bundle, which cannot change.
+    pub policy_dir: Option<(PathBuf, String)>,
     _lab: Option<Lab>,
 }
 
-fn load_policies(
+/// The policy texts, and the directory they came from (if any).
+fn policy_sources(
     dir: Option<&Path>,
     config: &Config,
     lab: bool,
-    catalog: &Catalog,
-) -> CliResult<PolicyEngine> {
-    let engine = match (dir, lab) {
-        (Some(d), _) => PolicyEngine::load_dir(d, catalog),
-        (None, true) => PolicyEngine::from_sources(&crate::lab::default_policies(), catalog),
-        (None, false) => PolicyEngine::load_dir(&config.policies, catalog),
+) -> CliResult<(Vec<crate::policy::PolicySource>, Option<PathBuf>)> {
+    let dir = match (dir, lab) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, true) => return Ok((crate::lab::default_policies(), None)),
+        (None, false) => config.policies.clone(),
     };
-    engine.map_err(|e| format!("policies refused: {e}"))
+    let sources = crate::policy::read_dir(&dir).map_err(|e| format!("policies refused: {e}"))?;
+    Ok((sources, Some(dir)))
 }
 
 /// Build the gate from a configuration file or the lab. `audit` opens the
@@ -192,12 +222,22 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
             .config
             .as_ref()
             .ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
-        (
-            None,
-            Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?,
-        )
+        let mut config =
+            Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?;
+        let lab = if source.lab_backend {
+            let lab = Lab::start(0.3).await?;
+            config.endpoints.iter_mut().for_each(|e| e.default = false);
+            config.endpoints.push(crate::lab::endpoint(&lab)?);
+            Some(lab)
+        } else {
+            None
+        };
+        (lab, config)
     };
-    let policies = load_policies(source.policies.as_deref(), &config, lab.is_some(), &catalog)?;
+    let (sources, dir) = policy_sources(source.policies.as_deref(), &config, source.lab)?;
+    let policies = PolicyEngine::from_sources(&sources, &catalog)
+        .map_err(|e| format!("policies refused: {e}"))?;
+    let policy_dir = dir.map(|d| (d, crate::reload::digest(&sources)));
     for ep in config.endpoints.iter().filter(|e| !e.tls_verify) {
         tracing::warn!(endpoint = %ep.name, url = %ep.url, "TLS certificate verification is OFF for this endpoint; every audit record says so");
     }
@@ -209,10 +249,13 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
         None
     };
     let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
-    let gate = Arc::new(Gate::new(catalog, policies, audit, backends));
+    let gate = Arc::new(
+        Gate::new(catalog, policies, audit, backends).with_rate_limits(&config.rate_limits),
+    );
     Ok(Runtime {
         gate,
         config,
+        policy_dir,
         _lab: lab,
     })
 }
@@ -243,6 +286,7 @@ fn cli_caller(principal: Principal) -> Caller {
     Caller {
         principal,
         transport: "cli",
+        authentication: "local",
         client: "portcullis-cli".into(),
         can_elicit: false,
     }
@@ -459,6 +503,35 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
             if ep.tls_verify { "on" } else { "OFF" }
         );
     }
+    if let Some(h) = &rt.config.http {
+        let mut methods = Vec::new();
+        if !h.api_keys.is_empty() {
+            methods.push(format!("{} API key(s)", h.api_keys.len()));
+        }
+        if let Some(o) = &h.oauth {
+            methods.push(format!("OAuth (issuer {})", o.issuer));
+        }
+        if h.tls.as_ref().is_some_and(|t| t.client_ca.is_some()) {
+            methods.push("mTLS".into());
+        }
+        println!(
+            "http: {}://{}{} ({}; authentication: {}; allowed hosts: {})",
+            if h.tls.is_some() { "https" } else { "http" },
+            h.listen,
+            h.path,
+            if h.stateless { "stateless" } else { "sessions" },
+            methods.join(", "),
+            h.allowed_hosts.join(", ")
+        );
+    }
+    for (tier, l) in &rt.config.rate_limits {
+        println!(
+            "rate limit {}: {} per minute per principal, bursts of {}",
+            tier.as_str(),
+            l.per_minute,
+            l.burst
+        );
+    }
     let parent = rt
         .config
         .audit_log
@@ -473,6 +546,68 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
     }
     println!("audit log: {}", rt.config.audit_log.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reload policies on SIGHUP or change, when they come from a directory.
+fn watch_policies(rt: &Runtime) {
+    if let Some((dir, digest)) = &rt.policy_dir {
+        crate::reload::PolicyReloader::new(rt.gate.clone(), dir.clone(), digest.clone()).watch();
+    }
+}
+
+async fn serve_http(rt: &Runtime, listen: Option<std::net::SocketAddr>) -> CliResult<()> {
+    let mut cfg =
+        rt.config.http.clone().ok_or(
+            "the configuration has no [http] section: see examples/shared-deployment.toml \
+         (to try HTTP on the lab: serve --transport http --config examples/lab-http.toml --lab-backend)",
+        )?;
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    let listener = crate::http::start(rt.gate.clone(), cfg, rt.config.principals.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    // One fixed line on stderr, so scripts can find the bound port.
+    eprintln!("portcullis: serving MCP at {}", listener.url);
+    tracing::info!(url = %listener.url, "serving MCP over Streamable HTTP");
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections; open sessions are closed");
+    listener.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn api_key(principal: &str, groups: &[String]) -> CliResult<ExitCode> {
+    let (key, sha256) = crate::auth::apikey::generate()?;
+    eprintln!("The key is shown once. Give it to {principal:?}; put the lines below in the configuration.");
+    println!("{key}");
+    println!();
+    println!("[[http.api_keys]]");
+    println!("principal = {}", toml_string(principal));
+    let quoted: Vec<String> = groups.iter().map(|g| toml_string(g)).collect();
+    println!("groups = [{}]", quoted.join(", "));
+    println!("sha256 = \"{sha256}\"");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A TOML basic string (JSON string escaping is a subset TOML accepts).
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// Run a parsed command line.
@@ -517,13 +652,28 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             let rt = runtime(&source, true).await?;
             call(&rt, &who, &tool, &args).await
         }
-        Command::Serve { source, who } => {
+        Command::Serve {
+            source,
+            who,
+            transport,
+            listen,
+        } => {
             let rt = runtime(&source, true).await?;
-            let me = principal(&rt.config, &who, rt.config.stdio_principal.as_deref())?;
-            tracing::info!(principal = %me.id, groups = ?me.groups, "serving MCP on stdio");
-            crate::server::serve_stdio(rt.gate.clone(), me).await?;
+            watch_policies(&rt);
+            match transport {
+                Transport::Stdio => {
+                    let me = principal(&rt.config, &who, rt.config.stdio_principal.as_deref())?;
+                    tracing::info!(principal = %me.id, groups = ?me.groups, "serving MCP on stdio");
+                    crate::server::serve_stdio(rt.gate.clone(), me).await?;
+                }
+                Transport::Http if who.principal.is_some() || !who.groups.is_empty() => {
+                    return Err("--as and --group apply to stdio only: over HTTP every request's principal comes from its credentials".into());
+                }
+                Transport::Http => serve_http(&rt, listen).await?,
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Command::ApiKey { principal, groups } => api_key(&principal, &groups),
         Command::Lab {
             demo,
             audit_log,
@@ -535,6 +685,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
                 lab: true,
                 policies,
                 lab_audit_log: audit_log,
+                lab_backend: false,
             };
             let rt = runtime(&source, true).await?;
             if demo {

@@ -3,16 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::backends::Backends;
-use crate::catalog::{BackendKind, Catalog};
+use crate::catalog::Catalog;
 use crate::config::Endpoint;
-use crate::gate::{CallRequest, Caller, Gate, Refusal};
+use crate::gate::{CallRequest, Caller, Gate, Refusal, AUTHENTICATIONS, TRANSPORTS};
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
 
@@ -52,6 +50,9 @@ struct Case {
     confirmation: String,
     #[serde(default = "stdio")]
     transport: String,
+    /// How the principal authenticated: local, api_key, oauth or mtls.
+    #[serde(default = "local")]
+    authentication: String,
     /// allow, deny or invalid.
     expect: String,
 }
@@ -62,6 +63,10 @@ fn none() -> String {
 
 fn stdio() -> String {
     "stdio".into()
+}
+
+fn local() -> String {
+    "local".into()
 }
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
@@ -83,28 +88,20 @@ fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
     let endpoints: Vec<Endpoint> = declared
         .iter()
         .enumerate()
-        .map(|(i, e)| Endpoint {
-            name: e.name.clone(),
-            backend: BackendKind::Pve,
-            url: url::Url::parse("https://policy-test.invalid").expect("static URL"),
-            token_id: "policy-test".into(),
-            token_secret: SecretString::from("unused".to_string()),
-            tls_verify: e.tls_verify,
-            ca_pem: None,
-            timeout: Duration::from_secs(1),
-            default: i == 0,
-        })
+        .map(|(i, e)| Endpoint::placeholder(&e.name, e.tls_verify, i == 0))
         .collect();
     let backends = Backends::new(&endpoints).map_err(|e| e.to_string())?;
     Ok(Gate::new(Catalog::builtin(), policies, None, backends))
 }
 
-fn transport_name(t: &str) -> &'static str {
-    match t {
-        "http" => "http",
-        "cli" => "cli",
-        _ => "stdio",
-    }
+/// The catalog's own spelling of a case's `transport` or `authentication`,
+/// refusing a misspelt one rather than quietly testing something else.
+fn known(what: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, String> {
+    allowed
+        .iter()
+        .copied()
+        .find(|a| *a == value)
+        .ok_or_else(|| format!("{what} {value:?} is not one of {}", allowed.join(", ")))
 }
 
 /// Run every case of one file; returns (passed, failed).
@@ -130,7 +127,8 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
     for case in &file.case {
         let caller = Caller {
             principal: Principal::new(case.principal.clone(), case.groups.clone()),
-            transport: transport_name(&case.transport),
+            transport: known("transport", &case.transport, &TRANSPORTS)?,
+            authentication: known("authentication", &case.authentication, &AUTHENTICATIONS)?,
             client: "policy-test".into(),
             can_elicit: false,
         };

@@ -10,8 +10,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::catalog::BackendKind;
+use crate::catalog::{BackendKind, Tier};
 use crate::principal::Principal;
+
+mod http;
+pub use http::{ApiKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -36,6 +39,9 @@ struct FileConfig {
     principals: Vec<PrincipalSection>,
     #[serde(default)]
     endpoints: Vec<EndpointSection>,
+    http: Option<http::HttpSection>,
+    #[serde(default)]
+    rate_limits: std::collections::BTreeMap<String, http::RateSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +100,24 @@ pub struct Endpoint {
     pub default: bool,
 }
 
+impl Endpoint {
+    /// An endpoint that decisions can name but nothing ever contacts (the
+    /// `.invalid` TLD never resolves): policy tests, dry runs, benchmarks.
+    pub fn placeholder(name: &str, tls_verify: bool, default: bool) -> Endpoint {
+        Endpoint {
+            name: name.to_string(),
+            backend: BackendKind::Pve,
+            url: url::Url::parse("https://never-contacted.invalid").expect("static URL"),
+            token_id: "placeholder@pve!none".into(),
+            token_secret: SecretString::from("unused".to_string()),
+            tls_verify,
+            ca_pem: None,
+            timeout: Duration::from_secs(1),
+            default,
+        }
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -102,6 +126,10 @@ pub struct Config {
     pub audit_log: PathBuf,
     pub principals: Vec<Principal>,
     pub endpoints: Vec<Endpoint>,
+    /// How `serve --transport http` listens and authenticates.
+    pub http: Option<HttpConfig>,
+    /// Calls per principal and tier; tiers not listed are not limited.
+    pub rate_limits: Vec<(Tier, RateLimit)>,
 }
 
 /// Environment lookups, injectable so tests do not touch the process env.
@@ -354,7 +382,11 @@ impl Config {
                 )));
             }
         }
+        let http = file.http.map(|h| http::http(h, base)).transpose()?;
+        let rate_limits = http::rate_limits(file.rate_limits)?;
         Ok(Config {
+            http,
+            rate_limits,
             stdio_principal: file.server.principal,
             policies: resolve(base, &file.server.policies),
             audit_log: resolve(base, &file.server.audit_log),

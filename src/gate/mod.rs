@@ -6,6 +6,7 @@
 //! The gate knows nothing about HTTP or MCP framing; the server turns its
 //! [`Outcome`] into MCP results.
 
+mod ratelimit;
 pub mod records;
 mod resolve;
 
@@ -15,8 +16,11 @@ use std::time::Instant;
 use serde_json::{json, Map, Value};
 
 use crate::audit::AuditLog;
+use crate::backends::BackendError;
 use crate::backends::{Backends, EndpointInfo, ProgressSink};
-use crate::catalog::{control, validate, Catalog, ToolDef, ValidArgs};
+use crate::catalog::{control, validate, Catalog, Tier, ToolDef, ValidArgs};
+use crate::config::RateLimit;
+use crate::metrics::Metrics;
 use crate::policy::{AuthzInput, Decision, EntitySpec, PolicyEngine};
 use crate::principal::Principal;
 use crate::util::{random_hex, UtcTime};
@@ -43,10 +47,18 @@ impl Confirmation {
 }
 
 /// Who is calling, and over what.
+/// Every value `context.transport` can take.
+pub const TRANSPORTS: [&str; 3] = ["stdio", "http", "cli"];
+/// Every value `context.authentication` can take.
+pub const AUTHENTICATIONS: [&str; 4] = ["local", "api_key", "oauth", "mtls"];
+
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub transport: &'static str,
+    /// How the principal was established: `local` (stdio, CLI: whoever
+    /// started the process), `api_key`, `oauth` or `mtls`.
+    pub authentication: &'static str,
     pub client: String,
     /// The client can put a question to a human (MCP elicitation).
     pub can_elicit: bool,
@@ -118,6 +130,8 @@ pub struct Gate {
     policies: RwLock<Arc<PolicyEngine>>,
     audit: Option<Arc<AuditLog>>,
     backends: Backends,
+    limits: ratelimit::RateLimiter,
+    metrics: Arc<Metrics>,
 }
 
 fn context(
@@ -134,6 +148,7 @@ fn context(
         "confirmed": confirmation != Confirmation::None,
         "confirmation": confirmation.as_str(),
         "transport": caller.transport,
+        "authentication": caller.authentication,
         "client": caller.client,
         "endpoint": ep.name,
         "tls_verify": ep.tls_verify,
@@ -154,7 +169,35 @@ impl Gate {
             policies: RwLock::new(Arc::new(policies)),
             audit,
             backends,
+            limits: ratelimit::RateLimiter::new(&[]),
+            metrics: Arc::new(Metrics::default()),
         }
+    }
+
+    /// Limit each principal's calls per tier.
+    pub fn with_rate_limits(mut self, limits: &[(Tier, RateLimit)]) -> Gate {
+        self.limits = ratelimit::RateLimiter::new(limits);
+        self
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Swap in a new, already validated policy set. Calls in flight finish
+    /// under the set they started with.
+    pub fn replace_policies(&self, engine: PolicyEngine) {
+        *self.policies.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+    }
+
+    /// Record an event that is not a tool call (authentication, reloads).
+    pub async fn audit_event(&self, record: Value) -> Result<(), String> {
+        self.write(record).await
+    }
+
+    /// The audit log can take records (readiness).
+    pub fn audit_writable(&self) -> bool {
+        self.audit.as_ref().is_some_and(|a| a.is_writable())
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -259,6 +302,21 @@ impl Gate {
             .map_err(|e| e.to_string())
     }
 
+    /// The outcome record, and the call's metrics: every call ends here.
+    async fn finish(
+        &self,
+        ids: &records::Ids<'_>,
+        caller: &Caller,
+        tool: &str,
+        status: &str,
+        err: Option<&BackendError>,
+        started: Instant,
+    ) -> Result<(), String> {
+        self.metrics.call(tool, status, started.elapsed());
+        self.write(records::outcome(ids, caller, tool, status, err, started))
+            .await
+    }
+
     /// Record the answer to a confirmation that was not given.
     pub async fn record_unconfirmed(
         &self,
@@ -306,6 +364,8 @@ impl Gate {
                 let rec =
                     records::refused(&ids, caller, req.tool, tool, req.args, decision, &message);
                 let audited = self.write(rec).await;
+                let metric_tool = if tool.is_some() { req.tool } else { "unknown" };
+                self.metrics.call(metric_tool, decision, started.elapsed());
                 let _ = self
                     .write(records::outcome(
                         &ids, caller, req.tool, "rejected", None, started,
@@ -324,6 +384,12 @@ impl Gate {
         if !p.decision.allowed {
             return self.refuse(caller, &ids, p, started).await;
         }
+        if let Err(wait) = self
+            .limits
+            .take(&caller.principal.id, p.tool.tier, Instant::now())
+        {
+            return self.rate_limited(caller, &ids, p, started, wait).await;
+        }
         if let Err(e) = self
             .write(records::decision(&ids, caller, p, "allow", None))
             .await
@@ -338,17 +404,13 @@ impl Gate {
             .await;
         let (status, err) = match &result {
             Ok(_) => ("ok", None),
-            Err(e) => ("backend_error", Some(e)),
+            Err(e) => {
+                self.metrics.backend_error(&p.endpoint.name, e.kind());
+                ("backend_error", Some(e))
+            }
         };
         if let Err(e) = self
-            .write(records::outcome(
-                &ids,
-                caller,
-                p.tool.name,
-                status,
-                err,
-                started,
-            ))
+            .finish(&ids, caller, p.tool.name, status, err, started)
             .await
         {
             tracing::error!(error = %e, tool = p.tool.name, "audit write failed for an outcome record");
@@ -426,20 +488,10 @@ impl Gate {
                 ),
             )
         };
-        let audited = self
-            .write(records::decision(ids, caller, p, decision, Some(&message)))
-            .await;
-        let _ = self
-            .write(records::outcome(
-                ids,
-                caller,
-                p.tool.name,
-                outcome,
-                None,
-                started,
-            ))
-            .await;
-        if let Err(e) = audited {
+        if let Err(e) = self
+            .record_refusal(ids, caller, p, (decision, outcome), &message, started)
+            .await
+        {
             return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
         }
         if decision == "confirmation_required" {
@@ -449,6 +501,63 @@ impl Gate {
             };
         }
         Outcome::Done(ToolResult::error(message))
+    }
+
+    /// Allowed by policy, but over the principal's rate for this tier.
+    async fn rate_limited(
+        &self,
+        caller: &Caller,
+        ids: &records::Ids<'_>,
+        p: &Prepared<'_>,
+        started: Instant,
+        wait: std::time::Duration,
+    ) -> Outcome {
+        let tier = p.tool.tier.as_str();
+        self.metrics.rate_limited(tier);
+        let limit = self.limits.limit(p.tool.tier);
+        let message = format!(
+            "rate limit: {} may make {} {tier}-tier calls per minute (bursts of {}); {} was not run. Retry in {} s.",
+            caller.principal.id,
+            limit.map_or(0, |l| l.per_minute),
+            limit.map_or(0, |l| l.burst),
+            p.tool.name,
+            wait.as_secs().max(1)
+        );
+        let result = self
+            .record_refusal(
+                ids,
+                caller,
+                p,
+                ("rate_limited", "rate_limited"),
+                &message,
+                started,
+            )
+            .await;
+        Outcome::Done(ToolResult::error(match result {
+            Ok(()) => message,
+            Err(e) => records::audit_failure(&e),
+        }))
+    }
+
+    /// The decision and outcome records of a call that does not run. The
+    /// decision record's failure is what counts: without it the refusal
+    /// is unaccounted for.
+    async fn record_refusal(
+        &self,
+        ids: &records::Ids<'_>,
+        caller: &Caller,
+        p: &Prepared<'_>,
+        (decision, outcome): (&str, &str),
+        message: &str,
+        started: Instant,
+    ) -> Result<(), String> {
+        let audited = self
+            .write(records::decision(ids, caller, p, decision, Some(message)))
+            .await;
+        let _ = self
+            .finish(ids, caller, p.tool.name, outcome, None, started)
+            .await;
+        audited
     }
 }
 

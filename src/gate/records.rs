@@ -71,6 +71,7 @@ fn base(ids: &Ids, caller: &Caller, kind: &str, tool: &str) -> Map<String, Value
     }
     m.insert("principal".into(), principal(caller));
     m.insert("transport".into(), json!(caller.transport));
+    m.insert("authentication".into(), json!(caller.authentication));
     m.insert("client".into(), json!(clip(&caller.client)));
     m.insert("tool".into(), json!(clip(tool)));
     m

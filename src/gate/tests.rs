@@ -1,26 +1,14 @@
 use super::*;
-use crate::catalog::{BackendKind, Target};
+use crate::catalog::Target;
 use crate::config::Endpoint;
 use crate::policy::PolicySource;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use secrecy::SecretString;
-use std::time::Duration;
 
 fn endpoints(names: &[&str]) -> Backends {
     let eps: Vec<Endpoint> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| Endpoint {
-            name: n.to_string(),
-            backend: BackendKind::Pve,
-            url: url::Url::parse("https://never-contacted.invalid").unwrap(),
-            token_id: "t".into(),
-            token_secret: SecretString::from("s".to_string()),
-            tls_verify: true,
-            ca_pem: None,
-            timeout: Duration::from_secs(1),
-            default: i == 0,
-        })
+        .map(|(i, n)| Endpoint::placeholder(n, true, i == 0))
         .collect();
     Backends::new(&eps).unwrap()
 }
@@ -155,6 +143,7 @@ impl GenCall {
         Caller {
             principal: Principal::new(self.user, self.groups.clone()),
             transport: "stdio",
+            authentication: "local",
             client: "qc".into(),
             can_elicit: false,
         }
@@ -375,6 +364,7 @@ fn resources_chain_up_to_the_endpoint() {
     let caller = Caller {
         principal: Principal::new("u", ["g"]),
         transport: "stdio",
+        authentication: "local",
         client: "t".into(),
         can_elicit: false,
     };
@@ -442,6 +432,7 @@ fn every_tools_request_conforms_to_the_schema() {
     let caller = Caller {
         principal: Principal::new("u", ["g0", "g1"]),
         transport: "stdio",
+        authentication: "local",
         client: "t".into(),
         can_elicit: false,
     };
@@ -486,6 +477,7 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
             &Caller {
                 principal: principal.clone(),
                 transport: "stdio",
+                authentication: "local",
                 client: "t".into(),
                 can_elicit: false,
             },

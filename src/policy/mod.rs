@@ -14,7 +14,7 @@ pub mod schema;
 mod slice;
 
 pub use entities::{AttrValue, EntitySpec};
-pub use load::PolicySource;
+pub use load::{read_dir, PolicySource};
 
 use std::collections::HashMap;
 use std::sync::Arc;

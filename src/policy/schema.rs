@@ -112,7 +112,7 @@ pub fn generate(catalog: &Catalog) -> String {
         let _ = write!(
             out,
             "\n// {}{}\naction {:?} in [{}] appliesTo {{\n  principal: [User],\n  resource: [{}],\n  context: {{\n    \
-             args: {},\n    confirmed: Bool,\n    confirmation: String,\n    transport: String,\n    client: String,\n    \
+             args: {},\n    confirmed: Bool,\n    confirmation: String,\n    transport: String,\n    authentication: String,\n    client: String,\n    \
              endpoint: String,\n    tls_verify: Bool,\n    time: RequestTime,\n  }},\n}};\n",
             tool.title,
             if tool.destructive { " (destructive)" } else { "" },

@@ -11,6 +11,7 @@
 //! - other clients must pass `confirm: true`, if policy accepts that.
 
 mod pending;
+pub use pending::Pending;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +35,30 @@ use crate::principal::Principal;
 /// How long a human has to answer a confirmation prompt.
 const ELICITATION_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Who is calling. Over stdio that is fixed when the process starts; over
+/// HTTP the listener authenticates every request and puts the result in
+/// the request's extensions (never taken from the message body).
+#[derive(Debug, Clone)]
+pub enum Identity {
+    Fixed(Principal),
+    PerRequest,
+}
+
+/// What the HTTP listener attaches to each authenticated request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub method: &'static str,
+}
+
 pub struct PortcullisServer {
     gate: Arc<Gate>,
-    principal: Principal,
+    identity: Identity,
     transport: &'static str,
-    pending: pending::Pending,
+    /// Shared by every session of an HTTP listener: a confirmation may be
+    /// answered on a different request (or replica-local session) than it
+    /// was issued on.
+    pending: Arc<pending::Pending>,
 }
 
 /// The MCP description of a catalog tool.
@@ -105,16 +125,40 @@ fn answer_of(result: &ElicitResult) -> Result<(), &'static str> {
 }
 
 impl PortcullisServer {
-    pub fn new(gate: Arc<Gate>, principal: Principal, transport: &'static str) -> PortcullisServer {
+    /// A server for stdio: one principal for the life of the process.
+    pub fn stdio(gate: Arc<Gate>, principal: Principal) -> PortcullisServer {
         PortcullisServer {
             gate,
-            principal,
-            transport,
-            pending: pending::Pending::default(),
+            identity: Identity::Fixed(principal),
+            transport: "stdio",
+            pending: Arc::default(),
         }
     }
 
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+    /// A server for one HTTP session or request; the principal comes with
+    /// each request.
+    pub fn http(gate: Arc<Gate>, pending: Arc<pending::Pending>) -> PortcullisServer {
+        PortcullisServer {
+            gate,
+            identity: Identity::PerRequest,
+            transport: "http",
+            pending,
+        }
+    }
+
+    /// The caller's principal and how it was established; `None` over HTTP
+    /// when the listener attached nothing (which it never lets happen).
+    fn who(&self, extensions: &rmcp::model::Extensions) -> Option<(Principal, &'static str)> {
+        match &self.identity {
+            Identity::Fixed(p) => Some((p.clone(), "local")),
+            Identity::PerRequest => extensions
+                .get::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Authenticated>())
+                .map(|a| (a.principal.clone(), a.method)),
+        }
+    }
+
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
         let can_elicit = ctx
             .client_capabilities()
             .is_some_and(|c| c.elicitation.is_some());
@@ -122,12 +166,16 @@ impl PortcullisServer {
             .client_info()
             .map(|i| format!("{} {}", i.name, i.version))
             .unwrap_or_else(|| "unknown".into());
-        Caller {
-            principal: self.principal.clone(),
+        let (principal, authentication) = self
+            .who(&ctx.extensions)
+            .ok_or_else(|| McpError::invalid_request("request is not authenticated", None))?;
+        Ok(Caller {
+            principal,
             transport: self.transport,
+            authentication,
             client,
             can_elicit,
-        }
+        })
     }
 
     /// Forward backend progress as MCP progress notifications, if the
@@ -239,11 +287,14 @@ impl ServerHandler for PortcullisServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        let (principal, _) = self
+            .who(&ctx.extensions)
+            .ok_or_else(|| McpError::invalid_request("request is not authenticated", None))?;
         let tools = self
             .gate
-            .visible_tools(&self.principal)
+            .visible_tools(&principal)
             .into_iter()
             .map(mcp_tool)
             .collect();
@@ -259,7 +310,7 @@ impl ServerHandler for PortcullisServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let caller = self.caller(&ctx);
+        let caller = self.caller(&ctx)?;
         let Some(state) = request.request_state.clone() else {
             return self
                 .run(&caller, &request, &ctx, Confirmation::None, None)
@@ -305,7 +356,7 @@ impl ServerHandler for PortcullisServer {
 /// MCP messages; logs go to stderr or the log file.
 pub async fn serve_stdio(gate: Arc<Gate>, principal: Principal) -> Result<(), String> {
     use rmcp::ServiceExt;
-    let server = PortcullisServer::new(gate, principal, "stdio");
+    let server = PortcullisServer::stdio(gate, principal);
     let running = server
         .serve(rmcp::transport::stdio())
         .await

@@ -13,37 +13,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-import mcp_types as types
 from fakepve import FakePve
 from fakepve.certs import make_cert
+from interop_common import accept, check, decline, is_error, summary, text
 from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = sys.argv[1]
 SECRET = "ci-" + os.urandom(12).hex()
 TOKEN = "root@pam!ci"
-RESULTS = {"passed": 0, "failed": 0}
-
-
-def check(name, ok, detail=""):
-    RESULTS["passed" if ok else "failed"] += 1
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
-
-
-def text(result):
-    return " ".join(getattr(c, "text", "") for c in result.content)
-
-
-def is_error(result):
-    return bool(getattr(result, "is_error", False) or getattr(result, "isError", False))
-
-
-async def accept(_ctx, _params):
-    return types.ElicitResult(action="accept", content={"confirm": True})
-
-
-async def decline(_ctx, _params):
-    return types.ElicitResult(action="decline")
 
 
 def write_config(tmp, pve_url, ca):
@@ -166,8 +144,7 @@ async def main():
     check("the audit chain verifies", verify.returncode == 0, verify.stdout + verify.stderr)
     blob = audit.read_text()
     check("the token secret is not in the audit log", SECRET not in blob)
-    print(f"interop: {RESULTS['passed']} passed, {RESULTS['failed']} failed", flush=True)
-    return 1 if RESULTS["failed"] else 0
+    return summary("interop")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,10 @@ struct Task {
 struct State {
     guests: BTreeMap<u64, Guest>,
     tasks: Vec<Task>,
-    requests: Vec<(String, String)>,
+    /// The most recent requests (at most [`REQUEST_LOG`]), for tests to
+    /// check what reached the backend; bounded so a long-running lab does
+    /// not grow.
+    requests: std::collections::VecDeque<(String, String)>,
     faults: Vec<Fault>,
     task_seconds: f64,
     pid: u32,
@@ -85,6 +88,9 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// Requests remembered by the lab.
+const REQUEST_LOG: usize = 10_000;
 
 fn seed() -> BTreeMap<u64, Guest> {
     let mut g = BTreeMap::new();
@@ -519,7 +525,10 @@ async fn handle(
         .unwrap_or_default();
     let fault = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        s.requests.push((method.clone(), full_path.clone()));
+        if s.requests.len() == REQUEST_LOG {
+            s.requests.pop_front();
+        }
+        s.requests.push_back((method.clone(), full_path.clone()));
         if s.faults.is_empty() {
             None
         } else {
@@ -606,7 +615,7 @@ impl Lab {
         let state = Arc::new(Mutex::new(State {
             guests: seed(),
             tasks: Vec::new(),
-            requests: Vec::new(),
+            requests: Default::default(),
             faults: Vec::new(),
             task_seconds,
             pid: 0x1000,
@@ -648,7 +657,7 @@ impl Lab {
 
     /// Every (method, path) the lab received, in order.
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.with(|s| s.requests.clone())
+        self.with(|s| s.requests.iter().cloned().collect())
     }
 
     /// Fail the next request(s) in the given ways, in order.

@@ -1,0 +1,128 @@
+//! Policy reload without a restart. On SIGHUP, or when the policy
+//! directory's contents change, the new set is read and strictly validated;
+//! only a valid set replaces the old one, atomically. Either way the
+//! attempt is audited, counted, and logged.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::gate::Gate;
+use crate::policy::{read_dir, PolicyEngine, PolicySource};
+
+/// How often the directory is read for changes.
+const POLL: Duration = Duration::from_secs(2);
+
+/// A digest of the policy texts and their names: what was loaded.
+pub fn digest(sources: &[PolicySource]) -> String {
+    let mut h = Sha256::new();
+    for s in sources {
+        h.update((s.name.len() as u64).to_be_bytes());
+        h.update(s.name.as_bytes());
+        h.update((s.text.len() as u64).to_be_bytes());
+        h.update(s.text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+pub struct PolicyReloader {
+    gate: Arc<Gate>,
+    dir: PathBuf,
+    /// Digest of the last set tried (applied or refused), so an invalid
+    /// set is reported once, not every poll.
+    last: tokio::sync::Mutex<String>,
+}
+
+/// What a reload did.
+#[derive(Debug, PartialEq)]
+pub enum Reloaded {
+    Unchanged,
+    Applied { policies: usize },
+    Refused(String),
+}
+
+impl PolicyReloader {
+    /// `current` is the digest of the set the gate was started with.
+    pub fn new(gate: Arc<Gate>, dir: PathBuf, current: String) -> Arc<PolicyReloader> {
+        Arc::new(PolicyReloader {
+            gate,
+            dir,
+            last: tokio::sync::Mutex::new(current),
+        })
+    }
+
+    /// Read the directory; validate and swap if it changed (or if `force`).
+    pub async fn reload(&self, trigger: &str, force: bool) -> Reloaded {
+        let mut last = self.last.lock().await;
+        let sources = read_dir(&self.dir);
+        let d = match &sources {
+            Ok(s) => digest(s),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        if !force && *last == d {
+            return Reloaded::Unchanged;
+        }
+        *last = d.clone();
+        let engine = sources
+            .and_then(|s| PolicyEngine::from_sources(&s, self.gate.catalog()))
+            .map_err(|e| e.to_string());
+        let (result, outcome) = match engine {
+            Ok(engine) => {
+                let n = engine.len();
+                self.gate.replace_policies(engine);
+                tracing::info!(dir = %self.dir.display(), policies = n, trigger, "policies reloaded");
+                ("applied", Reloaded::Applied { policies: n })
+            }
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), error = %e, trigger, "new policies refused; the previous set keeps serving");
+                ("refused", Reloaded::Refused(e))
+            }
+        };
+        self.gate.metrics().reload("policies", result);
+        let mut record = json!({
+            "kind": "policy_reload",
+            "trigger": trigger,
+            "result": result,
+            "dir": self.dir.display().to_string(),
+            "digest": d,
+        });
+        match &outcome {
+            Reloaded::Applied { policies } => record["policies"] = json!(policies),
+            Reloaded::Refused(e) => record["error"] = json!(e),
+            Reloaded::Unchanged => {}
+        }
+        if let Err(e) = self.gate.audit_event(record).await {
+            tracing::error!(error = %e, "audit write failed for a policy reload");
+        }
+        outcome
+    }
+
+    /// Reload on SIGHUP and on change, until the process ends.
+    pub fn watch(self: Arc<Self>) {
+        #[cfg(unix)]
+        {
+            let me = self.clone();
+            tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    tracing::warn!("cannot listen for SIGHUP; policies reload on file change only");
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    me.reload("sighup", true).await;
+                }
+            });
+        }
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                self.reload("file_change", false).await;
+            }
+        });
+    }
+}
