@@ -8,6 +8,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "test environment (Python venv: mcp SDK, fakepve; npm: TypeScript MCP SDK)"
 scripts/setup-test-env.sh
 
+step "vcsim: govmomi's vCenter simulator from Debian's packages"
+scripts/setup-vcsim.sh
+
 step "format and lints"
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

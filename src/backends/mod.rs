@@ -4,14 +4,16 @@
 pub mod http;
 pub mod path;
 pub mod pve;
+pub mod vsphere;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::catalog::{BackendKind, ToolDef, ValidArgs};
+use crate::catalog::{BackendKind, Call, Target, ToolDef, ValidArgs};
 use crate::config::Endpoint;
+pub use vsphere::Located;
 
 /// A progress report from a long-running backend operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,16 @@ pub enum BackendError {
     Transport { endpoint: String, detail: String },
     #[error("endpoint {endpoint:?} is misconfigured: {detail}")]
     Setup { endpoint: String, detail: String },
+    #[error("endpoint {endpoint:?} refused the operation: {fault}: {message}")]
+    Fault {
+        endpoint: String,
+        fault: String,
+        message: String,
+    },
+    #[error("endpoint {endpoint:?} refused the user name or password in the configuration; an operator must check them")]
+    LoginFailed { endpoint: String },
+    #[error("endpoint {endpoint:?} has no {what}; list what exists with the matching list tool")]
+    NotFound { endpoint: String, what: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -86,6 +98,9 @@ impl BackendError {
             BackendError::TaskFailed { .. } => "task_failed",
             BackendError::Transport { .. } => "transport",
             BackendError::Setup { .. } => "setup",
+            BackendError::Fault { .. } => "fault",
+            BackendError::LoginFailed { .. } => "auth",
+            BackendError::NotFound { .. } => "not_found",
             BackendError::Internal(_) => "internal",
         }
     }
@@ -118,9 +133,37 @@ pub(crate) fn transport_error(
     }
 }
 
-/// One client per configured endpoint.
+/// Longest error text taken from a backend answer.
+const MAX_MESSAGE: usize = 600;
+
+/// Backend text clipped to a length an agent and an audit record can hold.
+pub(crate) fn shorten(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+/// Remove a credential from text that came back from a backend, in case a
+/// misbehaving server echoes it.
+pub(crate) fn scrub(secret: &secrecy::SecretString, s: String) -> String {
+    let secret = secrecy::ExposeSecret::expose_secret(secret);
+    if secret.len() >= 4 && s.contains(secret) {
+        s.replace(secret, "[redacted]")
+    } else {
+        s
+    }
+}
+
+/// One client per configured endpoint (boxed: they differ a lot in size).
 enum Client {
-    Pve(pve::PveClient),
+    Pve(Box<pve::PveClient>),
+    Vsphere(Box<vsphere::VimClient>),
 }
 
 /// The configured endpoints and their clients: the only hosts ever
@@ -155,7 +198,8 @@ impl Backends {
                 default: ep.default,
             };
             let client = match ep.backend {
-                BackendKind::Pve => Client::Pve(pve::PveClient::new(ep)?),
+                BackendKind::Pve => Client::Pve(Box::new(pve::PveClient::new(ep)?)),
+                BackendKind::Vsphere => Client::Vsphere(Box::new(vsphere::VimClient::new(ep)?)),
             };
             clients.insert(ep.name.clone(), (info, client));
         }
@@ -204,8 +248,50 @@ impl Backends {
             .clients
             .get(endpoint)
             .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))?;
-        match client {
-            Client::Pve(c) => c.execute(tool, args, progress).await,
+        match (client, &tool.call) {
+            (Client::Pve(c), _) => c.execute(tool, args, progress).await,
+            (Client::Vsphere(c), Call::Vim(v)) => c.execute(tool, v.op, args, progress).await,
+            (Client::Vsphere(_), Call::Rest(_)) => Err(BackendError::Internal(format!(
+                "{} is not a vSphere tool",
+                tool.name
+            ))),
+        }
+    }
+
+    fn client(&self, endpoint: &str) -> Result<&Client, BackendError> {
+        self.clients
+            .get(endpoint)
+            .map(|(_, c)| c)
+            .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))
+    }
+
+    /// Where a call's target lives, for backends whose objects are found by
+    /// asking the backend (vSphere). `Ok(None)`: the arguments say it all.
+    pub async fn locate(
+        &self,
+        endpoint: &str,
+        tool: &ToolDef,
+        args: &ValidArgs,
+    ) -> Result<Option<Vec<Located>>, BackendError> {
+        let Client::Vsphere(c) = self.client(endpoint)? else {
+            return Ok(None);
+        };
+        let key = |name: &str| args.str(name).unwrap_or_default();
+        let found = match tool.target {
+            Target::VirtualMachine => c.locate_vm(key("vm")).await?,
+            Target::HostSystem => c.locate("HostSystem", "host", key("host")).await?,
+            Target::Datastore => c.locate("Datastore", "datastore", key("datastore")).await?,
+            _ => return Ok(None),
+        };
+        Ok(Some(found.1))
+    }
+
+    /// End backend sessions (vSphere logout), best effort.
+    pub async fn shutdown(&self) {
+        for (_, c) in self.clients.values() {
+            if let Client::Vsphere(v) = c {
+                v.logout().await;
+            }
         }
     }
 }

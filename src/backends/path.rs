@@ -67,7 +67,7 @@ mod tests {
         let upid = "UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam!ci:";
         let args = validate(tool, Some(&json!({"node": "pve1", "upid": upid}))).unwrap();
         assert_eq!(
-            fill(tool.call.path, &args).unwrap(),
+            fill(tool.rest().unwrap().path, &args).unwrap(),
             "/nodes/pve1/tasks/UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam!ci:/status"
         );
     }
@@ -79,6 +79,6 @@ mod tests {
         let args = validate(tool, Some(&json!({"node": "pve1"})))
             .unwrap()
             .with_unchecked("node", json!(".."));
-        assert!(fill(tool.call.path, &args).is_err());
+        assert!(fill(tool.rest().unwrap().path, &args).is_err());
     }
 }

@@ -7,9 +7,11 @@
 mod params;
 mod pve;
 mod validate;
+mod vsphere;
 
 pub use params::{Param, Ty};
 pub use validate::{validate, ValidArgs, ValidationError};
+pub use vsphere::VimOp;
 
 use serde_json::{json, Map, Value};
 
@@ -39,14 +41,16 @@ impl Tier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BackendKind {
     Pve,
+    Vsphere,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 1] = [BackendKind::Pve];
+    pub const ALL: [BackendKind; 2] = [BackendKind::Pve, BackendKind::Vsphere];
 
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Pve => "pve",
+            BackendKind::Vsphere => "vsphere",
         }
     }
 }
@@ -64,6 +68,11 @@ pub enum Target {
     /// A storage; scoped to a node when the tool takes one.
     Storage,
     Task,
+    /// vSphere objects, named by their inventory name (or managed object
+    /// id). The backend resolves each to its place in the inventory.
+    VirtualMachine,
+    HostSystem,
+    Datastore,
 }
 
 impl Target {
@@ -76,6 +85,9 @@ impl Target {
             Target::Container => "Container",
             Target::Storage => "Storage",
             Target::Task => "Task",
+            Target::VirtualMachine => "VirtualMachine",
+            Target::HostSystem => "HostSystem",
+            Target::Datastore => "Datastore",
         }
     }
 }
@@ -110,6 +122,21 @@ pub struct RestCall {
     pub returns_task: bool,
 }
 
+/// How a vim25 (SOAP) backend executes a tool: the operation, and whether
+/// it starts a vSphere task that can be waited on.
+#[derive(Debug, Clone, Copy)]
+pub struct VimCall {
+    pub op: VimOp,
+    pub returns_task: bool,
+}
+
+/// How a backend executes a tool.
+#[derive(Debug, Clone, Copy)]
+pub enum Call {
+    Rest(RestCall),
+    Vim(VimCall),
+}
+
 /// One tool, declared once.
 #[derive(Debug, Clone)]
 pub struct ToolDef {
@@ -123,7 +150,33 @@ pub struct ToolDef {
     pub idempotent: bool,
     pub params: Vec<Param>,
     pub target: Target,
-    pub call: RestCall,
+    pub call: Call,
+}
+
+/// A tool declaration being built (the backend catalogs' shared builder).
+struct Decl(ToolDef);
+
+impl Decl {
+    fn params(mut self, params: &[Param]) -> Decl {
+        self.0.params = params.to_vec();
+        self
+    }
+    fn destructive(mut self) -> Decl {
+        self.0.destructive = true;
+        self
+    }
+    fn idempotent(mut self, yes: bool) -> Decl {
+        self.0.idempotent = yes;
+        self
+    }
+    /// The tool starts a backend task that can be waited on.
+    fn task(mut self) -> Decl {
+        match &mut self.0.call {
+            Call::Rest(r) => r.returns_task = true,
+            Call::Vim(v) => v.returns_task = true,
+        }
+        self
+    }
 }
 
 /// Arguments every tool accepts or that the gate adds by rule; their names
@@ -141,6 +194,22 @@ pub mod control {
 }
 
 impl ToolDef {
+    /// The REST call of a REST-backed tool.
+    pub fn rest(&self) -> Option<&RestCall> {
+        match &self.call {
+            Call::Rest(r) => Some(r),
+            Call::Vim(_) => None,
+        }
+    }
+
+    /// Does the tool start a backend task that can be waited on?
+    pub fn returns_task(&self) -> bool {
+        match &self.call {
+            Call::Rest(r) => r.returns_task,
+            Call::Vim(v) => v.returns_task,
+        }
+    }
+
     pub fn read_only(&self) -> bool {
         self.tier == Tier::Read
     }
@@ -161,7 +230,7 @@ impl ToolDef {
                 "Set to true to confirm this destructive action when your client cannot ask a human.",
             ));
         }
-        if self.call.returns_task {
+        if self.returns_task() {
             all.push(Param::optional(
                 control::WAIT,
                 Ty::Bool,
@@ -218,7 +287,9 @@ impl ToolDef {
 
     /// The parameters whose values fill the path template, in order.
     pub fn path_params(&self) -> Vec<&'static str> {
-        template_names(self.call.path)
+        self.rest()
+            .map(|r| template_names(r.path))
+            .unwrap_or_default()
     }
 }
 
@@ -239,7 +310,8 @@ pub struct Catalog {
 impl Catalog {
     /// Every tool Portcullis knows.
     pub fn builtin() -> Catalog {
-        let tools = pve::tools();
+        let mut tools = pve::tools();
+        tools.extend(vsphere::tools());
         Catalog { tools }
     }
 

@@ -20,6 +20,14 @@ pub enum Ty {
     Text {
         max_len: usize,
     },
+    /// A display name (vSphere inventory names): one line of printable
+    /// text, not empty, no leading or trailing space. Not path-safe: only
+    /// backends that never put values in a URL (SOAP bodies, escaped) take
+    /// it.
+    Name {
+        max_len: usize,
+        what: &'static str,
+    },
     Int {
         min: i64,
         max: i64,
@@ -92,6 +100,9 @@ impl Ty {
                 json!({"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_len})
             }
             Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
+            Ty::Name { max_len, .. } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^\S(?:.*\S)?$"})
+            }
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
@@ -103,7 +114,7 @@ impl Ty {
         match self {
             Ty::Int { .. } => "Long",
             Ty::Bool => "Bool",
-            Ty::Ident { .. } | Ty::Text { .. } | Ty::Enum(_) => "String",
+            Ty::Ident { .. } | Ty::Text { .. } | Ty::Name { .. } | Ty::Enum(_) => "String",
         }
     }
 }

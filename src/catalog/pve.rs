@@ -1,7 +1,7 @@
 //! Proxmox VE tools: names, arguments and meaning as in mcp-pve, each with
 //! its tier, destructive flag, target resource and REST call.
 
-use super::{BackendKind, Method, Param, RestCall, Target, Tier, ToolDef, Ty};
+use super::{BackendKind, Call, Decl, Method, Param, RestCall, Target, Tier, ToolDef, Ty};
 
 const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
 const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
@@ -13,8 +13,6 @@ const DESCRIPTION: Param = Param::optional(
     Ty::Text { max_len: 8192 },
     "Free-text description.",
 );
-
-struct Decl(ToolDef);
 
 #[allow(clippy::too_many_arguments)]
 fn tool(
@@ -38,31 +36,12 @@ fn tool(
         idempotent: matches!(method, Method::Get | Method::Put | Method::Delete),
         params: Vec::new(),
         target,
-        call: RestCall {
+        call: Call::Rest(RestCall {
             method,
             path,
             returns_task: false,
-        },
+        }),
     })
-}
-
-impl Decl {
-    fn params(mut self, params: &[Param]) -> Decl {
-        self.0.params = params.to_vec();
-        self
-    }
-    fn destructive(mut self) -> Decl {
-        self.0.destructive = true;
-        self
-    }
-    fn task(mut self) -> Decl {
-        self.0.call.returns_task = true;
-        self
-    }
-    fn idempotent(mut self, yes: bool) -> Decl {
-        self.0.idempotent = yes;
-        self
-    }
 }
 
 pub(super) fn tools() -> Vec<ToolDef> {

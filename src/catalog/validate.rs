@@ -139,6 +139,27 @@ fn regex(pattern: &'static str) -> Regex {
     re
 }
 
+/// A string of at most `max_len` bytes.
+fn bounded_str<'v>(
+    v: &'v Value,
+    field: &'static str,
+    max_len: usize,
+) -> Result<&'v str, ValidationError> {
+    let s = v.as_str().ok_or(ValidationError::WrongType {
+        field,
+        expected: "a string",
+        got: json_kind(v),
+    })?;
+    if s.len() > max_len {
+        return Err(ValidationError::TooLong {
+            field,
+            len: s.len(),
+            max: max_len,
+        });
+    }
+    Ok(s)
+}
+
 fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
     let field = p.name;
     let wrong = |expected| ValidationError::WrongType {
@@ -152,29 +173,24 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
             max_len,
             what,
         } => {
-            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
-            if s.len() > max_len {
-                return Err(ValidationError::TooLong {
-                    field,
-                    len: s.len(),
-                    max: max_len,
-                });
-            }
+            let s = bounded_str(v, field, max_len)?;
             if !regex(pattern).is_match(s) {
                 return Err(ValidationError::Pattern { field, what });
             }
         }
         Ty::Text { max_len } => {
-            let s = v.as_str().ok_or_else(|| wrong("a string"))?;
-            if s.len() > max_len {
-                return Err(ValidationError::TooLong {
-                    field,
-                    len: s.len(),
-                    max: max_len,
-                });
-            }
+            let s = bounded_str(v, field, max_len)?;
             if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
                 return Err(ValidationError::ControlCharacter { field });
+            }
+        }
+        Ty::Name { max_len, what } => {
+            let s = bounded_str(v, field, max_len)?;
+            if s.chars().any(char::is_control) {
+                return Err(ValidationError::ControlCharacter { field });
+            }
+            if s.is_empty() || s.trim() != s {
+                return Err(ValidationError::Pattern { field, what });
             }
         }
         Ty::Int { min, max } => {

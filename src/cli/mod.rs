@@ -319,12 +319,16 @@ async fn dry_run(
         confirmation: parse_confirmation(confirmation)?,
         confirms: None,
     };
-    let p = match rt.gate.prepare(&caller, &req) {
+    // Read-only on the backend: a vSphere target is looked up to place it.
+    let p = match rt.gate.prepare_live(&caller, &req).await {
         Ok(p) => p,
         Err(crate::gate::Refusal::UnknownTool) => {
             return Err(format!("unknown tool {tool:?}; see `portcullis tools`"))
         }
         Err(crate::gate::Refusal::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
+        Err(crate::gate::Refusal::Unresolved(m)) => {
+            return Err(format!("the target could not be found: {m}"))
+        }
     };
     let engine = rt.gate.policies();
     let decision = if p.decision.allowed { "allow" } else { "deny" };

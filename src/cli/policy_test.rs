@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::backends::Backends;
-use crate::catalog::Catalog;
+use crate::catalog::{BackendKind, Catalog};
 use crate::config::Endpoint;
 use crate::gate::{CallRequest, Caller, Gate, Refusal, AUTHENTICATIONS, TRANSPORTS};
 use crate::policy::PolicyEngine;
@@ -28,8 +28,15 @@ struct TestFile {
 #[serde(deny_unknown_fields)]
 struct TestEndpoint {
     name: String,
+    /// pve (the default) or vsphere.
+    #[serde(default = "pve")]
+    backend: String,
     #[serde(default = "yes")]
     tls_verify: bool,
+}
+
+fn pve() -> String {
+    "pve".into()
 }
 
 fn yes() -> bool {
@@ -70,26 +77,28 @@ fn local() -> String {
 }
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
-    let declared = if file.endpoints.is_empty() {
-        vec![TestEndpoint {
-            name: "pve".into(),
-            tls_verify: true,
-        }]
+    // Without declared endpoints, one of each backend: "pve" and "vc".
+    let defaults = [("pve", "pve"), ("vc", "vsphere")];
+    let declared: Vec<(&str, &str, bool)> = if file.endpoints.is_empty() {
+        defaults.iter().map(|(n, b)| (*n, *b, true)).collect()
     } else {
         file.endpoints
             .iter()
-            .map(|e| TestEndpoint {
-                name: e.name.clone(),
-                tls_verify: e.tls_verify,
-            })
+            .map(|e| (e.name.as_str(), e.backend.as_str(), e.tls_verify))
             .collect()
     };
     // Endpoints that are resolved but never contacted: a test runs no backend.
-    let endpoints: Vec<Endpoint> = declared
-        .iter()
-        .enumerate()
-        .map(|(i, e)| Endpoint::placeholder(&e.name, e.tls_verify, i == 0))
-        .collect();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for (name, backend, tls_verify) in declared {
+        let kind = BackendKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == backend)
+            .ok_or_else(|| format!("endpoint {name}: backend {backend:?} is not pve or vsphere"))?;
+        let first = !endpoints.iter().any(|e: &Endpoint| e.backend == kind);
+        let mut ep = Endpoint::placeholder(name, tls_verify, first);
+        ep.backend = kind;
+        endpoints.push(ep);
+    }
     let backends = Backends::new(&endpoints).map_err(|e| e.to_string())?;
     Ok(Gate::new(Catalog::builtin(), policies, None, backends))
 }
@@ -142,7 +151,7 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
         let (got, detail) = match gate.prepare(&caller, &req) {
             Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
             Ok(p) => ("deny", p.decision.policies.join(", ")),
-            Err(Refusal::Invalid(m)) => ("invalid", m),
+            Err(Refusal::Invalid(m) | Refusal::Unresolved(m)) => ("invalid", m),
             Err(Refusal::UnknownTool) => ("invalid", format!("unknown tool {}", case.tool)),
         };
         if got == case.expect {

@@ -73,6 +73,12 @@ struct EndpointSection {
     token_secret_file: Option<PathBuf>,
     /// Present only to refuse it with a clear message.
     token_secret: Option<toml::Value>,
+    /// vSphere: the vCenter user and where its password is.
+    username: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    /// Present only to refuse it with a clear message.
+    password: Option<toml::Value>,
     #[serde(default = "yes")]
     tls_verify: bool,
     ca_file: Option<PathBuf>,
@@ -207,34 +213,61 @@ fn endpoint_from_section(
         endpoint: s.name.clone(),
         message,
     };
-    if s.token_secret.is_some() {
+    if s.token_secret.is_some() || s.password.is_some() {
         return Err(err(
-            "token_secret must not be written in the configuration file; use token_secret_env or token_secret_file".into(),
+            "secrets must not be written in the configuration file; use token_secret_env / password_env or token_secret_file / password_file".into(),
         ));
     }
     let backend = match s.backend.as_str() {
         "pve" => BackendKind::Pve,
+        "vsphere" => BackendKind::Vsphere,
         other => {
             return Err(err(format!(
-                "backend {other:?} is not supported; supported: pve"
+                "backend {other:?} is not supported; supported: pve, vsphere"
             )))
         }
     };
-    let token_id = s
-        .token_id
+    // PVE authenticates with an API token, vSphere with a user's password.
+    let (id, id_name, secret_env, secret_file, secret_names) = match backend {
+        BackendKind::Pve => (
+            &s.token_id,
+            "token_id",
+            &s.token_secret_env,
+            &s.token_secret_file,
+            "token_secret_env and token_secret_file",
+        ),
+        BackendKind::Vsphere => (
+            &s.username,
+            "username",
+            &s.password_env,
+            &s.password_file,
+            "password_env and password_file",
+        ),
+    };
+    let foreign = match backend {
+        BackendKind::Pve => {
+            s.username.is_some() || s.password_env.is_some() || s.password_file.is_some()
+        }
+        BackendKind::Vsphere => {
+            s.token_id.is_some() || s.token_secret_env.is_some() || s.token_secret_file.is_some()
+        }
+    };
+    if foreign {
+        return Err(err(format!(
+            "a {} endpoint takes {id_name} and one of {secret_names}",
+            backend.as_str()
+        )));
+    }
+    let token_id = id
         .clone()
-        .ok_or_else(|| err("token_id is required".into()))?;
-    let token_secret = match (&s.token_secret_env, &s.token_secret_file) {
+        .ok_or_else(|| err(format!("{id_name} is required")))?;
+    let token_secret = match (secret_env, secret_file) {
         (Some(var), None) => SecretString::from(
             env.var(var)
                 .ok_or_else(|| err(format!("environment variable {var} is not set")))?,
         ),
         (None, Some(file)) => read_secret_file(&s.name, &resolve(base, file))?,
-        _ => {
-            return Err(err(
-                "give exactly one of token_secret_env and token_secret_file".into(),
-            ))
-        }
+        _ => return Err(err(format!("give exactly one of {secret_names}"))),
     };
     let ca_pem = match &s.ca_file {
         Some(f) => {
@@ -303,6 +336,49 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
     }))
 }
 
+/// The endpoint described by mcvsphere's environment variables, if set:
+/// `VCENTER_HOST`, `VCENTER_USER`, `VCENTER_PASSWORD`, `VCENTER_INSECURE`.
+fn endpoint_from_vcenter_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
+    let Some(host) = env.var("VCENTER_HOST") else {
+        return Ok(None);
+    };
+    let missing: Vec<&str> = ["VCENTER_USER", "VCENTER_PASSWORD"]
+        .into_iter()
+        .filter(|v| env.var(v).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "VCENTER_HOST is set but {} not: set the vCenter user and password",
+            missing.join(" and ")
+        )));
+    }
+    let insecure = match env.var("VCENTER_INSECURE").as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid(format!(
+                "VCENTER_INSECURE must be true or false, got {other:?}"
+            )))
+        }
+    };
+    let url = if host.contains("://") {
+        host
+    } else {
+        format!("https://{host}/sdk")
+    };
+    Ok(Some(Endpoint {
+        name: "vcenter".into(),
+        backend: BackendKind::Vsphere,
+        url: parse_url("vcenter", &url)?,
+        token_id: env.var("VCENTER_USER").unwrap_or_default(),
+        token_secret: SecretString::from(env.var("VCENTER_PASSWORD").unwrap_or_default()),
+        tls_verify: !insecure,
+        ca_pem: None,
+        timeout: DEFAULT_TIMEOUT,
+        default: false,
+    }))
+}
+
 impl Config {
     /// Load `path`, then add the endpoint from `PVE_*` variables if set.
     pub fn load(path: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
@@ -329,12 +405,16 @@ impl Config {
         for s in file.endpoints {
             endpoints.push(endpoint_from_section(s, base, env)?);
         }
-        if let Some(ep) = endpoint_from_pve_env(env)? {
+        for ep in [endpoint_from_pve_env(env)?, endpoint_from_vcenter_env(env)?]
+            .into_iter()
+            .flatten()
+        {
             if endpoints.iter().any(|e| e.name == ep.name) {
-                return Err(ConfigError::Invalid(
-                    "PVE_BASE_URL is set and the configuration already has an endpoint named \"pve\"; use one or the other"
-                        .into(),
-                ));
+                return Err(ConfigError::Invalid(format!(
+                    "{} is set and the configuration already has an endpoint named {:?}; use one or the other",
+                    if ep.name == "pve" { "PVE_BASE_URL" } else { "VCENTER_HOST" },
+                    ep.name
+                )));
             }
             endpoints.push(ep);
         }

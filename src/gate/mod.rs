@@ -123,6 +123,9 @@ pub struct Prepared<'g> {
 pub enum Refusal {
     UnknownTool,
     Invalid(String),
+    /// The backend could not say where the target is (no such VM, or the
+    /// backend is unreachable).
+    Unresolved(String),
 }
 
 pub struct Gate {
@@ -243,8 +246,8 @@ impl Gate {
         self.policies().authorize(&input).map_err(|e| e.to_string())
     }
 
-    /// Look up, validate, resolve and authorize, without side effects.
-    pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
+    /// Look up the tool, validate the arguments, pick the endpoint.
+    fn check(&self, req: &CallRequest) -> Result<(&ToolDef, ValidArgs, EndpointInfo), Refusal> {
         let tool = self.catalog.get(req.tool).ok_or(Refusal::UnknownTool)?;
         let args = validate(tool, req.args).map_err(|e| Refusal::Invalid(e.to_string()))?;
         let endpoint = self
@@ -252,7 +255,44 @@ impl Gate {
             .pick(tool.backend, args.str(control::ENDPOINT))
             .map_err(Refusal::Invalid)?
             .clone();
+        Ok((tool, args, endpoint))
+    }
+
+    /// Look up, validate, resolve from the arguments alone and authorize,
+    /// without side effects and without contacting any backend (policy
+    /// tests, offline dry runs).
+    pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
+        let (tool, args, endpoint) = self.check(req)?;
         let resources = resolve::resources(tool.target, &args, &endpoint);
+        self.decide(caller, req, tool, args, endpoint, resources)
+    }
+
+    /// As [`prepare`], but asks the backend where the target lives when
+    /// the arguments cannot say (vSphere: folder, pool, host, cluster).
+    /// Read-only on the backend.
+    pub async fn prepare_live(
+        &self,
+        caller: &Caller,
+        req: &CallRequest<'_>,
+    ) -> Result<Prepared<'_>, Refusal> {
+        let (tool, args, endpoint) = self.check(req)?;
+        let resources = match self.backends.locate(&endpoint.name, tool, &args).await {
+            Ok(Some(found)) => resolve::located(found, &endpoint),
+            Ok(None) => resolve::resources(tool.target, &args, &endpoint),
+            Err(e) => return Err(Refusal::Unresolved(e.to_string())),
+        };
+        self.decide(caller, req, tool, args, endpoint, resources)
+    }
+
+    fn decide<'g>(
+        &'g self,
+        caller: &Caller,
+        req: &CallRequest,
+        tool: &'g ToolDef,
+        args: ValidArgs,
+        endpoint: EndpointInfo,
+        resources: Vec<EntitySpec>,
+    ) -> Result<Prepared<'g>, Refusal> {
         let confirmation = match req.confirmation {
             Confirmation::None if args.bool(control::CONFIRM) == Some(true) => {
                 Confirmation::Argument
@@ -347,7 +387,7 @@ impl Gate {
             call: &call_id,
             confirms: req.confirms.as_deref(),
         };
-        let prepared = match self.prepare(caller, &req) {
+        let prepared = match self.prepare_live(caller, &req).await {
             Ok(p) => p,
             Err(refusal) => {
                 let tool = self.catalog.get(req.tool);
@@ -359,6 +399,13 @@ impl Gate {
                     Refusal::Invalid(m) => (
                         "invalid",
                         format!("invalid arguments for {}: {m}", req.tool),
+                    ),
+                    Refusal::Unresolved(m) => (
+                        "unresolved",
+                        format!(
+                            "{} was not run: its target could not be found: {m}",
+                            req.tool
+                        ),
                     ),
                 };
                 let rec =
@@ -376,7 +423,9 @@ impl Gate {
                 }
                 return match refusal {
                     Refusal::UnknownTool => Outcome::UnknownTool(message),
-                    Refusal::Invalid(_) => Outcome::Done(ToolResult::error(message)),
+                    Refusal::Invalid(_) | Refusal::Unresolved(_) => {
+                        Outcome::Done(ToolResult::error(message))
+                    }
                 };
             }
         };

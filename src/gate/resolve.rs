@@ -1,7 +1,7 @@
 //! Resolve a call's target into Cedar entities: the object, then its
 //! parents up to the endpoint it lives on.
 
-use crate::backends::EndpointInfo;
+use crate::backends::{EndpointInfo, Located};
 use crate::catalog::{Target, ValidArgs};
 use crate::policy::{AttrValue, EntitySpec};
 
@@ -65,6 +65,23 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
                 parents: parents.clone(),
             })
         }
+        // vSphere objects are placed by asking the backend (see
+        // `located`); without it (policy tests, offline dry runs) only the
+        // name given is known.
+        Target::VirtualMachine | Target::HostSystem | Target::Datastore => {
+            let key = match target {
+                Target::VirtualMachine => "vm",
+                Target::HostSystem => "host",
+                _ => "datastore",
+            };
+            let name = args.str(key).unwrap_or_default();
+            Some(EntitySpec {
+                ty: target.entity_type(),
+                id: format!("{e}/{name}"),
+                attrs: vec![("name", AttrValue::Str(name.to_string()))],
+                parents: vec![up.clone()],
+            })
+        }
         Target::Task => {
             let upid = args.str("upid").unwrap_or_default();
             Some(EntitySpec {
@@ -79,4 +96,39 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
         }
     };
     target.into_iter().chain(node).chain([endpoint]).collect()
+}
+
+/// Entities for an object the backend located, its places, and the
+/// endpoint. A place without a parent sits directly under the endpoint.
+pub fn located(found: Vec<Located>, ep: &EndpointInfo) -> Vec<EntitySpec> {
+    let up = ("Endpoint", ep.name.clone());
+    let mut out: Vec<EntitySpec> = found
+        .into_iter()
+        .map(|l| EntitySpec {
+            ty: l.kind,
+            id: l.id,
+            attrs: l
+                .attrs
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        k,
+                        match v {
+                            serde_json::Value::String(s) => AttrValue::Str(s),
+                            serde_json::Value::Bool(b) => AttrValue::Bool(b),
+                            serde_json::Value::Number(n) => AttrValue::Long(n.as_i64()?),
+                            _ => return None,
+                        },
+                    ))
+                })
+                .collect(),
+            parents: if l.parents.is_empty() {
+                vec![up.clone()]
+            } else {
+                l.parents
+            },
+        })
+        .collect();
+    out.push(endpoint_entity(ep));
+    out
 }

@@ -4,12 +4,16 @@ use crate::config::Endpoint;
 use crate::policy::PolicySource;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 
+/// PVE endpoints with these names, and one vSphere endpoint, "vc".
 fn endpoints(names: &[&str]) -> Backends {
-    let eps: Vec<Endpoint> = names
+    let mut eps: Vec<Endpoint> = names
         .iter()
         .enumerate()
         .map(|(i, n)| Endpoint::placeholder(n, true, i == 0))
         .collect();
+    let mut vc = Endpoint::placeholder("vc", true, true);
+    vc.backend = crate::catalog::BackendKind::Vsphere;
+    eps.push(vc);
     Backends::new(&eps).unwrap()
 }
 
@@ -308,9 +312,13 @@ fn validation_never_panics_and_accepted_paths_stay_inside_their_template() {
         let Ok(valid) = validate(tool, Some(&args.0)) else {
             return true;
         };
-        let path = crate::backends::path::fill(tool.call.path, &valid)
+        // vim25 tools put values in XML-escaped SOAP bodies, never in a URL.
+        let Some(rest) = tool.rest() else {
+            return true;
+        };
+        let path = crate::backends::path::fill(rest.path, &valid)
             .expect("accepted arguments fill the template");
-        same_shape(tool.call.path, &path)
+        same_shape(rest.path, &path)
     }
     QuickCheck::new()
         .tests(3000)
@@ -340,7 +348,7 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
     // Random but valid values for every path parameter of every tool.
     fn prop(node: u16, vmid: u32, snap: u16) -> bool {
         let catalog = Catalog::builtin();
-        catalog.tools().iter().all(|tool| {
+        catalog.tools().iter().filter_map(|t| Some((t, t.rest()?))).all(|(tool, rest)| {
             let args = json!({
                 "node": format!("n{node}"), "vmid": 100 + u64::from(vmid) % 999_999_000, "snapname": format!("s{snap}"),
                 "storage": format!("st.{node}"), "newid": 200,
@@ -350,7 +358,7 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
             let names: Vec<&str> = tool.params.iter().map(|p| p.name).collect();
             args.retain(|k, _| names.contains(&k.as_str()) && tool.params.iter().any(|p| p.name == k && p.required));
             let valid = validate(tool, Some(&Value::Object(args))).expect("valid");
-            same_shape(tool.call.path, &crate::backends::path::fill(tool.call.path, &valid).unwrap())
+            same_shape(rest.path, &crate::backends::path::fill(rest.path, &valid).unwrap())
         })
     }
     QuickCheck::new()
@@ -411,6 +419,7 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Int { min, .. } => json!(min),
         Ty::Bool => json!(true),
         Ty::Text { .. } => json!("a description"),
+        Ty::Name { .. } => json!("DC0_H0_VM0"),
         Ty::Enum(values) => json!(values[0]),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),
@@ -437,11 +446,14 @@ fn every_tools_request_conforms_to_the_schema() {
         can_elicit: false,
     };
     for tool in gate.catalog().tools() {
-        let args: Map<String, Value> = tool
+        let mut args: Map<String, Value> = tool
             .all_params()
             .iter()
             .map(|p| (p.name.to_string(), sample(p.ty)))
             .collect();
+        if tool.backend == crate::catalog::BackendKind::Vsphere {
+            args.insert("endpoint".into(), json!("vc"));
+        }
         let args = Value::Object(args);
         let p = gate
             .prepare(
@@ -464,6 +476,97 @@ fn every_tools_request_conforms_to_the_schema() {
         gate.policies()
             .entities_conform(&input)
             .unwrap_or_else(|e| panic!("{}: {e}", tool.name));
+    }
+}
+
+/// What the vSphere backend reports for a VM (its folder, pool and host,
+/// each with its places) conforms to the schema, and policies on folders
+/// and clusters see through it.
+#[test]
+fn located_vsphere_entities_conform_and_carry_their_places() {
+    use crate::backends::Located;
+    let gate = gate_with(&[
+        r#"permit(principal, action, resource in Folder::"vc/DC0/vm/Dev") when { resource has power_state && resource.power_state == "poweredOn" };"#.to_string(),
+        r#"forbid(principal, action, resource in Cluster::"vc/DC0/host/Prod");"#.to_string(),
+    ])
+    .unwrap();
+    let l = |kind, id: &str, parents: &[(&'static str, &str)]| Located {
+        kind,
+        id: format!("vc/{id}"),
+        attrs: vec![("name", json!(id.rsplit('/').next())), ("path", json!(id))],
+        parents: parents
+            .iter()
+            .map(|(k, p)| (*k, format!("vc/{p}")))
+            .collect(),
+    };
+    let chain = |cluster: &str| {
+        let mut vm = l(
+            "VirtualMachine",
+            "DC0/vm/Dev/web",
+            &[
+                ("Folder", "DC0/vm/Dev"),
+                ("ResourcePool", &format!("DC0/host/{cluster}/Resources")),
+                ("HostSystem", &format!("DC0/host/{cluster}/esx1")),
+            ],
+        );
+        vm.attrs.push(("power_state", json!("poweredOn")));
+        vm.attrs.push(("template", json!(false)));
+        vec![
+            vm,
+            l("Folder", "DC0/vm/Dev", &[("Folder", "DC0/vm")]),
+            l("Folder", "DC0/vm", &[("Datacenter", "DC0")]),
+            l("Datacenter", "DC0", &[]),
+            l(
+                "ResourcePool",
+                &format!("DC0/host/{cluster}/Resources"),
+                &[("Cluster", &format!("DC0/host/{cluster}"))],
+            ),
+            l(
+                "HostSystem",
+                &format!("DC0/host/{cluster}/esx1"),
+                &[("Cluster", &format!("DC0/host/{cluster}"))],
+            ),
+            l(
+                "Cluster",
+                &format!("DC0/host/{cluster}"),
+                &[("Folder", "DC0/host")],
+            ),
+            l("Folder", "DC0/host", &[("Datacenter", "DC0")]),
+        ]
+    };
+    let ep = gate
+        .backends()
+        .pick(crate::catalog::BackendKind::Vsphere, None)
+        .unwrap()
+        .clone();
+    let caller = Caller {
+        principal: Principal::new("u", ["g0"]),
+        transport: "stdio",
+        authentication: "local",
+        client: "t".into(),
+        can_elicit: false,
+    };
+    let args = json!({"vm": "web"});
+    let req = CallRequest {
+        tool: "vsphere_suspend_vm",
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    for (cluster, allowed) in [("Test", true), ("Prod", false)] {
+        let (tool, valid, endpoint) = gate.check(&req).unwrap();
+        let resources = resolve::located(chain(cluster), &ep);
+        let p = gate
+            .decide(&caller, &req, tool, valid, endpoint, resources)
+            .unwrap();
+        assert_eq!(p.decision.allowed, allowed, "{cluster}: {:?}", p.decision);
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: tool.name,
+            resources: &p.resources,
+            context: p.context.clone(),
+        };
+        gate.policies().entities_conform(&input).unwrap();
     }
 }
 

@@ -44,6 +44,48 @@ entity Task in [Node, Endpoint] {
   node: String,
 };
 
+// vSphere: where an object sits in the inventory. Ids are the endpoint and
+// the inventory path, e.g. Folder::"vc1/DC0/vm/Dev" or
+// Cluster::"vc1/DC0/host/Prod". Attributes other than `name` are known only
+// once the backend has located the object (not in offline policy tests):
+// test them with `has`.
+entity Datacenter in [Folder, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity Folder in [Folder, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity Cluster in [Folder, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity HostSystem in [Cluster, Folder, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity ResourcePool in [ResourcePool, Cluster, HostSystem, Folder, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity Datastore in [Folder, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+};
+
+entity VirtualMachine in [Folder, ResourcePool, HostSystem, Cluster, Datacenter, Endpoint] {
+  name: String,
+  path?: String,
+  power_state?: String,
+  template?: Bool,
+};
+
 // When the request was made (UTC). weekday: 0 = Sunday.
 type RequestTime = {
   epoch: Long,

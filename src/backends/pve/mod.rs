@@ -12,10 +12,7 @@ use serde_json::{json, Value};
 use crate::catalog::{control, validate, Catalog, Method, ToolDef, ValidArgs};
 use crate::config::Endpoint;
 
-use super::{http, path, transport_error, BackendError, Progress, ProgressSink};
-
-/// Longest error text taken from a backend answer.
-const MAX_MESSAGE: usize = 600;
+use super::{http, path, shorten, transport_error, BackendError, Progress, ProgressSink};
 
 pub struct PveClient {
     name: String,
@@ -28,18 +25,6 @@ pub struct PveClient {
     timeout: Duration,
     task_status: ToolDef,
     task_log: ToolDef,
-}
-
-fn shorten(mut s: String) -> String {
-    if s.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
 }
 
 /// PVE's error wording: `errors` (per field) and/or `message`.
@@ -90,6 +75,11 @@ fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The path template of a PVE tool (every PVE tool is a REST tool).
+fn rest_path(tool: &ToolDef) -> &'static str {
+    tool.rest().map_or("", |r| r.path)
+}
+
 impl PveClient {
     pub fn new(ep: &Endpoint) -> Result<PveClient, BackendError> {
         let catalog = Catalog::builtin();
@@ -116,15 +106,8 @@ impl PveClient {
         })
     }
 
-    /// Remove the secret from text that came back from the backend, in
-    /// case a misbehaving server echoes the header.
     fn scrub(&self, s: String) -> String {
-        let secret = self.token_secret.expose_secret();
-        if secret.len() >= 4 && s.contains(secret) {
-            s.replace(secret, "[redacted]")
-        } else {
-            s
-        }
+        super::scrub(&self.token_secret, s)
     }
 
     async fn request(
@@ -214,12 +197,15 @@ impl PveClient {
         args: &ValidArgs,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
+        let call = tool
+            .rest()
+            .ok_or_else(|| BackendError::Internal(format!("{} is not a REST tool", tool.name)))?;
         let path =
-            path::fill(tool.call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
+            path::fill(call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
         let data = self
-            .request(tool.call.method, &path, &backend_params(tool, args))
+            .request(call.method, &path, &backend_params(tool, args))
             .await?;
-        if !tool.call.returns_task {
+        if !call.returns_task {
             return Ok(data);
         }
         let Some(upid) = data.as_str() else {
@@ -258,7 +244,7 @@ impl PveClient {
             detail: format!("the task id it returned is not a UPID ({e})"),
         };
         let status_args = validate(&self.task_status, Some(&ids)).map_err(garbage)?;
-        let status_path = path::fill(self.task_status.call.path, &status_args)
+        let status_path = path::fill(rest_path(&self.task_status), &status_args)
             .map_err(|e| BackendError::Internal(e.to_string()))?;
         let start = Instant::now();
         let mut delay = Duration::from_millis(200);
@@ -306,7 +292,7 @@ impl PveClient {
 
     /// The last lines of a failed task's log, best effort.
     async fn log_tail(&self, ids: &ValidArgs) -> Vec<String> {
-        let Ok(p) = path::fill(self.task_log.call.path, ids) else {
+        let Ok(p) = path::fill(rest_path(&self.task_log), ids) else {
             return Vec::new();
         };
         let Ok(Value::Array(lines)) = self

@@ -1,0 +1,114 @@
+// probe reads vcsim's state with govmomi, a client independent of
+// Portcullis's own, so tests can check what a tool really did.
+//
+//	probe -url https://127.0.0.1:PORT/sdk vm NAME      {"exists":…,"power_state":…,"snapshots":[…],"path":…,"cpus":…,"memory_mb":…}
+//	probe -url … host NAME                              {"exists":…,"maintenance":…}
+//	probe -url … folder PATH                            {"exists":…}
+//	probe -url … sessions count|terminate               {"others": N} (sessions besides the probe's)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"log"
+	"net/url"
+	"os"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+func snapshots(list []types.VirtualMachineSnapshotTree, out *[]string) {
+	for _, s := range list {
+		*out = append(*out, s.Name)
+		snapshots(s.ChildSnapshotList, out)
+	}
+}
+
+func main() {
+	raw := flag.String("url", "", "vcsim SDK URL")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		log.Fatal("usage: probe -url URL vm|host|folder NAME")
+	}
+	u, err := url.Parse(*raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	u.User = url.UserPassword("user", "pass")
+	ctx := context.Background()
+	// Loopback test simulator only: certificate checks are Portcullis's job.
+	c, err := govmomi.NewClient(ctx, u, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	finder := find.NewFinder(c.Client, true)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	finder.SetDatacenter(dc)
+	out := map[string]interface{}{"exists": false}
+	kind, name := flag.Arg(0), flag.Arg(1)
+	switch kind {
+	case "vm":
+		vm, err := finder.VirtualMachine(ctx, name)
+		if err == nil {
+			var m mo.VirtualMachine
+			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "config.hardware", "snapshot"}, &m); err != nil {
+				log.Fatal(err)
+			}
+			names := []string{}
+			if m.Snapshot != nil {
+				snapshots(m.Snapshot.RootSnapshotList, &names)
+			}
+			out = map[string]interface{}{
+				"exists": true, "path": vm.InventoryPath, "power_state": m.Runtime.PowerState,
+				"snapshots": names, "cpus": m.Config.Hardware.NumCPU, "memory_mb": m.Config.Hardware.MemoryMB,
+			}
+		}
+	case "host":
+		h, err := finder.HostSystem(ctx, name)
+		if err == nil {
+			var m mo.HostSystem
+			if err := h.Properties(ctx, h.Reference(), []string{"runtime"}, &m); err != nil {
+				log.Fatal(err)
+			}
+			out = map[string]interface{}{"exists": true, "maintenance": m.Runtime.InMaintenanceMode}
+		}
+	case "sessions":
+		// "sessions terminate": end every session but this one, as a
+		// vCenter restart or an idle timeout would.
+		var sm mo.SessionManager
+		if err := c.RetrieveOne(ctx, *c.ServiceContent.SessionManager, []string{"sessionList", "currentSession"}, &sm); err != nil {
+			log.Fatal(err)
+		}
+		keys := []string{}
+		for _, s := range sm.SessionList {
+			if sm.CurrentSession == nil || s.Key != sm.CurrentSession.Key {
+				keys = append(keys, s.Key)
+			}
+		}
+		if name == "terminate" && len(keys) > 0 {
+			req := types.TerminateSession{This: *c.ServiceContent.SessionManager, SessionId: keys}
+			if _, err := methods.TerminateSession(ctx, c.Client, &req); err != nil {
+				log.Fatal(err)
+			}
+		}
+		out = map[string]interface{}{"exists": true, "others": len(keys)}
+	case "folder":
+		if _, err := finder.Folder(ctx, name); err == nil {
+			out = map[string]interface{}{"exists": true}
+		}
+	default:
+		log.Fatalf("unknown kind %q", kind)
+	}
+	_ = c.Logout(ctx)
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		log.Fatal(err)
+	}
+}

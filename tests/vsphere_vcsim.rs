@@ -1,0 +1,575 @@
+//! vSphere tools through the whole gate against govmomi's vcsim (built by
+//! scripts/setup-vcsim.sh), each result checked with an independent client
+//! (tests/vcsim/probe, govmomi) reading the simulator's state.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use portcullis::audit::AuditLog;
+use portcullis::backends::Backends;
+use portcullis::catalog::Catalog;
+use portcullis::config::{Config, Env};
+use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
+use portcullis::policy::{PolicyEngine, PolicySource};
+use portcullis::principal::Principal;
+use serde_json::{json, Value};
+
+fn bin(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/vcsim")
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-vcsim.sh (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+struct Vcsim {
+    child: Child,
+    url: String,
+    cert: PathBuf,
+}
+
+impl Drop for Vcsim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Vcsim {
+    fn start(dir: &Path, extra: &[&str]) -> Vcsim {
+        let cert = dir.join("vcsim.pem");
+        let mut child = Command::new(bin("vcsim"))
+            .arg("-cert")
+            .arg(&cert)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start vcsim");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("VCSIM_URL=")
+            .unwrap_or_else(|| panic!("vcsim said {line:?}"))
+            .to_string();
+        Vcsim { child, url, cert }
+    }
+
+    /// State as govmomi sees it.
+    fn probe(&self, kind: &str, name: &str) -> Value {
+        let out = Command::new(bin("probe"))
+            .args(["-url", &self.url, kind, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// The vCenter password: a canary that must appear in no output.
+const CANARY: &str = "canary-pw-5f0c9e2a<&>";
+
+struct NoEnv;
+impl Env for NoEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        (name == "VC_PASSWORD").then(|| CANARY.to_string())
+    }
+}
+
+struct Env_ {
+    sim: Vcsim,
+    gate: Gate,
+    dir: tempfile::TempDir,
+}
+
+const FOLDER_POLICIES: &str = r#"
+@id("operators-operate-in-dev")
+permit (principal in Group::"operators", action in Action::"tier:operate",
+        resource in Folder::"vc/DC0/vm/Dev");
+@id("readers-read")
+permit (principal in Group::"readers", action in Action::"tier:read", resource);
+@id("admins-all")
+permit (principal in Group::"admins", action, resource);
+@id("no-deletes-in-cluster")
+forbid (principal, action == Action::"vsphere_delete_vm",
+        resource in Cluster::"vc/DC0/host/DC0_C0");
+"#;
+
+async fn env_with(policies: Option<&str>, vcsim_args: &[&str]) -> Env_ {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Vcsim::start(dir.path(), vcsim_args);
+    let base = sim.url.trim_end_matches("/sdk");
+    let text = format!(
+        r#"
+[server]
+policies = "unused"
+audit_log = "audit.jsonl"
+
+[[endpoints]]
+name = "vc"
+backend = "vsphere"
+url = "{base}"
+username = "user"
+password_env = "VC_PASSWORD"
+ca_file = "{}"
+timeout_seconds = 30
+"#,
+        sim.cert.display()
+    );
+    let config = Config::parse(&text, "test", dir.path(), &NoEnv).unwrap();
+    let catalog = Catalog::builtin();
+    let sources = match policies {
+        Some(text) => vec![PolicySource {
+            name: "test.cedar".into(),
+            text: text.into(),
+        }],
+        None => portcullis::lab::default_policies(),
+    };
+    let engine = PolicyEngine::from_sources(&sources, &catalog).unwrap();
+    let log = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    let gate = Gate::new(
+        catalog,
+        engine,
+        Some(log),
+        Backends::new(&config.endpoints).unwrap(),
+    );
+    Env_ { sim, gate, dir }
+}
+
+async fn env() -> Env_ {
+    env_with(None, &[]).await
+}
+
+impl Env_ {
+    async fn as_(&self, group: &str, tool: &str, args: Value) -> ToolResult {
+        let caller = Caller {
+            principal: Principal::new("tester", [group]),
+            transport: "stdio",
+            authentication: "local",
+            client: "vcsim-test".into(),
+            can_elicit: false,
+        };
+        let req = CallRequest {
+            tool,
+            args: Some(&args),
+            confirmation: Confirmation::None,
+            confirms: None,
+        };
+        match self.gate.call(&caller, req, None).await {
+            Outcome::Done(r) => r,
+            other => panic!("{tool}: {other:?}"),
+        }
+    }
+
+    /// As an admin; destructive tools get `confirm: true`.
+    async fn ok(&self, tool: &str, mut args: Value) -> Value {
+        if self.gate.catalog().get(tool).unwrap().destructive {
+            args["confirm"] = json!(true);
+        }
+        let r = self.as_("admins", tool, args.clone()).await;
+        assert!(!r.is_error, "{tool} {args}: {}", r.text);
+        r.structured.unwrap()["result"].clone()
+    }
+
+    async fn err(&self, tool: &str, mut args: Value) -> String {
+        if self.gate.catalog().get(tool).unwrap().destructive {
+            args["confirm"] = json!(true);
+        }
+        let r = self.as_("admins", tool, args).await;
+        assert!(r.is_error, "{tool} should fail: {}", r.text);
+        r.text
+    }
+
+    fn vm(&self, name: &str) -> Value {
+        self.sim.probe("vm", name)
+    }
+}
+
+const VM: &str = "DC0_H0_VM0";
+
+#[tokio::test]
+async fn power_operations_change_the_power_state() {
+    let e = env().await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+    let r = e.ok("vsphere_power_off_vm", json!({"vm": VM})).await;
+    assert_eq!(r["state"], "success");
+    assert_eq!(e.vm(VM)["power_state"], "poweredOff");
+    e.ok("vsphere_power_on_vm", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+    e.ok("vsphere_suspend_vm", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "suspended");
+    e.ok("vsphere_power_on_vm", json!({"vm": VM})).await;
+    e.ok("vsphere_reset_vm", json!({"vm": VM})).await;
+    e.ok("vsphere_restart_vm", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+    // vcsim carries out a guest shutdown (a real guest needs VMware Tools).
+    e.ok("vsphere_shutdown_guest", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOff");
+    // vcsim 0.24 does not implement RebootGuest: the SOAP fault comes back
+    // named, as an error the agent can act on.
+    let r = e.err("vsphere_reboot_guest", json!({"vm": VM})).await;
+    assert!(r.contains("refused the operation: MethodNotFound"), "{r}");
+    e.ok("vsphere_power_on_vm", json!({"vm": VM})).await;
+    // Without confirmation the default policies refuse a hard power-off.
+    let r = e
+        .as_("admins", "vsphere_power_off_vm", json!({"vm": VM}))
+        .await;
+    assert!(
+        r.is_error && r.text.contains("needs confirmation"),
+        "{}",
+        r.text
+    );
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+}
+
+#[tokio::test]
+async fn snapshots_are_created_listed_reverted_and_deleted() {
+    let e = env().await;
+    e.ok(
+        "vsphere_create_snapshot",
+        json!({"vm": VM, "snapshot": "before-patch", "description": "a <test> & more"}),
+    )
+    .await;
+    e.ok(
+        "vsphere_create_vm_snapshot",
+        json!({"vm": VM, "snapshot": "after-patch"}),
+    )
+    .await;
+    assert_eq!(
+        e.vm(VM)["snapshots"],
+        json!(["before-patch", "after-patch"])
+    );
+    let list = e.ok("vsphere_list_snapshots", json!({"vm": VM})).await;
+    assert_eq!(list["snapshots"][0]["name"], "before-patch");
+    assert_eq!(list["snapshots"][0]["description"], "a <test> & more");
+    assert_eq!(list["snapshots"][0]["children"][0]["name"], "after-patch");
+    e.ok(
+        "vsphere_revert_to_snapshot",
+        json!({"vm": VM, "snapshot": "before-patch"}),
+    )
+    .await;
+    e.ok(
+        "vsphere_delete_snapshot",
+        json!({"vm": VM, "snapshot": "after-patch"}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["snapshots"], json!(["before-patch"]));
+    let missing = e
+        .err(
+            "vsphere_delete_vm_snapshot",
+            json!({"vm": VM, "snapshot": "no-such"}),
+        )
+        .await;
+    assert!(missing.contains("no snapshot \"no-such\""), "{missing}");
+    e.ok(
+        "vsphere_create_snapshot",
+        json!({"vm": VM, "snapshot": "again"}),
+    )
+    .await;
+    e.ok("vsphere_delete_all_snapshots", json!({"vm": VM}))
+        .await;
+    assert_eq!(e.vm(VM)["snapshots"], json!([]));
+}
+
+#[tokio::test]
+async fn lifecycle_reconfigure_rename_clone_move_and_delete() {
+    let e = env().await;
+    e.ok(
+        "vsphere_reconfigure_vm",
+        json!({"vm": VM, "cpus": 2, "memory_mb": 64, "annotation": "web tier"}),
+    )
+    .await;
+    let probe = e.vm(VM);
+    assert_eq!(
+        (probe["cpus"].clone(), probe["memory_mb"].clone()),
+        (json!(2), json!(64))
+    );
+    e.ok("vsphere_modify_vm_resources", json!({"vm": VM, "cpus": 4}))
+        .await;
+    assert_eq!(e.vm(VM)["cpus"], 4);
+    let nothing = e
+        .err("vsphere_modify_vm_resources", json!({"vm": VM}))
+        .await;
+    assert!(nothing.contains("needs at least one change"), "{nothing}");
+
+    e.ok("vsphere_rename_vm", json!({"vm": VM, "new_name": "web-01"}))
+        .await;
+    assert_eq!(e.vm(VM)["exists"], false);
+    assert_eq!(e.vm("web-01")["exists"], true);
+
+    let folder = e.ok("vsphere_create_folder", json!({"name": "Dev"})).await;
+    assert_eq!(folder["path"], "DC0/vm/Dev");
+    assert_eq!(e.sim.probe("folder", "/DC0/vm/Dev")["exists"], true);
+    e.ok(
+        "vsphere_move_vm_to_folder",
+        json!({"vm": "web-01", "folder": "Dev"}),
+    )
+    .await;
+    assert_eq!(e.vm("web-01")["path"], "/DC0/vm/Dev/web-01");
+
+    e.ok(
+        "vsphere_clone_vm",
+        json!({"vm": "web-01", "new_name": "web-02"}),
+    )
+    .await;
+    assert_eq!(e.vm("web-02")["path"], "/DC0/vm/Dev/web-02");
+
+    // Deleting a running VM fails in vCenter; the task's fault is reported.
+    let running = e.err("vsphere_delete_vm", json!({"vm": "web-01"})).await;
+    assert!(running.contains("failed"), "{running}");
+    assert_eq!(e.vm("web-01")["exists"], true);
+    e.ok("vsphere_power_off_vm", json!({"vm": "web-01"})).await;
+    e.ok("vsphere_delete_vm", json!({"vm": "web-01"})).await;
+    assert_eq!(e.vm("web-01")["exists"], false);
+    let gone = e.err("vsphere_get_vm_info", json!({"vm": "web-01"})).await;
+    assert!(gone.contains("has no VM named \"web-01\""), "{gone}");
+}
+
+#[tokio::test]
+async fn hosts_enter_and_exit_maintenance_mode() {
+    let e = env().await;
+    e.ok("vsphere_enter_maintenance_mode", json!({"host": "DC0_H0"}))
+        .await;
+    assert_eq!(e.sim.probe("host", "DC0_H0")["maintenance"], true);
+    let hosts = e.ok("vsphere_list_hosts", json!({})).await;
+    let h0 = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "DC0_H0")
+        .unwrap();
+    assert_eq!(h0["maintenance_mode"], true);
+    e.ok("vsphere_exit_maintenance_mode", json!({"host": "DC0_H0"}))
+        .await;
+    assert_eq!(e.sim.probe("host", "DC0_H0")["maintenance"], false);
+    // Host-level operations are tier admin: operators are refused.
+    let r = e
+        .as_(
+            "operators",
+            "vsphere_enter_maintenance_mode",
+            json!({"host": "DC0_H0"}),
+        )
+        .await;
+    assert!(r.is_error);
+}
+
+#[tokio::test]
+async fn read_tools_describe_the_inventory() {
+    let e = env().await;
+    let vms = e.ok("vsphere_list_vms", json!({})).await;
+    let names: Vec<&str> = vms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "DC0_C0_RP0_VM0",
+            "DC0_C0_RP0_VM1",
+            "DC0_H0_VM0",
+            "DC0_H0_VM1"
+        ]
+    );
+    assert_eq!(vms[2]["path"], "DC0/vm/DC0_H0_VM0");
+    assert_eq!(vms[2]["host"], "DC0_H0");
+    let info = e
+        .ok("vsphere_get_vm_info", json!({"vm": "DC0_C0_RP0_VM0"}))
+        .await;
+    assert_eq!(info["cluster"], "DC0/host/DC0_C0");
+    assert_eq!(info["resource_pool"], "DC0/host/DC0_C0/Resources");
+    assert_eq!(
+        info,
+        e.ok("vsphere_get_vm_details", json!({"vm": "DC0_C0_RP0_VM0"}))
+            .await
+    );
+    assert_eq!(e.ok("vsphere_list_templates", json!({})).await, json!([]));
+    let hosts = e.ok("vsphere_list_hosts", json!({})).await;
+    assert_eq!(hosts.as_array().unwrap().len(), 4);
+    let host = e
+        .ok("vsphere_get_host_info", json!({"host": "DC0_H0"}))
+        .await;
+    assert_eq!(host["vms"], json!(["DC0_H0_VM0", "DC0_H0_VM1"]));
+    let ds = e.ok("vsphere_list_datastores", json!({})).await;
+    assert_eq!(ds[0]["name"], "LocalDS_0");
+    assert!(ds[0]["used_percent"].is_number(), "{ds}");
+    assert_eq!(ds, e.ok("vsphere_get_datastore_usage", json!({})).await);
+    let one = e
+        .ok(
+            "vsphere_get_datastore_info",
+            json!({"datastore": "LocalDS_0"}),
+        )
+        .await;
+    assert_eq!(one["vms"].as_array().unwrap().len(), 4);
+    let nets = e.ok("vsphere_list_networks", json!({})).await;
+    assert!(
+        nets.as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["name"] == "VM Network"),
+        "{nets}"
+    );
+    assert_eq!(
+        e.ok("vsphere_list_datacenters", json!({})).await[0]["name"],
+        "DC0"
+    );
+    let clusters = e.ok("vsphere_list_clusters", json!({})).await;
+    assert_eq!(clusters[0]["name"], "DC0_C0");
+    assert_eq!(clusters[0]["hosts"], 3);
+    let pools = e.ok("vsphere_list_resource_pools", json!({})).await;
+    assert!(pools.as_array().unwrap().len() >= 2, "{pools}");
+    let folders = e.ok("vsphere_list_folders", json!({})).await;
+    assert!(
+        folders
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "DC0/vm"),
+        "{folders}"
+    );
+    let summary = e
+        .ok("vsphere_get_resource_utilization_summary", json!({}))
+        .await;
+    assert_eq!(summary["hosts"], 4);
+    assert!(summary["storage"]["capacity_bytes"].as_i64().unwrap() > 0);
+    let about = e.ok("vsphere_get_vcenter_info", json!({})).await;
+    assert_eq!(about["apiType"], "VirtualCenter");
+    e.ok("vsphere_power_off_vm", json!({"vm": VM})).await;
+    let tasks = e.ok("vsphere_list_recent_tasks", json!({"limit": 5})).await;
+    assert!(
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["state"] == "success"),
+        "{tasks}"
+    );
+    let events = e.ok("vsphere_get_recent_events", json!({"limit": 3})).await;
+    assert!(events.as_array().unwrap().len() <= 3);
+    assert_eq!(
+        events.as_array().unwrap().len(),
+        e.ok("vsphere_list_recent_events", json!({"limit": 3}))
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+    );
+}
+
+#[tokio::test]
+async fn policies_see_folders_and_clusters() {
+    let e = env_with(Some(FOLDER_POLICIES), &[]).await;
+    // Two VMs on the same host, one moved into folder Dev.
+    e.ok("vsphere_create_folder", json!({"name": "Dev"})).await;
+    e.ok(
+        "vsphere_move_vm_to_folder",
+        json!({"vm": "DC0_H0_VM0", "folder": "Dev"}),
+    )
+    .await;
+    let dev = e
+        .as_(
+            "operators",
+            "vsphere_suspend_vm",
+            json!({"vm": "DC0_H0_VM0"}),
+        )
+        .await;
+    assert!(!dev.is_error, "{}", dev.text);
+    assert_eq!(e.vm("DC0_H0_VM0")["power_state"], "suspended");
+    let other = e
+        .as_(
+            "operators",
+            "vsphere_suspend_vm",
+            json!({"vm": "DC0_H0_VM1"}),
+        )
+        .await;
+    assert!(
+        other.is_error && other.text.contains("no policy permits it"),
+        "{}",
+        other.text
+    );
+    assert_eq!(e.vm("DC0_H0_VM1")["power_state"], "poweredOn");
+    // "Nobody deletes a VM in cluster DC0_C0", not even an admin.
+    for vm in ["DC0_C0_RP0_VM0", "DC0_H0_VM1"] {
+        e.ok("vsphere_power_off_vm", json!({"vm": vm})).await;
+    }
+    let r = e
+        .as_(
+            "admins",
+            "vsphere_delete_vm",
+            json!({"vm": "DC0_C0_RP0_VM0", "confirm": true}),
+        )
+        .await;
+    assert!(
+        r.is_error && r.text.contains("no policy permits it"),
+        "{}",
+        r.text
+    );
+    assert_eq!(e.vm("DC0_C0_RP0_VM0")["exists"], true);
+    e.ok("vsphere_delete_vm", json!({"vm": "DC0_H0_VM1"})).await;
+    assert_eq!(e.vm("DC0_H0_VM1")["exists"], false);
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed() {
+    let e = env().await;
+    e.ok("vsphere_list_vms", json!({})).await;
+    assert_eq!(e.sim.probe("sessions", "terminate")["others"], 1);
+    assert_eq!(e.sim.probe("sessions", "count")["others"], 0);
+    // The next call finds its session gone, logs in again, and succeeds.
+    e.ok("vsphere_power_off_vm", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOff");
+    assert_eq!(e.sim.probe("sessions", "count")["others"], 1);
+    // Logout at shutdown ends it.
+    e.gate.backends().shutdown().await;
+    assert_eq!(e.sim.probe("sessions", "count")["others"], 0);
+    // Two logins later, the password (with XML metacharacters) is in no
+    // record.
+    let log = std::fs::read_to_string(e.dir.path().join("audit.jsonl")).unwrap();
+    assert!(log.contains("vsphere_power_off_vm") && !log.contains("canary-pw"));
+}
+
+#[tokio::test]
+async fn unknown_objects_and_bad_names_reach_no_backend_operation() {
+    let e = env().await;
+    let r = e
+        .as_("admins", "vsphere_power_on_vm", json!({"vm": "no-such-vm"}))
+        .await;
+    assert!(
+        r.is_error && r.text.contains("has no VM named \"no-such-vm\""),
+        "{}",
+        r.text
+    );
+    for bad in ["", " padded", "line\nbreak", &"x".repeat(81)] {
+        let r = e
+            .as_("admins", "vsphere_power_on_vm", json!({"vm": bad}))
+            .await;
+        assert!(r.is_error && r.text.contains("`vm`"), "{bad:?}: {}", r.text);
+    }
+    // XML metacharacters are data, not markup.
+    let r = e
+        .as_(
+            "admins",
+            "vsphere_get_vm_info",
+            json!({"vm": "</name><evil/>"}),
+        )
+        .await;
+    assert!(
+        r.is_error && r.text.contains("has no VM named"),
+        "{}",
+        r.text
+    );
+}
