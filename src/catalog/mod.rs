@@ -151,6 +151,9 @@ pub struct ToolDef {
     pub params: Vec<Param>,
     pub target: Target,
     pub call: Call,
+    /// When set, the tool's answer is also offered as the MCP resource
+    /// `<backend>://<endpoint>/<name>` (an inventory listing).
+    pub resource: Option<&'static str>,
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -167,6 +170,11 @@ impl Decl {
     }
     fn idempotent(mut self, yes: bool) -> Decl {
         self.0.idempotent = yes;
+        self
+    }
+    /// Offer the tool's answer as an MCP resource too.
+    fn resource(mut self, name: &'static str) -> Decl {
+        self.0.resource = Some(name);
         self
     }
     /// The tool starts a backend task that can be waited on.
@@ -321,6 +329,11 @@ impl Catalog {
 
     pub fn get(&self, name: &str) -> Option<&ToolDef> {
         self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// Tools whose answers are also MCP resources.
+    pub fn resource_tools(&self) -> impl Iterator<Item = &ToolDef> {
+        self.tools.iter().filter(|t| t.resource.is_some())
     }
 
     /// All action group names used by any tool, sorted.

@@ -36,6 +36,7 @@ fn tool(
         idempotent: matches!(method, Method::Get | Method::Put | Method::Delete),
         params: Vec::new(),
         target,
+        resource: None,
         call: Call::Rest(RestCall {
             method,
             path,

@@ -43,6 +43,48 @@ pub enum VimOp {
     MoveToFolder,
     EnterMaintenance,
     ExitMaintenance,
+    ListDisks,
+    DiskInfo,
+    ListNics,
+    NicInfo,
+    AddDisk,
+    RemoveDisk,
+    ResizeDisk,
+    AddNic,
+    RemoveNic,
+    ConnectNic,
+    ChangeNicNetwork,
+    ToolsStatus,
+    WaitForTools,
+    VmStats,
+    HostStats,
+    Alarms,
+    ClusterInfo,
+    ResourcePoolInfo,
+    NetworkInfo,
+    BrowseDatastore,
+    CreateVm,
+    DeleteFolder,
+    CreateResourcePool,
+    DeleteResourcePool,
+    MoveToPool,
+    Migrate,
+    CancelTask,
+    GetSerialPorts,
+    SetupSerialPort,
+    ConnectSerialPort,
+    ClearSerialPort,
+    RemoveSerialPort,
+    HostHardware,
+    HostNetworking,
+    NtpConfig,
+    ListServices,
+    ServiceStatus,
+    StartService,
+    StopService,
+    RestartService,
+    RebootHost,
+    ShutdownHost,
 }
 
 impl Ty {
@@ -89,6 +131,7 @@ fn tool(
         idempotent: tier == Tier::Read,
         params: Vec::new(),
         target,
+        resource: None,
         call: Call::Vim(VimCall {
             op,
             returns_task: false,
@@ -112,6 +155,9 @@ pub(super) fn tools() -> Vec<ToolDef> {
         )
         .params(&[VM])
     };
+    let host = |name, title, description, tier, op| {
+        tool(name, title, description, "host", tier, T::HostSystem, op).params(&[HOST])
+    };
     let list = |name, title, description, op| {
         tool(name, title, description, "inventory", Read, T::Endpoint, op)
     };
@@ -122,7 +168,8 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "List VMs",
             "List all virtual machines with power state, CPU, memory, host and guest OS; one round trip however many there are.",
             Op::ListVms,
-        ),
+        )
+        .resource("vms"),
         vm(
             "vsphere_get_vm_info",
             "Get VM information",
@@ -363,13 +410,312 @@ pub(super) fn tools() -> Vec<ToolDef> {
             Op::CreateFolder,
         )
         .params(&[FOLDER_NAME, PARENT_FOLDER]),
+        // Disks and network adapters
+        vm(
+            "vsphere_list_disks",
+            "List disks",
+            "List a VM's virtual disks with size, file and provisioning.",
+            "disk",
+            Read,
+            Op::ListDisks,
+        ),
+        vm(
+            "vsphere_get_disk_info",
+            "Get disk information",
+            "One virtual disk of a VM, by label (e.g. \"Hard disk 1\") or device key.",
+            "disk",
+            Read,
+            Op::DiskInfo,
+        )
+        .params(&[VM, DISK]),
+        vm(
+            "vsphere_add_disk",
+            "Add disk",
+            "Add a new virtual disk to a VM.",
+            "disk",
+            Change,
+            Op::AddDisk,
+        )
+        .params(&[VM, SIZE_GB, THIN])
+        .task(),
+        vm(
+            "vsphere_remove_disk",
+            "Remove disk",
+            "Detach a virtual disk from a VM; with delete_file, its data is destroyed.",
+            "disk",
+            Change,
+            Op::RemoveDisk,
+        )
+        .params(&[VM, DISK, DELETE_FILE])
+        .destructive()
+        .task(),
+        vm(
+            "vsphere_resize_disk",
+            "Resize disk",
+            "Grow a virtual disk (disks cannot shrink).",
+            "disk",
+            Change,
+            Op::ResizeDisk,
+        )
+        .params(&[VM, DISK, SIZE_GB])
+        .task(),
+        vm(
+            "vsphere_list_nics",
+            "List network adapters",
+            "List a VM's network adapters with MAC address, network and connection state.",
+            "nic",
+            Read,
+            Op::ListNics,
+        ),
+        vm(
+            "vsphere_get_nic_info",
+            "Get network adapter information",
+            "One network adapter of a VM, by label (e.g. \"Network adapter 1\") or device key.",
+            "nic",
+            Read,
+            Op::NicInfo,
+        )
+        .params(&[VM, NIC]),
+        vm(
+            "vsphere_add_nic",
+            "Add network adapter",
+            "Add a network adapter on a network (port group).",
+            "nic",
+            Change,
+            Op::AddNic,
+        )
+        .params(&[VM, NETWORK, ADAPTER])
+        .task(),
+        vm(
+            "vsphere_remove_nic",
+            "Remove network adapter",
+            "Remove a network adapter from a VM.",
+            "nic",
+            Change,
+            Op::RemoveNic,
+        )
+        .params(&[VM, NIC])
+        .task(),
+        vm(
+            "vsphere_connect_nic",
+            "Connect or disconnect network adapter",
+            "Connect (default) or disconnect a network adapter.",
+            "nic",
+            Operate,
+            Op::ConnectNic,
+        )
+        .params(&[VM, NIC, CONNECTED])
+        .task(),
+        vm(
+            "vsphere_change_nic_network",
+            "Change adapter network",
+            "Move a network adapter to another network (port group).",
+            "nic",
+            Change,
+            Op::ChangeNicNetwork,
+        )
+        .params(&[VM, NIC, NETWORK])
+        .task(),
+        // Serial ports (network appliances, headless systems)
+        vm(
+            "vsphere_get_serial_port",
+            "Get serial ports",
+            "A VM's serial ports with their URI, direction and connection state.",
+            "serial",
+            Read,
+            Op::GetSerialPorts,
+        ),
+        vm(
+            "vsphere_setup_serial_port",
+            "Set up serial port",
+            "Add a network serial port (e.g. telnet://:2001, server side) to a VM.",
+            "serial",
+            Operate,
+            Op::SetupSerialPort,
+        )
+        .params(&[VM, SERIAL_URI, SERIAL_DIRECTION])
+        .task(),
+        vm(
+            "vsphere_connect_serial_port",
+            "Connect or disconnect serial port",
+            "Connect (default) or disconnect a serial port.",
+            "serial",
+            Operate,
+            Op::ConnectSerialPort,
+        )
+        .params(&[VM, SERIAL_PORT, CONNECTED])
+        .task(),
+        vm(
+            "vsphere_clear_serial_port",
+            "Clear serial port",
+            "Disconnect and reconnect a serial port, dropping whoever is attached to it.",
+            "serial",
+            Operate,
+            Op::ClearSerialPort,
+        )
+        .params(&[VM, SERIAL_PORT])
+        .task(),
+        vm(
+            "vsphere_remove_serial_port",
+            "Remove serial port",
+            "Remove a serial port from a VM.",
+            "serial",
+            Change,
+            Op::RemoveSerialPort,
+        )
+        .params(&[VM, SERIAL_PORT])
+        .task(),
+        // Monitoring
+        vm(
+            "vsphere_get_vm_tools_status",
+            "Get VMware Tools status",
+            "Whether VMware Tools is installed, running and current in a VM.",
+            "monitoring",
+            Read,
+            Op::ToolsStatus,
+        ),
+        vm(
+            "vsphere_wait_for_vm_tools",
+            "Wait for VMware Tools",
+            "Wait until VMware Tools runs in a VM (or wait_seconds pass; default 120).",
+            "monitoring",
+            Read,
+            Op::WaitForTools,
+        )
+        .params(&[VM, WAIT_SECONDS]),
+        vm(
+            "vsphere_get_vm_stats",
+            "Get VM statistics",
+            "A VM's current CPU, memory, storage and uptime figures (quick statistics).",
+            "monitoring",
+            Read,
+            Op::VmStats,
+        ),
+        tool(
+            "vsphere_get_host_stats",
+            "Get host statistics",
+            "An ESXi host's current CPU and memory use (quick statistics).",
+            "monitoring",
+            Read,
+            T::HostSystem,
+            Op::HostStats,
+        )
+        .params(&[HOST]),
+        list("vsphere_get_alarms", "Get alarms", "Triggered alarms across the inventory.", Op::Alarms),
+        list(
+            "vsphere_get_cluster_info",
+            "Get cluster information",
+            "One cluster: hosts, resources, DRS and HA settings.",
+            Op::ClusterInfo,
+        )
+        .params(&[CLUSTER]),
+        list(
+            "vsphere_get_resource_pool_info",
+            "Get resource pool information",
+            "One resource pool: allocations, VMs and child pools.",
+            Op::ResourcePoolInfo,
+        )
+        .params(&[POOL]),
+        list(
+            "vsphere_get_network_info",
+            "Get network information",
+            "One network (port group): accessibility, hosts and VMs.",
+            Op::NetworkInfo,
+        )
+        .params(&[NETWORK]),
+        tool(
+            "vsphere_browse_datastore",
+            "Browse datastore",
+            "List the files in a datastore folder.",
+            "datastore",
+            Read,
+            T::Datastore,
+            Op::BrowseDatastore,
+        )
+        .params(&[DATASTORE, DS_PATH]),
+        // Placement
+        tool(
+            "vsphere_create_vm",
+            "Create VM",
+            "Create an empty VM (no disk or network: add them with vsphere_add_disk and vsphere_add_nic).",
+            "vm",
+            Change,
+            T::Endpoint,
+            Op::CreateVm,
+        )
+        .params(&[NEW_VM_NAME, DATASTORE, TARGET_FOLDER, VM_HOST, CPUS, MEMORY_MB, GUEST_ID])
+        .task(),
+        tool(
+            "vsphere_delete_folder",
+            "Delete folder",
+            "Delete an empty VM folder (a folder that holds anything is refused).",
+            "folder",
+            Change,
+            T::Endpoint,
+            Op::DeleteFolder,
+        )
+        .params(&[FOLDER])
+        .destructive()
+        .task(),
+        tool(
+            "vsphere_create_resource_pool",
+            "Create resource pool",
+            "Create a resource pool (default shares, no limits) under a pool, or under the cluster's root pool.",
+            "placement",
+            Change,
+            T::Endpoint,
+            Op::CreateResourcePool,
+        )
+        .params(&[POOL_NAME, PARENT_POOL]),
+        tool(
+            "vsphere_delete_resource_pool",
+            "Delete resource pool",
+            "Delete a resource pool; its VMs move to the parent pool.",
+            "placement",
+            Change,
+            T::Endpoint,
+            Op::DeleteResourcePool,
+        )
+        .params(&[POOL])
+        .task(),
+        vm(
+            "vsphere_move_vm_to_resource_pool",
+            "Move VM to resource pool",
+            "Move a VM into a resource pool.",
+            "placement",
+            Change,
+            Op::MoveToPool,
+        )
+        .params(&[VM, POOL])
+        .task(),
+        vm(
+            "vsphere_migrate_vm",
+            "Migrate VM",
+            "Move a VM to another host (vMotion), datastore (Storage vMotion), or both.",
+            "placement",
+            Operate,
+            Op::Migrate,
+        )
+        .params(&[VM, VM_HOST, TARGET_DATASTORE])
+        .task(),
+        tool(
+            "vsphere_cancel_task",
+            "Cancel task",
+            "Ask vCenter to cancel a running task (by its id, e.g. task-123).",
+            "task",
+            Operate,
+            T::Endpoint,
+            Op::CancelTask,
+        )
+        .params(&[TASK]),
         // Inventory
         list(
             "vsphere_list_hosts",
             "List hosts",
             "List ESXi hosts with connection state, maintenance mode, CPU and memory.",
             Op::ListHosts,
-        ),
+        )
+        .resource("hosts"),
         tool(
             "vsphere_get_host_info",
             "Get host information",
@@ -385,7 +731,8 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "List datastores",
             "List datastores with type, capacity and free space.",
             Op::ListDatastores,
-        ),
+        )
+        .resource("datastores"),
         tool(
             "vsphere_get_datastore_info",
             "Get datastore information",
@@ -407,7 +754,8 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "List networks",
             "List networks and port groups.",
             Op::ListNetworks,
-        ),
+        )
+        .resource("networks"),
         list(
             "vsphere_list_datacenters",
             "List datacenters",
@@ -419,13 +767,15 @@ pub(super) fn tools() -> Vec<ToolDef> {
             "List clusters",
             "List compute clusters with their hosts and resources.",
             Op::ListClusters,
-        ),
+        )
+        .resource("clusters"),
         list(
             "vsphere_list_resource_pools",
             "List resource pools",
             "List resource pools.",
             Op::ListResourcePools,
-        ),
+        )
+        .resource("resource-pools"),
         list(
             "vsphere_list_folders",
             "List folders",
@@ -466,6 +816,86 @@ pub(super) fn tools() -> Vec<ToolDef> {
         )
         .params(&[LIMIT]),
         // Hosts
+        host(
+            "vsphere_get_host_hardware",
+            "Get host hardware",
+            "An ESXi host's hardware: vendor, model, CPU, memory, BIOS.",
+            Read,
+            Op::HostHardware,
+        ),
+        host(
+            "vsphere_get_host_networking",
+            "Get host networking",
+            "An ESXi host's virtual switches, port groups, VMkernel and physical NICs.",
+            Read,
+            Op::HostNetworking,
+        ),
+        host(
+            "vsphere_get_ntp_config",
+            "Get NTP configuration",
+            "An ESXi host's NTP servers and time zone.",
+            Read,
+            Op::NtpConfig,
+        ),
+        host(
+            "vsphere_list_services",
+            "List host services",
+            "An ESXi host's services (SSH, NTP, ...) with state and start policy.",
+            Read,
+            Op::ListServices,
+        ),
+        host(
+            "vsphere_get_service_status",
+            "Get service status",
+            "One host service's state and start policy.",
+            Read,
+            Op::ServiceStatus,
+        )
+        .params(&[HOST, SERVICE]),
+        host(
+            "vsphere_start_service",
+            "Start host service",
+            "Start a host service (e.g. TSM-SSH, ntpd).",
+            Admin,
+            Op::StartService,
+        )
+        .params(&[HOST, SERVICE]),
+        host(
+            "vsphere_stop_service",
+            "Stop host service",
+            "Stop a host service.",
+            Admin,
+            Op::StopService,
+        )
+        .params(&[HOST, SERVICE]),
+        host(
+            "vsphere_restart_service",
+            "Restart host service",
+            "Restart a host service.",
+            Admin,
+            Op::RestartService,
+        )
+        .params(&[HOST, SERVICE]),
+        host(
+            "vsphere_reboot_host",
+            "Reboot host",
+            "Reboot an ESXi host; without force it must be in maintenance mode.",
+            Admin,
+            Op::RebootHost,
+        )
+        .params(&[HOST, FORCE])
+        .destructive()
+        .task(),
+        host(
+            "vsphere_shutdown_host",
+            "Shut down host",
+            "Shut an ESXi host down; without force it must be in maintenance mode.",
+            Admin,
+            Op::ShutdownHost,
+        )
+        .params(&[HOST, FORCE])
+        .destructive()
+        .task(),
         tool(
             "vsphere_enter_maintenance_mode",
             "Enter maintenance mode",
@@ -551,4 +981,96 @@ const POWER_ON: Param = Param::optional(
     "power_on",
     Ty::Bool,
     "Power the clone on when it is ready (default false).",
+);
+const DISK: Param = Param::required(
+    "disk",
+    Ty::VS_NAME,
+    "The disk's label (e.g. \"Hard disk 1\") or device key.",
+);
+const NIC: Param = Param::required(
+    "nic",
+    Ty::VS_NAME,
+    "The adapter's label (e.g. \"Network adapter 1\") or device key.",
+);
+const SIZE_GB: Param = Param::required(
+    "size_gb",
+    Ty::Int {
+        min: 1,
+        max: 62 * 1024,
+    },
+    "Size in GiB.",
+);
+const THIN: Param = Param::optional("thin", Ty::Bool, "Thin provisioned (default true).");
+const DELETE_FILE: Param = Param::optional(
+    "delete_file",
+    Ty::Bool,
+    "Also delete the disk's file (default false: detach only).",
+);
+const NETWORK: Param = Param::required("network", Ty::VS_NAME, "The network (port group) name.");
+const ADAPTER: Param = Param::optional(
+    "adapter",
+    Ty::Enum(&["vmxnet3", "e1000", "e1000e"]),
+    "Adapter type (default vmxnet3).",
+);
+const CONNECTED: Param = Param::optional(
+    "connected",
+    Ty::Bool,
+    "true to connect (default), false to disconnect.",
+);
+const WAIT_SECONDS: Param = Param::optional(
+    "wait_seconds",
+    Ty::Int { min: 1, max: 3600 },
+    "How long to wait, in seconds (default 120).",
+);
+const CLUSTER: Param = Param::required("cluster", Ty::VS_NAME, "The cluster's name.");
+const POOL: Param = Param::required("pool", Ty::VS_NAME, "The resource pool's name (or id).");
+const POOL_NAME: Param = Param::required("name", Ty::VS_NAME, "Name of the new resource pool.");
+const PARENT_POOL: Param = Param::optional(
+    "parent",
+    Ty::VS_NAME,
+    "Parent resource pool (name or id); default: the cluster's root pool.",
+);
+const DS_PATH: Param = Param::optional(
+    "path",
+    Ty::Text { max_len: 1024 },
+    "Folder inside the datastore (default: its root).",
+);
+const NEW_VM_NAME: Param = Param::required("name", Ty::VS_NAME, "Name of the new VM.");
+const VM_HOST: Param = Param::optional(
+    "host",
+    Ty::VS_NAME,
+    "The ESXi host (default: the first one).",
+);
+const TARGET_DATASTORE: Param =
+    Param::optional("datastore", Ty::VS_NAME, "The destination datastore.");
+const GUEST_ID: Param = Param::optional(
+    "guest_id",
+    Ty::Text { max_len: 64 },
+    "vSphere guest OS identifier (default otherGuest), e.g. ubuntu64Guest.",
+);
+const TASK: Param = Param::required("task", Ty::VS_NAME, "The task id, e.g. task-123.");
+const SERIAL_URI: Param = Param::required(
+    "uri",
+    Ty::VS_NAME,
+    "Network URI of the port: scheme://[host]:port, scheme telnet, telnets, tcp or ssl (e.g. telnet://:2001).",
+);
+const SERIAL_DIRECTION: Param = Param::optional(
+    "direction",
+    Ty::Enum(&["server", "client"]),
+    "server (default: the VM listens) or client (the VM connects out).",
+);
+const SERIAL_PORT: Param = Param::optional(
+    "port",
+    Ty::VS_NAME,
+    "The serial port's label (e.g. \"Serial port 1\") or key; may be left out when the VM has only one.",
+);
+const SERVICE: Param = Param::required(
+    "service",
+    Ty::VS_NAME,
+    "The service's key (e.g. TSM-SSH, ntpd) or label.",
+);
+const FORCE: Param = Param::optional(
+    "force",
+    Ty::Bool,
+    "Even when the host is not in maintenance mode (default false).",
 );

@@ -11,6 +11,7 @@
 //! - other clients must pass `confirm: true`, if policy accepts that.
 
 mod pending;
+pub mod resources;
 pub use pending::Pending;
 
 use std::sync::Arc;
@@ -19,9 +20,9 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, Implementation,
-    InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    InputRequest, InputRequiredResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -273,7 +274,12 @@ impl PortcullisServer {
 
 impl ServerHandler for PortcullisServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut info = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        );
         info.server_info =
             Implementation::new("portcullis", env!("CARGO_PKG_VERSION")).with_title("Portcullis");
         info.instructions = Some(
@@ -299,6 +305,30 @@ impl ServerHandler for PortcullisServer {
             .map(mcp_tool)
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&ctx)?;
+        Ok(ListResourcesResult::with_all_items(resources::list(
+            &self.gate, &caller,
+        )))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let caller = self.caller(&ctx)?;
+        match resources::read(&self.gate, &caller, &request.uri).await {
+            Ok(r) => Ok(r.into()),
+            Err(resources::ReadError::Unknown(m)) => Err(McpError::resource_not_found(m, None)),
+            Err(resources::ReadError::Refused(m)) => Err(McpError::invalid_request(m, None)),
+        }
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -207,6 +207,7 @@ impl VimClient {
                 return Ok(i);
             }
         }
+        self.drop_view(&PLACES).await;
         let all = self.list_many(&PLACES, &["name", "parent"]).await?;
         let mut inv = Inventory::default();
         for p in all {

@@ -7,8 +7,12 @@
 //! needed; tasks are followed to the end with progress; SOAP faults become
 //! errors that name the fault.
 
+mod devices;
+mod hosts;
 mod inventory;
+mod monitoring;
 mod ops;
+mod placement;
 pub mod xml;
 
 use std::collections::HashMap;
@@ -410,6 +414,22 @@ impl VimClient {
             s.views.insert(key, view.clone());
         }
         Ok(view)
+    }
+
+    /// Destroy the session's view over these types (best effort), so the
+    /// next listing builds a new one. vcsim does not always add objects
+    /// created after a view to it; the tree is re-read rarely enough that
+    /// a fresh view each time costs nothing that matters.
+    pub async fn drop_view(&self, types: &[&str]) {
+        let old = {
+            let mut s = self.session.lock().await;
+            s.as_mut().and_then(|s| s.views.remove(&types.join(",")))
+        };
+        if let Some(v) = old {
+            let _ = self
+                .call_fault("DestroyView", |_| request("DestroyView", &v, ""))
+                .await;
+        }
     }
 
     /// Every object of a type with the given properties: one

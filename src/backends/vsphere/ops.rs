@@ -58,7 +58,7 @@ impl VimClient {
         })
     }
 
-    fn invalid(&self, message: impl Into<String>) -> BackendError {
+    pub(super) fn invalid(&self, message: impl Into<String>) -> BackendError {
         BackendError::Rejected {
             endpoint: self.name.clone(),
             status: 400,
@@ -72,7 +72,7 @@ impl VimClient {
     }
 
     /// A VM folder by name or by path (`Dev/web`, or `DC0/vm/Dev/web`).
-    async fn folder(
+    pub(super) async fn folder(
         &self,
         key: &str,
         datacenter_of: Option<&MoRef>,
@@ -482,15 +482,17 @@ impl VimClient {
                     .await
             }
             VimOp::Reconfigure => {
+                // In the WSDL's order: annotation, numCPUs, memoryMB (vCenter
+                // reads the sequence strictly).
                 let mut spec = String::new();
+                if let Some(a) = args.str("annotation") {
+                    spec.push_str(&el("annotation", a));
+                }
                 if let Some(n) = args.int("cpus") {
                     spec.push_str(&el("numCPUs", &n.to_string()));
                 }
                 if let Some(m) = args.int("memory_mb") {
                     spec.push_str(&el("memoryMB", &m.to_string()));
-                }
-                if let Some(a) = args.str("annotation") {
-                    spec.push_str(&el("annotation", a));
                 }
                 if spec.is_empty() {
                     return Err(self.invalid(format!(
@@ -584,6 +586,48 @@ impl VimClient {
                 )
                 .await
             }
+            VimOp::ListDisks
+            | VimOp::DiskInfo
+            | VimOp::ListNics
+            | VimOp::NicInfo
+            | VimOp::AddDisk
+            | VimOp::RemoveDisk
+            | VimOp::ResizeDisk
+            | VimOp::AddNic
+            | VimOp::RemoveNic
+            | VimOp::ConnectNic
+            | VimOp::ChangeNicNetwork
+            | VimOp::GetSerialPorts
+            | VimOp::SetupSerialPort
+            | VimOp::ConnectSerialPort
+            | VimOp::ClearSerialPort
+            | VimOp::RemoveSerialPort => self.devices_op(op, args, wait, progress).await,
+            VimOp::ToolsStatus
+            | VimOp::WaitForTools
+            | VimOp::VmStats
+            | VimOp::HostStats
+            | VimOp::Alarms
+            | VimOp::ClusterInfo
+            | VimOp::ResourcePoolInfo
+            | VimOp::NetworkInfo
+            | VimOp::BrowseDatastore => self.monitoring_op(op, args).await,
+            VimOp::CreateVm
+            | VimOp::DeleteFolder
+            | VimOp::CreateResourcePool
+            | VimOp::DeleteResourcePool
+            | VimOp::MoveToPool
+            | VimOp::Migrate
+            | VimOp::CancelTask => self.placement_op(op, args, wait, progress).await,
+            VimOp::HostHardware
+            | VimOp::HostNetworking
+            | VimOp::NtpConfig
+            | VimOp::ListServices
+            | VimOp::ServiceStatus
+            | VimOp::StartService
+            | VimOp::StopService
+            | VimOp::RestartService
+            | VimOp::RebootHost
+            | VimOp::ShutdownHost => self.host_op(op, args, wait, progress).await,
             VimOp::EnterMaintenance | VimOp::ExitMaintenance => {
                 let host = self
                     .find("HostSystem", "host", args.str("host").unwrap_or_default())

@@ -86,6 +86,43 @@ impl Xml {
         Some(node.text.as_str())
     }
 
+    /// Write the element back as XML (with its `xsi:type` and `type`), to
+    /// send a device vCenter described back to it, changed or not.
+    pub fn to_xml(&self) -> String {
+        let mut out = format!("<{}", self.name);
+        if let Some(t) = &self.xsi_type {
+            out.push_str(&format!(" xsi:type=\"{}\"", escape(t)));
+        }
+        if let Some(t) = &self.ty {
+            out.push_str(&format!(" type=\"{}\"", escape(t)));
+        }
+        out.push('>');
+        if self.children.is_empty() {
+            out.push_str(&escape(&self.text));
+        }
+        for c in &self.children {
+            out.push_str(&c.to_xml());
+        }
+        out.push_str(&format!("</{}>", self.name));
+        out
+    }
+
+    /// Set the text of a child (added at the end when missing).
+    pub fn set(&mut self, name: &str, text: &str) {
+        match self.children.iter_mut().find(|c| c.name == name) {
+            Some(c) => c.text = text.to_string(),
+            None => self.children.push(Xml {
+                name: name.to_string(),
+                text: text.to_string(),
+                ..Xml::default()
+            }),
+        }
+    }
+
+    pub fn child_mut(&mut self, name: &str) -> Option<&mut Xml> {
+        self.children.iter_mut().find(|c| c.name == name)
+    }
+
     /// This element as a managed object reference.
     pub fn moref(&self) -> Option<MoRef> {
         Some(MoRef::new(self.ty.as_deref()?, &self.text))
@@ -181,6 +218,10 @@ mod tests {
             Some(MoRef::new("Folder", "group-v3"))
         );
         assert_eq!(x.to_json()["val"], serde_json::json!([3, true]));
+        assert_eq!(
+            x.child("p").unwrap().to_xml(),
+            r#"<p xsi:type="ManagedObjectReference" type="Folder">group-v3</p>"#
+        );
     }
 
     #[test]

@@ -66,9 +66,27 @@ func main() {
 			if m.Snapshot != nil {
 				snapshots(m.Snapshot.RootSnapshotList, &names)
 			}
+			serial := 0
+			disks := []map[string]interface{}{}
+			nics := []map[string]interface{}{}
+			for _, d := range m.Config.Hardware.Device {
+				switch dev := d.(type) {
+				case *types.VirtualSerialPort:
+					serial++
+				case *types.VirtualDisk:
+					disks = append(disks, map[string]interface{}{"key": dev.Key, "capacity_kb": dev.CapacityInKB})
+				default:
+					if card, ok := d.(types.BaseVirtualEthernetCard); ok {
+						c := card.GetVirtualEthernetCard()
+						connected := c.Connectable != nil && c.Connectable.Connected
+						nics = append(nics, map[string]interface{}{"key": c.Key, "connected": connected})
+					}
+				}
+			}
 			out = map[string]interface{}{
 				"exists": true, "path": vm.InventoryPath, "power_state": m.Runtime.PowerState,
 				"snapshots": names, "cpus": m.Config.Hardware.NumCPU, "memory_mb": m.Config.Hardware.MemoryMB,
+				"disks": disks, "nics": nics, "serial_ports": serial,
 			}
 		}
 	case "host":

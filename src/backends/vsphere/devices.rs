@@ -1,0 +1,453 @@
+//! Virtual disks and network adapters: read from `config.hardware.device`,
+//! changed with ReconfigVM_Task device changes. An existing device is sent
+//! back to vCenter as it described it (changed where needed), as govmomi
+//! does, so no property of it is lost.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::xml::{el, escape, MoRef, Xml};
+use super::{BackendError, VimClient};
+use crate::backends::ProgressSink;
+use crate::catalog::{ValidArgs, VimOp};
+
+const NIC_TYPES: [&str; 6] = [
+    "VirtualE1000",
+    "VirtualE1000e",
+    "VirtualVmxnet3",
+    "VirtualVmxnet2",
+    "VirtualPCNet32",
+    "VirtualSriovEthernetCard",
+];
+const DISK_CONTROLLERS: [&str; 5] = [
+    "VirtualLsiLogicController",
+    "VirtualLsiLogicSASController",
+    "ParaVirtualSCSIController",
+    "VirtualBusLogicController",
+    "VirtualIDEController",
+];
+const KB_PER_GB: i64 = 1024 * 1024;
+
+fn label(d: &Xml) -> &str {
+    d.at(&["deviceInfo", "label"]).unwrap_or_default()
+}
+
+fn is_disk(d: &Xml) -> bool {
+    d.xsi_type.as_deref() == Some("VirtualDisk")
+}
+
+fn is_serial(d: &Xml) -> bool {
+    d.xsi_type.as_deref() == Some("VirtualSerialPort")
+}
+
+fn serial_json(d: &Xml) -> Value {
+    json!({
+        "label": label(d),
+        "key": int(d, &["key"]),
+        "uri": d.at(&["backing", "serviceURI"]),
+        "direction": d.at(&["backing", "direction"]),
+        "backing": d.child("backing").and_then(|b| b.xsi_type.clone()),
+        "connected": d.at(&["connectable", "connected"]).map(|t| t == "true"),
+    })
+}
+
+/// A network serial port URI: `telnet://:2001`, `tcp://host:2001` …
+fn serial_uri_ok(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return false;
+    };
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return false;
+    };
+    ["telnet", "telnets", "tcp", "tcp4", "tcp6", "ssl", "tls"].contains(&scheme)
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c))
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+/// The device with its connection state set.
+fn connected(d: &Xml, on: bool) -> Xml {
+    let mut d = d.clone();
+    if d.child("connectable").is_none() {
+        d.children.push(Xml {
+            name: "connectable".into(),
+            ..Xml::default()
+        });
+    }
+    if let Some(c) = d.child_mut("connectable") {
+        c.set("startConnected", &on.to_string());
+        c.set("connected", &on.to_string());
+    }
+    d
+}
+
+fn is_nic(d: &Xml) -> bool {
+    d.xsi_type
+        .as_deref()
+        .is_some_and(|t| NIC_TYPES.contains(&t))
+}
+
+fn int(d: &Xml, path: &[&str]) -> Option<i64> {
+    d.at(path).and_then(|t| t.parse().ok())
+}
+
+fn disk_json(d: &Xml) -> Value {
+    json!({
+        "label": label(d),
+        "key": int(d, &["key"]),
+        "capacity_gb": int(d, &["capacityInKB"]).map(|kb| kb as f64 / KB_PER_GB as f64),
+        "file": d.at(&["backing", "fileName"]),
+        "thin": d.at(&["backing", "thinProvisioned"]).map(|t| t == "true"),
+        "disk_mode": d.at(&["backing", "diskMode"]),
+        "controller_key": int(d, &["controllerKey"]),
+        "unit_number": int(d, &["unitNumber"]),
+    })
+}
+
+fn nic_json(d: &Xml) -> Value {
+    json!({
+        "label": label(d),
+        "key": int(d, &["key"]),
+        "type": d.xsi_type,
+        "mac_address": d.at(&["macAddress"]),
+        "network": d.at(&["backing", "deviceName"]),
+        "connected": d.at(&["connectable", "connected"]).map(|t| t == "true"),
+        "start_connected": d.at(&["connectable", "startConnected"]).map(|t| t == "true"),
+    })
+}
+
+/// `<deviceChange>` for one device.
+fn change(operation: &str, file_operation: Option<&str>, device: &str) -> String {
+    format!(
+        "<deviceChange>{}{}{device}</deviceChange>",
+        el("operation", operation),
+        file_operation
+            .map(|f| el("fileOperation", f))
+            .unwrap_or_default()
+    )
+}
+
+/// A device element named `device` (it came back as a list item).
+fn as_device(d: &Xml) -> String {
+    let mut d = d.clone();
+    d.name = "device".into();
+    d.to_xml()
+}
+
+impl VimClient {
+    async fn devices(&self, vm: &MoRef) -> Result<Vec<Xml>, BackendError> {
+        let p = self
+            .props(vm, &["config.hardware.device"])
+            .await?
+            .ok_or_else(|| BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: "VM (it was removed)".into(),
+            })?;
+        Ok(p.values
+            .get("config.hardware.device")
+            .map(|d| d.children.clone())
+            .unwrap_or_default())
+    }
+
+    fn one<'a>(
+        &self,
+        devices: &'a [Xml],
+        kind: &str,
+        key: &str,
+        matches: fn(&Xml) -> bool,
+    ) -> Result<&'a Xml, BackendError> {
+        devices
+            .iter()
+            .filter(|d| matches(d))
+            .find(|d| label(d) == key || d.at(&["key"]) == Some(key))
+            .ok_or_else(|| BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: format!(
+                    "{kind} {key:?} on this VM; it has: {}",
+                    devices
+                        .iter()
+                        .filter(|d| matches(d))
+                        .map(label)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+
+    async fn reconfigure(
+        &self,
+        vm: &MoRef,
+        device_change: String,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let mut out = self
+            .run_task(
+                "ReconfigVM_Task",
+                vm,
+                &format!("<spec>{device_change}</spec>"),
+                wait,
+                progress,
+            )
+            .await?;
+        out["vm"] = json!(vm.id);
+        Ok(out)
+    }
+
+    /// A network by name, for a NIC backing.
+    async fn network(&self, name: &str) -> Result<MoRef, BackendError> {
+        self.find("Network", "network", name).await
+    }
+
+    pub(super) async fn devices_op(
+        &self,
+        op: VimOp,
+        args: &ValidArgs,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let vm = self
+            .find("VirtualMachine", "VM", args.str("vm").unwrap_or_default())
+            .await?;
+        let devices = self.devices(&vm).await?;
+        let key = |name: &str| args.str(name).unwrap_or_default();
+        match op {
+            VimOp::ListDisks => Ok(Value::Array(
+                devices
+                    .iter()
+                    .filter(|d| is_disk(d))
+                    .map(disk_json)
+                    .collect(),
+            )),
+            VimOp::DiskInfo => Ok(disk_json(self.one(
+                &devices,
+                "disk",
+                key("disk"),
+                is_disk,
+            )?)),
+            VimOp::ListNics => Ok(Value::Array(
+                devices.iter().filter(|d| is_nic(d)).map(nic_json).collect(),
+            )),
+            VimOp::NicInfo => Ok(nic_json(self.one(
+                &devices,
+                "network adapter",
+                key("nic"),
+                is_nic,
+            )?)),
+            VimOp::AddDisk => {
+                let controller = devices
+                    .iter()
+                    .find(|d| {
+                        d.xsi_type
+                            .as_deref()
+                            .is_some_and(|t| DISK_CONTROLLERS.contains(&t))
+                    })
+                    .and_then(|c| c.at(&["key"]))
+                    .ok_or_else(|| {
+                        self.invalid("the VM has no disk controller to attach a disk to")
+                    })?;
+                let used: Vec<i64> = devices
+                    .iter()
+                    .filter(|d| d.at(&["controllerKey"]) == Some(controller))
+                    .filter_map(|d| int(d, &["unitNumber"]))
+                    .collect();
+                // Unit 7 is the SCSI controller's own.
+                let unit = (0..16)
+                    .find(|u| *u != 7 && !used.contains(u))
+                    .ok_or_else(|| self.invalid("the disk controller has no free unit"))?;
+                let kb = args.int("size_gb").unwrap_or(1) * KB_PER_GB;
+                let device = format!(
+                    "<device xsi:type=\"VirtualDisk\"><key>-1</key>\
+                     <backing xsi:type=\"VirtualDiskFlatVer2BackingInfo\"><fileName></fileName><diskMode>persistent</diskMode>\
+                     <thinProvisioned>{}</thinProvisioned></backing>\
+                     <controllerKey>{}</controllerKey><unitNumber>{unit}</unitNumber><capacityInKB>{kb}</capacityInKB></device>",
+                    args.bool("thin").unwrap_or(true),
+                    escape(controller)
+                );
+                self.reconfigure(&vm, change("add", Some("create"), &device), wait, progress)
+                    .await
+            }
+            VimOp::RemoveDisk => {
+                let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
+                let destroy = args
+                    .bool("delete_file")
+                    .unwrap_or(false)
+                    .then_some("destroy");
+                self.reconfigure(
+                    &vm,
+                    change("remove", destroy, &as_device(disk)),
+                    wait,
+                    progress,
+                )
+                .await
+            }
+            VimOp::ResizeDisk => {
+                let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
+                let now = int(disk, &["capacityInKB"]).unwrap_or(0);
+                let kb = args.int("size_gb").unwrap_or(0) * KB_PER_GB;
+                if kb <= now {
+                    return Err(self.invalid(format!(
+                        "disks only grow: {} is {} GB, asked for {} GB",
+                        label(disk),
+                        now / KB_PER_GB,
+                        kb / KB_PER_GB
+                    )));
+                }
+                let mut d = disk.clone();
+                d.set("capacityInKB", &kb.to_string());
+                if d.child("capacityInBytes").is_some() {
+                    d.set("capacityInBytes", &(kb * 1024).to_string());
+                }
+                self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
+                    .await
+            }
+            VimOp::AddNic => {
+                let name = key("network");
+                let net = self.network(name).await?;
+                let ty = match args.str("adapter").unwrap_or("vmxnet3") {
+                    "e1000" => "VirtualE1000",
+                    "e1000e" => "VirtualE1000e",
+                    _ => "VirtualVmxnet3",
+                };
+                let device = format!(
+                    "<device xsi:type=\"{ty}\"><key>-1</key>\
+                     <backing xsi:type=\"VirtualEthernetCardNetworkBackingInfo\">{}<network type=\"Network\">{}</network></backing>\
+                     <connectable><startConnected>true</startConnected><allowGuestControl>true</allowGuestControl><connected>true</connected></connectable>\
+                     <addressType>generated</addressType></device>",
+                    el("deviceName", name),
+                    escape(&net.id)
+                );
+                self.reconfigure(&vm, change("add", None, &device), wait, progress)
+                    .await
+            }
+            VimOp::RemoveNic => {
+                let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
+                self.reconfigure(&vm, change("remove", None, &as_device(nic)), wait, progress)
+                    .await
+            }
+            VimOp::ConnectNic => {
+                let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
+                let nic = connected(nic, args.bool("connected").unwrap_or(true));
+                self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
+                    .await
+            }
+            VimOp::GetSerialPorts => Ok(Value::Array(
+                devices
+                    .iter()
+                    .filter(|d| is_serial(d))
+                    .map(serial_json)
+                    .collect(),
+            )),
+            VimOp::SetupSerialPort => {
+                let uri = key("uri");
+                if !serial_uri_ok(uri) {
+                    return Err(self.invalid(format!(
+                        "uri {uri:?} must be scheme://[host]:port with scheme telnet, telnets, tcp or ssl, e.g. telnet://:2001"
+                    )));
+                }
+                let direction = args.str("direction").unwrap_or("server");
+                let device = format!(
+                    "<device xsi:type=\"VirtualSerialPort\"><key>-1</key>\
+                     <backing xsi:type=\"VirtualSerialPortURIBackingInfo\">{}{}</backing>\
+                     <connectable><startConnected>true</startConnected><allowGuestControl>true</allowGuestControl><connected>true</connected></connectable>\
+                     <yieldOnPoll>true</yieldOnPoll></device>",
+                    el("direction", direction),
+                    el("serviceURI", uri)
+                );
+                self.reconfigure(&vm, change("add", None, &device), wait, progress)
+                    .await
+            }
+            VimOp::ConnectSerialPort | VimOp::ClearSerialPort | VimOp::RemoveSerialPort => {
+                let serials: Vec<&Xml> = devices.iter().filter(|d| is_serial(d)).collect();
+                let port = match (args.str("port"), serials.as_slice()) {
+                    (Some(p), _) => self.one(&devices, "serial port", p, is_serial)?,
+                    (None, [one]) => *one,
+                    (None, _) => {
+                        self.one(&devices, "single serial port (give port)", "", is_serial)?
+                    }
+                };
+                match op {
+                    VimOp::RemoveSerialPort => {
+                        self.reconfigure(
+                            &vm,
+                            change("remove", None, &as_device(port)),
+                            wait,
+                            progress,
+                        )
+                        .await
+                    }
+                    VimOp::ConnectSerialPort => {
+                        let d = connected(port, args.bool("connected").unwrap_or(true));
+                        self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
+                            .await
+                    }
+                    // Drop whoever is attached and start afresh: disconnect,
+                    // then connect again.
+                    _ => {
+                        let off = connected(port, false);
+                        self.reconfigure(
+                            &vm,
+                            change("edit", None, &as_device(&off)),
+                            wait,
+                            progress,
+                        )
+                        .await?;
+                        let on = connected(port, true);
+                        self.reconfigure(&vm, change("edit", None, &as_device(&on)), wait, progress)
+                            .await
+                    }
+                }
+            }
+            VimOp::ChangeNicNetwork => {
+                let mut nic = self
+                    .one(&devices, "network adapter", key("nic"), is_nic)?
+                    .clone();
+                let name = key("network");
+                let net = self.network(name).await?;
+                let backing = Xml::parse(&format!(
+                    "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualEthernetCardNetworkBackingInfo\">{}<network type=\"Network\">{}</network></backing>",
+                    el("deviceName", name),
+                    escape(&net.id)
+                ))
+                .map_err(BackendError::Internal)?;
+                match nic.children.iter_mut().find(|c| c.name == "backing") {
+                    Some(b) => *b = backing,
+                    None => nic.children.push(backing),
+                }
+                self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
+                    .await
+            }
+            _ => Err(BackendError::Internal(format!(
+                "{op:?} is not a device operation"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_uris() {
+        for ok in [
+            "telnet://:2001",
+            "tcp://10.0.0.5:7000",
+            "telnets://console.example:443",
+        ] {
+            assert!(serial_uri_ok(ok), "{ok}");
+        }
+        for bad in [
+            "telnet://:0",
+            "file:///etc/passwd",
+            "telnet://:2001/x",
+            "http://a:80",
+            "telnet:2001",
+            "telnet://a b:1",
+        ] {
+            assert!(!serial_uri_ok(bad), "{bad}");
+        }
+    }
+}

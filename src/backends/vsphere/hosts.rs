@@ -1,0 +1,168 @@
+//! ESXi host administration: hardware and networking views, services and
+//! NTP (through the host's HostServiceSystem and configuration), reboot and
+//! shutdown.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::xml::{el, MoRef, Xml};
+use super::{request, BackendError, VimClient};
+use crate::backends::ProgressSink;
+use crate::catalog::{ValidArgs, VimOp};
+
+fn service_json(s: &Xml) -> Value {
+    json!({
+        "key": s.at(&["key"]),
+        "label": s.at(&["label"]),
+        "running": s.at(&["running"]).map(|t| t == "true"),
+        "policy": s.at(&["policy"]),
+        "required": s.at(&["required"]).map(|t| t == "true"),
+    })
+}
+
+impl VimClient {
+    async fn service_system(&self, host: &MoRef) -> Result<MoRef, BackendError> {
+        self.props(host, &["configManager.serviceSystem"])
+            .await?
+            .and_then(|p| p.moref("configManager.serviceSystem"))
+            .ok_or_else(|| self.invalid("this host exposes no service system"))
+    }
+
+    async fn services(&self, system: &MoRef) -> Result<Vec<Xml>, BackendError> {
+        let p = self
+            .props(system, &["serviceInfo"])
+            .await?
+            .unwrap_or_default();
+        Ok(p.values
+            .get("serviceInfo")
+            .map(|i| i.all("service").cloned().collect())
+            .unwrap_or_default())
+    }
+
+    pub(super) async fn host_op(
+        &self,
+        op: VimOp,
+        args: &ValidArgs,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let host = self
+            .find("HostSystem", "host", args.str("host").unwrap_or_default())
+            .await?;
+        match op {
+            VimOp::HostHardware => {
+                let p = self
+                    .props(
+                        &host,
+                        &[
+                            "summary.hardware",
+                            "hardware.systemInfo",
+                            "hardware.biosInfo",
+                        ],
+                    )
+                    .await?
+                    .unwrap_or_default();
+                Ok(json!({
+                    "host": host.id,
+                    "summary": p.json("summary.hardware"),
+                    "system": p.json("hardware.systemInfo"),
+                    "bios": p.json("hardware.biosInfo"),
+                }))
+            }
+            VimOp::HostNetworking => {
+                let p = self
+                    .props(&host, &["config.network"])
+                    .await?
+                    .unwrap_or_default();
+                let net = p.values.get("config.network");
+                let list = |name: &str, f: &dyn Fn(&Xml) -> Value| -> Vec<Value> {
+                    net.map(|n| n.all(name).map(f).collect())
+                        .unwrap_or_default()
+                };
+                Ok(json!({
+                    "host": host.id,
+                    "vswitches": list("vswitch", &|v| json!({"name": v.at(&["name"]), "ports": v.at(&["numPorts"]), "mtu": v.at(&["mtu"])})),
+                    "portgroups": list("portgroup", &|g| json!({"name": g.at(&["spec", "name"]), "vlan": g.at(&["spec", "vlanId"]), "vswitch": g.at(&["spec", "vswitchName"])})),
+                    "vmkernel_nics": list("vnic", &|v| json!({"device": v.at(&["device"]), "portgroup": v.at(&["portgroup"]), "ip": v.at(&["spec", "ip", "ipAddress"]), "mac": v.at(&["spec", "mac"])})),
+                    "physical_nics": list("pnic", &|v| json!({"device": v.at(&["device"]), "mac": v.at(&["mac"]), "driver": v.at(&["driver"])})),
+                }))
+            }
+            VimOp::NtpConfig => {
+                let p = self
+                    .props(&host, &["config.dateTimeInfo"])
+                    .await?
+                    .unwrap_or_default();
+                let dt = p.values.get("config.dateTimeInfo");
+                Ok(json!({
+                    "host": host.id,
+                    "ntp_servers": dt.and_then(|d| d.child("ntpConfig")).map(|n| n.all("server").map(|s| s.text.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+                    "time_zone": dt.and_then(|d| d.at(&["timeZone", "key"])),
+                }))
+            }
+            VimOp::ListServices => {
+                let system = self.service_system(&host).await?;
+                Ok(Value::Array(
+                    self.services(&system)
+                        .await?
+                        .iter()
+                        .map(service_json)
+                        .collect(),
+                ))
+            }
+            VimOp::ServiceStatus
+            | VimOp::StartService
+            | VimOp::StopService
+            | VimOp::RestartService => {
+                let system = self.service_system(&host).await?;
+                let services = self.services(&system).await?;
+                let key = args.str("service").unwrap_or_default();
+                let service = services
+                    .iter()
+                    .find(|s| s.at(&["key"]) == Some(key) || s.at(&["label"]) == Some(key))
+                    .ok_or_else(|| BackendError::NotFound {
+                        endpoint: self.name.clone(),
+                        what: format!(
+                            "service {key:?} on this host; it has: {}",
+                            services
+                                .iter()
+                                .filter_map(|s| s.at(&["key"]))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?;
+                let id = service.at(&["key"]).unwrap_or_default().to_string();
+                let method = match op {
+                    VimOp::ServiceStatus => return Ok(service_json(service)),
+                    VimOp::StartService => "StartService",
+                    VimOp::StopService => "StopService",
+                    _ => "RestartService",
+                };
+                self.call(method, |_| request(method, &system, &el("id", &id)))
+                    .await?;
+                let after = self.services(&system).await?;
+                let now = after.iter().find(|s| s.at(&["key"]) == Some(id.as_str()));
+                Ok(json!({"host": host.id, "requested": method, "service": now.map(service_json)}))
+            }
+            VimOp::RebootHost | VimOp::ShutdownHost => {
+                let method = if op == VimOp::RebootHost {
+                    "RebootHost_Task"
+                } else {
+                    "ShutdownHost_Task"
+                };
+                let force = args.bool("force").unwrap_or(false);
+                self.run_task(
+                    method,
+                    &host,
+                    &format!("<force>{force}</force>"),
+                    wait,
+                    progress,
+                )
+                .await
+            }
+            _ => Err(BackendError::Internal(format!(
+                "{op:?} is not a host operation"
+            ))),
+        }
+    }
+}

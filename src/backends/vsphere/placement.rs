@@ -1,0 +1,189 @@
+//! Where VMs and pools are: create a VM, resource pools, moving a VM to a
+//! pool or another host or datastore, removing an empty folder.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::xml::{el, moref, MoRef};
+use super::{request, BackendError, VimClient};
+use crate::backends::ProgressSink;
+use crate::catalog::{ValidArgs, VimOp};
+
+/// Default shares and no limit: what the vSphere client proposes.
+const ALLOCATION: &str =
+    "<reservation>0</reservation><expandableReservation>true</expandableReservation>\
+     <limit>-1</limit><shares><shares>4000</shares><level>normal</level></shares>";
+
+impl VimClient {
+    /// A host's root resource pool (of its cluster or standalone compute
+    /// resource).
+    async fn pool_of_host(&self, host: &MoRef) -> Result<MoRef, BackendError> {
+        let cr = self
+            .props(host, &["parent"])
+            .await?
+            .and_then(|p| p.moref("parent"))
+            .ok_or_else(|| self.invalid("the host has no compute resource"))?;
+        self.props(&cr, &["resourcePool"])
+            .await?
+            .and_then(|p| p.moref("resourcePool"))
+            .ok_or_else(|| self.invalid("the host's compute resource has no resource pool"))
+    }
+
+    async fn only_vm_folder(&self) -> Result<MoRef, BackendError> {
+        let dcs = self.list("Datacenter", &["vmFolder"]).await?;
+        match dcs.as_slice() {
+            [one] => one
+                .moref("vmFolder")
+                .ok_or_else(|| self.invalid("datacenter without a VM folder")),
+            _ => Err(self.invalid("there are several datacenters: give folder (e.g. DC0/vm)")),
+        }
+    }
+
+    pub(super) async fn placement_op(
+        &self,
+        op: VimOp,
+        args: &ValidArgs,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let key = |name: &str| args.str(name).unwrap_or_default();
+        match op {
+            VimOp::CreateVm => {
+                let folder = match args.str("folder") {
+                    Some(f) => self.folder(f, None).await?,
+                    None => self.only_vm_folder().await?,
+                };
+                let host = match args.str("host") {
+                    Some(h) => self.find("HostSystem", "host", h).await?,
+                    None => self
+                        .list("HostSystem", &["name"])
+                        .await?
+                        .into_iter()
+                        .find_map(|p| p.obj)
+                        .ok_or_else(|| self.invalid("there is no host to create the VM on"))?,
+                };
+                let pool = self.pool_of_host(&host).await?;
+                self.find("Datastore", "datastore", key("datastore"))
+                    .await?;
+                // ConfigSpec fields in the WSDL's order.
+                let config = format!(
+                    "<config>{}{}<files>{}</files>{}{}</config>",
+                    el("name", key("name")),
+                    el("guestId", args.str("guest_id").unwrap_or("otherGuest")),
+                    el("vmPathName", &format!("[{}]", key("datastore"))),
+                    el("numCPUs", &args.int("cpus").unwrap_or(1).to_string()),
+                    el(
+                        "memoryMB",
+                        &args.int("memory_mb").unwrap_or(1024).to_string()
+                    ),
+                );
+                let body = format!("{config}{}{}", moref("pool", &pool), moref("host", &host));
+                self.run_task("CreateVM_Task", &folder, &body, wait, progress)
+                    .await
+            }
+            VimOp::DeleteFolder => {
+                let folder = self.folder(key("folder"), None).await?;
+                let p = self
+                    .props(&folder, &["childEntity"])
+                    .await?
+                    .unwrap_or_default();
+                let children = p.values.get("childEntity").map_or(0, |c| c.children.len());
+                if children > 0 {
+                    // vSphere would destroy everything inside, VMs included.
+                    return Err(self.invalid(format!(
+                        "folder {:?} holds {children} object(s); move or delete them first",
+                        key("folder")
+                    )));
+                }
+                self.run_task("Destroy_Task", &folder, "", wait, progress)
+                    .await
+            }
+            VimOp::CreateResourcePool => {
+                let parent = match args.str("parent") {
+                    Some(p) => self.find("ResourcePool", "resource pool", p).await?,
+                    None => {
+                        let host = self
+                            .list("ClusterComputeResource", &["resourcePool"])
+                            .await?
+                            .into_iter()
+                            .find_map(|p| p.moref("resourcePool"));
+                        host.ok_or_else(|| {
+                            self.invalid("no cluster to create the pool in: give parent")
+                        })?
+                    }
+                };
+                let spec = format!(
+                    "<spec><cpuAllocation>{ALLOCATION}</cpuAllocation><memoryAllocation>{ALLOCATION}</memoryAllocation></spec>"
+                );
+                let x = self
+                    .call("CreateResourcePool", |_| {
+                        request(
+                            "CreateResourcePool",
+                            &parent,
+                            &format!("{}{spec}", el("name", key("name"))),
+                        )
+                    })
+                    .await?;
+                self.inventory.invalidate();
+                let created = x.child("returnval").and_then(|r| r.moref());
+                let inv = self.inventory(true).await?;
+                Ok(
+                    json!({"id": created.as_ref().map(|m| m.id.clone()), "path": created.as_ref().map(|m| inv.path(m))}),
+                )
+            }
+            VimOp::DeleteResourcePool => {
+                let pool = self
+                    .find("ResourcePool", "resource pool", key("pool"))
+                    .await?;
+                self.run_task("Destroy_Task", &pool, "", wait, progress)
+                    .await
+            }
+            VimOp::MoveToPool => {
+                // A relocation that changes only the pool.
+                let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
+                let pool = self
+                    .find("ResourcePool", "resource pool", key("pool"))
+                    .await?;
+                let spec = format!("<spec>{}</spec>", moref("pool", &pool));
+                let mut out = self
+                    .run_task("RelocateVM_Task", &vm, &spec, wait, progress)
+                    .await?;
+                out["vm"] = json!(vm.id);
+                Ok(out)
+            }
+            VimOp::Migrate => {
+                let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
+                if args.str("host").is_none() && args.str("datastore").is_none() {
+                    return Err(self.invalid("give host, datastore, or both"));
+                }
+                // RelocateSpec fields in the WSDL's order: datastore, pool, host.
+                let mut spec = String::new();
+                if let Some(d) = args.str("datastore") {
+                    let ds = self.find("Datastore", "datastore", d).await?;
+                    spec.push_str(&moref("datastore", &ds));
+                }
+                if let Some(h) = args.str("host") {
+                    let host = self.find("HostSystem", "host", h).await?;
+                    spec.push_str(&moref("pool", &self.pool_of_host(&host).await?));
+                    spec.push_str(&moref("host", &host));
+                }
+                let mut out = self
+                    .run_task(
+                        "RelocateVM_Task",
+                        &vm,
+                        &format!("<spec>{spec}</spec>"),
+                        wait,
+                        progress,
+                    )
+                    .await?;
+                out["vm"] = json!(vm.id);
+                Ok(out)
+            }
+            VimOp::CancelTask => self.cancel_task(key("task")).await,
+            _ => Err(BackendError::Internal(format!(
+                "{op:?} is not a placement operation"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! What vcsim cannot produce, from SOAP answers shaped like vCenter's:
+//! a refused login, faults, 5xx, garbage, a hang, a reset (each an error
+//! the agent can act on, the process carrying on), and ESXi host services
+//! and NTP settings (vcsim 0.24 has none).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use portcullis::audit::AuditLog;
+use portcullis::backends::Backends;
+use portcullis::catalog::Catalog;
+use portcullis::config::{Config, Env};
+use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome};
+use portcullis::principal::Principal;
+use serde_json::json;
+
+/// How the fake answers each SOAP method (matched on the body).
+#[derive(Clone, Copy, PartialEq)]
+enum Script {
+    Healthy,
+    BadLogin,
+    ServerError,
+    Garbage,
+    Hang,
+    Reset,
+    SessionExpiresOnce,
+}
+
+/// Names and parents: one datacenter, one standalone host.
+const INVENTORY: &str = r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>
+<objects><obj type="Datacenter">datacenter-1</obj><propSet><name>name</name><val xsi:type="xsd:string">DC1</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-d1</val></propSet></objects>
+<objects><obj type="Folder">group-h1</obj><propSet><name>name</name><val xsi:type="xsd:string">host</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
+<objects><obj type="ComputeResource">domain-s1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-h1</val></propSet></objects>
+<objects><obj type="HostSystem">host-1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="ComputeResource">domain-s1</val></propSet></objects>
+</returnval></RetrievePropertiesExResponse>"#;
+
+/// A RetrievePropertiesEx answer with one object and one property.
+fn props(ty: &str, id: &str, name: &str, val: &str) -> String {
+    envelope(&format!(
+        r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="{ty}">{id}</obj><propSet><name>{name}</name>{val}</propSet></objects></returnval></RetrievePropertiesExResponse>"#
+    ))
+}
+
+const CONTENT: &str = r#"<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval>"#;
+
+fn envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+fn fault(kind: &str, message: &str) -> String {
+    envelope(&format!(
+        r#"<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>{message}</faultstring><detail><{kind}Fault xmlns="urn:vim25" xsi:type="{kind}"></{kind}Fault></detail></soapenv:Fault>"#
+    ))
+}
+
+struct Fake {
+    url: String,
+    pem: Vec<u8>,
+    logins: Arc<Mutex<u32>>,
+}
+
+async fn answer(
+    script: Script,
+    body: &str,
+    logins: &Mutex<u32>,
+    expired: &Mutex<bool>,
+) -> (u16, Vec<(&'static str, String)>, String) {
+    let method = body
+        .split("<soapenv:Body><")
+        .nth(1)
+        .and_then(|b| b.split([' ', '>']).next())
+        .unwrap_or("")
+        .to_string();
+    match (script, method.as_str()) {
+        (_, "RetrieveServiceContent") => (200, vec![], envelope(&format!("<RetrieveServiceContentResponse xmlns=\"urn:vim25\">{CONTENT}</RetrieveServiceContentResponse>"))),
+        (Script::BadLogin, "Login") => (500, vec![], fault("InvalidLogin", "Cannot complete login due to an incorrect user name or password.")),
+        (_, "Login") => {
+            *logins.lock().unwrap() += 1;
+            (200, vec![("set-cookie", "vmware_soap_session=\"abc\"; Path=/; HttpOnly; Secure".into())], envelope("<LoginResponse xmlns=\"urn:vim25\"><returnval><key>s1</key></returnval></LoginResponse>"))
+        }
+        (Script::ServerError, _) => (503, vec![], "<html>Service Unavailable</html>".into()),
+        (Script::Garbage, _) => (200, vec![], "{\"not\": \"soap\"}".into()),
+        (Script::Hang, _) => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            (200, vec![], String::new())
+        }
+        (Script::SessionExpiresOnce, _) if !*expired.lock().unwrap() => {
+            *expired.lock().unwrap() = true;
+            (500, vec![], fault("NotAuthenticated", "The session is not authenticated."))
+        }
+        (_, "CreateContainerView") => (200, vec![], envelope("<CreateContainerViewResponse xmlns=\"urn:vim25\"><returnval type=\"ContainerView\">session[1]view</returnval></CreateContainerViewResponse>")),
+        (_, "RetrievePropertiesEx") if body.contains("<pathSet>parent</pathSet>") => (200, vec![], envelope(INVENTORY)),
+        (_, "RetrievePropertiesEx") if body.contains("configManager.serviceSystem") => (200, vec![], props("HostSystem", "host-1", "configManager.serviceSystem", r#"<val xsi:type="ManagedObjectReference" type="HostServiceSystem">serviceSystem-1</val>"#)),
+        (_, "RetrievePropertiesEx") if body.contains("<pathSet>serviceInfo</pathSet>") => {
+            let running = *expired.lock().unwrap();
+            (200, vec![], props("HostServiceSystem", "serviceSystem-1", "serviceInfo", &format!(
+                r#"<val xsi:type="HostServiceInfo"><service><key>TSM-SSH</key><label>SSH</label><required>false</required><uninstallable>false</uninstallable><running>{running}</running><ruleset>sshServer</ruleset><policy>off</policy></service><service><key>ntpd</key><label>NTP Daemon</label><required>false</required><uninstallable>false</uninstallable><running>true</running><ruleset>ntpClient</ruleset><policy>on</policy></service></val>"#)))
+        }
+        (_, "RetrievePropertiesEx") if body.contains("config.dateTimeInfo") => (200, vec![], props("HostSystem", "host-1", "config.dateTimeInfo", r#"<val xsi:type="HostDateTimeInfo"><timeZone><key>UTC</key><name>UTC</name><description>UTC</description><gmtOffset>0</gmtOffset></timeZone><ntpConfig><server>0.pool.ntp.org</server><server>time.example.internal</server></ntpConfig></val>"#)),
+        (_, "StartService") if body.contains("<id>TSM-SSH</id>") => {
+            // The service runs from now on.
+            *expired.lock().unwrap() = true;
+            (200, vec![], envelope(r#"<StartServiceResponse xmlns="urn:vim25"></StartServiceResponse>"#))
+        }
+        (_, "RetrievePropertiesEx") => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj><propSet><name>name</name><val xsi:type="xsd:string">web-01</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
+        (_, other) => (500, vec![], fault("MethodNotFound", &format!("{other} not recorded"))),
+    }
+}
+
+async fn fake(script: Script) -> Fake {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let pem = cert.cert.pem().into_bytes();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let logins = Arc::new(Mutex::new(0));
+    let expired = Arc::new(Mutex::new(false));
+    let (l, e) = (logins.clone(), expired.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            if script == Script::Reset {
+                drop(tcp);
+                continue;
+            }
+            let (acceptor, l, e) = (acceptor.clone(), l.clone(), e.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (l, e) = (l.clone(), e.clone());
+                    async move {
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let (status, headers, text) =
+                            answer(script, &String::from_utf8_lossy(&body), &l, &e).await;
+                        let mut resp = Response::builder()
+                            .status(status)
+                            .header("content-type", "text/xml");
+                        for (k, v) in headers {
+                            resp = resp.header(k, v);
+                        }
+                        Ok::<_, std::convert::Infallible>(
+                            resp.body(Full::new(Bytes::from(text))).unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    Fake {
+        url: format!("https://127.0.0.1:{port}"),
+        pem,
+        logins,
+    }
+}
+
+struct Pw;
+impl Env for Pw {
+    fn var(&self, name: &str) -> Option<String> {
+        (name == "VC_PASSWORD").then(|| "s3cret-canary".into())
+    }
+}
+
+async fn list_vms(f: &Fake, timeout: u64) -> (bool, String) {
+    call(f, timeout, "vsphere_list_vms", json!({})).await
+}
+
+async fn call(f: &Fake, timeout: u64, tool: &str, args: serde_json::Value) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &f.pem).unwrap();
+    let text = format!(
+        "[server]\npolicies = \"x\"\naudit_log = \"a.jsonl\"\n[[endpoints]]\nname = \"vc\"\nbackend = \"vsphere\"\nurl = \"{}\"\n\
+         username = \"svc\"\npassword_env = \"VC_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout_seconds = {timeout}\n",
+        f.url
+    );
+    let config = Config::parse(&text, "t", dir.path(), &Pw).unwrap();
+    let catalog = Catalog::builtin();
+    let engine = portcullis::policy::PolicyEngine::from_sources(
+        &portcullis::lab::default_policies(),
+        &catalog,
+    )
+    .unwrap();
+    let gate = Gate::new(
+        catalog,
+        engine,
+        Some(Arc::new(
+            AuditLog::open(&dir.path().join("a.jsonl")).unwrap(),
+        )),
+        Backends::new(&config.endpoints).unwrap(),
+    );
+    let caller = Caller {
+        principal: Principal::new("t", ["admins"]),
+        transport: "stdio",
+        authentication: "local",
+        client: "t".into(),
+        can_elicit: false,
+    };
+    let req = CallRequest {
+        tool,
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let r = match gate.call(&caller, req, None).await {
+        Outcome::Done(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let log = std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap();
+    assert!(!r.text.contains("s3cret-canary") && !log.contains("s3cret-canary"));
+    (r.is_error, r.text)
+}
+
+#[tokio::test]
+async fn a_refused_login_names_the_credentials() {
+    let (err, text) = list_vms(&fake(Script::BadLogin).await, 10).await;
+    assert!(
+        err && text.contains("refused the user name or password"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_garbage_hang_or_reset_is_an_error_to_act_on() {
+    let (err, text) = list_vms(&fake(Script::ServerError).await, 10).await;
+    assert!(
+        err && text.contains("failed (HTTP 503)") && text.contains("retrying later may help"),
+        "{text}"
+    );
+    let (err, text) = list_vms(&fake(Script::Garbage).await, 10).await;
+    assert!(err && text.contains("not XML"), "{text}");
+    let (err, text) = list_vms(&fake(Script::Hang).await, 1).await;
+    assert!(err && text.contains("did not answer within 1s"), "{text}");
+    let (err, text) = list_vms(&fake(Script::Reset).await, 10).await;
+    assert!(err && text.contains("endpoint \"vc\""), "{text}");
+}
+
+#[tokio::test]
+async fn an_expired_session_logs_in_again_once() {
+    let f = fake(Script::SessionExpiresOnce).await;
+    let (err, text) = list_vms(&f, 10).await;
+    assert!(!err, "{text}");
+    assert!(text.contains("web-01"), "{text}");
+    assert_eq!(*f.logins.lock().unwrap(), 2, "one login, one renewal");
+    let (err, text) = list_vms(&fake(Script::Healthy).await, 10).await;
+    assert!(!err && text.contains("poweredOn"), "{text}");
+}
+
+#[tokio::test]
+async fn host_services_and_ntp_as_esxi_reports_them() {
+    let f = fake(Script::Healthy).await;
+    let host = json!({"host": "esx1.example"});
+    let (err, text) = call(&f, 10, "vsphere_list_services", host.clone()).await;
+    assert!(!err, "{text}");
+    let services: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(services[0]["key"], "TSM-SSH");
+    assert_eq!(services[0]["running"], false);
+    assert_eq!(services[1]["policy"], "on");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_start_service",
+        json!({"host": "esx1.example", "service": "SSH"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let started: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(started["service"]["running"], true, "{started}");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_get_service_status",
+        json!({"host": "esx1.example", "service": "sshd"}),
+    )
+    .await;
+    assert!(err && text.contains("it has: TSM-SSH, ntpd"), "{text}");
+    let (err, text) = call(&f, 10, "vsphere_get_ntp_config", host).await;
+    assert!(!err, "{text}");
+    let ntp: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        ntp["ntp_servers"],
+        json!(["0.pool.ntp.org", "time.example.internal"])
+    );
+    assert_eq!(ntp["time_zone"], "UTC");
+}
