@@ -68,7 +68,9 @@ async fn answer(
     script: Script,
     body: &str,
     logins: &Mutex<u32>,
-    expired: &Mutex<bool>,
+    // One bit of server state: the session has expired once (SessionExpiresOnce),
+    // or SSH has been started (Healthy).
+    happened: &Mutex<bool>,
 ) -> (u16, Vec<(&'static str, String)>, String) {
     let method = body
         .split("<soapenv:Body><")
@@ -89,22 +91,22 @@ async fn answer(
             tokio::time::sleep(Duration::from_secs(30)).await;
             (200, vec![], String::new())
         }
-        (Script::SessionExpiresOnce, _) if !*expired.lock().unwrap() => {
-            *expired.lock().unwrap() = true;
+        (Script::SessionExpiresOnce, _) if !*happened.lock().unwrap() => {
+            *happened.lock().unwrap() = true;
             (500, vec![], fault("NotAuthenticated", "The session is not authenticated."))
         }
         (_, "CreateContainerView") => (200, vec![], envelope("<CreateContainerViewResponse xmlns=\"urn:vim25\"><returnval type=\"ContainerView\">session[1]view</returnval></CreateContainerViewResponse>")),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>parent</pathSet>") => (200, vec![], envelope(INVENTORY)),
         (_, "RetrievePropertiesEx") if body.contains("configManager.serviceSystem") => (200, vec![], props("HostSystem", "host-1", "configManager.serviceSystem", r#"<val xsi:type="ManagedObjectReference" type="HostServiceSystem">serviceSystem-1</val>"#)),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>serviceInfo</pathSet>") => {
-            let running = *expired.lock().unwrap();
+            let running = *happened.lock().unwrap();
             (200, vec![], props("HostServiceSystem", "serviceSystem-1", "serviceInfo", &format!(
                 r#"<val xsi:type="HostServiceInfo"><service><key>TSM-SSH</key><label>SSH</label><required>false</required><uninstallable>false</uninstallable><running>{running}</running><ruleset>sshServer</ruleset><policy>off</policy></service><service><key>ntpd</key><label>NTP Daemon</label><required>false</required><uninstallable>false</uninstallable><running>true</running><ruleset>ntpClient</ruleset><policy>on</policy></service></val>"#)))
         }
         (_, "RetrievePropertiesEx") if body.contains("config.dateTimeInfo") => (200, vec![], props("HostSystem", "host-1", "config.dateTimeInfo", r#"<val xsi:type="HostDateTimeInfo"><timeZone><key>UTC</key><name>UTC</name><description>UTC</description><gmtOffset>0</gmtOffset></timeZone><ntpConfig><server>0.pool.ntp.org</server><server>time.example.internal</server></ntpConfig></val>"#)),
         (_, "StartService") if body.contains("<id>TSM-SSH</id>") => {
             // The service runs from now on.
-            *expired.lock().unwrap() = true;
+            *happened.lock().unwrap() = true;
             (200, vec![], envelope(r#"<StartServiceResponse xmlns="urn:vim25"></StartServiceResponse>"#))
         }
         (_, "RetrievePropertiesEx") => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj><propSet><name>name</name><val xsi:type="xsd:string">web-01</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
@@ -128,8 +130,8 @@ async fn fake(script: Script) -> Fake {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let logins = Arc::new(Mutex::new(0));
-    let expired = Arc::new(Mutex::new(false));
-    let (l, e) = (logins.clone(), expired.clone());
+    let happened = Arc::new(Mutex::new(false));
+    let (l, e) = (logins.clone(), happened.clone());
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {

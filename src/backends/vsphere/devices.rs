@@ -183,17 +183,14 @@ impl VimClient {
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let mut out = self
-            .run_task(
-                "ReconfigVM_Task",
-                vm,
-                &format!("<spec>{device_change}</spec>"),
-                wait,
-                progress,
-            )
-            .await?;
-        out["vm"] = json!(vm.id);
-        Ok(out)
+        self.task_on_vm(
+            "ReconfigVM_Task",
+            vm,
+            &format!("<spec>{device_change}</spec>"),
+            wait,
+            progress,
+        )
+        .await
     }
 
     /// A network by name, for a NIC backing.

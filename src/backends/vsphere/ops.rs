@@ -654,7 +654,19 @@ impl VimClient {
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
         let vm = self.vm(args).await?;
-        let mut out = self.run_task(method, &vm, body, wait, progress).await?;
+        self.task_on_vm(method, &vm, body, wait, progress).await
+    }
+
+    /// Run a VM's task; the answer names the VM.
+    pub(super) async fn task_on_vm(
+        &self,
+        method: &str,
+        vm: &MoRef,
+        body: &str,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let mut out = self.run_task(method, vm, body, wait, progress).await?;
         out["vm"] = json!(vm.id);
         Ok(out)
     }

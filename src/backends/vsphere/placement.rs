@@ -146,11 +146,8 @@ impl VimClient {
                     .find("ResourcePool", "resource pool", key("pool"))
                     .await?;
                 let spec = format!("<spec>{}</spec>", moref("pool", &pool));
-                let mut out = self
-                    .run_task("RelocateVM_Task", &vm, &spec, wait, progress)
-                    .await?;
-                out["vm"] = json!(vm.id);
-                Ok(out)
+                self.task_on_vm("RelocateVM_Task", &vm, &spec, wait, progress)
+                    .await
             }
             VimOp::Migrate => {
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
@@ -168,17 +165,14 @@ impl VimClient {
                     spec.push_str(&moref("pool", &self.pool_of_host(&host).await?));
                     spec.push_str(&moref("host", &host));
                 }
-                let mut out = self
-                    .run_task(
-                        "RelocateVM_Task",
-                        &vm,
-                        &format!("<spec>{spec}</spec>"),
-                        wait,
-                        progress,
-                    )
-                    .await?;
-                out["vm"] = json!(vm.id);
-                Ok(out)
+                self.task_on_vm(
+                    "RelocateVM_Task",
+                    &vm,
+                    &format!("<spec>{spec}</spec>"),
+                    wait,
+                    progress,
+                )
+                .await
             }
             VimOp::CancelTask => self.cancel_task(key("task")).await,
             _ => Err(BackendError::Internal(format!(
