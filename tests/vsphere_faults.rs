@@ -34,6 +34,8 @@ const INVENTORY: &str = r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><retu
 <objects><obj type="Datacenter">datacenter-1</obj><propSet><name>name</name><val xsi:type="xsd:string">DC1</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-d1</val></propSet></objects>
 <objects><obj type="Folder">group-h1</obj><propSet><name>name</name><val xsi:type="xsd:string">host</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
 <objects><obj type="ComputeResource">domain-s1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-h1</val></propSet></objects>
+<objects><obj type="Folder">group-v1</obj><propSet><name>name</name><val xsi:type="xsd:string">vm</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
+<objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet></objects>
 <objects><obj type="HostSystem">host-1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="ComputeResource">domain-s1</val></propSet></objects>
 </returnval></RetrievePropertiesExResponse>"#;
 
@@ -44,7 +46,7 @@ fn props(ty: &str, id: &str, name: &str, val: &str) -> String {
     ))
 }
 
-const CONTENT: &str = r#"<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval>"#;
+const CONTENT: &str = r#"<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><guestOperationsManager type="GuestOperationsManager">guestOperationsManager</guestOperationsManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval>"#;
 
 fn envelope(body: &str) -> String {
     format!(
@@ -97,6 +99,21 @@ async fn answer(
         }
         (_, "CreateContainerView") => (200, vec![], envelope("<CreateContainerViewResponse xmlns=\"urn:vim25\"><returnval type=\"ContainerView\">session[1]view</returnval></CreateContainerViewResponse>")),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>parent</pathSet>") => (200, vec![], envelope(INVENTORY)),
+        (_, "RetrievePropertiesEx") if body.contains("<pathSet>processManager</pathSet>") => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="GuestOperationsManager">guestOperationsManager</obj><propSet><name>processManager</name><val xsi:type="ManagedObjectReference" type="GuestProcessManager">guestOperationsProcessManager</val></propSet><propSet><name>fileManager</name><val xsi:type="ManagedObjectReference" type="GuestFileManager">guestOperationsFileManager</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
+        (_, "RetrievePropertiesEx") if body.contains(r#"<obj type="VirtualMachine">vm-7</obj>"#) => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
+        (_, "StartProgramInGuest") => {
+            // The guest password must arrive, escaped, in the body.
+            let ok = body.contains("<username>admin</username>") && body.contains("<password>pw&lt;guest&amp;</password>");
+            if ok {
+                (200, vec![], envelope(r#"<StartProgramInGuestResponse xmlns="urn:vim25"><returnval>4242</returnval></StartProgramInGuestResponse>"#))
+            } else {
+                (500, vec![], fault("InvalidGuestLogin", "Failed to authenticate with the guest operating system"))
+            }
+        }
+        (_, "ListProcessesInGuest") => (200, vec![], envelope(r#"<ListProcessesInGuestResponse xmlns="urn:vim25"><returnval><name>sh</name><pid>4242</pid><owner>admin</owner><cmdLine>/bin/sh -c true</cmdLine><startTime>2026-11-24T10:00:00Z</startTime><endTime>2026-11-24T10:00:01Z</endTime><exitCode>3</exitCode></returnval></ListProcessesInGuestResponse>"#)),
+        (_, "ListFilesInGuest") => (200, vec![], envelope(r#"<ListFilesInGuestResponse xmlns="urn:vim25"><returnval><files><path>.</path><type>directory</type><size>4096</size></files><files><path>app.log</path><type>file</type><size>1234</size><attributes xsi:type="GuestPosixFileAttributes"><modificationTime>2026-11-24T09:00:00Z</modificationTime></attributes></files><remaining>0</remaining></returnval></ListFilesInGuestResponse>"#)),
+        (_, "MakeDirectoryInGuest") => (200, vec![], envelope(r#"<MakeDirectoryInGuestResponse xmlns="urn:vim25"></MakeDirectoryInGuestResponse>"#)),
+        (_, "DeleteFileInGuest") => (200, vec![], envelope(r#"<DeleteFileInGuestResponse xmlns="urn:vim25"></DeleteFileInGuestResponse>"#)),
         (_, "RetrievePropertiesEx") if body.contains("configManager.serviceSystem") => (200, vec![], props("HostSystem", "host-1", "configManager.serviceSystem", r#"<val xsi:type="ManagedObjectReference" type="HostServiceSystem">serviceSystem-1</val>"#)),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>serviceInfo</pathSet>") => {
             let running = *happened.lock().unwrap();
@@ -233,7 +250,12 @@ async fn call(f: &Fake, timeout: u64, tool: &str, args: serde_json::Value) -> (b
         other => panic!("{other:?}"),
     };
     let log = std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap();
-    assert!(!r.text.contains("s3cret-canary") && !log.contains("s3cret-canary"));
+    for secret in ["s3cret-canary", "pw<guest&", "pw&lt;guest"] {
+        assert!(
+            !r.text.contains(secret) && !log.contains(secret),
+            "{secret} leaked"
+        );
+    }
     (r.is_error, r.text)
 }
 
@@ -308,4 +330,67 @@ async fn host_services_and_ntp_as_esxi_reports_them() {
         json!(["0.pool.ntp.org", "time.example.internal"])
     );
     assert_eq!(ntp["time_zone"], "UTC");
+}
+
+#[tokio::test]
+async fn guest_operations_send_the_guest_password_only_to_vcenter() {
+    let f = fake(Script::Healthy).await;
+    let auth = |extra: serde_json::Value| {
+        let mut a = json!({"vm": "app-01", "guest_user": "admin", "guest_password": "pw<guest&"});
+        a.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        a
+    };
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_run_command_in_guest",
+        auth(json!({"program": "/bin/sh", "arguments": "-c true"})),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            run["pid"].clone(),
+            run["exit_code"].clone(),
+            run["finished"].clone()
+        ),
+        (json!(4242), json!(3), json!(true))
+    );
+    let (err, text) = call(&f, 10, "vsphere_list_guest_processes", auth(json!({}))).await;
+    assert!(!err && text.contains("/bin/sh -c true"), "{text}");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_list_guest_directory",
+        auth(json!({"path": "/var/log"})),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let dir: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(dir["files"][1]["path"], "app.log");
+    assert_eq!(dir["files"][1]["modified"], "2026-11-24T09:00:00Z");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_create_guest_directory",
+        auth(json!({"path": "/tmp/x", "create_parents": true})),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_delete_guest_file",
+        auth(json!({"path": "/tmp/x/y", "confirm": true})),
+    )
+    .await;
+    assert!(!err, "{text}");
+    // A wrong password comes back as the guest's refusal, by name.
+    let mut wrong = auth(json!({"program": "/bin/true"}));
+    wrong["guest_password"] = json!("nope");
+    let (err, text) = call(&f, 10, "vsphere_run_command_in_guest", wrong).await;
+    assert!(err && text.contains("InvalidGuestLogin"), "{text}");
 }

@@ -218,6 +218,13 @@ impl ToolDef {
         }
     }
 
+    /// Whether `name` is a secret parameter of this tool (never recorded).
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.name == name && matches!(p.ty, Ty::Secret { .. }))
+    }
+
     pub fn read_only(&self) -> bool {
         self.tier == Tier::Read
     }

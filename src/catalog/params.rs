@@ -28,6 +28,12 @@ pub enum Ty {
         max_len: usize,
         what: &'static str,
     },
+    /// A credential a tool needs (a guest OS password): validated like a
+    /// name, passed to the backend, and never written anywhere else: not
+    /// to the audit log, not into the Cedar context, not into errors.
+    Secret {
+        max_len: usize,
+    },
     Int {
         min: i64,
         max: i64,
@@ -103,6 +109,9 @@ impl Ty {
             Ty::Name { max_len, .. } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^\S(?:.*\S)?$"})
             }
+            Ty::Secret { max_len } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max_len, "writeOnly": true})
+            }
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
@@ -114,7 +123,11 @@ impl Ty {
         match self {
             Ty::Int { .. } => "Long",
             Ty::Bool => "Bool",
-            Ty::Ident { .. } | Ty::Text { .. } | Ty::Name { .. } | Ty::Enum(_) => "String",
+            Ty::Ident { .. }
+            | Ty::Text { .. }
+            | Ty::Name { .. }
+            | Ty::Secret { .. }
+            | Ty::Enum(_) => "String",
         }
     }
 }

@@ -193,6 +193,12 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
                 return Err(ValidationError::Pattern { field, what });
             }
         }
+        Ty::Secret { max_len } => {
+            let s = bounded_str(v, field, max_len)?;
+            if s.is_empty() || s.chars().any(char::is_control) {
+                return Err(ValidationError::ControlCharacter { field });
+            }
+        }
         Ty::Int { min, max } => {
             let n = match v {
                 Value::Number(n) => n,

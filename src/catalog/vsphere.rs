@@ -85,6 +85,11 @@ pub enum VimOp {
     RestartService,
     RebootHost,
     ShutdownHost,
+    RunInGuest,
+    GuestProcesses,
+    GuestDirectory,
+    MakeGuestDirectory,
+    DeleteGuestFile,
 }
 
 impl Ty {
@@ -516,6 +521,54 @@ pub(super) fn tools() -> Vec<ToolDef> {
         )
         .params(&[VM, NIC, NETWORK])
         .task(),
+        // Guest operations (VMware Tools): tier admin, as they run or touch
+        // anything inside the guest.
+        vm(
+            "vsphere_run_command_in_guest",
+            "Run command in guest",
+            "Start a program inside the guest OS and wait for it (up to wait_seconds, default 30); returns its exit code.",
+            "guest",
+            Admin,
+            Op::RunInGuest,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, PROGRAM, PROGRAM_ARGS, WORKING_DIR, RUN_WAIT]),
+        vm(
+            "vsphere_list_guest_processes",
+            "List guest processes",
+            "The processes running in the guest OS.",
+            "guest",
+            Admin,
+            Op::GuestProcesses,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD]),
+        vm(
+            "vsphere_list_guest_directory",
+            "List guest directory",
+            "The files in a directory of the guest OS.",
+            "guest",
+            Admin,
+            Op::GuestDirectory,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
+        vm(
+            "vsphere_create_guest_directory",
+            "Create guest directory",
+            "Create a directory in the guest OS.",
+            "guest",
+            Admin,
+            Op::MakeGuestDirectory,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CREATE_PARENTS]),
+        vm(
+            "vsphere_delete_guest_file",
+            "Delete guest file",
+            "Delete a file in the guest OS.",
+            "guest",
+            Admin,
+            Op::DeleteGuestFile,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH])
+        .destructive(),
         // Serial ports (network appliances, headless systems)
         vm(
             "vsphere_get_serial_port",
@@ -1073,4 +1126,40 @@ const FORCE: Param = Param::optional(
     "force",
     Ty::Bool,
     "Even when the host is not in maintenance mode (default false).",
+);
+const GUEST_USER: Param = Param::required("guest_user", Ty::VS_NAME, "A user of the guest OS.");
+const GUEST_PASSWORD: Param = Param::required(
+    "guest_password",
+    Ty::Secret { max_len: 256 },
+    "That user's password. Used for this call only; never logged or audited.",
+);
+const PROGRAM: Param = Param::required(
+    "program",
+    Ty::Text { max_len: 1024 },
+    "Full path of the program in the guest, e.g. /bin/sh or C:\\Windows\\System32\\cmd.exe.",
+);
+const PROGRAM_ARGS: Param = Param::optional(
+    "arguments",
+    Ty::Text { max_len: 8192 },
+    "Arguments, as one string.",
+);
+const WORKING_DIR: Param = Param::optional(
+    "working_directory",
+    Ty::Text { max_len: 1024 },
+    "Working directory in the guest.",
+);
+const RUN_WAIT: Param = Param::optional(
+    "wait_seconds",
+    Ty::Int { min: 0, max: 3600 },
+    "How long to wait for the program to end (default 30; 0: do not wait).",
+);
+const GUEST_PATH: Param = Param::required(
+    "path",
+    Ty::Text { max_len: 1024 },
+    "A path in the guest OS.",
+);
+const CREATE_PARENTS: Param = Param::optional(
+    "create_parents",
+    Ty::Bool,
+    "Also create missing parent directories (default false).",
 );

@@ -138,6 +138,7 @@ pub struct Gate {
 }
 
 fn context(
+    tool: &ToolDef,
     args: &ValidArgs,
     confirmation: Confirmation,
     caller: &Caller,
@@ -146,6 +147,7 @@ fn context(
 ) -> Value {
     let mut a: Map<String, Value> = args.as_map().clone();
     a.remove(control::CONFIRM);
+    a.retain(|k, _| !tool.is_secret(k));
     json!({
         "args": a,
         "confirmed": confirmation != Confirmation::None,
@@ -236,7 +238,14 @@ impl Gate {
         p: &Prepared,
         confirmation: Confirmation,
     ) -> Result<Decision, String> {
-        let context = context(&p.args, confirmation, caller, &p.endpoint, UtcTime::now());
+        let context = context(
+            p.tool,
+            &p.args,
+            confirmation,
+            caller,
+            &p.endpoint,
+            UtcTime::now(),
+        );
         let input = AuthzInput {
             principal: &caller.principal,
             action: p.tool.name,
@@ -299,7 +308,7 @@ impl Gate {
             }
             c => c,
         };
-        let ctx = context(&args, confirmation, caller, &endpoint, UtcTime::now());
+        let ctx = context(tool, &args, confirmation, caller, &endpoint, UtcTime::now());
         let input = AuthzInput {
             principal: &caller.principal,
             action: tool.name,

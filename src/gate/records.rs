@@ -83,6 +83,19 @@ fn tool_facts(m: &mut Map<String, Value>, tool: &ToolDef) {
     m.insert("backend".into(), json!(tool.backend.as_str()));
 }
 
+/// Arguments for the log: secret parameters replaced, everything bounded.
+fn logged_args(tool: Option<&ToolDef>, args: &Value) -> Value {
+    let mut args = args.clone();
+    if let (Some(t), Value::Object(m)) = (tool, &mut args) {
+        for (k, v) in m.iter_mut() {
+            if t.is_secret(k) {
+                *v = Value::String("[redacted]".into());
+            }
+        }
+    }
+    sanitize(&args, 0)
+}
+
 /// A call refused before authorization (unknown tool, invalid arguments).
 pub fn refused(
     ids: &Ids,
@@ -99,7 +112,7 @@ pub fn refused(
     }
     m.insert(
         "args".into(),
-        raw_args.map_or(Value::Null, |a| sanitize(a, 0)),
+        raw_args.map_or(Value::Null, |a| logged_args(tool, a)),
     );
     m.insert("decision".into(), json!(decision));
     m.insert("reason".into(), json!(clip(message)));
@@ -125,7 +138,10 @@ pub fn decision(
     );
     let mut args = p.args.as_map().clone();
     args.remove(control::CONFIRM);
-    m.insert("args".into(), sanitize(&Value::Object(args), 0));
+    m.insert(
+        "args".into(),
+        logged_args(Some(p.tool), &Value::Object(args)),
+    );
     m.insert("confirmation".into(), json!(p.confirmation.as_str()));
     m.insert("decision".into(), json!(decision));
     m.insert("policies".into(), json!(p.decision.policies));

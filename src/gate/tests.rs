@@ -17,6 +17,17 @@ fn endpoints(names: &[&str]) -> Backends {
     Backends::new(&eps).unwrap()
 }
 
+/// A stdio caller "u" in these groups.
+fn local_caller(groups: &[&str]) -> Caller {
+    Caller {
+        principal: Principal::new("u", groups.to_vec()),
+        transport: "stdio",
+        authentication: "local",
+        client: "t".into(),
+        can_elicit: false,
+    }
+}
+
 fn gate_with(policies: &[String]) -> Result<Gate, crate::policy::PolicyError> {
     let sources: Vec<PolicySource> = policies
         .iter()
@@ -420,6 +431,7 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Bool => json!(true),
         Ty::Text { .. } => json!("a description"),
         Ty::Name { .. } => json!("DC0_H0_VM0"),
+        Ty::Secret { .. } => json!("guest-password"),
         Ty::Enum(values) => json!(values[0]),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),
@@ -539,13 +551,7 @@ fn located_vsphere_entities_conform_and_carry_their_places() {
         .pick(crate::catalog::BackendKind::Vsphere, None)
         .unwrap()
         .clone();
-    let caller = Caller {
-        principal: Principal::new("u", ["g0"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = local_caller(&["g0"]);
     let args = json!({"vm": "web"});
     let req = CallRequest {
         tool: "vsphere_suspend_vm",
@@ -568,6 +574,49 @@ fn located_vsphere_entities_conform_and_carry_their_places() {
         };
         gate.policies().entities_conform(&input).unwrap();
     }
+}
+
+/// A secret argument reaches neither the Cedar context nor the audit record.
+#[test]
+fn secret_arguments_stay_out_of_context_and_records() {
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"vm": "app", "guest_user": "root", "guest_password": "hunter2-canary"});
+    let req = CallRequest {
+        tool: "vsphere_list_guest_processes",
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let p = gate.prepare(&caller, &req).unwrap();
+    assert!(p.decision.allowed);
+    assert_eq!(
+        p.args.str("guest_password"),
+        Some("hunter2-canary"),
+        "the backend gets it"
+    );
+    let ids = records::Ids {
+        call: "c",
+        confirms: None,
+    };
+    let everything = format!(
+        "{} {} {}",
+        p.context,
+        records::decision(&ids, &caller, &p, "allow", None),
+        gate.request_json(&caller, &p)
+    );
+    assert!(!everything.contains("hunter2"), "{everything}");
+    assert!(everything.contains("[redacted]"));
+    let refused = records::refused(
+        &ids,
+        &caller,
+        "vsphere_list_guest_processes",
+        Some(p.tool),
+        Some(&args),
+        "invalid",
+        "x",
+    );
+    assert!(!refused.to_string().contains("hunter2"));
 }
 
 #[test]

@@ -114,7 +114,7 @@ fn args_record(tool: &ToolDef) -> String {
     let fields: Vec<String> = tool
         .all_params()
         .iter()
-        .filter(|p| p.name != control::CONFIRM)
+        .filter(|p| p.name != control::CONFIRM && !tool.is_secret(p.name))
         .map(|p| {
             format!(
                 "{}{}: {}",

@@ -8,6 +8,7 @@
 //! errors that name the fault.
 
 mod devices;
+mod guest;
 mod hosts;
 mod inventory;
 mod monitoring;
@@ -42,6 +43,7 @@ struct ServiceContent {
     session_manager: MoRef,
     event_manager: Option<MoRef>,
     task_manager: Option<MoRef>,
+    guest_operations: Option<MoRef>,
     about: Value,
 }
 
@@ -263,6 +265,7 @@ impl VimClient {
             session_manager: need("sessionManager")?,
             event_manager: rv.child("eventManager").and_then(Xml::moref),
             task_manager: rv.child("taskManager").and_then(Xml::moref),
+            guest_operations: rv.child("guestOperationsManager").and_then(Xml::moref),
             about: rv.child("about").map_or(Value::Null, Xml::to_json),
         };
         // The only request that carries the password; zeroed when dropped.

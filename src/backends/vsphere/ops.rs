@@ -628,6 +628,11 @@ impl VimClient {
             | VimOp::RestartService
             | VimOp::RebootHost
             | VimOp::ShutdownHost => self.host_op(op, args, wait, progress).await,
+            VimOp::RunInGuest
+            | VimOp::GuestProcesses
+            | VimOp::GuestDirectory
+            | VimOp::MakeGuestDirectory
+            | VimOp::DeleteGuestFile => self.guest_op(op, args).await,
             VimOp::EnterMaintenance | VimOp::ExitMaintenance => {
                 let host = self
                     .find("HostSystem", "host", args.str("host").unwrap_or_default())
