@@ -80,5 +80,6 @@ pub fn endpoint(lab: &Lab) -> Result<Endpoint, String> {
         ca_pem: Some(lab.ca_pem.clone()),
         timeout: Duration::from_secs(10),
         default: true,
+        transfer_hosts: Vec::new(),
     })
 }

@@ -1,8 +1,10 @@
 //! What vcsim cannot produce, from SOAP answers shaped like vCenter's:
 //! a refused login, faults, 5xx, garbage, a hang, a reset (each an error
 //! the agent can act on, the process carrying on), and ESXi host services
-//! and NTP settings (vcsim 0.24 has none).
+//! and NTP settings, guest file transfers and console screenshots (vcsim
+//! 0.24 has none of them).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +38,8 @@ const INVENTORY: &str = r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><retu
 <objects><obj type="ComputeResource">domain-s1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-h1</val></propSet></objects>
 <objects><obj type="Folder">group-v1</obj><propSet><name>name</name><val xsi:type="xsd:string">vm</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
 <objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet></objects>
+<objects><obj type="Folder">group-s1</obj><propSet><name>name</name><val xsi:type="xsd:string">datastore</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
+<objects><obj type="Datastore">datastore-1</obj><propSet><name>name</name><val xsi:type="xsd:string">ds1</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-s1</val></propSet></objects>
 <objects><obj type="HostSystem">host-1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="ComputeResource">domain-s1</val></propSet></objects>
 </returnval></RetrievePropertiesExResponse>"#;
 
@@ -46,7 +50,7 @@ fn props(ty: &str, id: &str, name: &str, val: &str) -> String {
     ))
 }
 
-const CONTENT: &str = r#"<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><guestOperationsManager type="GuestOperationsManager">guestOperationsManager</guestOperationsManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval>"#;
+const CONTENT: &str = r#"<returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><guestOperationsManager type="GuestOperationsManager">guestOperationsManager</guestOperationsManager><ovfManager type="OvfManager">OvfManager</ovfManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval>"#;
 
 fn envelope(body: &str) -> String {
     format!(
@@ -64,6 +68,60 @@ struct Fake {
     url: String,
     pem: Vec<u8>,
     logins: Arc<Mutex<u32>>,
+    /// The one bit of server state (see `answer`).
+    happened: Arc<Mutex<bool>>,
+    /// What uploads carried, by path and query.
+    written: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+/// The disk the fake's export lease serves.
+const DISK: &[u8] = b"KDMV stream-optimized disk bytes";
+
+/// The PNG the fake's console shows (a PNG signature and some bytes).
+const SCREEN: &[u8] = b"\x89PNG\r\n\x1a\nfake-console";
+
+/// Files served and received beside SOAP: guest file transfers (by the URL
+/// InitiateFileTransfer* handed out) and datastore files (/folder).
+fn file_answer(
+    method: &hyper::Method,
+    path_and_query: &str,
+    cookie: Option<&str>,
+    body: &[u8],
+    written: &Mutex<HashMap<String, Vec<u8>>>,
+) -> Option<(u16, Vec<u8>)> {
+    let session = cookie.is_some_and(|c| c.contains("vmware_soap_session"));
+    let mut written = written.lock().unwrap();
+    Some(match (method.as_str(), path_and_query) {
+        ("GET", "/guestFile?id=1&token=abc") => (200, b"hostname=app-01\n".to_vec()),
+        // Served "by an ESXi host" (the fake under another name): the
+        // ticket is in the URL, and vCenter's session must not arrive.
+        ("GET", "/guestFile?id=3&token=esx") if cookie.is_none() => (200, b"from esxi".to_vec()),
+        ("GET", "/guestFile?id=3&token=esx") => {
+            (400, b"a vCenter session reached an ESXi host".to_vec())
+        }
+        ("PUT", p @ "/guestFile?id=2&token=abc") => {
+            written.insert(p.to_string(), body.to_vec());
+            (200, Vec::new())
+        }
+        // The export lease's disk, and the datastore folder it goes to.
+        ("GET", "/nfc/52a1/disk-0.vmdk") if session => (200, DISK.to_vec()),
+        ("HEAD", p) if p.starts_with("/folder/exports/") => {
+            (if written.contains_key(p) { 200 } else { 404 }, Vec::new())
+        }
+        ("PUT", p) if p.starts_with("/folder/exports/") && session => {
+            written.insert(p.to_string(), body.to_vec());
+            (200, Vec::new())
+        }
+        // vCenter's datastore file service needs the session.
+        ("GET", "/folder/app-01/app-01-1.png?dcPath=DC1&dsName=ds1") if session => {
+            (200, SCREEN.to_vec())
+        }
+        ("GET", p) if p.starts_with("/folder/") => (401, Vec::new()),
+        (_, p) if p.starts_with("/guestFile") => (404, Vec::new()),
+        // An older vCenter: no Automation API, so VMs carry no tags.
+        (_, p) if p.starts_with("/rest/") => (404, Vec::new()),
+        _ => return None,
+    })
 }
 
 async fn answer(
@@ -71,7 +129,7 @@ async fn answer(
     body: &str,
     logins: &Mutex<u32>,
     // One bit of server state: the session has expired once (SessionExpiresOnce),
-    // or SSH has been started (Healthy).
+    // or SSH has been started, or an export lease completed (Healthy).
     happened: &Mutex<bool>,
 ) -> (u16, Vec<(&'static str, String)>, String) {
     let method = body
@@ -112,6 +170,23 @@ async fn answer(
         }
         (_, "ListProcessesInGuest") => (200, vec![], envelope(r#"<ListProcessesInGuestResponse xmlns="urn:vim25"><returnval><name>sh</name><pid>4242</pid><owner>admin</owner><cmdLine>/bin/sh -c true</cmdLine><startTime>2026-11-24T10:00:00Z</startTime><endTime>2026-11-24T10:00:01Z</endTime><exitCode>3</exitCode></returnval></ListProcessesInGuestResponse>"#)),
         (_, "ListFilesInGuest") => (200, vec![], envelope(r#"<ListFilesInGuestResponse xmlns="urn:vim25"><returnval><files><path>.</path><type>directory</type><size>4096</size></files><files><path>app.log</path><type>file</type><size>1234</size><attributes xsi:type="GuestPosixFileAttributes"><modificationTime>2026-11-24T09:00:00Z</modificationTime></attributes></files><remaining>0</remaining></returnval></ListFilesInGuestResponse>"#)),
+        (_, "InitiateFileTransferFromGuest") if body.contains("<guestFilePath>/elsewhere</guestFilePath>") => (200, vec![], envelope(r#"<InitiateFileTransferFromGuestResponse xmlns="urn:vim25"><returnval><attributes xsi:type="GuestPosixFileAttributes"></attributes><size>16</size><url>https://esx1.example:443/guestFile?id=9&amp;token=abc</url></returnval></InitiateFileTransferFromGuestResponse>"#)),
+        (_, "InitiateFileTransferFromGuest") if body.contains("<guestFilePath>/on-esxi</guestFilePath>") => (200, vec![], envelope(r#"<InitiateFileTransferFromGuestResponse xmlns="urn:vim25"><returnval><attributes xsi:type="GuestPosixFileAttributes"></attributes><size>9</size><url>https://localhost:{{port}}/guestFile?id=3&amp;token=esx</url></returnval></InitiateFileTransferFromGuestResponse>"#)),
+        (_, "InitiateFileTransferFromGuest") if body.contains("<guestFilePath>/big</guestFilePath>") => (200, vec![], envelope(r#"<InitiateFileTransferFromGuestResponse xmlns="urn:vim25"><returnval><attributes xsi:type="GuestPosixFileAttributes"></attributes><size>999999999</size><url>https://*:443/guestFile?id=1&amp;token=abc</url></returnval></InitiateFileTransferFromGuestResponse>"#)),
+        (_, "InitiateFileTransferFromGuest") => (200, vec![], envelope(r#"<InitiateFileTransferFromGuestResponse xmlns="urn:vim25"><returnval><attributes xsi:type="GuestPosixFileAttributes"></attributes><size>16</size><url>https://*:443/guestFile?id=1&amp;token=abc</url></returnval></InitiateFileTransferFromGuestResponse>"#)),
+        (_, "InitiateFileTransferToGuest") if body.contains("<fileSize>11</fileSize>") && body.contains("<overwrite>true</overwrite>") => (200, vec![], envelope(r#"<InitiateFileTransferToGuestResponse xmlns="urn:vim25"><returnval>https://*:443/guestFile?id=2&amp;token=abc</returnval></InitiateFileTransferToGuestResponse>"#)),
+        (_, "InitiateFileTransferToGuest") => (500, vec![], fault("FileAlreadyExists", "The file already exists")),
+        (_, "ExportVm") => (200, vec![], envelope(r#"<ExportVmResponse xmlns="urn:vim25"><returnval type="HttpNfcLease">lease-1</returnval></ExportVmResponse>"#)),
+        (_, "RetrievePropertiesEx") if body.contains(r#"<obj type="HttpNfcLease">lease-1</obj>"#) => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="HttpNfcLease">lease-1</obj><propSet><name>state</name><val xsi:type="HttpNfcLeaseState">ready</val></propSet><propSet><name>info</name><val xsi:type="HttpNfcLeaseInfo"><lease type="HttpNfcLease">lease-1</lease><entity type="VirtualMachine">vm-7</entity><deviceUrl><key>/vm-7/VirtualLsiLogicController0:0</key><importKey>/app-01/VirtualLsiLogicController0:0</importKey><url>https://*/nfc/52a1/disk-0.vmdk</url><sslThumbprint></sslThumbprint><disk>true</disk><targetId>disk-0.vmdk</targetId></deviceUrl><totalDiskCapacityInKB>1024</totalDiskCapacityInKB><leaseTimeout>300</leaseTimeout></val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
+        (_, "HttpNfcLeaseProgress") => (200, vec![], envelope(r#"<HttpNfcLeaseProgressResponse xmlns="urn:vim25"></HttpNfcLeaseProgressResponse>"#)),
+        (_, "HttpNfcLeaseComplete") => {
+            *happened.lock().unwrap() = true;
+            (200, vec![], envelope(r#"<HttpNfcLeaseCompleteResponse xmlns="urn:vim25"></HttpNfcLeaseCompleteResponse>"#))
+        }
+        // The descriptor names the files the export wrote, by the sizes seen.
+        (_, "CreateDescriptor") if body.contains("<ovfFiles><deviceId>/vm-7/VirtualLsiLogicController0:0</deviceId><path>disk-0.vmdk</path><size>32</size></ovfFiles><name>app-01</name>") => (200, vec![], envelope(r#"<CreateDescriptorResponse xmlns="urn:vim25"><returnval><ovfDescriptor>&lt;Envelope&gt;app-01&lt;/Envelope&gt;</ovfDescriptor></returnval></CreateDescriptorResponse>"#)),
+        (_, "CreateScreenshot_Task") => (200, vec![], envelope(r#"<CreateScreenshot_TaskResponse xmlns="urn:vim25"><returnval type="Task">task-5</returnval></CreateScreenshot_TaskResponse>"#)),
+        (_, "RetrievePropertiesEx") if body.contains(r#"<obj type="Task">task-5</obj>"#) => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="Task">task-5</obj><propSet><name>info.state</name><val xsi:type="TaskInfoState">success</val></propSet><propSet><name>info.result</name><val xsi:type="xsd:string">[ds1] app-01/app-01-1.png</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
         (_, "MakeDirectoryInGuest") => (200, vec![], envelope(r#"<MakeDirectoryInGuestResponse xmlns="urn:vim25"></MakeDirectoryInGuestResponse>"#)),
         (_, "DeleteFileInGuest") => (200, vec![], envelope(r#"<DeleteFileInGuestResponse xmlns="urn:vim25"></DeleteFileInGuestResponse>"#)),
         (_, "RetrievePropertiesEx") if body.contains("configManager.serviceSystem") => (200, vec![], props("HostSystem", "host-1", "configManager.serviceSystem", r#"<val xsi:type="ManagedObjectReference" type="HostServiceSystem">serviceSystem-1</val>"#)),
@@ -132,7 +207,9 @@ async fn answer(
 }
 
 async fn fake(script: Script) -> Fake {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
     let pem = cert.cert.pem().into_bytes();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
     let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -148,7 +225,8 @@ async fn fake(script: Script) -> Fake {
     let port = listener.local_addr().unwrap().port();
     let logins = Arc::new(Mutex::new(0));
     let happened = Arc::new(Mutex::new(false));
-    let (l, e) = (logins.clone(), happened.clone());
+    let written = Arc::new(Mutex::new(HashMap::new()));
+    let (l, e, w) = (logins.clone(), happened.clone(), written.clone());
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -158,22 +236,44 @@ async fn fake(script: Script) -> Fake {
                 drop(tcp);
                 continue;
             }
-            let (acceptor, l, e) = (acceptor.clone(), l.clone(), e.clone());
+            let (acceptor, l, e, w) = (acceptor.clone(), l.clone(), e.clone(), w.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
                 let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (l, e) = (l.clone(), e.clone());
+                    let (l, e, w) = (l.clone(), e.clone(), w.clone());
                     async move {
+                        let method = req.method().clone();
+                        let target = req
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default();
+                        let cookie = req
+                            .headers()
+                            .get("cookie")
+                            .and_then(|c| c.to_str().ok())
+                            .map(str::to_string);
                         let body = req
                             .into_body()
                             .collect()
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
+                        if let Some((status, bytes)) =
+                            file_answer(&method, &target, cookie.as_deref(), &body, &w)
+                        {
+                            return Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::from(bytes)))
+                                    .unwrap(),
+                            );
+                        }
                         let (status, headers, text) =
                             answer(script, &String::from_utf8_lossy(&body), &l, &e).await;
+                        let text = text.replace("{{port}}", &port.to_string());
                         let mut resp = Response::builder()
                             .status(status)
                             .header("content-type", "text/xml");
@@ -195,6 +295,8 @@ async fn fake(script: Script) -> Fake {
         url: format!("https://127.0.0.1:{port}"),
         pem,
         logins,
+        happened,
+        written,
     }
 }
 
@@ -214,7 +316,8 @@ async fn call(f: &Fake, timeout: u64, tool: &str, args: serde_json::Value) -> (b
     std::fs::write(dir.path().join("ca.pem"), &f.pem).unwrap();
     let text = format!(
         "[server]\npolicies = \"x\"\naudit_log = \"a.jsonl\"\n[[endpoints]]\nname = \"vc\"\nbackend = \"vsphere\"\nurl = \"{}\"\n\
-         username = \"svc\"\npassword_env = \"VC_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout_seconds = {timeout}\n",
+         username = \"svc\"\npassword_env = \"VC_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout_seconds = {timeout}\n\
+         transfer_hosts = [\"localhost\"]\n",
         f.url
     );
     let config = Config::parse(&text, "t", dir.path(), &Pw).unwrap();
@@ -393,4 +496,92 @@ async fn guest_operations_send_the_guest_password_only_to_vcenter() {
     wrong["guest_password"] = json!("nope");
     let (err, text) = call(&f, 10, "vsphere_run_command_in_guest", wrong).await;
     assert!(err && text.contains("InvalidGuestLogin"), "{text}");
+}
+
+#[tokio::test]
+async fn guest_files_move_only_through_configured_hosts() {
+    let f = fake(Script::Healthy).await;
+    let auth = |path: &str| json!({"vm": "app-01", "guest_user": "admin", "guest_password": "pw<guest&", "path": path});
+    let (err, text) = call(&f, 10, "vsphere_read_guest_file", auth("/etc/app.conf")).await;
+    assert!(!err, "{text}");
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file["content"], "hostname=app-01\n");
+    assert_eq!(file["encoding"], "utf-8");
+    assert_eq!(file["bytes"], 16);
+    // A transfer URL on another host (an ESXi host) is never contacted.
+    let (err, text) = call(&f, 10, "vsphere_read_guest_file", auth("/elsewhere")).await;
+    assert!(
+        err && text.contains("\"esx1.example\", which is not a configured endpoint"),
+        "{text}"
+    );
+    // A host listed in transfer_hosts is contacted, without the session.
+    let (err, text) = call(&f, 10, "vsphere_read_guest_file", auth("/on-esxi")).await;
+    assert!(!err, "{text}");
+    assert!(text.contains("from esxi"), "{text}");
+    // A file larger than a call may carry is refused before it is fetched.
+    let (err, text) = call(&f, 10, "vsphere_read_guest_file", auth("/big")).await;
+    assert!(err && text.contains("reads at most"), "{text}");
+    // Writing: without overwrite vCenter's refusal comes back by name.
+    let mut write = auth("/etc/motd");
+    write["content"] = json!("aGVsbG8gZ3Vlc3Q=");
+    write["encoding"] = json!("base64");
+    let (err, text) = call(&f, 10, "vsphere_write_guest_file", write.clone()).await;
+    assert!(err && text.contains("FileAlreadyExists"), "{text}");
+    write["overwrite"] = json!(true);
+    let (err, text) = call(&f, 10, "vsphere_write_guest_file", write).await;
+    assert!(!err, "{text}");
+    assert_eq!(
+        f.written.lock().unwrap()["/guestFile?id=2&token=abc"],
+        b"hello guest"
+    );
+    let out: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(out["bytes"], 11);
+}
+
+#[tokio::test]
+async fn a_screenshot_is_fetched_from_the_datastore_with_the_session() {
+    let f = fake(Script::Healthy).await;
+    let (err, text) = call(&f, 10, "vsphere_vm_screenshot", json!({"vm": "app-01"})).await;
+    assert!(!err, "{text}");
+    let shot: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shot["file"], "[ds1] app-01/app-01-1.png");
+    assert_eq!(shot["image"]["mime_type"], "image/png");
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["image"]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(png, SCREEN);
+}
+
+#[tokio::test]
+async fn a_vm_is_exported_into_a_datastore_folder() {
+    let f = fake(Script::Healthy).await;
+    let args = json!({"vm": "app-01", "datastore": "ds1", "folder": "exports/app-01"});
+    let (err, text) = call(&f, 10, "vsphere_export_ovf", args.clone()).await;
+    assert!(!err, "{text}");
+    let out: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(out["ovf"], "[ds1] exports/app-01/app-01.ovf");
+    assert_eq!(
+        out["files"][0],
+        json!({"path": "[ds1] exports/app-01/disk-0.vmdk", "bytes": 32})
+    );
+    {
+        let written = f.written.lock().unwrap();
+        assert_eq!(
+            written["/folder/exports/app-01/disk-0.vmdk?dcPath=DC1&dsName=ds1"],
+            DISK
+        );
+        assert_eq!(
+            written["/folder/exports/app-01/app-01.ovf?dcPath=DC1&dsName=ds1"],
+            b"<Envelope>app-01</Envelope>"
+        );
+    }
+    // The lease was completed, not left to time out.
+    assert!(*f.happened.lock().unwrap());
+    // An existing export is not replaced unless the call says so.
+    let (err, text) = call(&f, 10, "vsphere_export_ovf", args).await;
+    assert!(
+        err && text.contains("exists; pass overwrite=true"),
+        "{text}"
+    );
 }

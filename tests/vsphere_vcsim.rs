@@ -930,3 +930,354 @@ async fn host_hardware_networking_and_power() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn datastore_files_are_uploaded_and_downloaded() {
+    let e = env().await;
+    let up = json!({"datastore": "LocalDS_0", "path": "notes/readme.txt", "content": "first <version> ü\n"});
+    let r = e.ok("vsphere_upload_to_datastore", up.clone()).await;
+    assert_eq!(r["path"], "[LocalDS_0] notes/readme.txt");
+    assert_eq!(
+        e.sim.probe("file", "LocalDS_0/notes/readme.txt")["content"],
+        "first <version> ü\n"
+    );
+    // An existing file is replaced only when the call says so.
+    let mut again = up.clone();
+    again["content"] = json!("second\n");
+    let r = e.err("vsphere_upload_to_datastore", again.clone()).await;
+    assert!(r.contains("exists; pass overwrite=true"), "{r}");
+    again["overwrite"] = json!(true);
+    e.ok("vsphere_upload_to_datastore", again).await;
+    assert_eq!(
+        e.sim.probe("file", "LocalDS_0/notes/readme.txt")["content"],
+        "second\n"
+    );
+    let r = e
+        .ok(
+            "vsphere_download_from_datastore",
+            json!({"datastore": "LocalDS_0", "path": "notes/readme.txt"}),
+        )
+        .await;
+    assert_eq!(
+        (r["encoding"].clone(), r["content"].clone()),
+        (json!("utf-8"), json!("second\n"))
+    );
+    // Bytes that are not UTF-8 travel as base64 both ways.
+    e.ok(
+        "vsphere_upload_to_datastore",
+        json!({"datastore": "LocalDS_0", "path": "bin/blob", "content": "/wAQgA==", "encoding": "base64"}),
+    )
+    .await;
+    let r = e
+        .ok(
+            "vsphere_download_from_datastore",
+            json!({"datastore": "LocalDS_0", "path": "bin/blob"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            r["encoding"].clone(),
+            r["content"].clone(),
+            r["bytes"].clone()
+        ),
+        (json!("base64"), json!("/wAQgA=="), json!(4))
+    );
+    let r = e
+        .err(
+            "vsphere_download_from_datastore",
+            json!({"datastore": "LocalDS_0", "path": "notes/missing.txt"}),
+        )
+        .await;
+    assert!(r.contains("has no file /folder/notes/missing.txt"), "{r}");
+    // Paths that climb out, and content that is not the base64 it claims,
+    // are refused before anything is contacted.
+    for (args, needle) in [
+        (
+            json!({"datastore": "LocalDS_0", "path": "../etc/passwd", "content": "x"}),
+            "relative path",
+        ),
+        (
+            json!({"datastore": "LocalDS_0", "path": "a.bin", "content": "not base64!", "encoding": "base64"}),
+            "base64",
+        ),
+    ] {
+        let r = e.err("vsphere_upload_to_datastore", args).await;
+        assert!(r.contains(needle), "{r}");
+    }
+    // The audit log holds the upload's digest, not its content.
+    let log = std::fs::read_to_string(e.dir.path().join("audit.jsonl")).unwrap();
+    assert!(!log.contains("first <version>"));
+    assert!(log.contains("\"sha256\""), "{log}");
+}
+
+#[tokio::test]
+async fn an_ovf_on_a_datastore_is_listed_and_deployed() {
+    let e = env().await;
+    let ovf = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vcsim/fixtures/web.ovf"),
+    )
+    .unwrap();
+    e.ok(
+        "vsphere_upload_to_datastore",
+        json!({"datastore": "LocalDS_0", "path": "ovf/web.ovf", "content": ovf}),
+    )
+    .await;
+    e.ok(
+        "vsphere_upload_to_datastore",
+        json!({"datastore": "LocalDS_0", "path": "ovf/web-disk1.vmdk", "content": "a stream-optimized disk"}),
+    )
+    .await;
+    let nets = e
+        .ok(
+            "vsphere_list_ovf_networks",
+            json!({"datastore": "LocalDS_0", "path": "ovf/web.ovf"}),
+        )
+        .await;
+    assert_eq!(
+        nets["networks"],
+        json!([{"name": "frontend", "description": "The public side of the web tier"}])
+    );
+    assert_eq!(nets["files"][0]["href"], "web-disk1.vmdk");
+    assert!(!e.vm("web-ovf")["exists"].as_bool().unwrap());
+    let r = e
+        .ok(
+            "vsphere_deploy_ovf",
+            json!({"datastore": "LocalDS_0", "path": "ovf/web.ovf", "name": "web-ovf", "network": "VM Network"}),
+        )
+        .await;
+    assert_eq!(r["disks_uploaded"], 1, "{r}");
+    let vm = e.vm("web-ovf");
+    assert_eq!(
+        (
+            vm["exists"].clone(),
+            vm["cpus"].clone(),
+            vm["memory_mb"].clone()
+        ),
+        (json!(true), json!(2), json!(512))
+    );
+    assert_eq!(vm["disks"].as_array().unwrap().len(), 1);
+    assert_eq!(vm["nics"].as_array().unwrap().len(), 1);
+    // A descriptor that is not one is refused by name.
+    let r = e
+        .err(
+            "vsphere_deploy_ovf",
+            json!({"datastore": "LocalDS_0", "path": "ovf/web-disk1.vmdk", "name": "x"}),
+        )
+        .await;
+    assert!(r.contains("is not an OVF descriptor"), "{r}");
+    // vcsim 0.24 has no ExportVm (export is tested against recorded
+    // answers in vsphere_faults.rs): the fault comes back by name.
+    assert_eq!(e.vm("web-ovf")["power_state"], "poweredOff");
+    let r = e
+        .err(
+            "vsphere_export_ovf",
+            json!({"vm": "web-ovf", "datastore": "LocalDS_0", "folder": "exports/web-ovf"}),
+        )
+        .await;
+    assert!(r.contains("MethodNotFound"), "{r}");
+}
+
+#[tokio::test]
+async fn tags_are_listed_applied_and_removed() {
+    let e = env().await;
+    for tag in ["env/prod", "env/dev", "team/prod"] {
+        e.sim.probe("mktag", tag);
+    }
+    let all = e.ok("vsphere_list_tags", json!({})).await;
+    let names: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}/{}",
+                t["category"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names, ["env/dev", "env/prod", "team/prod"]);
+    // "prod" is in two categories: the call must say which.
+    let r = e
+        .err("vsphere_apply_tag_to_vm", json!({"vm": VM, "tag": "prod"}))
+        .await;
+    assert!(r.contains("several categories (env, team)"), "{r}");
+    e.ok(
+        "vsphere_apply_tag_to_vm",
+        json!({"vm": VM, "tag": "prod", "category": "env"}),
+    )
+    .await;
+    e.ok("vsphere_apply_tag_to_vm", json!({"vm": VM, "tag": "dev"}))
+        .await;
+    assert_eq!(
+        e.sim.probe("tags", VM)["tags"],
+        json!(["env/dev", "env/prod"])
+    );
+    let on = e.ok("vsphere_get_vm_tags", json!({"vm": VM})).await;
+    assert_eq!(on["tags"].as_array().unwrap().len(), 2);
+    e.ok(
+        "vsphere_remove_tag_from_vm",
+        json!({"vm": VM, "tag": "prod", "category": "env"}),
+    )
+    .await;
+    assert_eq!(e.sim.probe("tags", VM)["tags"], json!(["env/dev"]));
+    let r = e
+        .err("vsphere_apply_tag_to_vm", json!({"vm": VM, "tag": "nope"}))
+        .await;
+    assert!(r.contains("has no tag \"nope\""), "{r}");
+}
+
+#[tokio::test]
+async fn policies_see_vm_tags() {
+    let e = env_with(
+        Some(
+            r#"
+@id("admins-all")
+permit (principal in Group::"admins", action, resource);
+@id("readers-read")
+permit (principal in Group::"readers", action in Action::"tier:read", resource);
+@id("prod-is-not-for-readers")
+forbid (principal in Group::"readers", action, resource is VirtualMachine)
+unless { resource has tags && !resource.tags.contains("env/prod") };
+"#,
+        ),
+        &[],
+    )
+    .await;
+    e.sim.probe("mktag", "env/prod");
+    e.ok("vsphere_apply_tag_to_vm", json!({"vm": VM, "tag": "prod"}))
+        .await;
+    let other = "DC0_H0_VM1";
+    let denied = e
+        .as_("readers", "vsphere_get_vm_info", json!({"vm": VM}))
+        .await;
+    assert!(
+        denied.is_error && denied.text.contains("may not call vsphere_get_vm_info"),
+        "{}",
+        denied.text
+    );
+    let allowed = e
+        .as_("readers", "vsphere_get_vm_info", json!({"vm": other}))
+        .await;
+    assert!(!allowed.is_error, "{}", allowed.text);
+    // Untagged again: allowed (tag ids are read on every call).
+    e.ok(
+        "vsphere_remove_tag_from_vm",
+        json!({"vm": VM, "tag": "prod"}),
+    )
+    .await;
+    let r = e
+        .as_("readers", "vsphere_get_vm_info", json!({"vm": VM}))
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+}
+
+/// The vCenter password (sent in the SOAP login and in the Automation
+/// API's basic authentication), guest passwords and uploaded content
+/// appear in no output of the real binary with trace logging on.
+#[tokio::test]
+async fn the_vcenter_password_appears_in_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Vcsim::start(dir.path(), &[]);
+    sim.probe("mktag", "env/prod");
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/default");
+    let cfg = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[server]
+principal = "root"
+policies = "{}"
+audit_log = "audit.jsonl"
+
+[[principals]]
+id = "root"
+groups = ["admins"]
+
+[[endpoints]]
+name = "vc"
+backend = "vsphere"
+url = "{}"
+username = "user"
+password_env = "VC_PASSWORD"
+ca_file = "{}"
+timeout_seconds = 10
+"#,
+            policies.display(),
+            sim.url.trim_end_matches("/sdk"),
+            sim.cert.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("portcullis.log");
+    let guest_pw = "guest-canary-77e1";
+    let upload = "upload-canary-31b9";
+    let calls: Vec<Vec<String>> = vec![
+        vec!["vsphere_list_vms".into(), "{}".into()],
+        vec!["vsphere_apply_tag_to_vm".into(), json!({"vm": VM, "tag": "prod"}).to_string()],
+        vec!["vsphere_get_vm_tags".into(), json!({"vm": VM}).to_string()],
+        vec![
+            "vsphere_upload_to_datastore".into(),
+            json!({"datastore": "LocalDS_0", "path": "c/x.txt", "content": upload}).to_string(),
+        ],
+        vec![
+            "vsphere_read_guest_file".into(),
+            json!({"vm": VM, "guest_user": "root", "guest_password": guest_pw, "path": "/etc/hostname"}).to_string(),
+        ],
+        vec!["vsphere_get_vm_info".into(), json!({"vm": "../nope"}).to_string()],
+    ];
+    let mut seen = String::new();
+    for call in &calls {
+        let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["call", "--config"])
+            .arg(&cfg)
+            .args(["--as", "root", &call[0], &call[1]])
+            .env("VC_PASSWORD", CANARY)
+            .env("PORTCULLIS_LOG", "trace")
+            .env("PORTCULLIS_LOG_FILE", &log)
+            .output()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    // The calls did real work, so the scan covers real output.
+    assert!(
+        seen.contains("DC0_H0_VM0") && seen.contains("env"),
+        "{seen}"
+    );
+    assert_eq!(sim.probe("tags", VM)["tags"], json!(["env/prod"]));
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.lines().count() >= calls.len(), "{audit}");
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("portcullis.log")
+        {
+            logs.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging reached the file"
+    );
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("user:{CANARY}"));
+    for (name, text) in [
+        ("process output", &seen),
+        ("audit log", &audit),
+        ("log file", &logs),
+    ] {
+        for secret in [
+            CANARY,
+            "canary-pw-5f0c9e2a&lt;",
+            basic.as_str(),
+            guest_pw,
+            upload,
+        ] {
+            assert!(!text.contains(secret), "{secret:?} leaked into the {name}");
+        }
+    }
+}

@@ -44,7 +44,17 @@ pub fn client(ep: &Endpoint) -> Result<reqwest::Client, BackendError> {
 pub async fn read_body(
     endpoint: &str,
     timeout: Duration,
+    resp: reqwest::Response,
+) -> Result<Vec<u8>, BackendError> {
+    read_body_limited(endpoint, timeout, resp, MAX_BODY).await
+}
+
+/// Read a response body, refusing more than `limit` bytes.
+pub async fn read_body_limited(
+    endpoint: &str,
+    timeout: Duration,
     mut resp: reqwest::Response,
+    limit: usize,
 ) -> Result<Vec<u8>, BackendError> {
     let mut body = Vec::new();
     while let Some(chunk) = resp
@@ -52,10 +62,10 @@ pub async fn read_body(
         .await
         .map_err(|e| super::transport_error(endpoint, timeout, e))?
     {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > limit {
             return Err(BackendError::TooLarge {
                 endpoint: endpoint.to_string(),
-                limit: MAX_BODY,
+                limit,
             });
         }
         body.extend_from_slice(&chunk);

@@ -76,6 +76,8 @@ pub enum BackendError {
     },
     #[error("endpoint {endpoint:?} refused the user name or password in the configuration; an operator must check them")]
     LoginFailed { endpoint: String },
+    #[error("endpoint {endpoint:?} handed out a transfer URL on host {host:?}, which is not a configured endpoint; Portcullis contacts configured endpoints only, so this transfer was not made")]
+    OffEndpoint { endpoint: String, host: String },
     #[error("endpoint {endpoint:?} has no {what}; list what exists with the matching list tool")]
     NotFound { endpoint: String, what: String },
     #[error("internal error: {0}")]
@@ -101,6 +103,7 @@ impl BackendError {
             BackendError::Fault { .. } => "fault",
             BackendError::LoginFailed { .. } => "auth",
             BackendError::NotFound { .. } => "not_found",
+            BackendError::OffEndpoint { .. } => "off_endpoint",
             BackendError::Internal(_) => "internal",
         }
     }

@@ -11,7 +11,7 @@ mod vsphere;
 
 pub use params::{Param, Ty};
 pub use validate::{validate, ValidArgs, ValidationError};
-pub use vsphere::VimOp;
+pub use vsphere::{VimOp, MAX_FILE_BYTES};
 
 use serde_json::{json, Map, Value};
 
@@ -223,6 +223,19 @@ impl ToolDef {
         self.params
             .iter()
             .any(|p| p.name == name && matches!(p.ty, Ty::Secret { .. }))
+    }
+
+    /// Whether `name` is file content (recorded only as length and digest).
+    pub fn is_content(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.name == name && matches!(p.ty, Ty::Content { .. }))
+    }
+
+    /// Whether `name` stays out of the Cedar context and schema: secrets
+    /// never appear anywhere, content is too large to decide on.
+    pub fn withheld_from_policy(&self, name: &str) -> bool {
+        self.is_secret(name) || self.is_content(name)
     }
 
     pub fn read_only(&self) -> bool {

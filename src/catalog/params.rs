@@ -34,6 +34,18 @@ pub enum Ty {
     Secret {
         max_len: usize,
     },
+    /// File content carried in a call (text, or base64 when `encoding`
+    /// says so): passed to the backend, recorded in the audit log only as
+    /// its length and SHA-256, and kept out of the Cedar context.
+    Content {
+        max_bytes: usize,
+    },
+    /// A file's path relative to the root of a datastore, which becomes a
+    /// URL path: `/`-separated segments, none empty, `.` or `..`, no
+    /// backslash or control character.
+    RelPath {
+        max_len: usize,
+    },
     Int {
         min: i64,
         max: i64,
@@ -91,6 +103,11 @@ impl Ty {
         what: "tags separated by ';', each starting with a letter, digit or '_' (then also '+', '.', '-')",
     };
 
+    /// The longest string a content value may be: base64 of `max_bytes`.
+    pub const fn content_max_len(max_bytes: usize) -> usize {
+        max_bytes.div_ceil(3) * 4
+    }
+
     /// True when values of this type can be placed in a URL path segment
     /// without changing which path is called.
     pub fn is_path_safe(&self) -> bool {
@@ -112,6 +129,12 @@ impl Ty {
             Ty::Secret { max_len } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "writeOnly": true})
             }
+            Ty::Content { max_bytes } => {
+                json!({"type": "string", "maxLength": Ty::content_max_len(*max_bytes)})
+            }
+            Ty::RelPath { max_len } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^[^/\\]"})
+            }
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
@@ -127,6 +150,8 @@ impl Ty {
             | Ty::Text { .. }
             | Ty::Name { .. }
             | Ty::Secret { .. }
+            | Ty::Content { .. }
+            | Ty::RelPath { .. }
             | Ty::Enum(_) => "String",
         }
     }

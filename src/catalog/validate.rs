@@ -93,7 +93,29 @@ impl ValidArgs {
     pub fn bool(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(Value::as_bool)
     }
+
+    /// A content argument's bytes, decoded as the call's `encoding`
+    /// argument says (UTF-8 text unless it says base64).
+    pub fn content(&self, name: &'static str) -> Result<Option<Vec<u8>>, ValidationError> {
+        use base64::Engine;
+        let Some(text) = self.str(name) else {
+            return Ok(None);
+        };
+        match self.str(CONTENT_ENCODING) {
+            Some("base64") => base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map(Some)
+                .map_err(|_| ValidationError::Pattern {
+                    field: name,
+                    what: "base64 (standard alphabet, padded), as encoding=base64 says",
+                }),
+            _ => Ok(Some(text.as_bytes().to_vec())),
+        }
+    }
 }
+
+/// The argument that says how content arguments are encoded.
+pub const CONTENT_ENCODING: &str = "encoding";
 
 #[cfg(test)]
 impl ValidArgs {
@@ -199,6 +221,24 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
                 return Err(ValidationError::ControlCharacter { field });
             }
         }
+        Ty::Content { max_bytes } => {
+            bounded_str(v, field, Ty::content_max_len(max_bytes))?;
+        }
+        Ty::RelPath { max_len } => {
+            let s = bounded_str(v, field, max_len)?;
+            if s.chars().any(char::is_control) {
+                return Err(ValidationError::ControlCharacter { field });
+            }
+            if s.contains('\\')
+                || s.split('/')
+                    .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+            {
+                return Err(ValidationError::Pattern {
+                    field,
+                    what: "a relative path: segments separated by '/', none empty, '.' or '..', no backslash",
+                });
+            }
+        }
         Ty::Int { min, max } => {
             let n = match v {
                 Value::Number(n) => n,
@@ -275,7 +315,23 @@ pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, Valid
             }
         }
     }
-    Ok(ValidArgs(out))
+    let valid = ValidArgs(out);
+    // Content is checked in the encoding the call names, so a bad upload
+    // is refused here rather than by the backend.
+    for p in &params {
+        if let Ty::Content { max_bytes } = p.ty {
+            if let Some(bytes) = valid.content(p.name)? {
+                if bytes.len() > max_bytes {
+                    return Err(ValidationError::TooLong {
+                        field: p.name,
+                        len: bytes.len(),
+                        max: max_bytes,
+                    });
+                }
+            }
+        }
+    }
+    Ok(valid)
 }
 
 #[cfg(test)]

@@ -90,6 +90,18 @@ pub enum VimOp {
     GuestDirectory,
     MakeGuestDirectory,
     DeleteGuestFile,
+    ReadGuestFile,
+    WriteGuestFile,
+    Screenshot,
+    UploadToDatastore,
+    DownloadFromDatastore,
+    ListOvfNetworks,
+    DeployOvf,
+    ExportOvf,
+    ListTags,
+    VmTags,
+    ApplyTag,
+    RemoveTag,
 }
 
 impl Ty {
@@ -569,6 +581,32 @@ pub(super) fn tools() -> Vec<ToolDef> {
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH])
         .destructive(),
+        vm(
+            "vsphere_read_guest_file",
+            "Read guest file",
+            "Read a file from the guest OS (at most 4 MiB): UTF-8 text as is, anything else as base64.",
+            "guest",
+            Admin,
+            Op::ReadGuestFile,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
+        vm(
+            "vsphere_write_guest_file",
+            "Write guest file",
+            "Write a file into the guest OS (at most 4 MiB); an existing file is replaced only with overwrite=true.",
+            "guest",
+            Admin,
+            Op::WriteGuestFile,
+        )
+        .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CONTENT, ENCODING, OVERWRITE]),
+        vm(
+            "vsphere_vm_screenshot",
+            "VM screenshot",
+            "Capture the VM's console as a PNG image.",
+            "monitoring",
+            Read,
+            Op::Screenshot,
+        ),
         // Serial ports (network appliances, headless systems)
         vm(
             "vsphere_get_serial_port",
@@ -686,6 +724,83 @@ pub(super) fn tools() -> Vec<ToolDef> {
             Op::BrowseDatastore,
         )
         .params(&[DATASTORE, DS_PATH]),
+        tool(
+            "vsphere_upload_to_datastore",
+            "Upload to datastore",
+            "Write a file (at most 4 MiB, given in the call) into a datastore; an existing file is replaced only with overwrite=true.",
+            "datastore",
+            Change,
+            T::Datastore,
+            Op::UploadToDatastore,
+        )
+        .params(&[DATASTORE, DS_FILE, CONTENT, ENCODING, OVERWRITE]),
+        tool(
+            "vsphere_download_from_datastore",
+            "Download from datastore",
+            "Read a file (at most 4 MiB) from a datastore: UTF-8 text as is, anything else as base64.",
+            "datastore",
+            Read,
+            T::Datastore,
+            Op::DownloadFromDatastore,
+        )
+        .params(&[DATASTORE, DS_FILE]),
+        tool(
+            "vsphere_list_ovf_networks",
+            "List OVF networks",
+            "The networks an OVF descriptor on a datastore asks for, to map them before deploying it.",
+            "ovf",
+            Read,
+            T::Datastore,
+            Op::ListOvfNetworks,
+        )
+        .params(&[DATASTORE, OVF_PATH]),
+        tool(
+            "vsphere_deploy_ovf",
+            "Deploy OVF",
+            "Deploy a VM from an OVF descriptor on a datastore; its disks are read from beside it on the same datastore.",
+            "ovf",
+            Change,
+            T::Datastore,
+            Op::DeployOvf,
+        )
+        .params(&[DATASTORE, OVF_PATH, NEW_VM_NAME, TARGET_FOLDER, VM_HOST, OVF_NETWORK])
+        .task(),
+        vm(
+            "vsphere_export_ovf",
+            "Export OVF",
+            "Export a powered-off VM as OVF (descriptor and disks) into a datastore folder.",
+            "ovf",
+            Change,
+            Op::ExportOvf,
+        )
+        .params(&[VM, DATASTORE, EXPORT_FOLDER, OVERWRITE])
+        .task(),
+        // Tags (vSphere Automation API)
+        list(
+            "vsphere_list_tags",
+            "List tags",
+            "Every tag with its category.",
+            Op::ListTags,
+        ),
+        vm("vsphere_get_vm_tags", "Get VM tags", "The tags attached to a VM.", "tags", Read, Op::VmTags),
+        vm(
+            "vsphere_apply_tag_to_vm",
+            "Apply tag to VM",
+            "Attach a tag to a VM.",
+            "tags",
+            Change,
+            Op::ApplyTag,
+        )
+        .params(&[VM, TAG, TAG_CATEGORY]),
+        vm(
+            "vsphere_remove_tag_from_vm",
+            "Remove tag from VM",
+            "Detach a tag from a VM.",
+            "tags",
+            Change,
+            Op::RemoveTag,
+        )
+        .params(&[VM, TAG, TAG_CATEGORY]),
         // Placement
         tool(
             "vsphere_create_vm",
@@ -1162,4 +1277,54 @@ const CREATE_PARENTS: Param = Param::optional(
     "create_parents",
     Ty::Bool,
     "Also create missing parent directories (default false).",
+);
+
+/// Largest file a call carries or returns, before encoding.
+pub const MAX_FILE_BYTES: usize = 4 << 20;
+const CONTENT: Param = Param::required(
+    "content",
+    Ty::Content {
+        max_bytes: MAX_FILE_BYTES,
+    },
+    "The file's content: text, or base64 with encoding=base64. Audited as its length and SHA-256 only.",
+);
+const ENCODING: Param = Param::optional(
+    super::validate::CONTENT_ENCODING,
+    Ty::Enum(&["utf-8", "base64"]),
+    "How content is given: utf-8 text (default) or base64.",
+);
+const OVERWRITE: Param = Param::optional(
+    "overwrite",
+    Ty::Bool,
+    "Replace the file if it exists (default false: refuse).",
+);
+const DS_FILE: Param = Param::required(
+    "path",
+    Ty::RelPath { max_len: 1024 },
+    "The file's path inside the datastore, e.g. iso/notes.txt.",
+);
+const OVF_PATH: Param = Param::required(
+    "path",
+    Ty::RelPath { max_len: 1024 },
+    "The .ovf descriptor's path inside the datastore, e.g. templates/web/web.ovf.",
+);
+const EXPORT_FOLDER: Param = Param::required(
+    "folder",
+    Ty::RelPath { max_len: 1024 },
+    "The datastore folder to write the OVF into, e.g. exports/web-01.",
+);
+const OVF_NETWORK: Param = Param::optional(
+    "network",
+    Ty::VS_NAME,
+    "The network (port group) every OVF network is mapped to; default: the first network of the target host.",
+);
+const TAG: Param = Param::required(
+    "tag",
+    Ty::VS_NAME,
+    "The tag's name, or its id (urn:vmomi:InventoryServiceTag:...).",
+);
+const TAG_CATEGORY: Param = Param::optional(
+    "category",
+    Ty::VS_NAME,
+    "The tag's category name, when several categories have a tag of that name.",
 );

@@ -85,6 +85,10 @@ struct EndpointSection {
     timeout_seconds: Option<u64>,
     #[serde(default)]
     default: bool,
+    /// vSphere: ESXi hosts that vCenter's file transfer URLs (guest
+    /// files) may name, besides the endpoint itself.
+    #[serde(default)]
+    transfer_hosts: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -104,6 +108,9 @@ pub struct Endpoint {
     pub ca_pem: Option<Vec<u8>>,
     pub timeout: Duration,
     pub default: bool,
+    /// vSphere: other hosts a transfer URL may name (ESXi hosts serving
+    /// guest file transfers). Never sent the session; empty by default.
+    pub transfer_hosts: Vec<String>,
 }
 
 impl Endpoint {
@@ -120,6 +127,7 @@ impl Endpoint {
             ca_pem: None,
             timeout: Duration::from_secs(1),
             default,
+            transfer_hosts: Vec::new(),
         }
     }
 }
@@ -285,6 +293,23 @@ fn endpoint_from_section(
     if timeout.is_zero() || timeout > Duration::from_secs(600) {
         return Err(err("timeout_seconds must be between 1 and 600".into()));
     }
+    if backend != BackendKind::Vsphere && !s.transfer_hosts.is_empty() {
+        return Err(err(
+            "transfer_hosts applies to vsphere endpoints only".into()
+        ));
+    }
+    let transfer_hosts = s
+        .transfer_hosts
+        .iter()
+        .map(|h| match url::Host::parse(h) {
+            Ok(_) if !h.contains([':', '/', '@', '*']) || h.starts_with('[') => {
+                Ok(h.to_ascii_lowercase())
+            }
+            _ => Err(err(format!(
+                "transfer_hosts entry {h:?} is not a host name or IP address (no scheme, port or wildcard)"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Endpoint {
         url: parse_url(&s.name, &s.url)?,
         name: s.name,
@@ -295,6 +320,7 @@ fn endpoint_from_section(
         ca_pem,
         timeout,
         default: s.default,
+        transfer_hosts,
     })
 }
 
@@ -333,6 +359,7 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
         ca_pem: None,
         timeout: DEFAULT_TIMEOUT,
         default: false,
+        transfer_hosts: Vec::new(),
     }))
 }
 
@@ -376,6 +403,7 @@ fn endpoint_from_vcenter_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigEr
         ca_pem: None,
         timeout: DEFAULT_TIMEOUT,
         default: false,
+        transfer_hosts: Vec::new(),
     }))
 }
 

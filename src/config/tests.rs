@@ -95,3 +95,48 @@ fn the_stdio_principal_must_be_declared() {
         .to_string();
     assert!(err.contains("mallory"), "{err}");
 }
+
+#[test]
+fn transfer_hosts_are_host_names_on_vsphere_endpoints_only() {
+    let with = |backend: &str, auth: &str, hosts: &str| {
+        format!(
+            "{BASE}\n[[endpoints]]\nname = \"e\"\nbackend = \"{backend}\"\nurl = \"https://vc.example\"\n{auth}\ntransfer_hosts = {hosts}\n"
+        )
+    };
+    let vs = "username = \"u\"\npassword_env = \"PW\"";
+    let e = env(&[("PW", "pw")]);
+    let c = Config::parse(
+        &with(
+            "vsphere",
+            vs,
+            r#"["ESX1.example", "10.0.0.5", "[fd00::5]"]"#,
+        ),
+        "t",
+        Path::new("."),
+        &e,
+    )
+    .unwrap();
+    assert_eq!(
+        c.endpoints[0].transfer_hosts,
+        ["esx1.example", "10.0.0.5", "[fd00::5]"]
+    );
+    for bad in [
+        r#"["https://esx1"]"#,
+        r#"["esx1:443"]"#,
+        r#"["*.example"]"#,
+        r#"["a/b"]"#,
+    ] {
+        let err = Config::parse(&with("vsphere", vs, bad), "t", Path::new("."), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is not a host name or IP address"),
+            "{bad}: {err}"
+        );
+    }
+    let pve = "token_id = \"root@pam!t\"\ntoken_secret_env = \"PW\"";
+    let err = Config::parse(&with("pve", pve, r#"["esx1"]"#), "t", Path::new("."), &e)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("vsphere endpoints only"), "{err}");
+}

@@ -147,7 +147,7 @@ fn context(
 ) -> Value {
     let mut a: Map<String, Value> = args.as_map().clone();
     a.remove(control::CONFIRM);
-    a.retain(|k, _| !tool.is_secret(k));
+    a.retain(|k, _| !tool.withheld_from_policy(k));
     json!({
         "args": a,
         "confirmed": confirmation != Confirmation::None,

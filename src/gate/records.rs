@@ -90,10 +90,22 @@ fn logged_args(tool: Option<&ToolDef>, args: &Value) -> Value {
         for (k, v) in m.iter_mut() {
             if t.is_secret(k) {
                 *v = Value::String("[redacted]".into());
+            } else if t.is_content(k) {
+                *v = content_digest(v);
             }
         }
     }
     sanitize(&args, 0)
+}
+
+/// File content as the log keeps it: how long it was and its SHA-256, so
+/// an upload can be matched to a file without the log holding the file.
+fn content_digest(v: &Value) -> Value {
+    use sha2::{Digest, Sha256};
+    match v.as_str() {
+        Some(s) => json!({"bytes": s.len(), "sha256": hex::encode(Sha256::digest(s.as_bytes()))}),
+        None => Value::String("[content]".into()),
+    }
 }
 
 /// A call refused before authorization (unknown tool, invalid arguments).

@@ -117,6 +117,11 @@ pub fn located(found: Vec<Located>, ep: &EndpointInfo) -> Vec<EntitySpec> {
                             serde_json::Value::String(s) => AttrValue::Str(s),
                             serde_json::Value::Bool(b) => AttrValue::Bool(b),
                             serde_json::Value::Number(n) => AttrValue::Long(n.as_i64()?),
+                            serde_json::Value::Array(a) => AttrValue::StrSet(
+                                a.into_iter()
+                                    .filter_map(|v| v.as_str().map(str::to_string))
+                                    .collect(),
+                            ),
                             _ => return None,
                         },
                     ))

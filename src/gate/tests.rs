@@ -432,6 +432,8 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Text { .. } => json!("a description"),
         Ty::Name { .. } => json!("DC0_H0_VM0"),
         Ty::Secret { .. } => json!("guest-password"),
+        Ty::Content { .. } => json!("file content"),
+        Ty::RelPath { .. } => json!("dir/file.txt"),
         Ty::Enum(values) => json!(values[0]),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),

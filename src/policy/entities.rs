@@ -15,6 +15,8 @@ pub enum AttrValue {
     Str(String),
     Long(i64),
     Bool(bool),
+    /// A set of strings (a VM's tags).
+    StrSet(Vec<String>),
 }
 
 impl AttrValue {
@@ -23,6 +25,7 @@ impl AttrValue {
             AttrValue::Str(s) => json!(s),
             AttrValue::Long(n) => json!(n),
             AttrValue::Bool(b) => json!(b),
+            AttrValue::StrSet(s) => json!(s),
         }
     }
 
@@ -31,6 +34,10 @@ impl AttrValue {
             AttrValue::Str(s) => RestrictedExpression::new_string(s.clone()),
             AttrValue::Long(n) => RestrictedExpression::new_long(*n),
             AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
+            AttrValue::StrSet(s) => RestrictedExpression::new_set(
+                s.iter()
+                    .map(|v| RestrictedExpression::new_string(v.clone())),
+            ),
         }
     }
 }

@@ -84,6 +84,10 @@ entity VirtualMachine in [Folder, ResourcePool, HostSystem, Cluster, Datacenter,
   path?: String,
   power_state?: String,
   template?: Bool,
+  // "category/tag" for each tag on the VM; present when the vCenter has
+  // the Automation API. Write forbid rules so a missing set refuses:
+  // `unless { resource has tags && !resource.tags.contains("env/prod") }`.
+  tags?: Set<String>,
 };
 
 // When the request was made (UTC). weekday: 0 = Sunday.
@@ -114,7 +118,7 @@ fn args_record(tool: &ToolDef) -> String {
     let fields: Vec<String> = tool
         .all_params()
         .iter()
-        .filter(|p| p.name != control::CONFIRM && !tool.is_secret(p.name))
+        .filter(|p| p.name != control::CONFIRM && !tool.withheld_from_policy(p.name))
         .map(|p| {
             format!(
                 "{}{}: {}",

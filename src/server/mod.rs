@@ -83,7 +83,14 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
 }
 
 fn to_mcp(r: ToolResult) -> CallToolResult {
-    let content = vec![ContentBlock::text(r.text)];
+    let mut content = vec![ContentBlock::text(r.text)];
+    // A result that carries an image (a console screenshot) also gives it
+    // as image content, so a client can show it.
+    if let Some(img) = r.structured.as_ref().map(|s| &s["result"]["image"]) {
+        if let (Some(data), Some(mime)) = (img["data"].as_str(), img["mime_type"].as_str()) {
+            content.push(ContentBlock::image(data, mime));
+        }
+    }
     let mut out = if r.is_error {
         CallToolResult::error(content)
     } else {

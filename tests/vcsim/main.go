@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	// Registers the Automation API (/rest: tagging) with RegisterEndpoints.
+	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
 // A P-256 certificate for 127.0.0.1 and localhost: httptest's built-in one

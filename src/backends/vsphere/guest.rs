@@ -29,7 +29,7 @@ fn process_json(p: &Xml) -> Value {
 
 impl VimClient {
     /// The process and file managers of the GuestOperationsManager.
-    async fn guest_managers(&self) -> Result<(MoRef, MoRef), BackendError> {
+    pub(super) async fn guest_managers(&self) -> Result<(MoRef, MoRef), BackendError> {
         let (_, content, _) = self.current().await?;
         let gom = content
             .guest_operations

@@ -118,6 +118,19 @@ impl Inventory {
         parts.join("/")
     }
 
+    /// The nearest ancestor of a type (e.g. a datastore's datacenter).
+    pub fn ancestor(&self, obj: &MoRef, ty: &str) -> Option<MoRef> {
+        let mut cur = self.objs.get(obj)?.parent.clone();
+        for _ in 0..64 {
+            let m = cur?;
+            if m.ty == ty {
+                return Some(m);
+            }
+            cur = self.objs.get(&m)?.parent.clone();
+        }
+        None
+    }
+
     pub fn name(&self, obj: &MoRef) -> Option<&str> {
         self.objs.get(obj).map(|o| o.name.as_str())
     }
@@ -287,13 +300,16 @@ impl VimClient {
         let mut places: Vec<MoRef> = vec![vm.clone()];
         places.extend(p.moref("resourcePool"));
         places.extend(p.moref("runtime.host"));
-        let extra = vec![
+        let mut extra = vec![
             (
                 "power_state",
                 json!(p.text("runtime.powerState").unwrap_or("unknown")),
             ),
             ("template", json!(p.text("config.template") == Some("true"))),
         ];
+        if let Some(tags) = self.tag_names_of(&vm).await? {
+            extra.push(("tags", json!(tags)));
+        }
         // The VM's folder is its tree parent; pool and host are extra parents.
         let chain = inv.chain(&self.name, &places, extra);
         Ok((vm, chain))

@@ -8,12 +8,15 @@
 //! errors that name the fault.
 
 mod devices;
+mod files;
 mod guest;
 mod hosts;
 mod inventory;
 mod monitoring;
 mod ops;
+mod ovf;
 mod placement;
+mod tags;
 pub mod xml;
 
 use std::collections::HashMap;
@@ -44,6 +47,7 @@ struct ServiceContent {
     event_manager: Option<MoRef>,
     task_manager: Option<MoRef>,
     guest_operations: Option<MoRef>,
+    ovf_manager: Option<MoRef>,
     about: Value,
 }
 
@@ -106,6 +110,12 @@ pub struct VimClient {
     password: SecretString,
     timeout: Duration,
     session: tokio::sync::Mutex<Option<Session>>,
+    /// ESXi hosts a transfer URL may name besides the endpoint.
+    transfer_hosts: Vec<String>,
+    /// The Automation API (REST) session token, for tags.
+    vapi: tokio::sync::Mutex<Option<SecretString>>,
+    /// Tag id → `category/tag`, and when it was read.
+    tag_names: tokio::sync::Mutex<Option<(Instant, HashMap<String, String>)>>,
     inventory: inventory::Cache,
 }
 
@@ -140,6 +150,9 @@ impl VimClient {
             password: ep.token_secret.clone(),
             timeout: ep.timeout,
             session: tokio::sync::Mutex::new(None),
+            transfer_hosts: ep.transfer_hosts.clone(),
+            vapi: tokio::sync::Mutex::new(None),
+            tag_names: tokio::sync::Mutex::new(None),
             inventory: inventory::Cache::default(),
         })
     }
@@ -153,6 +166,18 @@ impl VimClient {
 
     fn scrub(&self, s: String) -> String {
         super::scrub(&self.password, s)
+    }
+
+    /// The session cookie as a header value marked sensitive (kept out of
+    /// reqwest's debug output).
+    fn cookie_header(
+        &self,
+        cookie: &SecretString,
+    ) -> Result<reqwest::header::HeaderValue, BackendError> {
+        let mut v = reqwest::header::HeaderValue::from_str(cookie.expose_secret())
+            .map_err(|_| self.err_garbage("the session cookie is not a header value"))?;
+        v.set_sensitive(true);
+        Ok(v)
     }
 
     /// POST one SOAP request. Returns the response element (the Body's
@@ -169,10 +194,7 @@ impl VimClient {
             .header("soapaction", SOAP_ACTION)
             .body(envelope(body));
         if let Some(c) = cookie {
-            let mut v = reqwest::header::HeaderValue::from_str(c.expose_secret())
-                .map_err(|_| self.err_garbage("the session cookie is not a header value"))?;
-            v.set_sensitive(true);
-            req = req.header(reqwest::header::COOKIE, v);
+            req = req.header(reqwest::header::COOKIE, self.cookie_header(c)?);
         }
         let resp = req
             .send()
@@ -266,6 +288,7 @@ impl VimClient {
             event_manager: rv.child("eventManager").and_then(Xml::moref),
             task_manager: rv.child("taskManager").and_then(Xml::moref),
             guest_operations: rv.child("guestOperationsManager").and_then(Xml::moref),
+            ovf_manager: rv.child("ovfManager").and_then(Xml::moref),
             about: rv.child("about").map_or(Value::Null, Xml::to_json),
         };
         // The only request that carries the password; zeroed when dropped.
@@ -640,6 +663,7 @@ impl VimClient {
 
     /// End the session (best effort, at shutdown).
     pub async fn logout(&self) {
+        self.rest_logout().await;
         let Some(s) = self.session.lock().await.take() else {
             return;
         };

@@ -66,7 +66,7 @@ impl VimClient {
         }
     }
 
-    async fn vm(&self, args: &ValidArgs) -> Result<MoRef, BackendError> {
+    pub(super) async fn vm(&self, args: &ValidArgs) -> Result<MoRef, BackendError> {
         self.find("VirtualMachine", "VM", args.str("vm").unwrap_or_default())
             .await
     }
@@ -633,6 +633,17 @@ impl VimClient {
             | VimOp::GuestDirectory
             | VimOp::MakeGuestDirectory
             | VimOp::DeleteGuestFile => self.guest_op(op, args).await,
+            VimOp::ReadGuestFile
+            | VimOp::WriteGuestFile
+            | VimOp::Screenshot
+            | VimOp::UploadToDatastore
+            | VimOp::DownloadFromDatastore => self.file_op(op, args).await,
+            VimOp::ListOvfNetworks | VimOp::DeployOvf | VimOp::ExportOvf => {
+                self.ovf_op(op, args, wait, progress).await
+            }
+            VimOp::ListTags | VimOp::VmTags | VimOp::ApplyTag | VimOp::RemoveTag => {
+                self.tag_op(op, args).await
+            }
             VimOp::EnterMaintenance | VimOp::ExitMaintenance => {
                 let host = self
                     .find("HostSystem", "host", args.str("host").unwrap_or_default())

@@ -18,7 +18,7 @@ const ALLOCATION: &str =
 impl VimClient {
     /// A host's root resource pool (of its cluster or standalone compute
     /// resource).
-    async fn pool_of_host(&self, host: &MoRef) -> Result<MoRef, BackendError> {
+    pub(super) async fn pool_of_host(&self, host: &MoRef) -> Result<MoRef, BackendError> {
         let cr = self
             .props(host, &["parent"])
             .await?
@@ -28,6 +28,30 @@ impl VimClient {
             .await?
             .and_then(|p| p.moref("resourcePool"))
             .ok_or_else(|| self.invalid("the host's compute resource has no resource pool"))
+    }
+
+    /// The named host, or the first one there is.
+    pub(super) async fn host_or_first(&self, name: Option<&str>) -> Result<MoRef, BackendError> {
+        match name {
+            Some(h) => self.find("HostSystem", "host", h).await,
+            None => self
+                .list("HostSystem", &["name"])
+                .await?
+                .into_iter()
+                .find_map(|p| p.obj)
+                .ok_or_else(|| self.invalid("there is no host to place the VM on")),
+        }
+    }
+
+    /// The VM folder named by `folder`, or the only datacenter's.
+    pub(super) async fn vm_folder_or_default(
+        &self,
+        folder: Option<&str>,
+    ) -> Result<MoRef, BackendError> {
+        match folder {
+            Some(f) => self.folder(f, None).await,
+            None => self.only_vm_folder().await,
+        }
     }
 
     async fn only_vm_folder(&self) -> Result<MoRef, BackendError> {
@@ -50,19 +74,8 @@ impl VimClient {
         let key = |name: &str| args.str(name).unwrap_or_default();
         match op {
             VimOp::CreateVm => {
-                let folder = match args.str("folder") {
-                    Some(f) => self.folder(f, None).await?,
-                    None => self.only_vm_folder().await?,
-                };
-                let host = match args.str("host") {
-                    Some(h) => self.find("HostSystem", "host", h).await?,
-                    None => self
-                        .list("HostSystem", &["name"])
-                        .await?
-                        .into_iter()
-                        .find_map(|p| p.obj)
-                        .ok_or_else(|| self.invalid("there is no host to create the VM on"))?,
-                };
+                let folder = self.vm_folder_or_default(args.str("folder")).await?;
+                let host = self.host_or_first(args.str("host")).await?;
                 let pool = self.pool_of_host(&host).await?;
                 self.find("Datastore", "datastore", key("datastore"))
                     .await?;

@@ -5,18 +5,27 @@
 //	probe -url … host NAME                              {"exists":…,"maintenance":…}
 //	probe -url … folder PATH                            {"exists":…}
 //	probe -url … sessions count|terminate               {"others": N} (sessions besides the probe's)
+//	probe -url … file DATASTORE/PATH                    {"exists":…,"content":…}
+//	probe -url … mktag CATEGORY/TAG                     {"exists":true,"id":…} (creates both)
+//	probe -url … tags VM                                {"exists":…,"tags":["CATEGORY/TAG",…]}
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io/ioutil"
 	"log"
 	"net/url"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -118,6 +127,59 @@ func main() {
 			}
 		}
 		out = map[string]interface{}{"exists": true, "others": len(keys)}
+	case "file":
+		parts := strings.SplitN(name, "/", 2)
+		ds, err := finder.Datastore(ctx, parts[0])
+		if err != nil {
+			log.Fatal(err)
+		}
+		r, _, err := ds.Download(ctx, parts[1], &soap.DefaultDownload)
+		if err == nil {
+			b, err := ioutil.ReadAll(r)
+			if err != nil {
+				log.Fatal(err)
+			}
+			out = map[string]interface{}{"exists": true, "content": string(b)}
+		}
+	case "mktag", "tags":
+		rc := rest.NewClient(c.Client)
+		if err := rc.Login(ctx, u.User); err != nil {
+			log.Fatal(err)
+		}
+		m := tags.NewManager(rc)
+		if kind == "mktag" {
+			parts := strings.SplitN(name, "/", 2)
+			cat := ""
+			if existing, err := m.GetCategory(ctx, parts[0]); err == nil {
+				cat = existing.ID
+			} else if cat, err = m.CreateCategory(ctx, &tags.Category{Name: parts[0], Cardinality: "MULTIPLE", AssociableTypes: []string{"VirtualMachine"}}); err != nil {
+				log.Fatal(err)
+			}
+			id, err := m.CreateTag(ctx, &tags.Tag{Name: parts[1], CategoryID: cat})
+			if err != nil {
+				log.Fatal(err)
+			}
+			out = map[string]interface{}{"exists": true, "id": id}
+			break
+		}
+		vm, err := finder.VirtualMachine(ctx, name)
+		if err != nil {
+			break
+		}
+		attached, err := m.GetAttachedTags(ctx, vm.Reference())
+		if err != nil {
+			log.Fatal(err)
+		}
+		names := []string{}
+		for _, t := range attached {
+			cat, err := m.GetCategory(ctx, t.CategoryID)
+			if err != nil {
+				log.Fatal(err)
+			}
+			names = append(names, cat.Name+"/"+t.Name)
+		}
+		sort.Strings(names)
+		out = map[string]interface{}{"exists": true, "tags": names}
 	case "folder":
 		if _, err := finder.Folder(ctx, name); err == nil {
 			out = map[string]interface{}{"exists": true}
