@@ -81,5 +81,6 @@ pub fn endpoint(lab: &Lab) -> Result<Endpoint, String> {
         timeout: Duration::from_secs(10),
         default: true,
         transfer_hosts: Vec::new(),
+        regions: Vec::new(),
     })
 }

@@ -88,6 +88,20 @@ impl UtcTime {
     pub fn date(&self) -> String {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
+
+    /// `20261124T101010Z`, as request signatures stamp time.
+    pub fn compact(&self) -> String {
+        let secs = self.epoch.rem_euclid(86_400);
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            self.year,
+            self.month,
+            self.day,
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +120,10 @@ mod tests {
         );
         let t = UtcTime::from_epoch(951_782_400); // 2000-02-29
         assert_eq!(t.date(), "2000-02-29");
+        assert_eq!(
+            UtcTime::from_epoch(1_795_525_509).compact(),
+            "20261124T130509Z"
+        );
     }
 
     #[test]

@@ -91,6 +91,7 @@ fn every_example_config_checks() {
             .args(["check", "--config", path.to_str().unwrap()])
             .env("PVE_TOKEN_SECRET", "x")
             .env("VCENTER_PASSWORD", "x")
+            .env("VOLCENGINE_SECRET_KEY", "x")
             .env("PVE_DEV_TOKEN_SECRET", "x")
             .env("PVE_PROD_TOKEN_SECRET", "x")
             .env("PVE_BASE_URL", "https://pve.example.internal:8006")

@@ -4,6 +4,8 @@
 //! and NTP settings, guest file transfers and console screenshots (vcsim
 //! 0.24 has none of them).
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -207,22 +209,12 @@ async fn answer(
 }
 
 async fn fake(script: Script) -> Fake {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .unwrap();
-    let pem = cert.cert.pem().into_bytes();
-    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let common::TlsListener {
+        listener,
+        acceptor,
+        pem,
+        port,
+    } = common::tls_listener().await;
     let logins = Arc::new(Mutex::new(0));
     let happened = Arc::new(Mutex::new(false));
     let written = Arc::new(Mutex::new(HashMap::new()));

@@ -1,11 +1,14 @@
 //! Argument validation on arbitrary input: it must never panic, and any
 //! argument set it accepts must fill its tool's path template without
-//! leaving it (same segments, fixed parts unchanged, no dot segments).
+//! leaving it (same segments, fixed parts unchanged, no dot segments), or,
+//! for Volcengine tools, become OpenAPI parameters that are all the tool's
+//! own (no argument can add `Action`, `Version` or another parameter).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::backends::path::fill;
-use portcullis::catalog::{validate, Catalog};
+use portcullis::backends::volc::{query_params, sign::canonical_query};
+use portcullis::catalog::{validate, Call, Catalog};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, json)) = data.split_first() else { return };
@@ -13,6 +16,22 @@ fuzz_target!(|data: &[u8]| {
     let catalog = Catalog::builtin();
     let tool = &catalog.tools()[usize::from(pick) % catalog.tools().len()];
     let Ok(valid) = validate(tool, Some(&args)) else { return };
+    if let Call::Volc(_) = tool.call {
+        let params = query_params(tool, &valid);
+        let own: Vec<String> = tool
+            .params
+            .iter()
+            .map(|p| p.name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect())
+            .collect();
+        for (k, _) in &params {
+            let base = k.split('.').next().unwrap_or_default();
+            assert!(own.iter().any(|o| o == base), "{k} is not a parameter of {}", tool.name);
+        }
+        // Every key and value is escaped: the query has one '=' per pair.
+        let q = canonical_query(&params);
+        assert!(q.is_empty() || q.split('&').all(|p| p.matches('=').count() == 1), "{q}");
+        return;
+    }
     // vim25 tools put values in XML-escaped SOAP bodies, never in a URL:
     // for them, validation not panicking is the property.
     let Some(rest) = tool.rest() else { return };

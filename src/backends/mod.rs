@@ -4,6 +4,7 @@
 pub mod http;
 pub mod path;
 pub mod pve;
+pub mod volc;
 pub mod vsphere;
 
 use std::collections::BTreeMap;
@@ -167,6 +168,7 @@ pub(crate) fn scrub(secret: &secrecy::SecretString, s: String) -> String {
 enum Client {
     Pve(Box<pve::PveClient>),
     Vsphere(Box<vsphere::VimClient>),
+    Volc(Box<volc::VolcClient>),
 }
 
 /// The configured endpoints and their clients: the only hosts ever
@@ -183,6 +185,28 @@ pub struct EndpointInfo {
     pub host: String,
     pub tls_verify: bool,
     pub default: bool,
+    /// Volcengine: the regions calls may name, the default first.
+    pub regions: Vec<String>,
+}
+
+impl EndpointInfo {
+    /// The region a Volcengine call goes to: the one named, if the
+    /// endpoint is configured for it, or the endpoint's default.
+    pub fn region<'a>(&'a self, args: &'a ValidArgs) -> Result<&'a str, String> {
+        match args.str(crate::catalog::REGION) {
+            None => self
+                .regions
+                .first()
+                .map(String::as_str)
+                .ok_or_else(|| format!("endpoint {:?} has no regions configured", self.name)),
+            Some(r) if self.regions.iter().any(|c| c == r) => Ok(r),
+            Some(r) => Err(format!(
+                "region {r:?} is not configured for endpoint {:?}; configured: {}",
+                self.name,
+                self.regions.join(", ")
+            )),
+        }
+    }
 }
 
 impl Backends {
@@ -199,10 +223,12 @@ impl Backends {
                 ),
                 tls_verify: ep.tls_verify,
                 default: ep.default,
+                regions: ep.regions.clone(),
             };
             let client = match ep.backend {
                 BackendKind::Pve => Client::Pve(Box::new(pve::PveClient::new(ep)?)),
                 BackendKind::Vsphere => Client::Vsphere(Box::new(vsphere::VimClient::new(ep)?)),
+                BackendKind::Volcengine => Client::Volc(Box::new(volc::VolcClient::new(ep)?)),
             };
             clients.insert(ep.name.clone(), (info, client));
         }
@@ -247,15 +273,20 @@ impl Backends {
         args: &ValidArgs,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let (_, client) = self
+        let (info, client) = self
             .clients
             .get(endpoint)
             .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))?;
         match (client, &tool.call) {
-            (Client::Pve(c), _) => c.execute(tool, args, progress).await,
+            (Client::Pve(c), Call::Rest(_)) => c.execute(tool, args, progress).await,
             (Client::Vsphere(c), Call::Vim(v)) => c.execute(tool, v.op, args, progress).await,
-            (Client::Vsphere(_), Call::Rest(_)) => Err(BackendError::Internal(format!(
-                "{} is not a vSphere tool",
+            (Client::Volc(c), Call::Volc(v)) => {
+                // The gate has refused unconfigured regions already.
+                let region = info.region(args).map_err(BackendError::Internal)?;
+                c.execute(tool, v, region, args).await
+            }
+            _ => Err(BackendError::Internal(format!(
+                "{} is not a tool of endpoint {endpoint:?}'s backend",
                 tool.name
             ))),
         }

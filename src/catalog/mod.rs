@@ -7,10 +7,12 @@
 mod params;
 mod pve;
 mod validate;
+mod volc;
 mod vsphere;
 
 pub use params::{Param, Ty};
 pub use validate::{validate, ValidArgs, ValidationError};
+pub use volc::{target_id_param, REGION};
 pub use vsphere::{VimOp, MAX_FILE_BYTES};
 
 use serde_json::{json, Map, Value};
@@ -42,15 +44,30 @@ impl Tier {
 pub enum BackendKind {
     Pve,
     Vsphere,
+    Volcengine,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 2] = [BackendKind::Pve, BackendKind::Vsphere];
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Pve,
+        BackendKind::Vsphere,
+        BackendKind::Volcengine,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Pve => "pve",
             BackendKind::Vsphere => "vsphere",
+            BackendKind::Volcengine => "volcengine",
+        }
+    }
+
+    /// What every tool name of this backend starts with.
+    pub fn tool_prefix(self) -> &'static str {
+        match self {
+            BackendKind::Pve => "pve_",
+            BackendKind::Vsphere => "vsphere_",
+            BackendKind::Volcengine => "volc_",
         }
     }
 }
@@ -73,6 +90,13 @@ pub enum Target {
     VirtualMachine,
     HostSystem,
     Datastore,
+    /// Volcengine: a region of the endpoint (list tools), or a VPN object
+    /// in it, named by its id.
+    Region,
+    VpnGateway,
+    VpnConnection,
+    VpnGatewayRoute,
+    SslVpnClientCert,
 }
 
 impl Target {
@@ -88,6 +112,11 @@ impl Target {
             Target::VirtualMachine => "VirtualMachine",
             Target::HostSystem => "HostSystem",
             Target::Datastore => "Datastore",
+            Target::Region => "Region",
+            Target::VpnGateway => "VpnGateway",
+            Target::VpnConnection => "VpnConnection",
+            Target::VpnGatewayRoute => "VpnGatewayRoute",
+            Target::SslVpnClientCert => "SslVpnClientCert",
         }
     }
 }
@@ -130,11 +159,20 @@ pub struct VimCall {
     pub returns_task: bool,
 }
 
+/// How the Volcengine OpenAPI executes a tool: the action, and for list
+/// actions the result field that holds the items (so pages can be joined).
+#[derive(Debug, Clone, Copy)]
+pub struct VolcCall {
+    pub action: &'static str,
+    pub list_key: Option<&'static str>,
+}
+
 /// How a backend executes a tool.
 #[derive(Debug, Clone, Copy)]
 pub enum Call {
     Rest(RestCall),
     Vim(VimCall),
+    Volc(VolcCall),
 }
 
 /// One tool, declared once.
@@ -182,6 +220,8 @@ impl Decl {
         match &mut self.0.call {
             Call::Rest(r) => r.returns_task = true,
             Call::Vim(v) => v.returns_task = true,
+            // Volcengine reads start no tasks.
+            Call::Volc(_) => {}
         }
         self
     }
@@ -206,7 +246,7 @@ impl ToolDef {
     pub fn rest(&self) -> Option<&RestCall> {
         match &self.call {
             Call::Rest(r) => Some(r),
-            Call::Vim(_) => None,
+            Call::Vim(_) | Call::Volc(_) => None,
         }
     }
 
@@ -215,6 +255,7 @@ impl ToolDef {
         match &self.call {
             Call::Rest(r) => r.returns_task,
             Call::Vim(v) => v.returns_task,
+            Call::Volc(_) => false,
         }
     }
 
@@ -233,9 +274,14 @@ impl ToolDef {
     }
 
     /// Whether `name` stays out of the Cedar context and schema: secrets
-    /// never appear anywhere, content is too large to decide on.
+    /// never appear anywhere, content is too large to decide on, tag
+    /// filters have no Cedar type (policy sees the call's target instead).
     pub fn withheld_from_policy(&self, name: &str) -> bool {
-        self.is_secret(name) || self.is_content(name)
+        self.is_secret(name)
+            || self
+                .params
+                .iter()
+                .any(|p| p.name == name && matches!(p.ty, Ty::Content { .. } | Ty::TagFilters))
     }
 
     pub fn read_only(&self) -> bool {
@@ -340,6 +386,7 @@ impl Catalog {
     pub fn builtin() -> Catalog {
         let mut tools = pve::tools();
         tools.extend(vsphere::tools());
+        tools.extend(volc::tools());
         Catalog { tools }
     }
 
@@ -411,11 +458,7 @@ mod tests {
         names.dedup();
         assert_eq!(n, names.len(), "duplicate tool names");
         for t in cat.tools() {
-            assert!(
-                t.name.starts_with(&format!("{}_", t.backend.as_str())),
-                "{}",
-                t.name
-            );
+            assert!(t.name.starts_with(t.backend.tool_prefix()), "{}", t.name);
         }
     }
 

@@ -3,6 +3,11 @@
 
 use serde_json::{json, Value};
 
+/// At most this many tag filters, and values per filter.
+pub const MAX_TAG_FILTERS: usize = 20;
+/// Longest tag key or value (Volcengine allows 128 and 256).
+pub const MAX_TAG_TEXT: usize = 256;
+
 /// The type of a parameter and the rule its values must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Ty {
@@ -46,6 +51,14 @@ pub enum Ty {
     RelPath {
         max_len: usize,
     },
+    /// A list of identifiers, each matching `pattern` (anchored).
+    IdList {
+        pattern: &'static str,
+        max_items: usize,
+        what: &'static str,
+    },
+    /// Volcengine tag filters: `[{"key": …, "values": […]}]`.
+    TagFilters,
     Int {
         min: i64,
         max: i64,
@@ -135,6 +148,30 @@ impl Ty {
             Ty::RelPath { max_len } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^[^/\\]"})
             }
+            Ty::IdList {
+                pattern, max_items, ..
+            } => json!({
+                "type": "array",
+                "maxItems": max_items,
+                "items": {"type": "string", "pattern": pattern},
+            }),
+            Ty::TagFilters => json!({
+                "type": "array",
+                "maxItems": MAX_TAG_FILTERS,
+                "items": {
+                    "type": "object",
+                    "required": ["key"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "key": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_TEXT},
+                        "values": {
+                            "type": "array",
+                            "maxItems": MAX_TAG_FILTERS,
+                            "items": {"type": "string", "maxLength": MAX_TAG_TEXT},
+                        },
+                    },
+                },
+            }),
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
@@ -144,6 +181,9 @@ impl Ty {
     /// The Cedar type of one value in `context.args`.
     pub fn cedar_type(&self) -> &'static str {
         match self {
+            Ty::IdList { .. } => "Set<String>",
+            // Withheld from the context (no Cedar record type fits well).
+            Ty::TagFilters => "String",
             Ty::Int { .. } => "Long",
             Ty::Bool => "Bool",
             Ty::Ident { .. }

@@ -11,6 +11,7 @@ use std::sync::{OnceLock, RwLock};
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
+use super::params::{MAX_TAG_FILTERS, MAX_TAG_TEXT};
 use super::{Param, ToolDef, Ty};
 
 /// Why a set of arguments was refused. Each message names the field.
@@ -182,6 +183,41 @@ fn bounded_str<'v>(
     Ok(s)
 }
 
+/// `[{"key": "env", "values": ["prod"]}]`: bounded, printable, no other
+/// fields.
+fn check_tag_filters(field: &'static str, v: &Value) -> Result<(), ValidationError> {
+    const WHAT: &str = "a list of {\"key\": …, \"values\": […]} objects";
+    let bad = || ValidationError::Pattern { field, what: WHAT };
+    let text_ok = |s: &str| !s.chars().any(char::is_control) && s.len() <= MAX_TAG_TEXT;
+    let filters = v.as_array().ok_or_else(bad)?;
+    if filters.len() > MAX_TAG_FILTERS {
+        return Err(ValidationError::TooLong {
+            field,
+            len: filters.len(),
+            max: MAX_TAG_FILTERS,
+        });
+    }
+    for f in filters {
+        let obj = f.as_object().ok_or_else(bad)?;
+        if obj.keys().any(|k| k != "key" && k != "values") {
+            return Err(bad());
+        }
+        match obj.get("key").and_then(Value::as_str) {
+            Some(k) if !k.is_empty() && text_ok(k) => {}
+            _ => return Err(bad()),
+        }
+        if let Some(values) = obj.get("values") {
+            let values = values.as_array().ok_or_else(bad)?;
+            if values.len() > MAX_TAG_FILTERS
+                || !values.iter().all(|x| x.as_str().is_some_and(text_ok))
+            {
+                return Err(bad());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
     let field = p.name;
     let wrong = |expected| ValidationError::WrongType {
@@ -239,6 +275,27 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
                 });
             }
         }
+        Ty::IdList {
+            pattern,
+            max_items,
+            what,
+        } => {
+            let items = v.as_array().ok_or_else(|| wrong("an array of ids"))?;
+            if items.len() > max_items {
+                return Err(ValidationError::TooLong {
+                    field,
+                    len: items.len(),
+                    max: max_items,
+                });
+            }
+            for item in items {
+                match item.as_str() {
+                    Some(s) if s.len() <= 128 && regex(pattern).is_match(s) => {}
+                    _ => return Err(ValidationError::Pattern { field, what }),
+                }
+            }
+        }
+        Ty::TagFilters => check_tag_filters(field, v)?,
         Ty::Int { min, max } => {
             let n = match v {
                 Value::Number(n) => n,

@@ -28,11 +28,14 @@ struct TestFile {
 #[serde(deny_unknown_fields)]
 struct TestEndpoint {
     name: String,
-    /// pve (the default) or vsphere.
+    /// pve (the default), vsphere or volcengine.
     #[serde(default = "pve")]
     backend: String,
     #[serde(default = "yes")]
     tls_verify: bool,
+    /// volcengine: the configured regions, the default first.
+    #[serde(default)]
+    regions: Vec<String>,
 }
 
 fn pve() -> String {
@@ -77,26 +80,52 @@ fn local() -> String {
 }
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
-    // Without declared endpoints, one of each backend: "pve" and "vc".
-    let defaults = [("pve", "pve"), ("vc", "vsphere")];
-    let declared: Vec<(&str, &str, bool)> = if file.endpoints.is_empty() {
-        defaults.iter().map(|(n, b)| (*n, *b, true)).collect()
+    // Without declared endpoints, one of each backend: "pve", "vc" and
+    // "volc" (regions cn-beijing, cn-shanghai).
+    let volc_regions = vec!["cn-beijing".to_string(), "cn-shanghai".to_string()];
+    let defaults = [("pve", "pve"), ("vc", "vsphere"), ("volc", "volcengine")];
+    let declared: Vec<(&str, &str, bool, Vec<String>)> = if file.endpoints.is_empty() {
+        defaults
+            .iter()
+            .map(|(n, b)| {
+                (
+                    *n,
+                    *b,
+                    true,
+                    if *b == "volcengine" {
+                        volc_regions.clone()
+                    } else {
+                        vec![]
+                    },
+                )
+            })
+            .collect()
     } else {
         file.endpoints
             .iter()
-            .map(|e| (e.name.as_str(), e.backend.as_str(), e.tls_verify))
+            .map(|e| {
+                (
+                    e.name.as_str(),
+                    e.backend.as_str(),
+                    e.tls_verify,
+                    e.regions.clone(),
+                )
+            })
             .collect()
     };
     // Endpoints that are resolved but never contacted: a test runs no backend.
     let mut endpoints: Vec<Endpoint> = Vec::new();
-    for (name, backend, tls_verify) in declared {
+    for (name, backend, tls_verify, regions) in declared {
         let kind = BackendKind::ALL
             .into_iter()
             .find(|k| k.as_str() == backend)
-            .ok_or_else(|| format!("endpoint {name}: backend {backend:?} is not pve or vsphere"))?;
+            .ok_or_else(|| {
+                format!("endpoint {name}: backend {backend:?} is not pve, vsphere or volcengine")
+            })?;
         let first = !endpoints.iter().any(|e: &Endpoint| e.backend == kind);
         let mut ep = Endpoint::placeholder(name, tls_verify, first);
         ep.backend = kind;
+        ep.regions = regions;
         endpoints.push(ep);
     }
     let backends = Backends::new(&endpoints).map_err(|e| e.to_string())?;

@@ -79,6 +79,15 @@ struct EndpointSection {
     password_file: Option<PathBuf>,
     /// Present only to refuse it with a clear message.
     password: Option<toml::Value>,
+    /// Volcengine: the access key id and where its secret key is.
+    access_key: Option<String>,
+    secret_key_env: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    /// Present only to refuse it with a clear message.
+    secret_key: Option<toml::Value>,
+    /// Volcengine: the regions calls may name; the first is the default.
+    #[serde(default)]
+    regions: Vec<String>,
     #[serde(default = "yes")]
     tls_verify: bool,
     ca_file: Option<PathBuf>,
@@ -111,6 +120,8 @@ pub struct Endpoint {
     /// vSphere: other hosts a transfer URL may name (ESXi hosts serving
     /// guest file transfers). Never sent the session; empty by default.
     pub transfer_hosts: Vec<String>,
+    /// Volcengine: the regions calls may name, the default first.
+    pub regions: Vec<String>,
 }
 
 impl Endpoint {
@@ -128,6 +139,7 @@ impl Endpoint {
             timeout: Duration::from_secs(1),
             default,
             transfer_hosts: Vec::new(),
+            regions: Vec::new(),
         }
     }
 }
@@ -221,17 +233,18 @@ fn endpoint_from_section(
         endpoint: s.name.clone(),
         message,
     };
-    if s.token_secret.is_some() || s.password.is_some() {
+    if s.token_secret.is_some() || s.password.is_some() || s.secret_key.is_some() {
         return Err(err(
-            "secrets must not be written in the configuration file; use token_secret_env / password_env or token_secret_file / password_file".into(),
+            "secrets must not be written in the configuration file; use token_secret_env / password_env / secret_key_env or token_secret_file / password_file / secret_key_file".into(),
         ));
     }
     let backend = match s.backend.as_str() {
         "pve" => BackendKind::Pve,
         "vsphere" => BackendKind::Vsphere,
+        "volcengine" => BackendKind::Volcengine,
         other => {
             return Err(err(format!(
-                "backend {other:?} is not supported; supported: pve, vsphere"
+                "backend {other:?} is not supported; supported: pve, vsphere, volcengine"
             )))
         }
     };
@@ -251,14 +264,24 @@ fn endpoint_from_section(
             &s.password_file,
             "password_env and password_file",
         ),
+        BackendKind::Volcengine => (
+            &s.access_key,
+            "access_key",
+            &s.secret_key_env,
+            &s.secret_key_file,
+            "secret_key_env and secret_key_file",
+        ),
     };
+    let pve_keys =
+        s.token_id.is_some() || s.token_secret_env.is_some() || s.token_secret_file.is_some();
+    let vsphere_keys =
+        s.username.is_some() || s.password_env.is_some() || s.password_file.is_some();
+    let volc_keys =
+        s.access_key.is_some() || s.secret_key_env.is_some() || s.secret_key_file.is_some();
     let foreign = match backend {
-        BackendKind::Pve => {
-            s.username.is_some() || s.password_env.is_some() || s.password_file.is_some()
-        }
-        BackendKind::Vsphere => {
-            s.token_id.is_some() || s.token_secret_env.is_some() || s.token_secret_file.is_some()
-        }
+        BackendKind::Pve => vsphere_keys || volc_keys,
+        BackendKind::Vsphere => pve_keys || volc_keys,
+        BackendKind::Volcengine => pve_keys || vsphere_keys,
     };
     if foreign {
         return Err(err(format!(
@@ -293,6 +316,7 @@ fn endpoint_from_section(
     if timeout.is_zero() || timeout > Duration::from_secs(600) {
         return Err(err("timeout_seconds must be between 1 and 600".into()));
     }
+    let regions = volc_regions(backend, &s.regions).map_err(err)?;
     if backend != BackendKind::Vsphere && !s.transfer_hosts.is_empty() {
         return Err(err(
             "transfer_hosts applies to vsphere endpoints only".into()
@@ -321,6 +345,7 @@ fn endpoint_from_section(
         timeout,
         default: s.default,
         transfer_hosts,
+        regions,
     })
 }
 
@@ -360,6 +385,85 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
         timeout: DEFAULT_TIMEOUT,
         default: false,
         transfer_hosts: Vec::new(),
+        regions: Vec::new(),
+    }))
+}
+
+/// Volcengine endpoints need at least one region, each a region id, no
+/// repeats; other backends take none.
+fn volc_regions(backend: BackendKind, regions: &[String]) -> Result<Vec<String>, String> {
+    if backend != BackendKind::Volcengine {
+        return match regions.is_empty() {
+            true => Ok(Vec::new()),
+            false => Err("regions applies to volcengine endpoints only".into()),
+        };
+    }
+    if regions.is_empty() {
+        return Err(
+            "a volcengine endpoint needs regions = [\"cn-beijing\", …] (the first is the default)"
+                .into(),
+        );
+    }
+    let re =
+        regex_lite::Regex::new(r"^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+){0,2}$").expect("static regex");
+    let mut out: Vec<String> = Vec::new();
+    for r in regions {
+        if r.len() > 40 || !re.is_match(r) {
+            return Err(format!(
+                "region {r:?} is not a region id such as cn-beijing"
+            ));
+        }
+        if out.contains(r) {
+            return Err(format!("region {r:?} is listed twice"));
+        }
+        out.push(r.clone());
+    }
+    Ok(out)
+}
+
+/// The endpoint described by the Volcengine VPN MCP server's variables, if
+/// set: `VOLCENGINE_ACCESS_KEY`, `VOLCENGINE_SECRET_KEY`,
+/// `VOLCENGINE_REGION`, `VOLCENGINE_ENDPOINT` (default
+/// open.volcengineapi.com).
+fn endpoint_from_volc_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
+    let Some(ak) = env.var("VOLCENGINE_ACCESS_KEY") else {
+        return Ok(None);
+    };
+    let missing: Vec<&str> = ["VOLCENGINE_SECRET_KEY", "VOLCENGINE_REGION"]
+        .into_iter()
+        .filter(|v| env.var(v).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "VOLCENGINE_ACCESS_KEY is set but {} not: set the secret key and the region",
+            missing.join(" and ")
+        )));
+    }
+    let host = env
+        .var("VOLCENGINE_ENDPOINT")
+        .unwrap_or_else(|| "open.volcengineapi.com".into());
+    let url = if host.contains("://") {
+        host
+    } else {
+        format!("https://{host}")
+    };
+    let regions = volc_regions(
+        BackendKind::Volcengine,
+        &[env.var("VOLCENGINE_REGION").unwrap_or_default()],
+    )
+    .map_err(|m| ConfigError::Invalid(format!("VOLCENGINE_REGION: {m}")))?;
+    Ok(Some(Endpoint {
+        name: "volcengine".into(),
+        backend: BackendKind::Volcengine,
+        url: parse_url("volcengine", &url)?,
+        token_id: ak,
+        token_secret: SecretString::from(env.var("VOLCENGINE_SECRET_KEY").unwrap_or_default()),
+        tls_verify: true,
+        ca_pem: None,
+        timeout: DEFAULT_TIMEOUT,
+        default: false,
+        transfer_hosts: Vec::new(),
+        regions,
     }))
 }
 
@@ -404,6 +508,7 @@ fn endpoint_from_vcenter_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigEr
         timeout: DEFAULT_TIMEOUT,
         default: false,
         transfer_hosts: Vec::new(),
+        regions: Vec::new(),
     }))
 }
 
@@ -433,14 +538,22 @@ impl Config {
         for s in file.endpoints {
             endpoints.push(endpoint_from_section(s, base, env)?);
         }
-        for ep in [endpoint_from_pve_env(env)?, endpoint_from_vcenter_env(env)?]
-            .into_iter()
-            .flatten()
+        for ep in [
+            endpoint_from_pve_env(env)?,
+            endpoint_from_vcenter_env(env)?,
+            endpoint_from_volc_env(env)?,
+        ]
+        .into_iter()
+        .flatten()
         {
             if endpoints.iter().any(|e| e.name == ep.name) {
+                let var = match ep.backend {
+                    BackendKind::Pve => "PVE_BASE_URL",
+                    BackendKind::Vsphere => "VCENTER_HOST",
+                    BackendKind::Volcengine => "VOLCENGINE_ACCESS_KEY",
+                };
                 return Err(ConfigError::Invalid(format!(
-                    "{} is set and the configuration already has an endpoint named {:?}; use one or the other",
-                    if ep.name == "pve" { "PVE_BASE_URL" } else { "VCENTER_HOST" },
+                    "{var} is set and the configuration already has an endpoint named {:?}; use one or the other",
                     ep.name
                 )));
             }

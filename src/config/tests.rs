@@ -140,3 +140,64 @@ fn transfer_hosts_are_host_names_on_vsphere_endpoints_only() {
         .to_string();
     assert!(err.contains("vsphere endpoints only"), "{err}");
 }
+
+#[test]
+fn volcengine_endpoints_from_the_file_and_the_seeds_variables() {
+    let section = |regions: &str| {
+        format!(
+            "{BASE}\n[[endpoints]]\nname = \"volc\"\nbackend = \"volcengine\"\nurl = \"https://open.volcengineapi.com\"\n\
+             access_key = \"AKLT1\"\nsecret_key_env = \"SK\"\n{regions}\n"
+        )
+    };
+    let e = env(&[("SK", "volc-s3cret")]);
+    let c = Config::parse(
+        &section("regions = [\"cn-beijing\", \"cn-shanghai\"]"),
+        "t",
+        Path::new("."),
+        &e,
+    )
+    .unwrap();
+    let ep = &c.endpoints[0];
+    assert_eq!(
+        (ep.token_id.as_str(), ep.regions.clone()),
+        (
+            "AKLT1",
+            vec!["cn-beijing".to_string(), "cn-shanghai".to_string()]
+        )
+    );
+    assert_eq!(ep.token_secret.expose_secret(), "volc-s3cret");
+    assert!(!format!("{c:?}").contains("volc-s3cret"));
+    for (regions, needle) in [
+        ("", "needs regions"),
+        ("regions = [\"Beijing\"]", "is not a region id"),
+        ("regions = [\"cn-beijing\", \"cn-beijing\"]", "listed twice"),
+        (
+            "regions = [\"cn-beijing\"]\nsecret_key = \"inline\"",
+            "must not be written in the configuration file",
+        ),
+    ] {
+        let err = Config::parse(&section(regions), "t", Path::new("."), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{regions}: {err}");
+    }
+    // The Volcengine VPN MCP server's variables work as they are.
+    let e = env(&[
+        ("VOLCENGINE_ACCESS_KEY", "AKLT2"),
+        ("VOLCENGINE_SECRET_KEY", "sk2"),
+        ("VOLCENGINE_REGION", "cn-shanghai"),
+    ]);
+    let c = Config::parse(BASE, "t", Path::new("."), &e).unwrap();
+    let ep = &c.endpoints[0];
+    assert_eq!(ep.name, "volcengine");
+    assert_eq!(ep.url.as_str(), "https://open.volcengineapi.com/");
+    assert_eq!(ep.regions, ["cn-shanghai"]);
+    let e = env(&[
+        ("VOLCENGINE_ACCESS_KEY", "AKLT2"),
+        ("VOLCENGINE_SECRET_KEY", "sk2"),
+    ]);
+    let err = Config::parse(BASE, "t", Path::new("."), &e)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("VOLCENGINE_REGION"), "{err}");
+}

@@ -82,6 +82,34 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
                 parents: vec![up.clone()],
             })
         }
+        // Volcengine: the region (the argument, or the endpoint's default),
+        // and the VPN object in it named by its id.
+        Target::Region
+        | Target::VpnGateway
+        | Target::VpnConnection
+        | Target::VpnGatewayRoute
+        | Target::SslVpnClientCert => {
+            let region = ep.region(args).unwrap_or_default();
+            let region_entity = EntitySpec {
+                ty: "Region",
+                id: format!("{e}/{region}"),
+                attrs: vec![("name", AttrValue::Str(region.to_string()))],
+                parents: vec![up.clone()],
+            };
+            let object = crate::catalog::target_id_param(target).map(|param| {
+                let id = args.str(param).unwrap_or_default();
+                EntitySpec {
+                    ty: target.entity_type(),
+                    id: format!("{e}/{region}/{id}"),
+                    attrs: vec![("id", AttrValue::Str(id.to_string()))],
+                    parents: vec![("Region", region_entity.id.clone())],
+                }
+            });
+            return object
+                .into_iter()
+                .chain([region_entity, endpoint])
+                .collect();
+        }
         Target::Task => {
             let upid = args.str("upid").unwrap_or_default();
             Some(EntitySpec {

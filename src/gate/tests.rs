@@ -14,6 +14,10 @@ fn endpoints(names: &[&str]) -> Backends {
     let mut vc = Endpoint::placeholder("vc", true, true);
     vc.backend = crate::catalog::BackendKind::Vsphere;
     eps.push(vc);
+    let mut volc = Endpoint::placeholder("volc", true, true);
+    volc.backend = crate::catalog::BackendKind::Volcengine;
+    volc.regions = vec!["cn-beijing".into(), "cn-shanghai".into()];
+    eps.push(volc);
     Backends::new(&eps).unwrap()
 }
 
@@ -423,6 +427,16 @@ fn resources_chain_up_to_the_endpoint() {
     );
 }
 
+/// `vgw-abcd1234` for the pattern of `vgw-` ids.
+fn id_sample(pattern: &str) -> String {
+    let prefix = pattern
+        .trim_start_matches('^')
+        .split('-')
+        .next()
+        .unwrap_or_default();
+    format!("{prefix}-abcd1234")
+}
+
 /// A value each parameter type accepts, so every parameter can be sent.
 fn sample(ty: crate::catalog::Ty) -> Value {
     use crate::catalog::Ty;
@@ -434,6 +448,14 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Secret { .. } => json!("guest-password"),
         Ty::Content { .. } => json!("file content"),
         Ty::RelPath { .. } => json!("dir/file.txt"),
+        Ty::TagFilters => json!([{"key": "env", "values": ["prod"]}]),
+        Ty::IdList { pattern, .. } => json!([id_sample(pattern)]),
+        t if t == Ty::VOLC_REGION => json!("cn-shanghai"),
+        Ty::Ident { pattern, .. } if pattern.ends_with("-[A-Za-z0-9]{4,64}$") => {
+            json!(id_sample(pattern))
+        }
+        Ty::Ident { pattern, .. } if pattern.contains("/[0-9]{1,3}$") => json!("10.0.0.0/16"),
+        Ty::Ident { pattern, .. } if pattern.starts_with("^[0-9A-Fa-f]{1,4}") => json!("10.1.2.3"),
         Ty::Enum(values) => json!(values[0]),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),
@@ -465,8 +487,14 @@ fn every_tools_request_conforms_to_the_schema() {
             .iter()
             .map(|p| (p.name.to_string(), sample(p.ty)))
             .collect();
-        if tool.backend == crate::catalog::BackendKind::Vsphere {
-            args.insert("endpoint".into(), json!("vc"));
+        match tool.backend {
+            crate::catalog::BackendKind::Vsphere => {
+                args.insert("endpoint".into(), json!("vc"));
+            }
+            crate::catalog::BackendKind::Volcengine => {
+                args.insert("endpoint".into(), json!("volc"));
+            }
+            crate::catalog::BackendKind::Pve => {}
         }
         let args = Value::Object(args);
         let p = gate

@@ -90,6 +90,28 @@ entity VirtualMachine in [Folder, ResourcePool, HostSystem, Cluster, Datacenter,
   tags?: Set<String>,
 };
 
+// Volcengine: a region of an endpoint, e.g. Region::"volc/cn-beijing", and
+// the VPN objects in it, e.g. VpnGateway::"volc/cn-beijing/vgw-2fe3bcd4".
+entity Region in [Endpoint] {
+  name: String,
+};
+
+entity VpnGateway in [Region] {
+  id: String,
+};
+
+entity VpnConnection in [Region] {
+  id: String,
+};
+
+entity VpnGatewayRoute in [Region] {
+  id: String,
+};
+
+entity SslVpnClientCert in [Region] {
+  id: String,
+};
+
 // When the request was made (UTC). weekday: 0 = Sunday.
 type RequestTime = {
   epoch: Long,

@@ -1,0 +1,37 @@
+//! What several test crates' fake servers share.
+
+use std::sync::Arc;
+
+/// A loopback TLS listener with a fresh self-signed certificate for
+/// 127.0.0.1 and localhost (ECDSA P-256, which rustls accepts).
+pub struct TlsListener {
+    pub listener: tokio::net::TcpListener,
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    /// The certificate, PEM, for the client's `ca_file`.
+    pub pem: Vec<u8>,
+    pub port: u16,
+}
+
+pub async fn tls_listener() -> TlsListener {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let pem = cert.cert.pem().into_bytes();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    TlsListener {
+        listener,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+        pem,
+        port,
+    }
+}
