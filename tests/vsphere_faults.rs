@@ -31,6 +31,8 @@ enum Script {
     Hang,
     Reset,
     SessionExpiresOnce,
+    /// Healthy, but the Automation API (tags) answers 503.
+    RestDown,
 }
 
 /// Names and parents: one datacenter, one standalone host.
@@ -90,6 +92,7 @@ fn file_answer(
     cookie: Option<&str>,
     body: &[u8],
     written: &Mutex<HashMap<String, Vec<u8>>>,
+    rest_down: bool,
 ) -> Option<(u16, Vec<u8>)> {
     let session = cookie.is_some_and(|c| c.contains("vmware_soap_session"));
     let mut written = written.lock().unwrap();
@@ -121,7 +124,8 @@ fn file_answer(
         ("GET", p) if p.starts_with("/folder/") => (401, Vec::new()),
         (_, p) if p.starts_with("/guestFile") => (404, Vec::new()),
         // An older vCenter: no Automation API, so VMs carry no tags.
-        (_, p) if p.starts_with("/rest/") => (404, Vec::new()),
+        (_, p) if p.starts_with("/rest/") && !rest_down => (404, Vec::new()),
+        (_, p) if p.starts_with("/rest/") => (503, b"<html>Service Unavailable</html>".to_vec()),
         _ => return None,
     })
 }
@@ -253,9 +257,14 @@ async fn fake(script: Script) -> Fake {
                             .await
                             .map(|b| b.to_bytes())
                             .unwrap_or_default();
-                        if let Some((status, bytes)) =
-                            file_answer(&method, &target, cookie.as_deref(), &body, &w)
-                        {
+                        if let Some((status, bytes)) = file_answer(
+                            &method,
+                            &target,
+                            cookie.as_deref(),
+                            &body,
+                            &w,
+                            script == Script::RestDown,
+                        ) {
                             return Ok::<_, std::convert::Infallible>(
                                 Response::builder()
                                     .status(status)
@@ -304,6 +313,17 @@ async fn list_vms(f: &Fake, timeout: u64) -> (bool, String) {
 }
 
 async fn call(f: &Fake, timeout: u64, tool: &str, args: serde_json::Value) -> (bool, String) {
+    call_under(f, timeout, tool, args, None).await
+}
+
+/// As [`call`], under these policies instead of the default ones.
+async fn call_under(
+    f: &Fake,
+    timeout: u64,
+    tool: &str,
+    args: serde_json::Value,
+    policies: Option<&str>,
+) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ca.pem"), &f.pem).unwrap();
     let text = format!(
@@ -314,11 +334,14 @@ async fn call(f: &Fake, timeout: u64, tool: &str, args: serde_json::Value) -> (b
     );
     let config = Config::parse(&text, "t", dir.path(), &Pw).unwrap();
     let catalog = Catalog::builtin();
-    let engine = portcullis::policy::PolicyEngine::from_sources(
-        &portcullis::lab::default_policies(),
-        &catalog,
-    )
-    .unwrap();
+    let sources = match policies {
+        Some(text) => vec![portcullis::policy::PolicySource {
+            name: "t.cedar".into(),
+            text: text.into(),
+        }],
+        None => portcullis::lab::default_policies(),
+    };
+    let engine = portcullis::policy::PolicyEngine::from_sources(&sources, &catalog).unwrap();
     let gate = Gate::new(
         catalog,
         engine,
@@ -576,4 +599,30 @@ async fn a_vm_is_exported_into_a_datastore_folder() {
         err && text.contains("exists; pass overwrite=true"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn tags_are_read_only_when_a_policy_reads_them() {
+    let f = fake(Script::RestDown).await;
+    let args = json!({"vm": "app-01", "guest_user": "admin", "guest_password": "pw<guest&", "path": "/var/log"});
+    // No policy mentions tags: the Automation API being down blocks nothing.
+    let (err, text) = call(&f, 10, "vsphere_list_guest_directory", args.clone()).await;
+    assert!(!err, "{text}");
+    // A policy on tags: a VM whose tags cannot be read is not decided on.
+    let tag_policy = r#"
+@id("admins-all")
+permit (principal in Group::"admins", action, resource);
+@id("no-prod")
+forbid (principal, action, resource is VirtualMachine)
+unless { resource has tags && !resource.tags.contains("env/prod") };
+"#;
+    let (err, text) = call_under(
+        &f,
+        10,
+        "vsphere_list_guest_directory",
+        args,
+        Some(tag_policy),
+    )
+    .await;
+    assert!(err && text.contains("HTTP 503"), "{text}");
 }

@@ -301,18 +301,20 @@ impl Backends {
 
     /// Where a call's target lives, for backends whose objects are found by
     /// asking the backend (vSphere). `Ok(None)`: the arguments say it all.
+    /// `with_tags`: also read a VM's tags (when a policy reads them).
     pub async fn locate(
         &self,
         endpoint: &str,
         tool: &ToolDef,
         args: &ValidArgs,
+        with_tags: bool,
     ) -> Result<Option<Vec<Located>>, BackendError> {
         let Client::Vsphere(c) = self.client(endpoint)? else {
             return Ok(None);
         };
         let key = |name: &str| args.str(name).unwrap_or_default();
         let found = match tool.target {
-            Target::VirtualMachine => c.locate_vm(key("vm")).await?,
+            Target::VirtualMachine => c.locate_vm(key("vm"), with_tags).await?,
             Target::HostSystem => c.locate("HostSystem", "host", key("host")).await?,
             Target::Datastore => c.locate("Datastore", "datastore", key("datastore")).await?,
             _ => return Ok(None),

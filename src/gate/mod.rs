@@ -289,7 +289,12 @@ impl Gate {
         req: &CallRequest<'_>,
     ) -> Result<Prepared<'_>, Refusal> {
         let (tool, args, endpoint) = self.check(req)?;
-        let resources = match self.backends.locate(&endpoint.name, tool, &args).await {
+        let with_tags = self.policies().reads_tags();
+        let resources = match self
+            .backends
+            .locate(&endpoint.name, tool, &args, with_tags)
+            .await
+        {
             Ok(Some(found)) => resolve::located(found, &endpoint),
             Ok(None) => resolve::resources(tool.target, &args, &endpoint),
             Err(e) => return Err(Refusal::Unresolved(e.to_string())),

@@ -84,6 +84,8 @@ pub struct PolicyEngine {
     index: slice::SliceIndex,
     origins: HashMap<String, String>,
     authorizer: Authorizer,
+    /// Whether any policy reads a resource's `tags`.
+    reads_tags: bool,
 }
 
 fn action_uid(name: &str) -> EntityUid {
@@ -115,7 +117,11 @@ impl PolicyEngine {
             .map(|e| (e.uid().id().unescaped().to_string(), e.clone()))
             .collect();
         let index = slice::SliceIndex::build(&all, catalog);
+        // Cedar names attributes only literally (`.tags`, `["tags"]`,
+        // `has tags`), so a policy that reads them contains the word.
+        let reads_tags = all.policies().any(|p| p.to_string().contains("tags"));
         Ok(PolicyEngine {
+            reads_tags,
             schema,
             actions,
             all,
@@ -123,6 +129,13 @@ impl PolicyEngine {
             origins,
             authorizer: Authorizer::new(),
         })
+    }
+
+    /// Whether any policy reads a resource's `tags`: only then are a VM's
+    /// tags fetched for a decision (a round trip, and a dependency on the
+    /// vSphere Automation API being up).
+    pub fn reads_tags(&self) -> bool {
+        self.reads_tags
     }
 
     /// How many policies are loaded.

@@ -84,8 +84,9 @@ entity VirtualMachine in [Folder, ResourcePool, HostSystem, Cluster, Datacenter,
   path?: String,
   power_state?: String,
   template?: Bool,
-  // "category/tag" for each tag on the VM; present when the vCenter has
-  // the Automation API. Write forbid rules so a missing set refuses:
+  // "category/tag" for each tag on the VM; read (one more round trip) only
+  // when some policy mentions tags, and present when the vCenter has the
+  // Automation API. Write forbid rules so a missing set refuses:
   // `unless { resource has tags && !resource.tags.contains("env/prod") }`.
   tags?: Set<String>,
 };

@@ -270,8 +270,13 @@ impl VimClient {
     }
 
     /// Where a VM lives: its folder, resource pool and host, each with its
-    /// ancestors, and the VM's own state read live (not from the cache).
-    pub async fn locate_vm(&self, key: &str) -> Result<(MoRef, Vec<Located>), BackendError> {
+    /// ancestors, and the VM's own state read live (not from the cache);
+    /// with `with_tags`, its tags too.
+    pub async fn locate_vm(
+        &self,
+        key: &str,
+        with_tags: bool,
+    ) -> Result<(MoRef, Vec<Located>), BackendError> {
         let vm = self.find("VirtualMachine", "VM", key).await?;
         let p = self
             .props(
@@ -307,8 +312,10 @@ impl VimClient {
             ),
             ("template", json!(p.text("config.template") == Some("true"))),
         ];
-        if let Some(tags) = self.tag_names_of(&vm).await? {
-            extra.push(("tags", json!(tags)));
+        if with_tags {
+            if let Some(tags) = self.tag_names_of(&vm).await? {
+                extra.push(("tags", json!(tags)));
+            }
         }
         // The VM's folder is its tree parent; pool and host are extra parents.
         let chain = inv.chain(&self.name, &places, extra);

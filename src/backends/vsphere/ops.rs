@@ -170,7 +170,9 @@ impl VimClient {
                 ))
             }
             VimOp::VmInfo => {
-                let (vm, chain) = self.locate_vm(args.str("vm").unwrap_or_default()).await?;
+                let (vm, chain) = self
+                    .locate_vm(args.str("vm").unwrap_or_default(), false)
+                    .await?;
                 let p = self
                     .props(
                         &vm,

@@ -78,6 +78,13 @@ impl VimClient {
                 what: "Automation API (/rest), which tags need".into(),
             });
         }
+        if status >= 500 {
+            return Err(BackendError::Server {
+                endpoint: self.name.clone(),
+                status,
+                message: "the Automation API (tags) could not start a session".into(),
+            });
+        }
         let v: Value = serde_json::from_slice(&body)
             .map_err(|_| self.err_garbage("the Automation API session answer is not JSON"))?;
         match v["value"].as_str() {
