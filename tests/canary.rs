@@ -3,6 +3,8 @@
 //! trace logging on, and prove the secret appears in no output: stdout,
 //! stderr, the log file or the audit log.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -120,29 +122,13 @@ timeout_seconds = 2
     assert!(seen.contains("rejected Portcullis's credentials"), "{seen}");
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.lines().count() >= 16, "{audit}");
-    let mut logs = String::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("portcullis.log")
-        {
-            logs.push_str(&std::fs::read_to_string(&p).unwrap());
-        }
-    }
-    assert!(
-        logs.contains("TRACE") || logs.contains("DEBUG"),
-        "trace logging reached the file"
+    let logs = common::trace_logs(dir.path());
+    common::assert_no_secret(
+        &[secret.as_str()],
+        &[
+            ("process output", &seen),
+            ("audit log", &audit),
+            ("log file", &logs),
+        ],
     );
-    for (name, text) in [
-        ("process output", &seen),
-        ("audit log", &audit),
-        ("log file", &logs),
-    ] {
-        assert!(
-            !text.contains(&secret),
-            "the canary secret leaked into the {name}"
-        );
-    }
 }

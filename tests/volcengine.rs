@@ -812,28 +812,13 @@ async fn the_secret_key_appears_in_no_output() {
         "{seen}"
     );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    let mut logs = String::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("portcullis.log")
-        {
-            logs.push_str(&std::fs::read_to_string(&p).unwrap());
-        }
-    }
-    assert!(
-        logs.contains("TRACE") || logs.contains("DEBUG"),
-        "trace logging reached the file"
+    let logs = common::trace_logs(dir.path());
+    common::assert_no_secret(
+        &[SK, "psk-canary", "key-canary"],
+        &[
+            ("process output", &seen),
+            ("audit log", &audit),
+            ("log file", &logs),
+        ],
     );
-    for (name, text) in [
-        ("process output", &seen),
-        ("audit log", &audit),
-        ("log file", &logs),
-    ] {
-        for secret in [SK, "psk-canary", "key-canary"] {
-            assert!(!text.contains(secret), "{secret:?} leaked into the {name}");
-        }
-    }
 }

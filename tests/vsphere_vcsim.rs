@@ -2,6 +2,8 @@
 //! scripts/setup-vcsim.sh), each result checked with an independent client
 //! (tests/vcsim/probe, govmomi) reading the simulator's state.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1248,36 +1250,21 @@ timeout_seconds = 10
     assert_eq!(sim.probe("tags", VM)["tags"], json!(["env/prod"]));
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.lines().count() >= calls.len(), "{audit}");
-    let mut logs = String::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("portcullis.log")
-        {
-            logs.push_str(&std::fs::read_to_string(&p).unwrap());
-        }
-    }
-    assert!(
-        logs.contains("TRACE") || logs.contains("DEBUG"),
-        "trace logging reached the file"
-    );
+    let logs = common::trace_logs(dir.path());
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("user:{CANARY}"));
-    for (name, text) in [
-        ("process output", &seen),
-        ("audit log", &audit),
-        ("log file", &logs),
-    ] {
-        for secret in [
+    common::assert_no_secret(
+        &[
             CANARY,
             "canary-pw-5f0c9e2a&lt;",
             basic.as_str(),
             guest_pw,
             upload,
-        ] {
-            assert!(!text.contains(secret), "{secret:?} leaked into the {name}");
-        }
-    }
+        ],
+        &[
+            ("process output", &seen),
+            ("audit log", &audit),
+            ("log file", &logs),
+        ],
+    );
 }

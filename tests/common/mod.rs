@@ -1,4 +1,6 @@
-//! What several test crates' fake servers share.
+//! What several test crates share: fake servers' TLS, output scans.
+// Each test crate uses part of it.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -33,5 +35,35 @@ pub async fn tls_listener() -> TlsListener {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
         pem,
         port,
+    }
+}
+
+/// The trace log files the binary wrote in `dir` (`portcullis.log*`, rolled
+/// or not), checked to hold trace output so a scan of them means something.
+pub fn trace_logs(dir: &std::path::Path) -> String {
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("portcullis.log")
+        {
+            logs.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging reached the file"
+    );
+    logs
+}
+
+/// No secret appears in any of the named outputs.
+pub fn assert_no_secret(secrets: &[&str], outputs: &[(&str, &str)]) {
+    for (name, text) in outputs {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret:?} leaked into the {name}");
+        }
     }
 }
