@@ -5,6 +5,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
+/// SHA-256 of some bytes, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Compare secrets without an early exit that leaks how much matched.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -343,55 +343,26 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
 }
 
 async fn fake(script: Script) -> Fake {
-    let common::TlsListener {
-        listener,
-        acceptor,
-        pem,
-        port,
-    } = common::tls_listener().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let (acceptor, s) = (acceptor.clone(), s.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let s = s.clone();
-                    async move {
-                        let (status, body) = match verify(&req, script) {
-                            Ok((region, action, query)) => {
-                                let a = answer(&region, &action, &query);
-                                s.lock().unwrap().push((region, action, query));
-                                a
-                            }
-                            Err(e) => e,
-                        };
-                        Ok::<_, std::convert::Infallible>(
-                            Response::builder()
-                                .status(status)
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from(body.to_string())))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
-            });
+    let (url, pem) = common::serve(common::tls_listener().await, false, move |req| {
+        let (status, body) = match verify(&req, script) {
+            Ok((region, action, query)) => {
+                let a = answer(&region, &action, &query);
+                s.lock().unwrap().push((region, action, query));
+                a
+            }
+            Err(e) => e,
+        };
+        async move {
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body.to_string())))
+                .unwrap()
         }
     });
-    Fake {
-        url: format!("https://127.0.0.1:{port}"),
-        pem,
-        seen,
-    }
+    Fake { url, pem, seen }
 }
 
 struct Keys(&'static str);

@@ -213,87 +213,63 @@ async fn answer(
 }
 
 async fn fake(script: Script) -> Fake {
-    let common::TlsListener {
-        listener,
-        acceptor,
-        pem,
-        port,
-    } = common::tls_listener().await;
+    let tls = common::tls_listener().await;
+    let port = tls.port;
     let logins = Arc::new(Mutex::new(0));
     let happened = Arc::new(Mutex::new(false));
     let written = Arc::new(Mutex::new(HashMap::new()));
     let (l, e, w) = (logins.clone(), happened.clone(), written.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            if script == Script::Reset {
-                drop(tcp);
-                continue;
+    let (url, pem) = common::serve(
+        tls,
+        script == Script::Reset,
+        move |req: Request<hyper::body::Incoming>| {
+            let (l, e, w) = (l.clone(), e.clone(), w.clone());
+            async move {
+                let method = req.method().clone();
+                let target = req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                let cookie = req
+                    .headers()
+                    .get("cookie")
+                    .and_then(|c| c.to_str().ok())
+                    .map(str::to_string);
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                if let Some((status, bytes)) = file_answer(
+                    &method,
+                    &target,
+                    cookie.as_deref(),
+                    &body,
+                    &w,
+                    script == Script::RestDown,
+                ) {
+                    return Response::builder()
+                        .status(status)
+                        .body(Full::new(Bytes::from(bytes)))
+                        .unwrap();
+                }
+                let (status, headers, text) =
+                    answer(script, &String::from_utf8_lossy(&body), &l, &e).await;
+                let text = text.replace("{{port}}", &port.to_string());
+                let mut resp = Response::builder()
+                    .status(status)
+                    .header("content-type", "text/xml");
+                for (k, v) in headers {
+                    resp = resp.header(k, v);
+                }
+                resp.body(Full::new(Bytes::from(text))).unwrap()
             }
-            let (acceptor, l, e, w) = (acceptor.clone(), l.clone(), e.clone(), w.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (l, e, w) = (l.clone(), e.clone(), w.clone());
-                    async move {
-                        let method = req.method().clone();
-                        let target = req
-                            .uri()
-                            .path_and_query()
-                            .map(|p| p.to_string())
-                            .unwrap_or_default();
-                        let cookie = req
-                            .headers()
-                            .get("cookie")
-                            .and_then(|c| c.to_str().ok())
-                            .map(str::to_string);
-                        let body = req
-                            .into_body()
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        if let Some((status, bytes)) = file_answer(
-                            &method,
-                            &target,
-                            cookie.as_deref(),
-                            &body,
-                            &w,
-                            script == Script::RestDown,
-                        ) {
-                            return Ok::<_, std::convert::Infallible>(
-                                Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::from(bytes)))
-                                    .unwrap(),
-                            );
-                        }
-                        let (status, headers, text) =
-                            answer(script, &String::from_utf8_lossy(&body), &l, &e).await;
-                        let text = text.replace("{{port}}", &port.to_string());
-                        let mut resp = Response::builder()
-                            .status(status)
-                            .header("content-type", "text/xml");
-                        for (k, v) in headers {
-                            resp = resp.header(k, v);
-                        }
-                        Ok::<_, std::convert::Infallible>(
-                            resp.body(Full::new(Bytes::from(text))).unwrap(),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
+        },
+    );
     Fake {
-        url: format!("https://127.0.0.1:{port}"),
+        url,
         pem,
         logins,
         happened,

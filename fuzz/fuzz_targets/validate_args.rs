@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use portcullis::backends::path::fill;
-use portcullis::backends::volc::{query_params, sign::canonical_query};
+use portcullis::backends::volc::{pascal, query_params, sign::canonical_query};
 use portcullis::catalog::{validate, Call, Catalog};
 
 fuzz_target!(|data: &[u8]| {
@@ -18,11 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(valid) = validate(tool, Some(&args)) else { return };
     if let Call::Volc(_) = tool.call {
         let params = query_params(tool, &valid);
-        let own: Vec<String> = tool
-            .params
-            .iter()
-            .map(|p| p.name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect())
-            .collect();
+        let own: Vec<String> = tool.params.iter().map(|p| pascal(p.name)).collect();
         for (k, _) in &params {
             let base = k.split('.').next().unwrap_or_default();
             assert!(own.iter().any(|o| o == base), "{k} is not a parameter of {}", tool.name);

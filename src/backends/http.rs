@@ -40,6 +40,16 @@ pub fn client(ep: &Endpoint) -> Result<reqwest::Client, BackendError> {
     b.build().map_err(|e| setup(e.to_string()))
 }
 
+/// `host[:port]` of a URL, as its requests' Host header carries it (a
+/// default port left out).
+pub fn authority(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
 /// Read a response body, refusing more than `MAX_BODY` bytes.
 pub async fn read_body(
     endpoint: &str,

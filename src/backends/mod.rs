@@ -137,6 +137,26 @@ pub(crate) fn transport_error(
     }
 }
 
+/// A non-success HTTP status as an error the agent can act on; every HTTP
+/// backend answers the same status the same way.
+pub(crate) fn status_error(endpoint: String, status: u16, message: String) -> BackendError {
+    match status {
+        300..=399 => BackendError::Redirect { endpoint, status },
+        401 => BackendError::Auth { endpoint, status },
+        403 => BackendError::Forbidden { endpoint, message },
+        400..=499 => BackendError::Rejected {
+            endpoint,
+            status,
+            message,
+        },
+        _ => BackendError::Server {
+            endpoint,
+            status,
+            message,
+        },
+    }
+}
+
 /// Longest error text taken from a backend answer.
 const MAX_MESSAGE: usize = 600;
 

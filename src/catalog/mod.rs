@@ -259,29 +259,29 @@ impl ToolDef {
         }
     }
 
+    /// The type of one of this tool's own parameters.
+    fn param_ty(&self, name: &str) -> Option<Ty> {
+        self.params.iter().find(|p| p.name == name).map(|p| p.ty)
+    }
+
     /// Whether `name` is a secret parameter of this tool (never recorded).
     pub fn is_secret(&self, name: &str) -> bool {
-        self.params
-            .iter()
-            .any(|p| p.name == name && matches!(p.ty, Ty::Secret { .. }))
+        matches!(self.param_ty(name), Some(Ty::Secret { .. }))
     }
 
     /// Whether `name` is file content (recorded only as length and digest).
     pub fn is_content(&self, name: &str) -> bool {
-        self.params
-            .iter()
-            .any(|p| p.name == name && matches!(p.ty, Ty::Content { .. }))
+        matches!(self.param_ty(name), Some(Ty::Content { .. }))
     }
 
     /// Whether `name` stays out of the Cedar context and schema: secrets
     /// never appear anywhere, content is too large to decide on, tag
     /// filters have no Cedar type (policy sees the call's target instead).
     pub fn withheld_from_policy(&self, name: &str) -> bool {
-        self.is_secret(name)
-            || self
-                .params
-                .iter()
-                .any(|p| p.name == name && matches!(p.ty, Ty::Content { .. } | Ty::TagFilters))
+        matches!(
+            self.param_ty(name),
+            Some(Ty::Secret { .. } | Ty::Content { .. } | Ty::TagFilters)
+        )
     }
 
     pub fn read_only(&self) -> bool {

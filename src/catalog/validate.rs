@@ -183,6 +183,14 @@ fn bounded_str<'v>(
     Ok(s)
 }
 
+impl Ty {
+    /// Whether one value satisfies this type's rule (for values that come
+    /// from elsewhere than a call, such as the configuration).
+    pub fn accepts(&self, v: &Value) -> bool {
+        check_value(&Param::required("value", *self, ""), v).is_ok()
+    }
+}
+
 /// `[{"key": "env", "values": ["prod"]}]`: bounded, printable, no other
 /// fields.
 fn check_tag_filters(field: &'static str, v: &Value) -> Result<(), ValidationError> {

@@ -404,11 +404,10 @@ fn volc_regions(backend: BackendKind, regions: &[String]) -> Result<Vec<String>,
                 .into(),
         );
     }
-    let re =
-        regex_lite::Regex::new(r"^[a-z]{2}-[a-z0-9]+(?:-[a-z0-9]+){0,2}$").expect("static regex");
     let mut out: Vec<String> = Vec::new();
     for r in regions {
-        if r.len() > 40 || !re.is_match(r) {
+        // The rule a call's region argument is checked against.
+        if !crate::catalog::Ty::VOLC_REGION.accepts(&serde_json::Value::from(r.as_str())) {
             return Err(format!(
                 "region {r:?} is not a region id such as cn-beijing"
             ));

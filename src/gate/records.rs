@@ -101,9 +101,8 @@ fn logged_args(tool: Option<&ToolDef>, args: &Value) -> Value {
 /// File content as the log keeps it: how long it was and its SHA-256, so
 /// an upload can be matched to a file without the log holding the file.
 fn content_digest(v: &Value) -> Value {
-    use sha2::{Digest, Sha256};
     match v.as_str() {
-        Some(s) => json!({"bytes": s.len(), "sha256": hex::encode(Sha256::digest(s.as_bytes()))}),
+        Some(s) => json!({"bytes": s.len(), "sha256": crate::util::sha256_hex(s.as_bytes())}),
         None => Value::String("[content]".into()),
     }
 }

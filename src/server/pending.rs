@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::CallToolRequestParams;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::audit::canonical;
 use crate::util::random_hex;
@@ -38,7 +37,7 @@ fn fingerprint(request: &CallToolRequestParams) -> String {
         .map(Value::Object)
         .unwrap_or(Value::Null);
     let text = format!("{}\n{}", request.name, canonical::to_string(&args));
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::util::sha256_hex(text.as_bytes())
 }
 
 impl Pending {

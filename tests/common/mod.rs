@@ -38,6 +38,49 @@ pub async fn tls_listener() -> TlsListener {
     }
 }
 
+/// Serve HTTPS on the listener, each request answered by `handle`; with
+/// `reset`, every connection is dropped as soon as it is accepted. Returns
+/// the server's base URL and its certificate (PEM).
+pub fn serve<H, F>(l: TlsListener, reset: bool, handle: H) -> (String, Vec<u8>)
+where
+    H: Fn(hyper::Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = hyper::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
+    let TlsListener {
+        listener,
+        acceptor,
+        pem,
+        port,
+    } = l;
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            if reset {
+                drop(tcp);
+                continue;
+            }
+            let (acceptor, handle) = (acceptor.clone(), handle.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req| {
+                    let answer = handle(req);
+                    async move { Ok::<_, std::convert::Infallible>(answer.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (format!("https://127.0.0.1:{port}"), pem)
+}
+
 /// The trace log files the binary wrote in `dir` (`portcullis.log*`, rolled
 /// or not), checked to hold trace output so a scan of them means something.
 pub fn trace_logs(dir: &std::path::Path) -> String {

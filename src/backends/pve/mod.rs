@@ -165,29 +165,8 @@ impl PveClient {
                 }),
             };
         }
-        let code = status.as_u16();
         let message = self.scrub(error_message(status, &body));
-        Err(match code {
-            300..=399 => BackendError::Redirect {
-                endpoint,
-                status: code,
-            },
-            401 => BackendError::Auth {
-                endpoint,
-                status: code,
-            },
-            403 => BackendError::Forbidden { endpoint, message },
-            400..=499 => BackendError::Rejected {
-                endpoint,
-                status: code,
-                message,
-            },
-            _ => BackendError::Server {
-                endpoint,
-                status: code,
-                message,
-            },
-        })
+        Err(super::status_error(endpoint, status.as_u16(), message))
     }
 
     /// Run one catalog tool.

@@ -41,8 +41,8 @@ pub struct VolcClient {
     timeout: Duration,
 }
 
-/// `vpn_gateway_ids` → `VpnGatewayIds`.
-fn pascal(snake: &str) -> String {
+/// `vpn_gateway_ids` → `VpnGatewayIds`: a parameter's OpenAPI name.
+pub fn pascal(snake: &str) -> String {
     snake
         .split('_')
         .map(|w| {
@@ -137,14 +137,10 @@ fn hint(code: &str) -> &'static str {
 
 impl VolcClient {
     pub fn new(ep: &Endpoint) -> Result<VolcClient, BackendError> {
-        let host = match ep.url.port() {
-            Some(p) => format!("{}:{p}", ep.url.host_str().unwrap_or_default()),
-            None => ep.url.host_str().unwrap_or_default().to_string(),
-        };
         Ok(VolcClient {
             name: ep.name.clone(),
             url: ep.url.clone(),
-            host,
+            host: http::authority(&ep.url),
             http: http::client(ep)?,
             access_key: ep.token_id.clone(),
             secret_key: ep.token_secret.clone(),
@@ -279,9 +275,12 @@ impl VolcClient {
         for n in 1.. {
             let mut with_page = params.clone();
             with_page.extend(page(n, size));
-            let r = self.call(call.action, region, &with_page).await?;
+            let mut r = self.call(call.action, region, &with_page).await?;
             total = r["TotalCount"].as_u64().or(total);
-            let got = r[key].as_array().cloned().unwrap_or_default();
+            let got = match r[key].take() {
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
             let last = got.len() < size as usize;
             items.extend(got);
             let all_seen = total.is_some_and(|t| items.len() as u64 >= t);

@@ -14,8 +14,10 @@
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use zeroize::Zeroizing;
+
+use crate::util::sha256_hex;
 
 pub const ALGORITHM: &str = "HMAC-SHA256";
 
@@ -82,7 +84,7 @@ pub fn canonical_query(query: &[(String, String)]) -> String {
 }
 
 pub fn sign(req: &Request, cred: &Credentials) -> Signed {
-    let body_hash = hex::encode(Sha256::digest(req.body));
+    let body_hash = sha256_hex(req.body);
     let headers = [
         ("host", req.host),
         ("x-content-sha256", body_hash.as_str()),
@@ -105,7 +107,7 @@ pub fn sign(req: &Request, cred: &Credentials) -> Signed {
         ALGORITHM,
         req.x_date,
         &scope,
-        &hex::encode(Sha256::digest(canonical.as_bytes())),
+        &sha256_hex(canonical.as_bytes()),
     ]
     .join("\n");
     let k_date = hmac(cred.secret_key.expose_secret().as_bytes(), date);

@@ -194,7 +194,7 @@ impl VimClient {
     }
 
     /// A network by name, for a NIC backing.
-    async fn network(&self, name: &str) -> Result<MoRef, BackendError> {
+    pub(super) async fn network(&self, name: &str) -> Result<MoRef, BackendError> {
         self.find("Network", "network", name).await
     }
 
@@ -205,9 +205,7 @@ impl VimClient {
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let vm = self
-            .find("VirtualMachine", "VM", args.str("vm").unwrap_or_default())
-            .await?;
+        let vm = self.vm(args).await?;
         let devices = self.devices(&vm).await?;
         let key = |name: &str| args.str(name).unwrap_or_default();
         match op {

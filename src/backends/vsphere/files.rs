@@ -13,12 +13,12 @@ use base64::Engine;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::xml::{el, escape, moref, MoRef};
+use super::xml::{el, MoRef};
 use super::{http, request, transport_error, BackendError, VimClient};
 use crate::catalog::{ValidArgs, VimOp, MAX_FILE_BYTES};
+use crate::util::sha256_hex;
 
 /// A screenshot may be larger than a file a call carries.
 const MAX_SCREENSHOT_BYTES: usize = 4 * MAX_FILE_BYTES;
@@ -34,7 +34,7 @@ pub(super) fn file_json(bytes: &[u8]) -> Value {
         "encoding": encoding,
         "content": content,
         "bytes": bytes.len(),
-        "sha256": hex::encode(Sha256::digest(bytes)),
+        "sha256": sha256_hex(bytes),
     })
 }
 
@@ -46,15 +46,6 @@ fn split_datastore_path(p: &str) -> Option<(&str, &str)> {
 }
 
 impl VimClient {
-    /// `host[:port]` of the endpoint.
-    fn authority(&self) -> String {
-        let host = self.url.host_str().unwrap_or_default();
-        match self.url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_string(),
-        }
-    }
-
     /// A transfer URL vCenter handed out, made contactable: a `*` host
     /// becomes the endpoint; any other host must be the endpoint itself.
     pub(super) fn transfer_url(&self, raw: &str) -> Result<url::Url, BackendError> {
@@ -64,7 +55,7 @@ impl VimClient {
                     Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
                     None => rest,
                 };
-                format!("{scheme}://{}{rest}", self.authority())
+                format!("{scheme}://{}{rest}", http::authority(&self.url))
             }
             None => raw.to_string(),
         };
@@ -129,23 +120,11 @@ impl VimClient {
             text
         }));
         Err(match status {
-            300..=399 => BackendError::Redirect { endpoint, status },
-            401 => BackendError::Auth { endpoint, status },
-            403 => BackendError::Forbidden { endpoint, message },
             404 => BackendError::NotFound {
                 endpoint,
                 what: what.to_string(),
             },
-            500..=599 => BackendError::Server {
-                endpoint,
-                status,
-                message,
-            },
-            _ => BackendError::Rejected {
-                endpoint,
-                status,
-                message,
-            },
+            _ => super::status_error(endpoint, status, message),
         })
     }
 
@@ -312,7 +291,7 @@ impl VimClient {
                 Ok(json!({
                     "path": shown,
                     "bytes": bytes.len(),
-                    "sha256": hex::encode(Sha256::digest(&bytes)),
+                    "sha256": sha256_hex(&bytes),
                 }))
             }
             VimOp::Screenshot => {
@@ -344,10 +323,8 @@ impl VimClient {
                 let (_, files) = self.guest_managers().await?;
                 let path = args.str("path").unwrap_or_default();
                 let auth = Zeroizing::new(format!(
-                    "{}<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>{}<password>{}</password></auth>{}",
-                    moref("vm", &vm),
-                    el("username", args.str("guest_user").unwrap_or_default()),
-                    escape(args.str("guest_password").unwrap_or_default()),
+                    "{}{}",
+                    super::guest::guest_head(&vm, args).as_str(),
                     el("guestFilePath", path),
                 ));
                 if op == VimOp::ReadGuestFile {
@@ -397,7 +374,7 @@ impl VimClient {
                     "vm": vm.id,
                     "path": path,
                     "bytes": bytes.len(),
-                    "sha256": hex::encode(Sha256::digest(&bytes)),
+                    "sha256": sha256_hex(&bytes),
                 }))
             }
             _ => Err(BackendError::Internal(format!(

@@ -27,6 +27,17 @@ fn process_json(p: &Xml) -> Value {
     })
 }
 
+/// The VM and the guest credentials every guest operation starts with,
+/// zeroized when dropped (the password is in it).
+pub(super) fn guest_head(vm: &MoRef, args: &ValidArgs) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "{}<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>{}<password>{}</password></auth>",
+        moref("vm", vm),
+        el("username", args.str("guest_user").unwrap_or_default()),
+        escape(args.str("guest_password").unwrap_or_default())
+    ))
+}
+
 impl VimClient {
     /// The process and file managers of the GuestOperationsManager.
     pub(super) async fn guest_managers(&self) -> Result<(MoRef, MoRef), BackendError> {
@@ -51,16 +62,9 @@ impl VimClient {
         op: VimOp,
         args: &ValidArgs,
     ) -> Result<Value, BackendError> {
-        let vm = self
-            .find("VirtualMachine", "VM", args.str("vm").unwrap_or_default())
-            .await?;
+        let vm = self.vm(args).await?;
         let (processes, files) = self.guest_managers().await?;
-        let auth = Zeroizing::new(format!(
-            "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>{}<password>{}</password></auth>",
-            el("username", args.str("guest_user").unwrap_or_default()),
-            escape(args.str("guest_password").unwrap_or_default())
-        ));
-        let head = Zeroizing::new(format!("{}{}", moref("vm", &vm), auth.as_str()));
+        let head = guest_head(&vm, args);
         let path = args.str("path").unwrap_or_default();
         // Each body carries the password; zeroized when dropped.
         let guest_call = |method: &'static str, this: &MoRef, rest: String| {

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::config::Endpoint;
 
-use super::{http, shorten, transport_error, BackendError, Progress, ProgressSink};
+use super::{http, shorten, status_error, transport_error, BackendError, Progress, ProgressSink};
 pub use inventory::Located;
 use xml::{el, escape, moref, MoRef, Xml};
 

@@ -204,7 +204,7 @@ impl VimClient {
                 }))
             }
             VimOp::NetworkInfo => {
-                let n = self.find("Network", "network", key("network")).await?;
+                let n = self.network(key("network")).await?;
                 let p = self
                     .props(&n, &["name", "summary", "host", "vm"])
                     .await?
@@ -219,9 +219,7 @@ impl VimClient {
                 }))
             }
             VimOp::BrowseDatastore => {
-                let ds = self
-                    .find("Datastore", "datastore", key("datastore"))
-                    .await?;
+                let ds = self.datastore_arg(args).await?;
                 let p = self
                     .props(&ds, &["browser", "name"])
                     .await?

@@ -113,6 +113,13 @@ fn beside(ovf_path: &str, href: &str) -> Option<String> {
 }
 
 impl VimClient {
+    async fn ovf_manager(&self) -> Result<MoRef, BackendError> {
+        let (_, content, _) = self.current().await?;
+        content
+            .ovf_manager
+            .ok_or_else(|| self.invalid("this vCenter offers no OVF manager"))
+    }
+
     pub(super) async fn ovf_op(
         &self,
         op: VimOp,
@@ -148,7 +155,7 @@ impl VimClient {
         let pool = self.pool_of_host(&host).await?;
         let folder = self.vm_folder_or_default(args.str("folder")).await?;
         let network = match args.str("network") {
-            Some(n) => Some(self.find("Network", "network", n).await?),
+            Some(n) => Some(self.network(n).await?),
             None => self.props(&host, &["network"]).await?.and_then(|p| {
                 p.values
                     .get("network")
@@ -169,10 +176,7 @@ impl VimClient {
                     .collect()
             })
             .unwrap_or_default();
-        let (_, content, _) = self.current().await?;
-        let ovf_manager = content
-            .ovf_manager
-            .ok_or_else(|| self.invalid("this vCenter offers no OVF manager"))?;
+        let ovf_manager = self.ovf_manager().await?;
         // OvfCreateImportSpecParams in the WSDL's order.
         let cisp = format!(
             "<cisp><locale></locale><deploymentOption></deploymentOption>{}{}{mapping}</cisp>",
@@ -275,10 +279,7 @@ impl VimClient {
             self.ensure_absent(&ovf_url, &format!("[{ds_name}] {ovf_file}"))
                 .await?;
         }
-        let (_, content, _) = self.current().await?;
-        let ovf_manager = content
-            .ovf_manager
-            .ok_or_else(|| self.invalid("this vCenter offers no OVF manager"))?;
+        let ovf_manager = self.ovf_manager().await?;
         let x = self
             .call("ExportVm", |_| request("ExportVm", &vm, ""))
             .await?;

@@ -77,8 +77,7 @@ impl VimClient {
                 let folder = self.vm_folder_or_default(args.str("folder")).await?;
                 let host = self.host_or_first(args.str("host")).await?;
                 let pool = self.pool_of_host(&host).await?;
-                self.find("Datastore", "datastore", key("datastore"))
-                    .await?;
+                self.datastore_arg(args).await?;
                 // ConfigSpec fields in the WSDL's order.
                 let config = format!(
                     "<config>{}{}<files>{}</files>{}{}</config>",

@@ -159,21 +159,7 @@ impl VimClient {
             return match status {
                 200..=299 => Ok(Some(v.get("value").cloned().unwrap_or(Value::Null))),
                 404 => Ok(None),
-                401 => Err(BackendError::Auth { endpoint, status }),
-                403 => Err(BackendError::Forbidden {
-                    endpoint,
-                    message: message(),
-                }),
-                500..=599 => Err(BackendError::Server {
-                    endpoint,
-                    status,
-                    message: message(),
-                }),
-                _ => Err(BackendError::Rejected {
-                    endpoint,
-                    status,
-                    message: message(),
-                }),
+                _ => Err(super::status_error(endpoint, status, message())),
             };
         }
     }
