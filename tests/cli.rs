@@ -304,3 +304,143 @@ fn every_client_example_parses() {
         "expected the stdio and HTTP client examples, saw {seen}"
     );
 }
+
+/// Run a command whose stdout is a pipe the reader has already closed
+/// (as `| head -1` does once it has its line).
+fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("PORTCULLIS_CONFIG")
+        .env("PORTCULLIS_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the command can have written anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    for args in [
+        &["tools", "--lab"][..],
+        &["schema"][..],
+        &["policy", "test", "policies/tests/default.toml"][..],
+    ] {
+        let (status, stderr) = with_closed_stdout(args);
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_dry_run_hint_of_a_refusal_runs_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let out = portcullis(&[
+        "call",
+        "--lab",
+        "--lab-audit-log",
+        log.to_str().unwrap(),
+        "--as",
+        "alice",
+        "pve_delete_qemu_vm",
+        r#"{"node":"pve1","vmid":100}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let hint = err
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {err}"));
+    assert!(hint.starts_with("portcullis dry-run --lab"), "{hint}");
+    // Run it from elsewhere, as an operator would paste it.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_portcullis"));
+    let replay = Command::new("sh")
+        .arg("-c")
+        .arg(hint.replacen("portcullis", &bin.display().to_string(), 1))
+        .current_dir(dir.path())
+        .env("PORTCULLIS_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = stdout(&replay);
+    assert_eq!(
+        replay.status.code(),
+        Some(1),
+        "{hint}: {text}{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(text.contains("decision: deny"), "{text}");
+    assert!(
+        text.contains("principal: alice (groups: readers)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_reports_the_audit_logs_state_and_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = root().join("policies/default");
+    let write_config = |audit: &str, extra: &str| {
+        let cfg = dir.path().join("portcullis.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[server]\nprincipal = \"a\"\npolicies = \"{}\"\naudit_log = \"{audit}\"\n\n[[principals]]\nid = \"a\"\ngroups = [\"readers\"]\n{extra}",
+                policies.display()
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let check = |cfg: &std::path::Path| {
+        let out = portcullis(&["check", "--config", cfg.to_str().unwrap()]);
+        (out.status.code(), stdout(&out))
+    };
+    // A torn tail: serve recovers it, so check passes and says so.
+    let log = dir.path().join("audit.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let demo = portcullis(&["lab", "--demo", "--audit-log", log.to_str().unwrap()]);
+    assert!(demo.status.success());
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"seq\":");
+    std::fs::write(&log, &text).unwrap();
+    let cfg = write_config("audit.jsonl", "");
+    let (code, out) = check(&cfg);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("torn tail (7 bytes"), "{out}");
+    // A complete but unreadable last line: check fails as serve would, and
+    // `audit repair` fixes it.
+    text.push('\n');
+    std::fs::write(&log, &text).unwrap();
+    let (code, out) = check(&cfg);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("needs repair"), "{out}");
+    assert!(out.contains("portcullis audit repair"), "{out}");
+    let repair = portcullis(&["audit", "repair", log.to_str().unwrap()]);
+    assert!(
+        repair.status.success(),
+        "{}",
+        String::from_utf8_lossy(&repair.stderr)
+    );
+    let (code, out) = check(&cfg);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("intact ("), "{out}");
+    // Several problems at once: a missing audit directory and missing TLS
+    // files, both reported.
+    let cfg = write_config(
+        "no/such/dir/audit.jsonl",
+        "\n[http]\n[http.tls]\ncert_file = \"missing.pem\"\nkey_file = \"missing.key\"\nclient_ca_file = \"missing-ca.pem\"\n",
+    );
+    let (code, out) = check(&cfg);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("audit log directory"), "{out}");
+    assert!(out.contains("missing.pem"), "{out}");
+    assert!(out.contains("2 problem(s)"), "{out}");
+}

@@ -110,6 +110,111 @@ impl BackendError {
     }
 }
 
+impl BackendError {
+    /// The same error with `f` applied to every text that came from a
+    /// backend or its connection (not the endpoint's name).
+    pub fn map_text(self, f: impl Fn(String) -> String) -> BackendError {
+        use BackendError as E;
+        match self {
+            E::Unreachable { endpoint, detail } => E::Unreachable {
+                endpoint,
+                detail: f(detail),
+            },
+            E::Forbidden { endpoint, message } => E::Forbidden {
+                endpoint,
+                message: f(message),
+            },
+            E::Rejected {
+                endpoint,
+                status,
+                message,
+            } => E::Rejected {
+                endpoint,
+                status,
+                message: f(message),
+            },
+            E::Server {
+                endpoint,
+                status,
+                message,
+            } => E::Server {
+                endpoint,
+                status,
+                message: f(message),
+            },
+            E::Garbage { endpoint, detail } => E::Garbage {
+                endpoint,
+                detail: f(detail),
+            },
+            E::TaskFailed {
+                endpoint,
+                upid,
+                exitstatus,
+                log_tail,
+            } => E::TaskFailed {
+                endpoint,
+                upid: f(upid),
+                exitstatus: f(exitstatus),
+                log_tail: log_tail.into_iter().map(&f).collect(),
+            },
+            E::Transport { endpoint, detail } => E::Transport {
+                endpoint,
+                detail: f(detail),
+            },
+            E::Setup { endpoint, detail } => E::Setup {
+                endpoint,
+                detail: f(detail),
+            },
+            E::Fault {
+                endpoint,
+                fault,
+                message,
+            } => E::Fault {
+                endpoint,
+                fault: f(fault),
+                message: f(message),
+            },
+            E::OffEndpoint { endpoint, host } => E::OffEndpoint {
+                endpoint,
+                host: f(host),
+            },
+            E::NotFound { endpoint, what } => E::NotFound {
+                endpoint,
+                what: f(what),
+            },
+            E::Internal(m) => E::Internal(f(m)),
+            e @ (E::Timeout { .. }
+            | E::Redirect { .. }
+            | E::Auth { .. }
+            | E::TooLarge { .. }
+            | E::LoginFailed { .. }) => e,
+        }
+    }
+}
+
+/// Every string in a backend's answer with the credential replaced: a
+/// misbehaving backend that echoes it in a successful answer must not hand
+/// it to the agent (or the audit log).
+pub(crate) fn scrub_value(secret: &secrecy::SecretString, v: &mut Value) {
+    match v {
+        Value::String(s) => *s = scrub(secret, std::mem::take(s)),
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(secret, i)),
+        Value::Object(map) => {
+            let needs_key_scrub = map.keys().any(|k| scrub(secret, k.clone()) != *k);
+            if needs_key_scrub {
+                let old = std::mem::take(map);
+                for (k, mut val) in old {
+                    scrub_value(secret, &mut val);
+                    map.insert(scrub(secret, k), val);
+                }
+            } else {
+                map.values_mut().for_each(|i| scrub_value(secret, i));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Classify a reqwest error without echoing its URL or source chain
 /// verbatim (they are ours, but the wording is for an agent).
 pub(crate) fn transport_error(
@@ -124,13 +229,17 @@ pub(crate) fn transport_error(
             after: timeout,
         };
     }
+    // The agent is told the endpoint's name; the internal URL (and any
+    // query string it carried) stays out of the message.
+    let is_connect = e.is_connect();
+    let e = e.without_url();
     let mut detail = e.to_string();
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         detail = format!("{detail}: {s}");
         src = s.source();
     }
-    if e.is_connect() {
+    if is_connect {
         BackendError::Unreachable { endpoint, detail }
     } else {
         BackendError::Transport { endpoint, detail }
@@ -195,6 +304,8 @@ enum Client {
 /// contacted.
 pub struct Backends {
     clients: BTreeMap<String, (EndpointInfo, Client)>,
+    /// Each endpoint's configured credential, to scrub from its answers.
+    credentials: BTreeMap<String, secrecy::SecretString>,
 }
 
 /// What the gate may know about an endpoint (no credentials).
@@ -232,7 +343,9 @@ impl EndpointInfo {
 impl Backends {
     pub fn new(endpoints: &[Endpoint]) -> Result<Backends, BackendError> {
         let mut clients = BTreeMap::new();
+        let mut credentials = BTreeMap::new();
         for ep in endpoints {
+            credentials.insert(ep.name.clone(), ep.token_secret.clone());
             let info = EndpointInfo {
                 name: ep.name.clone(),
                 backend: ep.backend,
@@ -252,7 +365,10 @@ impl Backends {
             };
             clients.insert(ep.name.clone(), (info, client));
         }
-        Ok(Backends { clients })
+        Ok(Backends {
+            clients,
+            credentials,
+        })
     }
 
     pub fn endpoints(&self) -> impl Iterator<Item = &EndpointInfo> {
@@ -287,6 +403,28 @@ impl Backends {
 
     /// Run a tool on an endpoint. The caller has authorized and audited.
     pub async fn execute(
+        &self,
+        endpoint: &str,
+        tool: &ToolDef,
+        args: &ValidArgs,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let result = self
+            .execute_unscrubbed(endpoint, tool, args, progress)
+            .await;
+        let Some(secret) = self.credentials.get(endpoint) else {
+            return result;
+        };
+        match result {
+            Ok(mut v) => {
+                scrub_value(secret, &mut v);
+                Ok(v)
+            }
+            Err(e) => Err(e.map_text(|t| scrub(secret, t))),
+        }
+    }
+
+    async fn execute_unscrubbed(
         &self,
         endpoint: &str,
         tool: &ToolDef,
@@ -333,10 +471,20 @@ impl Backends {
             return Ok(None);
         };
         let key = |name: &str| args.str(name).unwrap_or_default();
+        let scrubbed = |e: BackendError| match self.credentials.get(endpoint) {
+            Some(secret) => e.map_text(|t| scrub(secret, t)),
+            None => e,
+        };
         let found = match tool.target {
-            Target::VirtualMachine => c.locate_vm(key("vm"), with_tags).await?,
-            Target::HostSystem => c.locate("HostSystem", "host", key("host")).await?,
-            Target::Datastore => c.locate("Datastore", "datastore", key("datastore")).await?,
+            Target::VirtualMachine => c.locate_vm(key("vm"), with_tags).await.map_err(scrubbed)?,
+            Target::HostSystem => c
+                .locate("HostSystem", "host", key("host"))
+                .await
+                .map_err(scrubbed)?,
+            Target::Datastore => c
+                .locate("Datastore", "datastore", key("datastore"))
+                .await
+                .map_err(scrubbed)?,
             _ => return Ok(None),
         };
         Ok(Some(found.1))

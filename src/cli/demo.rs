@@ -107,8 +107,8 @@ fn first_line(text: &str) -> String {
 }
 
 pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
-    println!("Portcullis lab demo: a simulated Proxmox VE cluster, the default policies, three principals.");
-    println!("alice is a reader, bob an operator, carol an admin.\n");
+    outln!("Portcullis lab demo: a simulated Proxmox VE cluster, the default policies, three principals.");
+    outln!("alice is a reader, bob an operator, carol an admin.\n");
     let mut failures = 0;
     for (i, step) in steps().into_iter().enumerate() {
         let principal = rt
@@ -136,7 +136,7 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
         if ok != step.expect_ok {
             failures += 1;
         }
-        println!(
+        outln!(
             "{}. {} — {} calls {} {}",
             i + 1,
             step.why,
@@ -144,7 +144,7 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
             step.tool,
             step.args
         );
-        println!(
+        outln!(
             "   {} [{verdict}]: {}",
             if ok { "allowed" } else { "refused" },
             first_line(&text)
@@ -152,7 +152,7 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
     }
     let path = &rt.config.audit_log;
     match verify_file(path) {
-        Ok(r) => println!(
+        Ok(r) => outln!(
             "\naudit log {}: chain intact, {} records, head {}",
             path.display(),
             r.records,
@@ -160,15 +160,15 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
         ),
         Err(e) => {
             failures += 1;
-            println!("\naudit log BROKEN: {e}");
+            outln!("\naudit log BROKEN: {e}");
         }
     }
-    println!("Try it yourself: portcullis dry-run --lab --as alice pve_stop_qemu_vm '{{\"node\":\"pve1\",\"vmid\":100}}'");
+    outln!("Try it yourself: portcullis dry-run --lab --as alice pve_stop_qemu_vm '{{\"node\":\"pve1\",\"vmid\":100}}'");
     if failures == 0 {
-        println!("demo: every step behaved as the policies say.");
+        outln!("demo: every step behaved as the policies say.");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("demo: {failures} step(s) misbehaved.");
+        outln!("demo: {failures} step(s) misbehaved.");
         Ok(ExitCode::from(1))
     }
 }

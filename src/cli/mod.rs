@@ -1,5 +1,7 @@
 //! The `portcullis` command line. `main.rs` only parses and calls [`run`].
 
+#[macro_use]
+pub(crate) mod out;
 mod demo;
 mod policy_test;
 
@@ -180,6 +182,10 @@ pub enum AuditCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Set an unreadable last line aside (kept in a side file beside the
+    /// log) and continue the chain with a `recovered` record naming it.
+    /// Stop every server writing to the log first.
+    Repair { file: PathBuf },
 }
 
 /// A failure for the operator, printed on stderr.
@@ -250,7 +256,9 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
     };
     let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
     let gate = Arc::new(
-        Gate::new(catalog, policies, audit, backends).with_rate_limits(&config.rate_limits),
+        Gate::new(catalog, policies, audit, backends)
+            .with_rate_limits(&config.rate_limits)
+            .with_dry_run_source(dry_run_source(source)),
     );
     Ok(Runtime {
         gate,
@@ -258,6 +266,29 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
         policy_dir,
         _lab: lab,
     })
+}
+
+/// The `portcullis dry-run` options that load the same configuration and
+/// policies as `source` (absolute paths, so they work from any directory).
+fn dry_run_source(source: &SourceArgs) -> String {
+    let abs = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let text = p.display().to_string();
+        format!("'{}'", text.replace('\'', "'\\''"))
+    };
+    let mut out = Vec::new();
+    match (&source.config, source.lab) {
+        (_, true) => out.push("--lab".to_string()),
+        (Some(c), false) => out.push(format!("--config {}", abs(c))),
+        (None, false) => {}
+    }
+    if source.lab_backend {
+        out.push("--lab-backend".into());
+    }
+    if let Some(p) = &source.policies {
+        out.push(format!("--policies {}", abs(p)));
+    }
+    out.join(" ")
 }
 
 fn principal(config: &Config, who: &WhoArgs, fallback: Option<&str>) -> CliResult<Principal> {
@@ -345,15 +376,15 @@ async fn dry_run(
             "errors": p.decision.errors,
             "request": rt.gate.request_json(&caller, &p),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("decision: {decision}");
-        println!(
+        outln!("decision: {decision}");
+        outln!(
             "principal: {} (groups: {})",
             caller.principal.id,
             caller.principal.groups.join(", ")
         );
-        println!(
+        outln!(
             "action: {} [tier {}{}]",
             p.tool.name,
             p.tool.tier.as_str(),
@@ -363,12 +394,12 @@ async fn dry_run(
                 ""
             }
         );
-        println!(
+        outln!(
             "resource: {}",
             p.resources.first().map(|r| r.display()).unwrap_or_default()
         );
         if p.decision.policies.is_empty() {
-            println!(
+            outln!(
                 "determining policies: none ({})",
                 if p.decision.allowed {
                     "?"
@@ -378,14 +409,14 @@ async fn dry_run(
             );
         }
         for o in &origins {
-            println!(
+            outln!(
                 "determining policy: {} ({})",
                 o["id"].as_str().unwrap_or(""),
                 o["at"].as_str().unwrap_or("?")
             );
         }
         for e in &p.decision.errors {
-            println!("policy error: {e}");
+            outln!("policy error: {e}");
         }
     }
     Ok(if p.decision.allowed {
@@ -414,7 +445,7 @@ async fn call(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str) -> CliResult<
                 eprintln!("{}", r.text);
                 Ok(ExitCode::from(1))
             } else {
-                println!("{}", r.text);
+                outln!("{}", r.text);
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -424,7 +455,7 @@ async fn call(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str) -> CliResult<
 fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
     let catalog = rt.gate.catalog();
     if markdown {
-        print!("{}", catalog.markdown_table());
+        out!("{}", catalog.markdown_table());
         return Ok(ExitCode::SUCCESS);
     }
     let me = match (&who.principal, who.groups.is_empty()) {
@@ -435,7 +466,7 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
         .as_ref()
         .map(|p| rt.gate.visible_tools(p).iter().map(|t| t.name).collect())
         .unwrap_or_default();
-    println!(
+    outln!(
         "{:<32} {:<8} {:<11} {}",
         "TOOL",
         "TIER",
@@ -453,7 +484,7 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
                 }
             })
             .unwrap_or("");
-        println!(
+        outln!(
             "{:<32} {:<8} {:<11} {may}",
             t.name,
             t.tier.as_str(),
@@ -467,7 +498,7 @@ fn audit_verify(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
         match verify_file(f) {
-            Ok(r) => println!(
+            Ok(r) => outln!(
                 "{}: intact, {} records, head {}",
                 f.display(),
                 r.records,
@@ -475,7 +506,7 @@ fn audit_verify(files: &[PathBuf]) -> ExitCode {
             ),
             Err(e) => {
                 ok = false;
-                println!("{}: BROKEN: {e}", f.display());
+                outln!("{}: BROKEN: {e}", f.display());
             }
         }
     }
@@ -486,20 +517,120 @@ fn audit_verify(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// Every problem `serve` would hit with this configuration, all at once:
+/// the configuration, the policies, the audit log, the HTTP listener's
+/// TLS files and keys, the backends' clients.
 async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
-    let rt = runtime(source, false).await?;
-    let engine = rt.gate.policies();
-    println!(
+    if source.lab {
+        // The lab builds its own configuration; nothing to collect.
+        let rt = runtime(source, false).await?;
+        print_config(&rt.config, Some(rt.gate.policies().len()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = source
+        .config
+        .as_ref()
+        .ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
+    let config = match Config::load(path, &ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            for p in e.problems() {
+                outln!("problem: configuration: {p}");
+            }
+            outln!("check: FAILED ({} problem(s))", e.problems().len());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut problems: Vec<String> = Vec::new();
+    let catalog = Catalog::builtin();
+    let policies =
+        policy_sources(source.policies.as_deref(), &config, false).and_then(|(sources, _)| {
+            PolicyEngine::from_sources(&sources, &catalog)
+                .map_err(|e| format!("policies refused: {e}"))
+        });
+    let policy_count = match policies {
+        Ok(engine) => Some(engine.len()),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    print_config(&config, policy_count);
+    if let Err(e) = Backends::new(&config.endpoints) {
+        problems.push(e.to_string());
+    }
+    problems.extend(check_audit_log(&config.audit_log));
+    if let Some(h) = &config.http {
+        if let Some(t) = &h.tls {
+            if let Err(e) = crate::http::tls::server_config(t) {
+                problems.push(format!("http TLS: {e}"));
+            }
+        }
+        if let Some(crate::config::OauthConfig {
+            jwks: crate::config::JwksSource::File(f),
+            ..
+        }) = &h.oauth
+        {
+            if let Err(e) = std::fs::read(f) {
+                problems.push(format!("oauth.jwks_file {}: {e}", f.display()));
+            }
+        }
+    }
+    for p in &problems {
+        outln!("problem: {p}");
+    }
+    if problems.is_empty() {
+        outln!("check: ok");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        outln!("check: FAILED ({} problem(s))", problems.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// What the audit log would do when a server starts: its directory must
+/// exist and be writable, and its end must be readable or recoverable.
+fn check_audit_log(path: &Path) -> Vec<String> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return vec![format!(
+            "audit log directory {} does not exist; create it (owned by the user Portcullis runs as)",
+            parent.display()
+        )];
+    }
+    match crate::audit::inspect(path) {
+        Ok(state) => {
+            outln!("audit log: {} ({state})", path.display());
+            match state {
+                crate::audit::LogState::NeedsRepair { .. } => vec![format!(
+                    "audit log {}: {state}; run `portcullis audit repair {}`",
+                    path.display(),
+                    path.display()
+                )],
+                _ => Vec::new(),
+            }
+        }
+        Err(e) => vec![format!("audit log {}: {e}", path.display())],
+    }
+}
+
+fn print_config(config: &Config, policies: Option<usize>) {
+    outln!(
         "configuration: ok ({} endpoint(s), {} principal(s))",
-        rt.config.endpoints.len(),
-        rt.config.principals.len()
+        config.endpoints.len(),
+        config.principals.len()
     );
-    println!(
-        "policies: ok ({} policies, strict validation against the generated schema)",
-        engine.len()
-    );
-    for ep in &rt.config.endpoints {
-        println!(
+    match policies {
+        Some(n) => {
+            outln!("policies: ok ({n} policies, strict validation against the generated schema)")
+        }
+        None => outln!("policies: FAILED (see below)"),
+    }
+    for ep in &config.endpoints {
+        outln!(
             "endpoint {}: {} {} (TLS verification {})",
             ep.name,
             ep.backend.as_str(),
@@ -507,7 +638,7 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
             if ep.tls_verify { "on" } else { "OFF" }
         );
     }
-    if let Some(h) = &rt.config.http {
+    if let Some(h) = &config.http {
         let mut methods = Vec::new();
         if !h.api_keys.is_empty() {
             methods.push(format!("{} API key(s)", h.api_keys.len()));
@@ -518,7 +649,7 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
         if h.tls.as_ref().is_some_and(|t| t.client_ca.is_some()) {
             methods.push("mTLS".into());
         }
-        println!(
+        outln!(
             "http: {}://{}{} ({}; authentication: {}; allowed hosts: {})",
             if h.tls.is_some() { "https" } else { "http" },
             h.listen,
@@ -528,28 +659,14 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
             h.allowed_hosts.join(", ")
         );
     }
-    for (tier, l) in &rt.config.rate_limits {
-        println!(
+    for (tier, l) in &config.rate_limits {
+        outln!(
             "rate limit {}: {} per minute per principal, bursts of {}",
             tier.as_str(),
             l.per_minute,
             l.burst
         );
     }
-    let parent = rt
-        .config
-        .audit_log
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        return Err(format!(
-            "audit log directory {} does not exist",
-            parent.display()
-        ));
-    }
-    println!("audit log: {}", rt.config.audit_log.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Reload policies on SIGHUP or change, when they come from a directory.
@@ -599,13 +716,13 @@ async fn shutdown_signal() {
 fn api_key(principal: &str, groups: &[String]) -> CliResult<ExitCode> {
     let (key, sha256) = crate::auth::apikey::generate()?;
     eprintln!("The key is shown once. Give it to {principal:?}; put the lines below in the configuration.");
-    println!("{key}");
-    println!();
-    println!("[[http.api_keys]]");
-    println!("principal = {}", toml_string(principal));
+    outln!("{key}");
+    outln!();
+    outln!("[[http.api_keys]]");
+    outln!("principal = {}", toml_string(principal));
     let quoted: Vec<String> = groups.iter().map(|g| toml_string(g)).collect();
-    println!("groups = [{}]", quoted.join(", "));
-    println!("sha256 = \"{sha256}\"");
+    outln!("groups = [{}]", quoted.join(", "));
+    outln!("sha256 = \"{sha256}\"");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -618,13 +735,27 @@ fn toml_string(s: &str) -> String {
 pub async fn run(cli: Cli) -> CliResult<ExitCode> {
     match cli.command {
         Command::Schema => {
-            print!("{}", schema::generate(&Catalog::builtin()));
+            out!("{}", schema::generate(&Catalog::builtin()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { source } => check(&source).await,
         Command::Audit {
             command: AuditCommand::Verify { files },
         } => Ok(audit_verify(&files)),
+        Command::Audit {
+            command: AuditCommand::Repair { file },
+        } => {
+            AuditLog::repair(&file).map_err(|e| e.to_string())?;
+            let report = verify_file(&file)
+                .map_err(|e| format!("repaired the end, but the chain is broken elsewhere: {e}"))?;
+            outln!(
+                "{}: repaired; intact, {} records, head {}",
+                file.display(),
+                report.records,
+                report.head
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policy {
             command: PolicyCommand::Test { policies, files },
         } => policy_test::run(policies.as_deref(), &files),

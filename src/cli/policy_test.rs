@@ -185,12 +185,13 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
         };
         if got == case.expect {
             passed += 1;
-            println!("PASS {}", case.name);
+            outln!("PASS {}", case.name);
         } else {
             failed += 1;
-            println!(
+            outln!(
                 "FAIL {}: expected {}, got {got} ({detail})",
-                case.name, case.expect
+                case.name,
+                case.expect
             );
         }
     }
@@ -204,7 +205,7 @@ pub fn run(policies: Option<&Path>, files: &[PathBuf]) -> Result<ExitCode, Strin
         passed += p;
         failed += x;
     }
-    println!("policy decisions: {passed} passed, {failed} failed");
+    outln!("policy decisions: {passed} passed, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

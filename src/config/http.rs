@@ -25,6 +25,9 @@ pub(super) struct HttpSection {
     max_body_bytes: Option<usize>,
     header_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
+    max_sessions: Option<usize>,
+    max_sessions_per_principal: Option<usize>,
+    max_streams_per_principal: Option<usize>,
     tls: Option<TlsSection>,
     #[serde(default)]
     api_keys: Vec<ApiKeySection>,
@@ -137,8 +140,19 @@ pub struct HttpConfig {
     pub stateless: bool,
     pub max_body_bytes: usize,
     pub header_timeout: Duration,
-    /// Open connections at most; further clients wait to be accepted.
+    /// Open connections at most; further clients wait to be accepted. A
+    /// few are kept for health and metrics: MCP responses in flight are
+    /// refused (503) before they would take the last ones.
     pub max_connections: usize,
+    /// MCP sessions open at once, in all and per principal: past either a
+    /// new session is refused, never an open one evicted.
+    pub max_sessions: usize,
+    pub max_sessions_per_principal: usize,
+    /// MCP responses in flight (event streams included) per principal.
+    pub max_streams_per_principal: usize,
+    /// Browsers' `Origin`s on this machine are accepted: the listener is
+    /// on loopback and `allowed_origins` is not set.
+    pub loopback_origins: bool,
     pub tls: Option<TlsFiles>,
     pub api_keys: Vec<ApiKey>,
     pub oauth: Option<OauthConfig>,
@@ -274,14 +288,25 @@ pub(super) fn http(s: HttpSection, base: &Path) -> Result<HttpConfig, ConfigErro
             )));
         }
     }
-    let mut api_keys = Vec::new();
-    for k in s.api_keys {
+    let mut api_keys: Vec<ApiKey> = Vec::new();
+    for (i, k) in s.api_keys.into_iter().enumerate() {
         let what = format!("api key for {:?}", k.principal);
-        api_keys.push(ApiKey {
+        let key = ApiKey {
             sha256: sha256_hex(&what, &k.sha256)?,
             principal: k.principal,
             groups: k.groups,
-        });
+        };
+        if let Some(j) = api_keys.iter().position(|o| o.sha256 == key.sha256) {
+            return Err(invalid(format!(
+                "[[http.api_keys]] entries {} (principal {:?}) and {} (principal {:?}) have the same sha256: \
+                 one key would authenticate as whichever came first; give each principal its own key",
+                j + 1,
+                api_keys[j].principal,
+                i + 1,
+                key.principal
+            )));
+        }
+        api_keys.push(key);
     }
     let oauth = s.oauth.map(|o| oauth(o, base)).transpose()?;
     if api_keys.is_empty() && oauth.is_none() && tls.as_ref().is_none_or(|t| t.client_ca.is_none())
@@ -304,6 +329,7 @@ pub(super) fn http(s: HttpSection, base: &Path) -> Result<HttpConfig, ConfigErro
             }
         },
     };
+    let loopback_origins = listen.ip().is_loopback() && s.allowed_origins.is_empty();
     Ok(HttpConfig {
         listen,
         path,
@@ -314,6 +340,10 @@ pub(super) fn http(s: HttpSection, base: &Path) -> Result<HttpConfig, ConfigErro
         max_body_bytes: s.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
         header_timeout: Duration::from_secs(s.header_timeout_seconds.unwrap_or(10).max(1)),
         max_connections: s.max_connections.unwrap_or(512).max(1),
+        max_sessions: s.max_sessions.unwrap_or(1024).max(1),
+        max_sessions_per_principal: s.max_sessions_per_principal.unwrap_or(64).max(1),
+        max_streams_per_principal: s.max_streams_per_principal.unwrap_or(64).max(1),
+        loopback_origins,
         tls,
         api_keys,
         oauth,

@@ -29,6 +29,29 @@ pub enum ConfigError {
     Endpoint { endpoint: String, message: String },
     #[error("{0}")]
     Invalid(String),
+    /// Several independent problems, all reported at once so an operator
+    /// fixes them in one pass.
+    #[error("{} problems:{}", .0.len(), .0.iter().enumerate().map(|(i, e)| format!("\n  {}. {e}", i + 1)).collect::<String>())]
+    Many(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// One error, or all of them.
+    pub fn from_all(mut problems: Vec<ConfigError>) -> Option<ConfigError> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(ConfigError::Many(problems)),
+        }
+    }
+
+    /// Each single problem.
+    pub fn problems(&self) -> Vec<&ConfigError> {
+        match self {
+            ConfigError::Many(all) => all.iter().flat_map(|e| e.problems()).collect(),
+            one => vec![one],
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,28 +206,45 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 fn parse_url(endpoint: &str, raw: &str) -> Result<url::Url, ConfigError> {
+    // Error messages show the URL without any user or password in it: a
+    // refused config must not print the secret it was refused for.
+    let shown = without_userinfo(raw);
     let err = |message: String| ConfigError::Endpoint {
         endpoint: endpoint.to_string(),
         message,
     };
     let url = url::Url::parse(raw.trim_end_matches('/'))
-        .map_err(|e| err(format!("url {raw:?} is not a URL: {e}")))?;
+        .map_err(|e| err(format!("url {shown:?} is not a URL: {e}")))?;
     if url.scheme() != "https" {
         return Err(err(format!(
-            "url {raw:?} must use https: credentials are never sent in clear text"
+            "url {shown:?} must use https: credentials are never sent in clear text"
         )));
     }
     if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
         return Err(err(format!(
-            "url {raw:?} must name a host and carry no credentials"
+            "url {shown:?} must name a host and carry no credentials (put them in the endpoint's credential settings)"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
         return Err(err(format!(
-            "url {raw:?} must be scheme://host[:port] only; the API path is added by Portcullis"
+            "url {shown:?} must be scheme://host[:port] only; the API path is added by Portcullis"
         )));
     }
     Ok(url)
+}
+
+/// `raw` with whatever stands between `scheme://` and the last `@` of the
+/// authority replaced, so a `user:password@` is never repeated back.
+fn without_userinfo(raw: &str) -> String {
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}[credentials removed]{}", &rest[at..]),
+        None => raw.to_string(),
+    }
 }
 
 fn read_secret_file(endpoint: &str, path: &Path) -> Result<SecretString, ConfigError> {
@@ -533,35 +573,46 @@ impl Config {
             path: name.to_string(),
             message: e.to_string(),
         })?;
+        let mut problems = Vec::new();
         let mut endpoints = Vec::new();
         for s in file.endpoints {
-            endpoints.push(endpoint_from_section(s, base, env)?);
+            match endpoint_from_section(s, base, env) {
+                Ok(e) => endpoints.push(e),
+                Err(e) => problems.push(e),
+            }
         }
-        for ep in [
-            endpoint_from_pve_env(env)?,
-            endpoint_from_vcenter_env(env)?,
-            endpoint_from_volc_env(env)?,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let from_env = [
+            endpoint_from_pve_env(env),
+            endpoint_from_vcenter_env(env),
+            endpoint_from_volc_env(env),
+        ];
+        for ep in from_env {
+            let ep = match ep {
+                Ok(Some(ep)) => ep,
+                Ok(None) => continue,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
             if endpoints.iter().any(|e| e.name == ep.name) {
                 let var = match ep.backend {
                     BackendKind::Pve => "PVE_BASE_URL",
                     BackendKind::Vsphere => "VCENTER_HOST",
                     BackendKind::Volcengine => "VOLCENGINE_ACCESS_KEY",
                 };
-                return Err(ConfigError::Invalid(format!(
+                problems.push(ConfigError::Invalid(format!(
                     "{var} is set and the configuration already has an endpoint named {:?}; use one or the other",
                     ep.name
                 )));
+                continue;
             }
             endpoints.push(ep);
         }
         let mut seen = std::collections::HashSet::new();
         for e in &endpoints {
             if !seen.insert(e.name.as_str()) {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(ConfigError::Invalid(format!(
                     "endpoint name {:?} is used twice",
                     e.name
                 )));
@@ -572,7 +623,7 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(ConfigError::Invalid(format!(
                     "endpoint name {:?} must be letters, digits, '_' or '-', starting with a letter or digit (at most 63)",
                     e.name
                 )));
@@ -584,7 +635,7 @@ impl Config {
                 .filter(|e| e.backend == kind && e.default)
                 .count();
             if defaults > 1 {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(ConfigError::Invalid(format!(
                     "more than one default endpoint for backend {}",
                     kind.as_str()
                 )));
@@ -595,15 +646,37 @@ impl Config {
             .into_iter()
             .map(|p| Principal::new(p.id, p.groups))
             .collect();
+        for (i, p) in principals.iter().enumerate() {
+            if let Some(j) = principals[..i].iter().position(|q| q.id == p.id) {
+                problems.push(ConfigError::Invalid(format!(
+                    "[[principals]] entries {} and {} both have id {:?}: each principal is declared once (merge their groups)",
+                    j + 1,
+                    i + 1,
+                    p.id
+                )));
+            }
+        }
         if let Some(p) = &file.server.principal {
             if !principals.iter().any(|q| &q.id == p) {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(ConfigError::Invalid(format!(
                     "server.principal {p:?} is not listed under [[principals]]"
                 )));
             }
         }
-        let http = file.http.map(|h| http::http(h, base)).transpose()?;
-        let rate_limits = http::rate_limits(file.rate_limits)?;
+        let http = match file.http.map(|h| http::http(h, base)).transpose() {
+            Ok(h) => h,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
+        let rate_limits = http::rate_limits(file.rate_limits).unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        });
+        if let Some(e) = ConfigError::from_all(problems) {
+            return Err(e);
+        }
         Ok(Config {
             http,
             rate_limits,

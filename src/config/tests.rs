@@ -201,3 +201,58 @@ fn volcengine_endpoints_from_the_file_and_the_seeds_variables() {
         .to_string();
     assert!(err.contains("VOLCENGINE_REGION"), "{err}");
 }
+
+#[test]
+fn a_url_with_a_password_is_refused_without_repeating_it() {
+    for url in [
+        "https://admin:hunter2-canary@h:8006",
+        "https://admin:hunter2-canary@h:8006/api2/json",
+        "https://admin:hunter2-canary@h:notaport",
+    ] {
+        let text = format!(
+            "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"{url}\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"S\"\n"
+        );
+        let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[("S", "v")]))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2-canary"), "{url}: {err}");
+        assert!(err.contains("[credentials removed]@h:"), "{url}: {err}");
+    }
+}
+
+#[test]
+fn duplicate_principals_and_api_keys_are_refused_naming_both() {
+    let text = format!("{BASE}\n[[principals]]\nid = \"alice\"\ngroups = [\"admins\"]\n");
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("entries 1 and 2"), "{err}");
+    assert!(err.contains("\"alice\""), "{err}");
+
+    let key = "a".repeat(64);
+    let text = format!(
+        "{BASE}\n[http]\n[[http.api_keys]]\nprincipal = \"alice\"\nsha256 = \"{key}\"\n[[http.api_keys]]\nprincipal = \"bob\"\nsha256 = \"{key}\"\n"
+    );
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("entries 1 (principal \"alice\") and 2 (principal \"bob\")"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = format!(
+        "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"MISSING_ONE\"\n\
+         [[endpoints]]\nname = \"b\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"MISSING_TWO\"\n\
+         [rate_limits]\nnot_a_tier = {{ per_minute = 1 }}\n"
+    );
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[])).unwrap_err();
+    assert_eq!(err.problems().len(), 3, "{err}");
+    let text = err.to_string();
+    for needle in ["MISSING_ONE", "MISSING_TWO", "not_a_tier", "3 problems"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}

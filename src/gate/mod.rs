@@ -135,6 +135,9 @@ pub struct Gate {
     backends: Backends,
     limits: ratelimit::RateLimiter,
     metrics: Arc<Metrics>,
+    /// How `portcullis dry-run` finds this configuration (`--config FILE`,
+    /// `--lab`), so a refusal can print a command that runs as printed.
+    dry_run_source: String,
 }
 
 fn context(
@@ -176,7 +179,15 @@ impl Gate {
             backends,
             limits: ratelimit::RateLimiter::new(&[]),
             metrics: Arc::new(Metrics::default()),
+            dry_run_source: String::new(),
         }
+    }
+
+    /// The `portcullis dry-run` arguments that load this configuration
+    /// (for the hint in a refusal).
+    pub fn with_dry_run_source(mut self, args: String) -> Gate {
+        self.dry_run_source = args;
+        self
     }
 
     /// Limit each principal's calls per tier.
@@ -401,6 +412,7 @@ impl Gate {
     ) -> Outcome {
         let started = Instant::now();
         let call_id = random_hex(8);
+        tracing::trace!(call = %call_id, tool = %records::clip(req.tool), transport = caller.transport, "call received");
         let ids = records::Ids {
             call: &call_id,
             confirms: req.confirms.as_deref(),
@@ -448,6 +460,14 @@ impl Gate {
             }
         };
         let p = &prepared;
+        tracing::debug!(
+            call = %call_id,
+            tool = p.tool.name,
+            principal = %caller.principal.id,
+            endpoint = %p.endpoint.name,
+            allowed = p.decision.allowed,
+            "decided"
+        );
         if !p.decision.allowed {
             return self.refuse(caller, &ids, p, started).await;
         }
@@ -492,7 +512,8 @@ impl Gate {
         })
     }
 
-    /// A denied call: would a confirmation have allowed it?
+    /// A denied call: which kind of refusal is it? A confirmation of some
+    /// kind would allow it; a named forbid decided it; or nothing permits it.
     async fn refuse(
         &self,
         caller: &Caller,
@@ -505,13 +526,19 @@ impl Gate {
             .first()
             .map(EntitySpec::display)
             .unwrap_or_default();
-        let allowed_with = |c| {
-            p.confirmation == Confirmation::None
-                && self.authorize(caller, p, c).is_ok_and(|d| d.allowed)
+        let allowed_with = |c| self.authorize(caller, p, c).is_ok_and(|d| d.allowed);
+        // A human's answer is the strongest confirmation: worth asking for
+        // unless one was already given, even if `confirm: true` was passed.
+        let by_human =
+            p.confirmation != Confirmation::Elicitation && allowed_with(Confirmation::Elicitation);
+        let by_argument =
+            p.confirmation == Confirmation::None && allowed_with(Confirmation::Argument);
+        let kind = if p.tool.destructive {
+            "destructive"
+        } else {
+            "guarded by policy"
         };
-        let by_human = allowed_with(Confirmation::Elicitation);
-        let by_argument = allowed_with(Confirmation::Argument);
-        let (decision, outcome, message) = if by_human && caller.can_elicit {
+        let (decision, outcome, refusal, message) = if by_human && caller.can_elicit {
             let prompt = format!(
                 "{} wants to run {} ({}) on {target}{}. Allow it?",
                 caller.principal.id,
@@ -523,40 +550,87 @@ impl Gate {
                     ""
                 }
             );
-            ("confirmation_required", "awaiting_confirmation", prompt)
+            (
+                "confirmation_required",
+                "awaiting_confirmation",
+                "needs_confirmation",
+                prompt,
+            )
         } else if by_argument {
             (
                 "deny",
                 "denied",
+                "needs_confirmation",
                 format!(
-                    "{} on {target} needs confirmation: it is {}. Ask the human to confirm, then call it again with \"confirm\": true.",
+                    "{} on {target} needs confirmation: it is {kind}. Ask the human to confirm, then call it again with \"confirm\": true.",
                     p.tool.name,
-                    if p.tool.destructive { "destructive" } else { "guarded by policy" }
                 ),
             )
         } else if by_human {
             (
                 "deny",
                 "denied",
+                "needs_elicitation",
                 format!(
-                    "{} on {target} needs a human's confirmation through the MCP client (elicitation), and this client cannot ask; \
+                    "{} on {target} needs a human's confirmation through the MCP client (elicitation){}, and this client cannot ask; \
                      run it from a client that supports elicitation.",
-                    p.tool.name
+                    p.tool.name,
+                    if p.confirmation == Confirmation::Argument {
+                        ": policy does not accept \"confirm\": true for it"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        } else if !p.decision.policies.is_empty() && self.some_permit_holds(caller, p) {
+            // A denial's determining policies are the forbids that held.
+            let engine = self.policies();
+            let named: Vec<String> = p
+                .decision
+                .policies
+                .iter()
+                .map(|id| match engine.reason(id) {
+                    Some(r) => format!("{id} ({r})"),
+                    None => id.clone(),
+                })
+                .collect();
+            (
+                "deny",
+                "denied",
+                "forbidden",
+                format!(
+                    "{} may not call {} on {target}: forbidden by policy {}. Do not retry; if this is needed, an operator can check with \
+                     `{}` and change the policies.",
+                    caller.principal.id,
+                    p.tool.name,
+                    named.join(", "),
+                    self.dry_run_hint(caller, p)
                 ),
             )
         } else {
             (
                 "deny",
                 "denied",
+                "no_permit",
                 format!(
                     "{} may not call {} on {target}: no policy permits it. Do not retry; if this is needed, an operator can check with \
-                     `portcullis dry-run --as {} {} '<args>'` and change the policies.",
-                    caller.principal.id, p.tool.name, caller.principal.id, p.tool.name
+                     `{}` and change the policies.",
+                    caller.principal.id,
+                    p.tool.name,
+                    self.dry_run_hint(caller, p)
                 ),
             )
         };
+        tracing::debug!(call = ids.call, tool = p.tool.name, principal = %caller.principal.id, refusal, "call refused by policy");
         if let Err(e) = self
-            .record_refusal(ids, caller, p, (decision, outcome), &message, started)
+            .record_refusal(
+                ids,
+                caller,
+                p,
+                (decision, outcome, Some(refusal)),
+                &message,
+                started,
+            )
             .await
         {
             return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
@@ -568,6 +642,45 @@ impl Gate {
             };
         }
         Outcome::Done(ToolResult::error(message))
+    }
+
+    /// Was the call denied despite a permit (so a forbid decided it)?
+    fn some_permit_holds(&self, caller: &Caller, p: &Prepared) -> bool {
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: p.tool.name,
+            resources: &p.resources,
+            context: p.context.clone(),
+        };
+        self.policies().some_permit_holds(&input).unwrap_or(false)
+    }
+
+    /// A `portcullis dry-run` command line that decides this very call
+    /// again: this configuration, this principal and groups, these
+    /// arguments (secrets replaced), quoted for a POSIX shell.
+    fn dry_run_hint(&self, caller: &Caller, p: &Prepared) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let mut cmd = vec!["portcullis dry-run".to_string()];
+        if !self.dry_run_source.is_empty() {
+            cmd.push(self.dry_run_source.clone());
+        }
+        cmd.push(format!("--as {}", quote(&caller.principal.id)));
+        for g in &caller.principal.groups {
+            cmd.push(format!("--group {}", quote(g)));
+        }
+        cmd.push(p.tool.name.to_string());
+        let mut args = p.args.as_map().clone();
+        args.remove(control::CONFIRM);
+        for (k, v) in args.iter_mut() {
+            if p.tool.is_secret(k) || p.tool.is_content(k) {
+                *v = Value::String("…".into());
+            }
+        }
+        cmd.push(quote(&Value::Object(args).to_string()));
+        if p.confirmation != Confirmation::None {
+            cmd.push(format!("--confirmation {}", p.confirmation.as_str()));
+        }
+        cmd.join(" ")
     }
 
     /// Allowed by policy, but over the principal's rate for this tier.
@@ -595,7 +708,7 @@ impl Gate {
                 ids,
                 caller,
                 p,
-                ("rate_limited", "rate_limited"),
+                ("rate_limited", "rate_limited", None),
                 &message,
                 started,
             )
@@ -614,13 +727,15 @@ impl Gate {
         ids: &records::Ids<'_>,
         caller: &Caller,
         p: &Prepared<'_>,
-        (decision, outcome): (&str, &str),
+        (decision, outcome, refusal): (&str, &str, Option<&str>),
         message: &str,
         started: Instant,
     ) -> Result<(), String> {
-        let audited = self
-            .write(records::decision(ids, caller, p, decision, Some(message)))
-            .await;
+        let mut record = records::decision(ids, caller, p, decision, Some(message));
+        if let Some(kind) = refusal {
+            record["refusal"] = Value::from(kind);
+        }
+        let audited = self.write(record).await;
         let _ = self
             .finish(ids, caller, p.tool.name, outcome, None, started)
             .await;
@@ -628,5 +743,7 @@ impl Gate {
     }
 }
 
+#[cfg(test)]
+mod refusal_tests;
 #[cfg(test)]
 mod tests;

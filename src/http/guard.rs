@@ -78,9 +78,37 @@ pub fn origin_allowed(value: &str, allowed: &[String]) -> bool {
     allowed.iter().filter_map(|a| origin(a)).any(|a| a == o)
 }
 
+/// A page served from this machine: an `http`/`https` origin whose host is
+/// a loopback name that `allowed_hosts` also accepts. Allowed by default
+/// when the listener itself is on loopback (a local client's web UI, the
+/// MCP inspector); DNS rebinding cannot produce such an origin.
+pub fn loopback_origin_allowed(value: &str, hosts: &[String]) -> bool {
+    let Some((scheme, host, port)) = origin(value) else {
+        return false;
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    (scheme == "http" || scheme == "https") && loopback && host_allowed(&authority, hosts)
+}
+
+/// The origins a listener accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Origins<'a> {
+    pub listed: &'a [String],
+    /// Also loopback origins (see [`loopback_origin_allowed`]).
+    pub loopback: bool,
+}
+
 /// Check `Host` (required: HTTP/1.1 always sends it) and `Origin` (only
 /// when present).
-pub fn check(headers: &HeaderMap, hosts: &[String], origins: &[String]) -> Result<(), Refused> {
+pub fn check(headers: &HeaderMap, hosts: &[String], origins: Origins) -> Result<(), Refused> {
     let host = headers
         .get(http::header::HOST)
         .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
@@ -90,7 +118,9 @@ pub fn check(headers: &HeaderMap, hosts: &[String], origins: &[String]) -> Resul
     }
     if let Some(o) = headers.get(http::header::ORIGIN) {
         let o = String::from_utf8_lossy(o.as_bytes()).into_owned();
-        if !origin_allowed(&o, origins) {
+        let allowed = origin_allowed(&o, origins.listed)
+            || (origins.loopback && loopback_origin_allowed(&o, hosts));
+        if !allowed {
             return Err(Refused::Origin(o.chars().take(200).collect()));
         }
     }
@@ -135,17 +165,63 @@ mod tests {
         assert!(!origin_allowed("garbage", &allowed));
     }
 
+    const NONE: Origins = Origins {
+        listed: &[],
+        loopback: false,
+    };
+
     #[test]
     fn check_refuses_foreign_origin_and_host() {
         let hosts = v(&["localhost"]);
         let mut h = HeaderMap::new();
         h.insert("host", "localhost:1".parse().unwrap());
-        assert_eq!(check(&h, &hosts, &[]), Ok(()));
+        assert_eq!(check(&h, &hosts, NONE), Ok(()));
         h.insert("origin", "https://evil.example".parse().unwrap());
-        assert_eq!(check(&h, &hosts, &[]).unwrap_err().reason(), "origin");
+        assert_eq!(check(&h, &hosts, NONE).unwrap_err().reason(), "origin");
         h.insert("host", "evil.example".parse().unwrap());
-        assert_eq!(check(&h, &hosts, &[]).unwrap_err().reason(), "host");
+        assert_eq!(check(&h, &hosts, NONE).unwrap_err().reason(), "host");
         h.remove("host");
-        assert_eq!(check(&h, &hosts, &[]).unwrap_err().reason(), "host");
+        assert_eq!(check(&h, &hosts, NONE).unwrap_err().reason(), "host");
+    }
+
+    #[test]
+    fn loopback_origins_on_a_loopback_listener() {
+        let hosts = v(&["localhost", "127.0.0.1", "::1"]);
+        let local = Origins {
+            listed: &[],
+            loopback: true,
+        };
+        let mut h = HeaderMap::new();
+        h.insert("host", "localhost:8080".parse().unwrap());
+        for ok in [
+            "http://localhost:8080",
+            "http://localhost:6274",
+            "https://127.0.0.1",
+            "http://[::1]:3000",
+        ] {
+            h.insert("origin", ok.parse().unwrap());
+            assert_eq!(check(&h, &hosts, local), Ok(()), "{ok}");
+            assert!(
+                check(&h, &hosts, NONE).is_err(),
+                "{ok} needs the loopback rule"
+            );
+        }
+        for refused in [
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.nip.io",
+            "file://localhost",
+            "null",
+        ] {
+            h.insert("origin", refused.parse().unwrap());
+            assert_eq!(
+                check(&h, &hosts, local).unwrap_err().reason(),
+                "origin",
+                "{refused}"
+            );
+        }
+        // Only host names allowed_hosts accepts.
+        h.insert("origin", "http://127.0.0.2:8080".parse().unwrap());
+        assert!(check(&h, &hosts, local).is_err());
     }
 }

@@ -10,6 +10,7 @@
 pub mod guard;
 mod respond;
 mod sessions;
+mod streams;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -35,7 +36,8 @@ use crate::gate::Gate;
 use crate::principal::Principal;
 use crate::server::{Authenticated, Pending, PortcullisServer};
 use respond::{json_response, Body};
-use sessions::{Ownership, SessionOwners};
+use sessions::{Ownership, SessionLimits, SessionOwners, SessionRefused};
+use streams::{StreamRefused, Streams};
 
 /// A request body must arrive within this long once the headers are in.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,6 +68,7 @@ struct State {
     /// `[[principals]]`: groups for certificate subjects.
     principals: Vec<Principal>,
     sessions: SessionOwners,
+    streams: Streams,
     mcp: Mcp,
     metadata_path: String,
     /// The configured public URL, or the bound address.
@@ -108,10 +111,16 @@ pub async fn start(
         source,
     })?;
     let shutdown = CancellationToken::new();
-    let mcp_config = StreamableHttpServerConfig::default()
+    let mut mcp_config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(cfg.allowed_hosts.clone())
-        .with_allowed_origins(cfg.allowed_origins.clone())
-        .enforce_origin_validation()
+        .with_allowed_origins(cfg.allowed_origins.clone());
+    // Our guard has checked Host and Origin already; the library checks
+    // again (defence in depth) except where our rule is wider than its
+    // exact list: loopback origins on a loopback listener.
+    if !cfg.loopback_origins {
+        mcp_config = mcp_config.enforce_origin_validation();
+    }
+    let mcp_config = mcp_config
         .with_legacy_session_mode(!cfg.stateless)
         .with_max_request_body_bytes(cfg.max_body_bytes)
         .with_cancellation_token(shutdown.child_token());
@@ -141,7 +150,14 @@ pub async fn start(
         gate,
         auth,
         principals,
-        sessions: SessionOwners::default(),
+        sessions: SessionOwners::new(SessionLimits {
+            total: cfg.max_sessions,
+            per_principal: cfg.max_sessions_per_principal,
+        }),
+        streams: Streams::new(
+            cfg.max_streams_per_principal,
+            mcp_connections(cfg.max_connections),
+        ),
         mcp,
         metadata_path,
         public_url,
@@ -156,6 +172,13 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// How many connections MCP responses may hold: all but a few, which stay
+/// free for `/healthz`, `/readyz` and `/metrics` when MCP is saturated.
+fn mcp_connections(max_connections: usize) -> usize {
+    let reserve = (max_connections / 8).clamp(1, 32);
+    max_connections.saturating_sub(reserve).max(1)
 }
 
 async fn accept_loop(
@@ -397,11 +420,11 @@ async fn mcp(
     cert: Option<&Principal>,
 ) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
-    if let Err(refused) = guard::check(
-        &parts.headers,
-        &state.cfg.allowed_hosts,
-        &state.cfg.allowed_origins,
-    ) {
+    let origins = guard::Origins {
+        listed: &state.cfg.allowed_origins,
+        loopback: state.cfg.loopback_origins,
+    };
+    if let Err(refused) = guard::check(&parts.headers, &state.cfg.allowed_hosts, origins) {
         let message = refused.message();
         state
             .refuse(refused.reason(), &message, &parts, remote, None)
@@ -450,6 +473,29 @@ async fn mcp(
             }
         }
     }
+    // Each response in flight holds a connection: bounded per principal,
+    // and in all below the connection limit.
+    let slot = match state.streams.open(&principal) {
+        Ok(s) => s,
+        Err(refused) => {
+            let (status, reason, message) = match refused {
+                StreamRefused::PrincipalFull(n) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "stream_limit",
+                    format!("{principal} already has {n} MCP requests or event streams open ([http] max_streams_per_principal); close one or wait for one to finish"),
+                ),
+                StreamRefused::ServerFull(n) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_busy",
+                    format!("the server has {n} MCP requests or event streams open, its limit; retry shortly"),
+                ),
+            };
+            state
+                .refuse(reason, &message, &parts, remote, Some(&principal))
+                .await;
+            return respond::jsonrpc_error(status, &message, None);
+        }
+    };
     let bytes = match read_body(body, state.cfg.max_body_bytes).await {
         Ok(b) => b,
         Err((status, message)) => {
@@ -459,6 +505,36 @@ async fn mcp(
             return respond::jsonrpc_error(status, &message, None);
         }
     };
+    if parts.method == Method::POST {
+        if let Err((code, reason, message)) = json_rpc_shape(&bytes) {
+            state
+                .refuse(reason, &message, &parts, remote, Some(&principal))
+                .await;
+            return respond::jsonrpc_error_code(StatusCode::BAD_REQUEST, code, &message, None);
+        }
+    }
+    // A POST without a session may open one: it must fit the limits first.
+    let opening = presented.is_none() && !state.cfg.stateless && parts.method == Method::POST;
+    if opening {
+        if let Err(refused) = state.sessions.reserve(&principal, Instant::now()) {
+            let (status, reason, message) = match refused {
+                SessionRefused::PrincipalFull(n) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "session_limit",
+                    format!("{principal} already has {n} MCP sessions open ([http] max_sessions_per_principal); close one (HTTP DELETE) or let one expire"),
+                ),
+                SessionRefused::ServerFull(n) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_sessions_full",
+                    format!("the server holds {n} MCP sessions, its limit ([http] max_sessions); retry later"),
+                ),
+            };
+            state
+                .refuse(reason, &message, &parts, remote, Some(&principal))
+                .await;
+            return respond::jsonrpc_error(status, &message, None);
+        }
+    }
     let deleting = parts.method == Method::DELETE;
     parts.extensions.insert(Authenticated {
         principal: identity.principal,
@@ -470,18 +546,43 @@ async fn mcp(
         .await;
     match &presented {
         Some(s) if deleting && response.status().is_success() => state.sessions.forget(s),
+        // The MCP library no longer has it (closed when idle).
+        Some(s) if response.status() == StatusCode::NOT_FOUND => state.sessions.forget(s),
         Some(_) => {}
-        None => {
-            if let Some(id) = response
+        None if opening => {
+            let id = response
                 .headers()
                 .get(SESSION_HEADER)
-                .and_then(|v| v.to_str().ok())
-            {
-                state.sessions.bind(id, &principal, Instant::now());
-            }
+                .and_then(|v| v.to_str().ok());
+            state.sessions.opened(&principal, id, Instant::now());
         }
+        None => {}
     }
-    response
+    let (head, body) = response.into_parts();
+    Response::from_parts(head, streams::hold(body, slot))
+}
+
+/// A POST body must be one JSON-RPC message: JSON, and not a batch (MCP
+/// removed batching). Anything else is answered here, as JSON-RPC says.
+fn json_rpc_shape(bytes: &[u8]) -> Result<(), (i64, &'static str, String)> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Err(e) => Err((
+            respond::PARSE_ERROR,
+            "malformed_json",
+            format!("the request body is not JSON ({e}); send one JSON-RPC message"),
+        )),
+        Ok(Value::Array(_)) => Err((
+            respond::INVALID_REQUEST,
+            "batch",
+            "JSON-RPC batches are not accepted (MCP does not use them); send one message per request".into(),
+        )),
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(_) => Err((
+            respond::INVALID_REQUEST,
+            "not_a_message",
+            "the request body is not a JSON-RPC message (a JSON object)".into(),
+        )),
+    }
 }
 
 /// The whole body, bounded in size and time.

@@ -32,16 +32,33 @@ pub fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
         .unwrap_or_else(|_| internal())
 }
 
+/// The JSON-RPC error code of a refusal that is not the protocol's own.
+const REFUSED: i64 = -32001;
+/// JSON-RPC's "Parse error".
+pub const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC's "Invalid Request".
+pub const INVALID_REQUEST: i64 = -32600;
+
 /// A JSON-RPC error object with no id: the request never reached MCP.
 pub fn jsonrpc_error(
     status: StatusCode,
     message: &str,
     www_authenticate: Option<String>,
 ) -> Response<Body> {
+    jsonrpc_error_code(status, REFUSED, message, www_authenticate)
+}
+
+/// As [`jsonrpc_error`], with a given JSON-RPC error code.
+pub fn jsonrpc_error_code(
+    status: StatusCode,
+    code: i64,
+    message: &str,
+    www_authenticate: Option<String>,
+) -> Response<Body> {
     let body = json!({
         "jsonrpc": "2.0",
         "id": null,
-        "error": {"code": -32001, "message": message},
+        "error": {"code": code, "message": message},
     });
     let mut r = json_response(status, &body);
     if let Some(v) = www_authenticate.and_then(|v| http::HeaderValue::from_str(&v).ok()) {

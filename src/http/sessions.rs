@@ -1,16 +1,35 @@
-//! Which principal opened each MCP session. Every request re-authenticates;
-//! a session id presented by anyone but its owner is refused, so a leaked
-//! id is useless without the owner's credentials.
+//! Which principal opened each MCP session, and how many each may hold.
+//! Every request re-authenticates; a session id presented by anyone but
+//! its owner is refused, so a leaked id is useless without the owner's
+//! credentials. Sessions cost memory, so each principal may hold a bounded
+//! number and the server a bounded total: past either, a new session is
+//! refused — a live session of someone else is never evicted to make room.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Sessions idle this long are forgotten (rmcp closes them sooner).
-const IDLE: Duration = Duration::from_secs(30 * 60);
-/// Most sessions tracked; the least recently used go first and their
-/// clients re-initialize.
-const MAX_SESSIONS: usize = 10_000;
+use rmcp::transport::streamable_http_server::session::local::SessionConfig;
+
+/// Sessions idle this long are forgotten: the MCP library closes a session
+/// after the same idle time, so one it has closed never counts.
+pub const IDLE: Duration = SessionConfig::DEFAULT_KEEP_ALIVE;
+
+/// How many sessions may be open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionLimits {
+    pub total: usize,
+    pub per_principal: usize,
+}
+
+/// Why a new session was refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SessionRefused {
+    /// This principal holds its share (429: it can close one).
+    PrincipalFull(usize),
+    /// The server holds as many as it may (503: everyone waits).
+    ServerFull(usize),
+}
 
 struct Owner {
     principal: String,
@@ -18,8 +37,30 @@ struct Owner {
 }
 
 #[derive(Default)]
+struct Table {
+    owners: HashMap<String, Owner>,
+    /// Session-creating requests in flight, per principal: they count
+    /// against the limits until their answer says whether a session opened.
+    opening: HashMap<String, usize>,
+}
+
+impl Table {
+    fn held_by(&self, principal: &str) -> usize {
+        self.owners
+            .values()
+            .filter(|o| o.principal == principal)
+            .count()
+            + self.opening.get(principal).copied().unwrap_or(0)
+    }
+
+    fn total(&self) -> usize {
+        self.owners.len() + self.opening.values().sum::<usize>()
+    }
+}
+
 pub struct SessionOwners {
-    owners: Mutex<HashMap<String, Owner>>,
+    table: Mutex<Table>,
+    limits: SessionLimits,
 }
 
 /// What the table says about a presented session id.
@@ -31,38 +72,59 @@ pub enum Ownership {
 }
 
 impl SessionOwners {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Owner>) -> T) -> T {
-        f(&mut self.owners.lock().unwrap_or_else(|p| p.into_inner()))
+    pub fn new(limits: SessionLimits) -> SessionOwners {
+        SessionOwners {
+            table: Mutex::default(),
+            limits,
+        }
     }
 
-    pub fn bind(&self, session: &str, principal: &str, now: Instant) {
-        self.with(|m| {
-            if m.len() >= MAX_SESSIONS {
-                m.retain(|_, o| now.duration_since(o.last_used) < IDLE);
+    fn with<T>(&self, f: impl FnOnce(&mut Table) -> T) -> T {
+        f(&mut self.table.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Room for one more session of `principal`? If so it is held until
+    /// [`SessionOwners::opened`] says what came of it.
+    pub fn reserve(&self, principal: &str, now: Instant) -> Result<(), SessionRefused> {
+        self.with(|t| {
+            t.owners
+                .retain(|_, o| now.duration_since(o.last_used) < IDLE);
+            if t.held_by(principal) >= self.limits.per_principal {
+                return Err(SessionRefused::PrincipalFull(self.limits.per_principal));
             }
-            if m.len() >= MAX_SESSIONS {
-                if let Some(oldest) = m
-                    .iter()
-                    .min_by_key(|(_, o)| o.last_used)
-                    .map(|(k, _)| k.clone())
-                {
-                    m.remove(&oldest);
+            if t.total() >= self.limits.total {
+                return Err(SessionRefused::ServerFull(self.limits.total));
+            }
+            *t.opening.entry(principal.to_string()).or_default() += 1;
+            Ok(())
+        })
+    }
+
+    /// The answer to a reserved request: the session it opened, if any.
+    pub fn opened(&self, principal: &str, session: Option<&str>, now: Instant) {
+        self.with(|t| {
+            if let Some(n) = t.opening.get_mut(principal) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    t.opening.remove(principal);
                 }
             }
-            m.insert(
-                session.to_string(),
-                Owner {
-                    principal: principal.to_string(),
-                    last_used: now,
-                },
-            );
+            if let Some(s) = session {
+                t.owners.insert(
+                    s.to_string(),
+                    Owner {
+                        principal: principal.to_string(),
+                        last_used: now,
+                    },
+                );
+            }
         })
     }
 
     pub fn check(&self, session: &str, principal: &str, now: Instant) -> Ownership {
-        self.with(|m| match m.get_mut(session) {
+        self.with(|t| match t.owners.get_mut(session) {
             Some(o) if now.duration_since(o.last_used) >= IDLE => {
-                m.remove(session);
+                t.owners.remove(session);
                 Ownership::Unknown
             }
             Some(o) if o.principal == principal => {
@@ -75,12 +137,13 @@ impl SessionOwners {
     }
 
     pub fn forget(&self, session: &str) {
-        self.with(|m| m.remove(session));
+        self.with(|t| t.owners.remove(session));
     }
 
+    /// Open sessions (for metrics).
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.with(|m| m.len())
+        self.with(|t| t.owners.len())
     }
 
     #[cfg(test)]
@@ -93,33 +156,67 @@ impl SessionOwners {
 mod tests {
     use super::*;
 
+    const ROOMY: SessionLimits = SessionLimits {
+        total: 100,
+        per_principal: 100,
+    };
+
+    fn open(s: &SessionOwners, id: &str, who: &str, t: Instant) -> Result<(), SessionRefused> {
+        s.reserve(who, t)?;
+        s.opened(who, Some(id), t);
+        Ok(())
+    }
+
     #[test]
     fn a_session_belongs_to_the_principal_that_opened_it() {
         let t = Instant::now();
-        let s = SessionOwners::default();
-        s.bind("s1", "alice", t);
+        let s = SessionOwners::new(ROOMY);
+        open(&s, "s1", "alice", t).unwrap();
         assert_eq!(s.check("s1", "alice", t), Ownership::Owner);
         assert_eq!(s.check("s1", "bob", t), Ownership::Other);
         assert_eq!(s.check("s2", "alice", t), Ownership::Unknown);
         assert_eq!(s.check("s1", "alice", t + IDLE), Ownership::Unknown);
         assert!(s.is_empty());
-        s.bind("s3", "bob", t);
+        open(&s, "s3", "bob", t).unwrap();
         s.forget("s3");
         assert_eq!(s.check("s3", "bob", t), Ownership::Unknown);
     }
 
     #[test]
-    fn the_table_is_bounded() {
+    fn a_principal_at_its_limit_is_refused_and_others_keep_their_sessions() {
         let t = Instant::now();
-        let s = SessionOwners::default();
-        for i in 0..MAX_SESSIONS + 5 {
-            s.bind(
-                &format!("s{i}"),
-                "alice",
-                t + Duration::from_millis(i as u64),
-            );
+        let s = SessionOwners::new(SessionLimits {
+            total: 5,
+            per_principal: 3,
+        });
+        open(&s, "b1", "bob", t).unwrap();
+        for i in 0..2 {
+            open(&s, &format!("m{i}"), "mallory", t).unwrap();
         }
-        assert_eq!(s.len(), MAX_SESSIONS);
-        assert_eq!(s.check("s0", "alice", t), Ownership::Unknown);
+        // An answer still pending counts too.
+        s.reserve("mallory", t).unwrap();
+        assert_eq!(
+            s.reserve("mallory", t),
+            Err(SessionRefused::PrincipalFull(3))
+        );
+        s.opened("mallory", None, t);
+        open(&s, "m2", "mallory", t).unwrap();
+        assert_eq!(
+            open(&s, "m3", "mallory", t),
+            Err(SessionRefused::PrincipalFull(3))
+        );
+        open(&s, "b2", "bob", t).unwrap();
+        // Full: the next is refused, nobody is evicted.
+        assert_eq!(
+            open(&s, "c1", "carol", t),
+            Err(SessionRefused::ServerFull(5))
+        );
+        assert_eq!(s.check("b1", "bob", t), Ownership::Owner);
+        assert_eq!(s.check("m0", "mallory", t), Ownership::Owner);
+        // Closing one makes room; idle ones expire.
+        s.forget("m0");
+        open(&s, "c1", "carol", t).unwrap();
+        open(&s, "c2", "carol", t + IDLE).unwrap();
+        assert_eq!(s.len(), 1);
     }
 }

@@ -124,14 +124,19 @@ pub fn entities(
     resources: &[EntitySpec],
     action: Entity,
 ) -> Result<Vec<Entity>, String> {
-    let groups: HashSet<EntityUid> = principal.groups.iter().map(|g| uid("Group", g)).collect();
     let mut out = Vec::with_capacity(2 + resources.len());
     out.push(action);
-    out.push(Entity::new_no_attrs(principal.uid(), groups));
+    out.push(principal_entity(principal));
     for r in resources {
         out.push(r.to_entity()?);
     }
     Ok(out)
+}
+
+/// The principal, its groups as parents.
+pub fn principal_entity(principal: &Principal) -> Entity {
+    let groups: HashSet<EntityUid> = principal.groups.iter().map(|g| uid("Group", g)).collect();
+    Entity::new_no_attrs(principal.uid(), groups)
 }
 
 /// A JSON value as a Cedar value, literally: no `__entity` or `__extn`

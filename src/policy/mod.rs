@@ -86,6 +86,8 @@ pub struct PolicyEngine {
     authorizer: Authorizer,
     /// Whether any policy reads a resource's `tags`.
     reads_tags: bool,
+    /// `@reason("…")` annotations, by policy id.
+    reasons: HashMap<String, String>,
 }
 
 fn action_uid(name: &str) -> EntityUid {
@@ -120,7 +122,12 @@ impl PolicyEngine {
         // Cedar names attributes only literally (`.tags`, `["tags"]`,
         // `has tags`), so a policy that reads them contains the word.
         let reads_tags = all.policies().any(|p| p.to_string().contains("tags"));
+        let reasons = all
+            .policies()
+            .filter_map(|p| Some((p.id().to_string(), p.annotation("reason")?.to_string())))
+            .collect();
         Ok(PolicyEngine {
+            reasons,
             reads_tags,
             schema,
             actions,
@@ -157,6 +164,52 @@ impl PolicyEngine {
     /// principal's `tools/list`.
     pub fn may_permit(&self, principal: &Principal, action: &str) -> bool {
         self.index.any_permit(action, principal)
+            && !self.forbidden_whatever_the_arguments(principal, action)
+    }
+
+    /// Does a forbid that depends on the principal alone apply? Then no
+    /// argument values can make the call allowed (what `dry-run` would say
+    /// for every one of them), so the tool is not listed. Evaluated by
+    /// Cedar itself on a request whose resource and context those forbids
+    /// never read.
+    fn forbidden_whatever_the_arguments(&self, principal: &Principal, action: &str) -> bool {
+        let forbids = self.index.principal_only_forbids(action, principal);
+        if forbids.is_empty() {
+            return false;
+        }
+        let Some(action_entity) = self.actions.get(action).cloned() else {
+            return false;
+        };
+        let Ok(set) = PolicySet::from_policies(forbids) else {
+            return false;
+        };
+        let me = entities::principal_entity(principal);
+        let Ok(entities) = Entities::from_entities([me, action_entity.clone()], None) else {
+            return false;
+        };
+        let nowhere = EntityUid::from_type_name_and_id(
+            "Endpoint".parse().expect("valid type name"),
+            cedar_policy::EntityId::new("__listing__"),
+        );
+        let Ok(request) = Request::new(
+            principal.uid(),
+            action_entity.uid(),
+            nowhere,
+            cedar_policy::Context::empty(),
+            None,
+        ) else {
+            return false;
+        };
+        let response = self.authorizer.is_authorized(&request, &set, &entities);
+        // A forbid that was satisfied is a reason for the denial; one that
+        // errored was skipped and proves nothing.
+        let satisfied = response.diagnostics().reason().next().is_some();
+        satisfied
+    }
+
+    /// A policy's `@reason` annotation: the words a refused caller is shown.
+    pub fn reason(&self, id: &str) -> Option<&str> {
+        self.reasons.get(id).map(String::as_str)
     }
 
     /// Entities and request for an input, as Cedar objects. The request is
@@ -228,6 +281,21 @@ impl PolicyEngine {
     pub fn authorize(&self, input: &AuthzInput) -> Result<Decision, PolicyError> {
         let slice: Arc<PolicySet> = self.index.slice(&self.all, input.action, input.principal);
         self.decide(input, &slice)
+    }
+
+    /// Would a permit allow this request if no forbid stood in the way?
+    /// Tells "forbidden by a policy" from "nothing permits it" when both
+    /// hold: then the missing permit is the refusal to report.
+    pub fn some_permit_holds(&self, input: &AuthzInput) -> Result<bool, PolicyError> {
+        let slice = self.index.slice(&self.all, input.action, input.principal);
+        let permits = PolicySet::from_policies(
+            slice
+                .policies()
+                .filter(|p| p.effect() == cedar_policy::Effect::Permit)
+                .cloned(),
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        Ok(self.decide(input, &permits)?.allowed)
     }
 
     /// Decide a request against the whole policy set (the reference the

@@ -18,6 +18,27 @@ struct Entry {
     policy: Policy,
     principal: PrincipalConstraint,
     permit: bool,
+    /// A forbid on any resource whose conditions read neither the resource
+    /// nor the context: whether it applies depends on the principal alone,
+    /// so when it does, no arguments can make the call allowed.
+    principal_only_forbid: bool,
+}
+
+/// See [`Entry::principal_only_forbid`].
+fn is_principal_only_forbid(p: &Policy) -> bool {
+    if p.effect() != Effect::Forbid
+        || p.resource_constraint() != cedar_policy::ResourceConstraint::Any
+    {
+        return false;
+    }
+    let Ok(json) = p.to_json() else {
+        return false;
+    };
+    let conditions = json
+        .get("conditions")
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    !conditions.contains("\"Var\":\"context\"") && !conditions.contains("\"Var\":\"resource\"")
 }
 
 pub struct SliceIndex {
@@ -74,6 +95,7 @@ impl SliceIndex {
                     policy: p.clone(),
                     principal: p.principal_constraint(),
                     permit: p.effect() == Effect::Permit,
+                    principal_only_forbid: is_principal_only_forbid(p),
                 })
                 .collect();
             by_action.insert(tool.name.to_string(), entries);
@@ -101,6 +123,15 @@ impl SliceIndex {
 
     pub fn any_permit(&self, action: &str, principal: &Principal) -> bool {
         self.matching(action, principal).any(|e| e.permit)
+    }
+
+    /// The forbids that, if they apply to `principal` at all, deny `action`
+    /// whatever its arguments.
+    pub fn principal_only_forbids(&self, action: &str, principal: &Principal) -> Vec<Policy> {
+        self.matching(action, principal)
+            .filter(|e| e.principal_only_forbid)
+            .map(|e| e.policy.clone())
+            .collect()
     }
 
     /// The policies that can apply to `action` called by `principal`.

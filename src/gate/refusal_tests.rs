@@ -1,0 +1,170 @@
+//! What a refused caller is told: which kind of refusal, which policy, and
+//! a command that decides the same call again; and which tools are listed.
+
+use super::*;
+use crate::config::Endpoint;
+use crate::policy::PolicySource;
+
+fn gate(policies: &[&str], tls_verify: bool, dir: &std::path::Path) -> Gate {
+    let sources: Vec<PolicySource> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, t)| PolicySource {
+            name: format!("p{i}.cedar"),
+            text: t.to_string(),
+        })
+        .collect();
+    let engine = PolicyEngine::from_sources(&sources, &Catalog::builtin()).unwrap();
+    let audit = Arc::new(AuditLog::open(&dir.join("audit.jsonl")).unwrap());
+    Gate::new(
+        Catalog::builtin(),
+        engine,
+        Some(audit),
+        Backends::new(&[Endpoint::placeholder("e0", tls_verify, true)]).unwrap(),
+    )
+    .with_dry_run_source("--config '/etc/portcullis/portcullis.toml'".into())
+}
+
+fn caller(groups: &[&str]) -> Caller {
+    Caller {
+        principal: Principal::new("u", groups.to_vec()),
+        transport: "stdio",
+        authentication: "local",
+        client: "t".into(),
+        can_elicit: false,
+    }
+}
+
+async fn refused(gate: &Gate, groups: &[&str], tool: &str, args: Value) -> String {
+    let req = CallRequest {
+        tool,
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    match gate.call(&caller(groups), req, None).await {
+        Outcome::Done(r) if r.is_error => r.text,
+        other => panic!("{tool} was not refused: {other:?}"),
+    }
+}
+
+fn audit_refusals(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|r| r["refusal"].as_str().map(str::to_string))
+        .collect()
+}
+
+const ADMINS: &str = "permit(principal in Group::\"admins\", action, resource);";
+const TLS_FORBID: &str = "@id(\"no-destructive-without-tls-verification\")\n@reason(\"TLS verification is off for this endpoint\")\nforbid(principal, action in Action::\"destructive\", resource) unless { context.tls_verify };";
+
+#[tokio::test]
+async fn a_forbid_that_decides_is_named_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gate(&[ADMINS, TLS_FORBID], false, dir.path());
+    let text = refused(
+        &g,
+        &["admins"],
+        "pve_delete_qemu_vm",
+        json!({"node": "pve1", "vmid": 100, "confirm": true}),
+    )
+    .await;
+    assert!(
+        text.contains("forbidden by policy no-destructive-without-tls-verification (TLS verification is off for this endpoint)"),
+        "{text}"
+    );
+    assert!(!text.contains("no policy permits it"), "{text}");
+    assert_eq!(audit_refusals(dir.path()), ["forbidden"]);
+}
+
+#[tokio::test]
+async fn confirm_true_under_a_policy_that_wants_a_human_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let human_only = "forbid(principal, action in Action::\"destructive\", resource) unless { context.confirmation == \"elicitation\" };";
+    let g = gate(&[ADMINS, human_only], true, dir.path());
+    let text = refused(
+        &g,
+        &["admins"],
+        "pve_delete_qemu_vm",
+        json!({"node": "pve1", "vmid": 100, "confirm": true}),
+    )
+    .await;
+    assert!(
+        text.contains("needs a human's confirmation through the MCP client"),
+        "{text}"
+    );
+    assert!(text.contains("does not accept \"confirm\": true"), "{text}");
+    assert!(!text.contains("no policy permits"), "{text}");
+    assert_eq!(audit_refusals(dir.path()), ["needs_elicitation"]);
+}
+
+#[tokio::test]
+async fn no_permit_prints_a_dry_run_command_for_this_very_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gate(&[ADMINS], true, dir.path());
+    let text = refused(
+        &g,
+        &["readers", "it's"],
+        "pve_stop_qemu_vm",
+        json!({"node": "pve1", "vmid": 100}),
+    )
+    .await;
+    assert!(text.contains("no policy permits it"), "{text}");
+    assert!(
+        text.contains(
+            "`portcullis dry-run --config '/etc/portcullis/portcullis.toml' --as 'u' --group 'it'\\''s' --group 'readers' pve_stop_qemu_vm '{\"node\":\"pve1\",\"vmid\":100}'`"
+        ),
+        "{text}"
+    );
+    assert_eq!(audit_refusals(dir.path()), ["no_permit"]);
+}
+
+#[test]
+fn a_tool_no_arguments_can_unlock_is_not_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let visible = |policies: &[&str], groups: &[&str], tool: &str| {
+        let g = gate(policies, true, dir.path());
+        let p = Principal::new("u", groups.to_vec());
+        g.visible_tools(&p).iter().any(|t| t.name == tool)
+    };
+    let stop = "pve_stop_qemu_vm";
+    assert!(visible(&[ADMINS], &["admins"], stop));
+    // Unconditional for this principal: hidden, as dry-run denies it for
+    // every argument.
+    let never = "forbid(principal in Group::\"interns\", action == Action::\"pve_stop_qemu_vm\", resource);";
+    assert!(!visible(&[ADMINS, never], &["admins", "interns"], stop));
+    assert!(visible(&[ADMINS, never], &["admins"], stop));
+    // Depends on the principal alone: decided per principal.
+    let team = "forbid(principal, action == Action::\"pve_stop_qemu_vm\", resource) unless { principal in Group::\"network\" };";
+    assert!(!visible(&[ADMINS, team], &["admins"], stop));
+    assert!(visible(&[ADMINS, team], &["admins", "network"], stop));
+    // Depends on arguments or context: some calls may be allowed, listed.
+    let some = "forbid(principal, action == Action::\"pve_stop_qemu_vm\", resource) when { context.args.vmid == 100 };";
+    assert!(visible(&[ADMINS, some], &["admins"], stop));
+    assert!(visible(
+        &[ADMINS, TLS_FORBID],
+        &["admins"],
+        "pve_delete_qemu_vm"
+    ));
+    // Confined to one endpoint: others may be allowed, listed.
+    let one_place =
+        "forbid(principal, action == Action::\"pve_stop_qemu_vm\", resource in Endpoint::\"e0\");";
+    assert!(visible(&[ADMINS, one_place], &["admins"], stop));
+}
+
+#[tokio::test]
+async fn without_a_permit_the_missing_permit_is_the_reason_even_if_a_forbid_holds_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = gate(&[ADMINS, TLS_FORBID], false, dir.path());
+    let text = refused(
+        &g,
+        &["readers"],
+        "pve_delete_qemu_vm",
+        json!({"node": "pve1", "vmid": 100, "confirm": true}),
+    )
+    .await;
+    assert!(text.contains("no policy permits it"), "{text}");
+    assert_eq!(audit_refusals(dir.path()), ["no_permit"]);
+}
