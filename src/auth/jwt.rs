@@ -129,7 +129,12 @@ impl JwtVerifier {
         let may_refetch = c
             .last_attempt
             .is_none_or(|t| t.elapsed() >= REFETCH_MIN_INTERVAL);
-        if stale || (may_refetch && find(&c.keys).is_none()) {
+        // Until a first fetch succeeds there is nothing to serve, so every
+        // request tries. Once keys are held, a failed refresh of stale ones
+        // is retried at the same rate as a lookup of an unknown kid, not on
+        // every request (the write lock is held across the fetch).
+        let never_fetched = c.fetched.is_none();
+        if never_fetched || (may_refetch && (stale || find(&c.keys).is_none())) {
             c.last_attempt = Some(Instant::now());
             match self.fetch().await {
                 Ok(set) => {
@@ -239,4 +244,94 @@ impl JwtVerifier {
 
 fn clip(s: &str) -> String {
     s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A JWKS endpoint on loopback that counts its fetches and, once
+    /// `down` is set, answers 503.
+    async fn jwks_endpoint(down: Arc<AtomicBool>, fetches: Arc<AtomicUsize>) -> url::Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (down, fetches) = (down.clone(), fetches.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        let mut r = http::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from_static(
+                                br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"AAAA","y":"AAAA"}]}"#,
+                            ),
+                        ));
+                        if down.load(Ordering::SeqCst) {
+                            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+                        }
+                        async move { Ok::<_, std::convert::Infallible>(r) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                        .await;
+                });
+            }
+        });
+        url.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failing_refresh_of_stale_keys_is_retried_at_most_every_30_seconds() {
+        let (down, fetches) = (Arc::new(AtomicBool::new(false)), Arc::default());
+        let url = jwks_endpoint(down.clone(), Arc::clone(&fetches)).await;
+        let v = JwtVerifier::new(OauthConfig {
+            issuer: "https://idp.test.invalid".into(),
+            audience: "aud".into(),
+            jwks: JwksSource::Url(url),
+            principal_claim: "sub".into(),
+            groups_claim: "groups".into(),
+            algorithms: vec!["ES256".into()],
+            leeway: Duration::ZERO,
+            authorization_servers: vec![],
+        })
+        .unwrap();
+        assert!(v.key(Some("k1")).await.is_ok());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Ten minutes later the keys are stale, and the issuer is down.
+        let long_ago = Instant::now().checked_sub(JWKS_TTL + Duration::from_secs(1));
+        {
+            let mut c = v.cache.write().await;
+            c.fetched = Some(long_ago.unwrap());
+            c.last_attempt = c.fetched;
+        }
+        down.store(true, Ordering::SeqCst);
+        for _ in 0..10 {
+            assert!(
+                v.key(Some("k1")).await.is_ok(),
+                "the keys already fetched keep serving"
+            );
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            2,
+            "one refresh attempt, not one per request"
+        );
+        // Unknown kids do not add attempts either.
+        for i in 0..5 {
+            assert!(v.key(Some(&format!("forged-{i}"))).await.is_err());
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        // The issuer is back: the next attempt, 30 s on, refreshes the set,
+        // which is then fresh again.
+        down.store(false, Ordering::SeqCst);
+        v.cache.write().await.last_attempt = Instant::now().checked_sub(REFETCH_MIN_INTERVAL);
+        assert!(v.key(Some("k1")).await.is_ok());
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        assert!(v.cache.read().await.fetched.unwrap().elapsed() < JWKS_TTL);
+        assert!(v.key(Some("k1")).await.is_ok());
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+    }
 }

@@ -228,6 +228,7 @@ impl VolcClient {
                 endpoint,
                 detail: format!("{action} answered without a Result"),
             }),
+            (300..=399, _) => Err(BackendError::Redirect { endpoint, status }),
             (401 | 403, _) => Err(BackendError::Auth { endpoint, status }),
             (500..=599, _) => Err(BackendError::Server {
                 endpoint,

@@ -66,6 +66,12 @@ impl VimClient {
             .map_err(|e| transport_error(&self.name, self.timeout, e))?;
         let status = resp.status().as_u16();
         let body = http::read_body(&self.name, self.timeout, resp).await?;
+        if (300..400).contains(&status) {
+            return Err(BackendError::Redirect {
+                endpoint: self.name.clone(),
+                status,
+            });
+        }
         if status == 401 || status == 403 {
             return Err(BackendError::LoginFailed {
                 endpoint: self.name.clone(),
