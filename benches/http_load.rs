@@ -173,7 +173,7 @@ async fn main() {
     let server = start(dir.path());
     let pid = server.child.id();
     println!(
-        "http load: {clients} concurrent clients x {calls} calls (pve_list_nodes, API key, sessions), {rounds} rounds; audit log fsync'd on disk"
+        "http load: {clients} concurrent clients x {calls} calls (pve_list_nodes, API key, sessions), {rounds} rounds; audit log fsync'd under {}", dir.path().display()
     );
     println!("round  calls/s   p50 ms   p90 ms   p99 ms   max ms   server RSS MiB");
     let mut rss = Vec::new();
