@@ -3,9 +3,11 @@
 //! the task's id, state "running" and a note naming the limit and the tool
 //! to follow it with. That is not an error, by design (the task may still
 //! finish; retrying the call would start a second one). The server carries
-//! on: the next calls are answered. PVE against the lab with tasks that
-//! take a minute; vSphere against a fake whose task never leaves
-//! "running".
+//! on: the next calls are answered. And a backend that stops answering
+//! while a task is followed ends the call at the endpoint's timeout, with
+//! an error saying so. PVE against the lab with tasks that take a minute;
+//! vSphere against a fake whose tasks never leave "running" or are never
+//! answered for.
 
 mod common;
 
@@ -17,6 +19,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use portcullis::audit::AuditLog;
+use portcullis::backends::pve::lab::Fault;
 use portcullis::backends::{Backends, Progress};
 use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
@@ -139,6 +142,54 @@ async fn a_pve_task_that_outlasts_its_wait_comes_back_running() {
     );
 }
 
+/// The backend stops answering while the task is followed: the call ends
+/// at the endpoint's timeout with an error naming it, and the server
+/// carries on.
+#[tokio::test]
+async fn a_pve_task_whose_status_stops_answering_ends_at_the_endpoint_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (lab, mut config) = portcullis::lab::start(&audit, 60.0).await.unwrap();
+    config.endpoints[0].timeout = Duration::from_secs(1);
+    let gate = gate_for(&config, &audit);
+    let stop = call(
+        &gate,
+        "pve_stop_qemu_vm",
+        json!({"node": "pve1", "vmid": 100, "confirm": true, "timeout_seconds": 30}),
+    );
+    // Once the task has started, the next status read hangs (the first
+    // poll may already have been answered; the polls after it are 200 ms
+    // or more apart).
+    let hang = async {
+        let started = Instant::now();
+        while !lab
+            .requests()
+            .iter()
+            .any(|(m, p)| m == "POST" && p.ends_with("/qemu/100/status/stop"))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                lab.requests()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        lab.inject([Fault::Hang(Duration::from_secs(5))]);
+    };
+    let ((r, _, took), ()) = tokio::join!(stop, hang);
+    assert!(r.is_error, "{}", r.text);
+    assert!(r.text.contains("did not answer within 1s"), "{}", r.text);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let outcome = last_outcome(&audit);
+    assert_eq!(
+        (outcome["outcome"].clone(), outcome["error_kind"].clone()),
+        (json!("backend_error"), json!("timeout")),
+        "{outcome}"
+    );
+    let (r, _, _) = call(&gate, "pve_list_qemu_vms", json!({"node": "pve1"})).await;
+    assert!(!r.is_error, "the next call works: {}", r.text);
+}
+
 fn envelope(body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
@@ -153,16 +204,18 @@ fn props(objects: &str) -> String {
 
 const CONTENT: &str = r#"<RetrieveServiceContentResponse xmlns="urn:vim25"><returnval><rootFolder type="Folder">group-d1</rootFolder><propertyCollector type="PropertyCollector">propertyCollector</propertyCollector><viewManager type="ViewManager">ViewManager</viewManager><sessionManager type="SessionManager">SessionManager</sessionManager><taskManager type="TaskManager">TaskManager</taskManager><about><name>VMware vCenter Server</name><apiType>VirtualCenter</apiType></about></returnval></RetrieveServiceContentResponse>"#;
 
-/// One datacenter, one standalone host, one VM.
+/// One datacenter, one standalone host, two VMs.
 const INVENTORY: &str = r#"<objects><obj type="Datacenter">datacenter-1</obj><propSet><name>name</name><val xsi:type="xsd:string">DC1</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-d1</val></propSet></objects>
 <objects><obj type="Folder">group-h1</obj><propSet><name>name</name><val xsi:type="xsd:string">host</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
 <objects><obj type="ComputeResource">domain-s1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-h1</val></propSet></objects>
 <objects><obj type="HostSystem">host-1</obj><propSet><name>name</name><val xsi:type="xsd:string">esx1.example</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="ComputeResource">domain-s1</val></propSet></objects>
 <objects><obj type="Folder">group-v1</obj><propSet><name>name</name><val xsi:type="xsd:string">vm</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Datacenter">datacenter-1</val></propSet></objects>
-<objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet></objects>"#;
+<objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet></objects>
+<objects><obj type="VirtualMachine">vm-8</obj><propSet><name>name</name><val xsi:type="xsd:string">app-02</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet></objects>"#;
 
-/// A vCenter whose power-off task never leaves "running" (at 40%); counts
-/// the times the task was read.
+/// A vCenter whose power-off task of app-01 never leaves "running" (at
+/// 40%), counting the times the task was read; app-02's power-off task
+/// cannot be read at all (see `HANGS`).
 fn answer(body: &str, polls: &AtomicUsize) -> (u16, Vec<(&'static str, String)>, String) {
     let method = body
         .split("<soapenv:Body><")
@@ -200,6 +253,14 @@ fn answer(body: &str, polls: &AtomicUsize) -> (u16, Vec<(&'static str, String)>,
                 r#"<objects><obj type="Task">task-9</obj><propSet><name>info.state</name><val xsi:type="TaskInfoState">running</val></propSet><propSet><name>info.progress</name><val xsi:type="xsd:int">40</val></propSet></objects>"#,
             ))
         }
+        "RetrievePropertiesEx" if body.contains(r#"<obj type="VirtualMachine">vm-8</obj>"#) => {
+            ok(props(
+                r#"<objects><obj type="VirtualMachine">vm-8</obj><propSet><name>name</name><val xsi:type="xsd:string">app-02</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects>"#,
+            ))
+        }
+        "PowerOffVM_Task" if body.contains(r#"type="VirtualMachine">vm-8<"#) => ok(envelope(
+            r#"<PowerOffVM_TaskResponse xmlns="urn:vim25"><returnval type="Task">task-10</returnval></PowerOffVM_TaskResponse>"#,
+        )),
         "RetrievePropertiesEx" if body.contains("VirtualMachine") => ok(props(
             r#"<objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects>"#,
         )),
@@ -216,6 +277,9 @@ fn answer(body: &str, polls: &AtomicUsize) -> (u16, Vec<(&'static str, String)>,
     }
 }
 
+/// A read of app-02's power-off task is never answered.
+const HANGS: &str = r#"<obj type="Task">task-10</obj>"#;
+
 struct Pw;
 impl Env for Pw {
     fn var(&self, name: &str) -> Option<String> {
@@ -224,7 +288,7 @@ impl Env for Pw {
 }
 
 #[tokio::test]
-async fn a_vsphere_task_that_outlasts_its_wait_comes_back_running() {
+async fn a_vsphere_task_that_outlasts_its_wait_comes_back_running_or_hangs_into_a_timeout() {
     let polls = Arc::new(AtomicUsize::new(0));
     let p = polls.clone();
     let (url, pem) = common::serve(
@@ -240,6 +304,9 @@ async fn a_vsphere_task_that_outlasts_its_wait_comes_back_running() {
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
+                if String::from_utf8_lossy(&body).contains(HANGS) {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
                 // An older vCenter: no Automation API (so no tags).
                 if rest {
                     return Response::builder()
@@ -262,7 +329,7 @@ async fn a_vsphere_task_that_outlasts_its_wait_comes_back_running() {
     std::fs::write(dir.path().join("ca.pem"), &pem).unwrap();
     let text = format!(
         "[server]\npolicies = \"x\"\naudit_log = \"a.jsonl\"\n[[endpoints]]\nname = \"vc\"\nbackend = \"vsphere\"\nurl = \"{url}\"\n\
-         username = \"svc\"\npassword_env = \"VC_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout_seconds = 10\n"
+         username = \"svc\"\npassword_env = \"VC_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout_seconds = 2\n"
     );
     let config = Config::parse(&text, "t", dir.path(), &Pw).unwrap();
     let audit = dir.path().join("a.jsonl");
@@ -308,4 +375,23 @@ async fn a_vsphere_task_that_outlasts_its_wait_comes_back_running() {
     let (r, _, _) = call(&gate, "vsphere_list_vms", json!({})).await;
     assert!(!r.is_error, "{}", r.text);
     assert_eq!(r.structured.unwrap()["result"][0]["name"], "app-01");
+
+    // vCenter stops answering while a task is followed: the call ends at
+    // the endpoint's timeout (2 s) with an error saying so, and the server
+    // carries on.
+    let (r, _, took) = call(
+        &gate,
+        "vsphere_power_off_vm",
+        json!({"vm": "app-02", "confirm": true, "timeout_seconds": 30}),
+    )
+    .await;
+    assert!(
+        r.is_error && r.text.contains("did not answer within 2s"),
+        "{}",
+        r.text
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(last_outcome(&audit)["error_kind"], "timeout");
+    let (r, _, _) = call(&gate, "vsphere_list_vms", json!({})).await;
+    assert!(!r.is_error, "the next call works: {}", r.text);
 }
