@@ -236,7 +236,7 @@ async fn power_operations_change_the_power_state() {
         .into_iter()
         .enumerate()
     {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let r = e.ok(tool, json!({"vm": VM})).await;
         assert_eq!(r["state"], "success", "{tool}: {r}");
         let after = e.vm(VM);
