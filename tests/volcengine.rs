@@ -477,38 +477,153 @@ impl Env_ {
 #[tokio::test]
 async fn every_tool_answers_with_signed_requests() {
     let e = env().await;
-    let calls = [
-        ("volc_describe_vpn_gateways", json!({})),
+    // Each tool, its arguments, and the one request it must make: the
+    // region (signature scope), the OpenAPI Action, and every parameter
+    // besides Action and Version.
+    type Expect = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let calls: [(&str, Value, Expect); 10] = [
+        (
+            "volc_describe_vpn_gateways",
+            json!({"vpn_gateway_ids": ["vgw-cnbeijing0001", "vgw-cnbeijing0003"], "status": "Available", "page_number": 1}),
+            (
+                "cn-beijing",
+                "DescribeVpnGateways",
+                &[
+                    ("VpnGatewayIds.1", "vgw-cnbeijing0001"),
+                    ("VpnGatewayIds.2", "vgw-cnbeijing0003"),
+                    ("Status", "Available"),
+                    ("PageNumber", "1"),
+                ],
+            ),
+        ),
         (
             "volc_describe_vpn_gateway_attributes",
             json!({"vpn_gateway_id": "vgw-cnbeijing0001"}),
+            (
+                "cn-beijing",
+                "DescribeVpnGatewayAttributes",
+                &[("VpnGatewayId", "vgw-cnbeijing0001")],
+            ),
         ),
-        ("volc_describe_vpn_connections", json!({"page_number": 1})),
+        (
+            "volc_describe_vpn_connections",
+            json!({"page_number": 2, "page_size": 10, "vpn_gateway_id": "vgw-cnbeijing0001"}),
+            (
+                "cn-beijing",
+                "DescribeVpnConnections",
+                &[
+                    ("PageNumber", "2"),
+                    ("PageSize", "10"),
+                    ("VpnGatewayId", "vgw-cnbeijing0001"),
+                ],
+            ),
+        ),
         (
             "volc_describe_vpn_connection_attributes",
             json!({"vpn_connection_id": "vgc-conn0001"}),
+            (
+                "cn-beijing",
+                "DescribeVpnConnectionAttributes",
+                &[("VpnConnectionId", "vgc-conn0001")],
+            ),
         ),
         (
             "volc_describe_vpn_gateway_routes",
-            json!({"vpn_gateway_id": "vgw-cnbeijing0001"}),
+            json!({"vpn_gateway_id": "vgw-cnbeijing0001", "route_type": "Static", "destination_cidr_block": "10.0.0.0/16", "page_number": 1}),
+            (
+                "cn-beijing",
+                "DescribeVpnGatewayRoutes",
+                &[
+                    ("VpnGatewayId", "vgw-cnbeijing0001"),
+                    ("RouteType", "Static"),
+                    ("DestinationCidrBlock", "10.0.0.0/16"),
+                    ("PageNumber", "1"),
+                ],
+            ),
         ),
         (
             "volc_describe_vpn_gateway_route_attributes",
-            json!({"vpn_gateway_route_id": "vgr-2fe3bcd4a"}),
+            json!({"vpn_gateway_route_id": "vgr-2fe3bcd4a", "region": "cn-shanghai"}),
+            (
+                "cn-shanghai",
+                "DescribeVpnGatewayRouteAttributes",
+                &[("VpnGatewayRouteId", "vgr-2fe3bcd4a")],
+            ),
         ),
-        ("volc_describe_customer_gateways", json!({})),
+        (
+            "volc_describe_customer_gateways",
+            json!({"customer_gateway_ids": ["cgw-2fe3bcd4a"], "tag_filters": [{"key": "env", "values": ["prod", "dev"]}], "page_number": 1}),
+            (
+                "cn-beijing",
+                "DescribeCustomerGateways",
+                &[
+                    ("CustomerGatewayIds.1", "cgw-2fe3bcd4a"),
+                    ("TagFilters.1.Key", "env"),
+                    ("TagFilters.1.Values.1", "prod"),
+                    ("TagFilters.1.Values.2", "dev"),
+                    ("PageNumber", "1"),
+                ],
+            ),
+        ),
         (
             "volc_describe_ssl_vpn_client_cert_attributes",
             json!({"ssl_vpn_client_cert_id": "vsc-2fe3bcd4a"}),
+            (
+                "cn-beijing",
+                "DescribeSslVpnClientCertAttributes",
+                &[("SslVpnClientCertId", "vsc-2fe3bcd4a")],
+            ),
         ),
         (
             "volc_describe_ssl_vpn_client_certs",
-            json!({"ssl_vpn_server_id": "vss-2fe3bcd4a"}),
+            json!({"ssl_vpn_server_id": "vss-2fe3bcd4a", "page_number": 3, "region": "cn-guangzhou"}),
+            (
+                "cn-guangzhou",
+                "DescribeSslVpnClientCerts",
+                &[("SslVpnServerId", "vss-2fe3bcd4a"), ("PageNumber", "3")],
+            ),
         ),
-        ("volc_describe_ssl_vpn_servers", json!({})),
+        (
+            "volc_describe_ssl_vpn_servers",
+            json!({"vpn_gateway_id": "vgw-cnbeijing0001", "ssl_vpn_server_name": "office vpn", "project_name": "default", "page_number": 1}),
+            (
+                "cn-beijing",
+                "DescribeSslVpnServers",
+                &[
+                    ("VpnGatewayId", "vgw-cnbeijing0001"),
+                    ("SslVpnServerName", "office vpn"),
+                    ("ProjectName", "default"),
+                    ("PageNumber", "1"),
+                ],
+            ),
+        ),
     ];
-    for (tool, args) in calls {
+    for (tool, args, (region, action, params)) in calls {
+        let before = e.seen();
         e.ok(tool, args).await;
+        let seen = e.fake.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), before + 1, "{tool} made one request");
+        let (got_region, got_action, mut query) = seen[before].clone();
+        assert_eq!(
+            (got_region.as_str(), got_action.as_str()),
+            (region, action),
+            "{tool}"
+        );
+        assert_eq!(query.remove("Action").as_deref(), Some(action), "{tool}");
+        assert_eq!(query.remove("Version").as_deref(), Some("2020-04-01"));
+        // A page asked for comes with the default page size (unless given).
+        if query.contains_key("PageNumber") && !params.iter().any(|(k, _)| *k == "PageSize") {
+            assert_eq!(query.remove("PageSize").as_deref(), Some("20"), "{tool}");
+        }
+        let want: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(query, want, "{tool}");
     }
     assert_eq!(e.seen(), 10, "every call reached the fake, signed");
     let gw = e

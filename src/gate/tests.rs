@@ -319,8 +319,11 @@ impl Arbitrary for AnyJson {
     }
 }
 
+/// Random JSON almost never passes validation, so this checks that
+/// validation does not panic; the path property proper is
+/// `hostile_path_arguments_are_refused_or_stay_one_segment`.
 #[test]
-fn validation_never_panics_and_accepted_paths_stay_inside_their_template() {
+fn validation_never_panics_on_arbitrary_json() {
     fn prop(tool_index: usize, args: AnyJson) -> bool {
         let catalog = Catalog::builtin();
         let tool = &catalog.tools()[tool_index % catalog.tools().len()];
@@ -338,6 +341,227 @@ fn validation_never_panics_and_accepted_paths_stay_inside_their_template() {
     QuickCheck::new()
         .tests(3000)
         .quickcheck(prop as fn(usize, AnyJson) -> bool);
+}
+
+/// Fragments that try to take a path argument out of its segment: dot
+/// segments, separators (plain, encoded, Windows, look-alike), query and
+/// fragment starts, controls, and non-ASCII.
+const HOSTILE: &[&str] = &[
+    "../",
+    "..",
+    "/..",
+    "%2e%2e",
+    "%2E%2E%2F",
+    "/",
+    "//",
+    "?",
+    "?x=1",
+    "#",
+    "#frag",
+    "\\",
+    "..\\",
+    "%2f",
+    "%5C",
+    "%00",
+    "\u{0}",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    ";",
+    "&",
+    "=",
+    "+",
+    "%",
+    "é",
+    "\u{2215}",
+    "\u{ff0e}\u{ff0e}",
+    "\u{202e}",
+    "😀",
+    "%u002e",
+];
+/// Fragments some path argument accepts, so that mutated calls are often
+/// valid and the path check has something to check.
+const BENIGN: &[&str] = &["-", "_", ".", "~", "a", "Z", "7", "00", "x1", ":", "@", "!"];
+
+/// A valid call of a REST tool with one path argument mutated: fragments
+/// inserted into its valid value (string arguments), or another number, a
+/// float or a string in its place (integer arguments).
+#[derive(Debug, Clone)]
+struct PathMutation {
+    tool: usize,
+    param: usize,
+    /// Fragment, whether it is hostile, and where it goes (an index into
+    /// the value's characters, modulo its length).
+    edits: Vec<(String, bool, usize)>,
+    number: i64,
+    shape: u8,
+}
+
+impl Arbitrary for PathMutation {
+    fn arbitrary(g: &mut Gen) -> PathMutation {
+        let count = match u8::arbitrary(g) % 10 {
+            0..=5 => 1,
+            6..=8 => 2,
+            _ => 3,
+        };
+        let edits = (0..count)
+            .map(|_| {
+                // One fragment in four hostile, so that many calls stay
+                // valid.
+                let hostile = u8::arbitrary(g) % 4 == 0;
+                let set = if hostile { HOSTILE } else { BENIGN };
+                let position = match u8::arbitrary(g) % 8 {
+                    0 => 0,
+                    1 => usize::MAX,
+                    _ => usize::arbitrary(g),
+                };
+                (g.choose(set).unwrap().to_string(), hostile, position)
+            })
+            .collect();
+        PathMutation {
+            tool: usize::arbitrary(g),
+            param: usize::arbitrary(g),
+            edits,
+            number: i64::arbitrary(g),
+            shape: u8::arbitrary(g),
+        }
+    }
+}
+
+impl PathMutation {
+    fn apply(&self, base: &str) -> String {
+        let mut chars: Vec<char> = base.chars().collect();
+        for (fragment, _, position) in &self.edits {
+            let at = match *position {
+                usize::MAX => chars.len(),
+                p => p % (chars.len() + 1),
+            };
+            chars.splice(at..at, fragment.chars());
+        }
+        chars.into_iter().collect()
+    }
+
+    fn hostile(&self) -> bool {
+        self.edits.iter().any(|(_, hostile, _)| *hostile)
+    }
+}
+
+/// The path parameters of a template, in order.
+fn path_params(template: &str) -> Vec<&str> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect()
+}
+
+/// A valid call of a tool: its required and path parameters, each a
+/// sample value of its type.
+fn valid_call(tool: &crate::catalog::ToolDef, path: &[&str]) -> serde_json::Map<String, Value> {
+    tool.params
+        .iter()
+        .filter(|p| p.required || path.contains(&p.name))
+        .map(|p| (p.name.to_string(), sample(p.ty)))
+        .collect()
+}
+
+/// The segment a path argument must become: its text (an integer's
+/// decimal form), percent-decoded from the filled path.
+fn segment_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn hostile_path_arguments_are_refused_or_stay_one_segment() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static TRIED: AtomicUsize = AtomicUsize::new(0);
+    static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
+    static ACCEPTED_HOSTILE: AtomicUsize = AtomicUsize::new(0);
+    static ACCEPTED_DOTS: AtomicUsize = AtomicUsize::new(0);
+    fn prop(m: PathMutation) -> TestResult {
+        let catalog = Catalog::builtin();
+        let rest_tools: Vec<_> = catalog
+            .tools()
+            .iter()
+            .filter_map(|t| Some((t, t.rest()?)))
+            .filter(|(_, r)| !path_params(r.path).is_empty())
+            .collect();
+        let (tool, rest) = rest_tools[m.tool % rest_tools.len()];
+        let params = path_params(rest.path);
+        let mut args = valid_call(tool, &params);
+        validate(tool, Some(&Value::Object(args.clone())))
+            .unwrap_or_else(|e| panic!("{}: the unmutated call is valid: {e}", tool.name));
+        let name = params[m.param % params.len()];
+        let def = tool.params.iter().find(|p| p.name == name).unwrap();
+        let mutated = match (def.ty, m.shape % 5) {
+            (crate::catalog::Ty::Int { min, max }, 0 | 1) => {
+                json!(min + m.number.rem_euclid(max - min + 1))
+            }
+            (crate::catalog::Ty::Int { .. }, 2) => json!(m.number),
+            (crate::catalog::Ty::Int { min, .. }, 3) => json!(min as f64 + 0.5),
+            (crate::catalog::Ty::Int { min, .. }, _) => json!(m.apply(&min.to_string())),
+            (_, _) => json!(m.apply(&segment_text(&args[name]))),
+        };
+        args.insert(name.to_string(), mutated.clone());
+        TRIED.fetch_add(1, Relaxed);
+        let Ok(valid) = validate(tool, Some(&Value::Object(args.clone()))) else {
+            return TestResult::passed();
+        };
+        ACCEPTED.fetch_add(1, Relaxed);
+        if mutated.is_string() && m.hostile() {
+            ACCEPTED_HOSTILE.fetch_add(1, Relaxed);
+        }
+        if mutated.as_str().is_some_and(|s| s.contains("..")) {
+            ACCEPTED_DOTS.fetch_add(1, Relaxed);
+        }
+        let path = crate::backends::path::fill(rest.path, &valid)
+            .expect("accepted arguments fill the template");
+        let template: Vec<&str> = rest.path.split('/').collect();
+        let segments: Vec<&str> = path.split('/').collect();
+        if !same_shape(rest.path, &path) || template.len() != segments.len() {
+            return TestResult::error(format!("{}: {path} left {}", tool.name, rest.path));
+        }
+        // Every parameter segment is exactly its argument, encoded: it
+        // decodes to the argument's text and holds nothing a URL parser or
+        // server would read as structure.
+        for (t, seg) in template.iter().zip(&segments) {
+            let Some(param) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) else {
+                continue;
+            };
+            let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+            let want = segment_text(&args[param]);
+            let clean = seg.is_ascii()
+                && !seg.contains(['/', '?', '#', '\\', ' ', ';'])
+                && *seg != "."
+                && *seg != "..";
+            if decoded != want || !clean {
+                return TestResult::error(format!(
+                    "{}: `{param}` = {want:?} became segment {seg:?} of {path}",
+                    tool.name
+                ));
+            }
+        }
+        TestResult::passed()
+    }
+    QuickCheck::new()
+        .tests(6000)
+        .quickcheck(prop as fn(PathMutation) -> TestResult);
+    let (tried, accepted) = (TRIED.load(Relaxed), ACCEPTED.load(Relaxed));
+    let hostile = ACCEPTED_HOSTILE.load(Relaxed);
+    let dots = ACCEPTED_DOTS.load(Relaxed);
+    println!(
+        "hostile path arguments: {accepted} of {tried} mutated calls accepted ({:.0}%), \
+         {hostile} of them with a hostile fragment, {dots} with \"..\" in the value",
+        100.0 * accepted as f64 / tried as f64
+    );
+    // The property checks only accepted calls: enough of them must be.
+    assert!(
+        tried >= 4000 && accepted * 4 >= tried,
+        "{accepted} of {tried} accepted: too few to check the path"
+    );
 }
 
 /// Same number of segments, the fixed ones equal, none a dot segment, and

@@ -96,11 +96,23 @@ async def main():
             progress = []
 
             async def on_progress(p, total, message):
-                progress.append(message)
+                progress.append((p, total, message))
 
-            r = await c.call_tool("pve_stop_qemu_vm", {"node": "pve1", "vmid": 100}, progress_callback=on_progress)
+            # The stop task takes 1.5 s in real time, so Portcullis polls it
+            # while it runs and reports each poll as a progress notification.
+            pve.time_scale = 1.0
+            pve.vm(100).stop_secs = 1.5
+            try:
+                r = await c.call_tool("pve_stop_qemu_vm", {"node": "pve1", "vmid": 100}, progress_callback=on_progress)
+            finally:
+                pve.time_scale = 0.0
             check("operator stops the VM after a human confirms", not is_error(r), text(r))
             check("the VM is stopped in fakepve", pve.vm(100).status == "stopped", pve.vm(100).status)
+            check("the running task was reported as progress", len(progress) >= 2, progress)
+            check("each report names the task and how long it has run",
+                  all(m is not None and m.startswith("task UPID:pve1:") and ":qmstop:100:" in m and " running for " in m
+                      for _, _, m in progress), progress)
+            check("progress only grows", all(a[0] < b[0] for a, b in zip(progress, progress[1:])), progress)
 
         # An admin with a client that cannot ask: delete without confirmation is denied.
         async with client(cfg, "carol") as c:

@@ -1,7 +1,11 @@
 // probe reads vcsim's state with govmomi, a client independent of
 // Portcullis's own, so tests can check what a tool really did.
 //
-//	probe -url https://127.0.0.1:PORT/sdk vm NAME      {"exists":…,"power_state":…,"snapshots":[…],"path":…,"cpus":…,"memory_mb":…}
+//	probe -url https://127.0.0.1:PORT/sdk vm NAME      {"exists":…,"power_state":…,"snapshots":[…],"current_snapshot":…,"path":…,"cpus":…,"memory_mb":…,
+//	                                                    "annotation":…,"boot_time":…,"host":…,"resource_pool":…,"serials":[…],"nics":[…],…}
+//	probe -url … pool PATH                              {"exists":…}
+//	probe -url … tasks VM                               {"exists":…,"tasks":[{"id":…,"name":DESCRIPTION_ID,"state":…},…]} (oldest first)
+//	probe -url … task ID                                {"exists":…,"state":…,"cancelled":…}
 //	probe -url … host NAME                              {"exists":…,"maintenance":…}
 //	probe -url … folder PATH                            {"exists":…}
 //	probe -url … sessions count|terminate               {"others": N} (sessions besides the probe's)
@@ -23,19 +27,42 @@ import (
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-func snapshots(list []types.VirtualMachineSnapshotTree, out *[]string) {
+// snapshots appends the tree's names, depth first, to out, and returns the
+// name of the one whose reference is current ("" if none).
+func snapshots(list []types.VirtualMachineSnapshotTree, current *types.ManagedObjectReference, out *[]string) string {
+	found := ""
 	for _, s := range list {
 		*out = append(*out, s.Name)
-		snapshots(s.ChildSnapshotList, out)
+		if current != nil && s.Snapshot == *current {
+			found = s.Name
+		}
+		if n := snapshots(s.ChildSnapshotList, current, out); n != "" {
+			found = n
+		}
 	}
+	return found
+}
+
+// objName is the name of a managed object, "" when there is none or it is
+// gone (vcsim 0.24 can leave a VM referring to a resource pool it deleted).
+func objName(ctx context.Context, c *govmomi.Client, ref *types.ManagedObjectReference) string {
+	if ref == nil {
+		return ""
+	}
+	n, err := object.NewCommon(c.Client, *ref).ObjectName(ctx)
+	if err != nil {
+		return ""
+	}
+	return n
 }
 
 func main() {
@@ -68,34 +95,51 @@ func main() {
 		vm, err := finder.VirtualMachine(ctx, name)
 		if err == nil {
 			var m mo.VirtualMachine
-			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "config.hardware", "snapshot"}, &m); err != nil {
+			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "runtime.host", "config.hardware", "config.annotation", "snapshot", "summary.runtime.bootTime", "resourcePool"}, &m); err != nil {
 				log.Fatal(err)
 			}
 			names := []string{}
+			current := ""
 			if m.Snapshot != nil {
-				snapshots(m.Snapshot.RootSnapshotList, &names)
+				current = snapshots(m.Snapshot.RootSnapshotList, m.Snapshot.CurrentSnapshot, &names)
 			}
 			serial := 0
+			serials := []map[string]interface{}{}
 			disks := []map[string]interface{}{}
 			nics := []map[string]interface{}{}
 			for _, d := range m.Config.Hardware.Device {
 				switch dev := d.(type) {
 				case *types.VirtualSerialPort:
 					serial++
+					uri := ""
+					if b, ok := dev.Backing.(*types.VirtualSerialPortURIBackingInfo); ok {
+						uri = b.ServiceURI
+					}
+					connected := dev.Connectable != nil && dev.Connectable.Connected
+					serials = append(serials, map[string]interface{}{"key": dev.Key, "uri": uri, "connected": connected})
 				case *types.VirtualDisk:
 					disks = append(disks, map[string]interface{}{"key": dev.Key, "capacity_kb": dev.CapacityInKB})
 				default:
 					if card, ok := d.(types.BaseVirtualEthernetCard); ok {
-						c := card.GetVirtualEthernetCard()
-						connected := c.Connectable != nil && c.Connectable.Connected
-						nics = append(nics, map[string]interface{}{"key": c.Key, "connected": connected})
+						nic := card.GetVirtualEthernetCard()
+						connected := nic.Connectable != nil && nic.Connectable.Connected
+						network := ""
+						switch b := nic.Backing.(type) {
+						case *types.VirtualEthernetCardNetworkBackingInfo:
+							network = objName(ctx, c, b.Network)
+						case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
+							network = "portgroup:" + b.Port.PortgroupKey
+						}
+						nics = append(nics, map[string]interface{}{"key": nic.Key, "connected": connected, "network": network})
 					}
 				}
 			}
 			out = map[string]interface{}{
 				"exists": true, "path": vm.InventoryPath, "power_state": m.Runtime.PowerState,
-				"snapshots": names, "cpus": m.Config.Hardware.NumCPU, "memory_mb": m.Config.Hardware.MemoryMB,
-				"disks": disks, "nics": nics, "serial_ports": serial,
+				"snapshots": names, "current_snapshot": current, "cpus": m.Config.Hardware.NumCPU, "memory_mb": m.Config.Hardware.MemoryMB,
+				"disks": disks, "nics": nics, "serial_ports": serial, "serials": serials,
+				"annotation": m.Config.Annotation, "boot_time": m.Summary.Runtime.BootTime,
+				"host": objName(ctx, c, m.Runtime.Host), "resource_pool": objName(ctx, c, m.ResourcePool),
 			}
 		}
 	case "host":
@@ -180,6 +224,35 @@ func main() {
 		}
 		sort.Strings(names)
 		out = map[string]interface{}{"exists": true, "tags": names}
+	case "pool":
+		if _, err := finder.ResourcePool(ctx, name); err == nil {
+			out = map[string]interface{}{"exists": true}
+		}
+	case "tasks":
+		vm, err := finder.VirtualMachine(ctx, name)
+		if err != nil {
+			break
+		}
+		var tm mo.TaskManager
+		if err := c.RetrieveOne(ctx, *c.ServiceContent.TaskManager, []string{"recentTask"}, &tm); err != nil {
+			log.Fatal(err)
+		}
+		list := []map[string]interface{}{}
+		for _, ref := range tm.RecentTask {
+			var t mo.Task
+			if err := c.RetrieveOne(ctx, ref, []string{"info"}, &t); err != nil {
+				log.Fatal(err)
+			}
+			if t.Info.Entity != nil && *t.Info.Entity == vm.Reference() {
+				list = append(list, map[string]interface{}{"id": ref.Value, "name": t.Info.DescriptionId, "state": t.Info.State})
+			}
+		}
+		out = map[string]interface{}{"exists": true, "tasks": list}
+	case "task":
+		var t mo.Task
+		if err := c.RetrieveOne(ctx, types.ManagedObjectReference{Type: "Task", Value: name}, []string{"info"}, &t); err == nil {
+			out = map[string]interface{}{"exists": true, "state": t.Info.State, "cancelled": t.Info.Cancelled}
+		}
 	case "folder":
 		if _, err := finder.Folder(ctx, name); err == nil {
 			out = map[string]interface{}{"exists": true}
