@@ -4,6 +4,10 @@
 //! Run with `cargo bench --bench gate`. Figures are medians over several
 //! runs because these machines are noisy; `BENCH_RUNS` and `BENCH_CALLS`
 //! override the defaults.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

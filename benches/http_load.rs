@@ -11,6 +11,10 @@
 //!
 //!   cargo bench --bench http_load
 //!   BENCH_CLIENTS=32 BENCH_CALLS=200 cargo bench --bench http_load
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -66,7 +70,7 @@ fn start(dir: &std::path::Path) -> Server {
             Some(Ok(l)) if l.starts_with("portcullis: serving MCP at ") => {
                 break l.rsplit(' ').next().unwrap_or_default().to_string()
             }
-            Some(_) => continue,
+            Some(_) => {}
             None => panic!("the server exited before listening"),
         }
     };

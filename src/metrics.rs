@@ -53,7 +53,7 @@ fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
 impl Metrics {
     fn with(&self, f: impl FnOnce(&mut Series)) {
         let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut s)
+        f(&mut s);
     }
 
     /// One finished call (every call ends in exactly one result).

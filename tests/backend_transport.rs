@@ -5,6 +5,10 @@
 //! with the gate staying up. Each backend (PVE, vSphere SOAP, vSphere's
 //! Automation API, Volcengine) is tried, since each reads its answers its
 //! own way.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

@@ -2,6 +2,10 @@
 //! through successes, denials, invalid input and backend failures with
 //! trace logging on, and prove the secret appears in no output: stdout,
 //! stderr, the log file or the audit log.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! The `portcullis` command line: golden files, exit statuses, and the
 //! shipped examples and policies.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -4,6 +4,10 @@
 //! argument set that tool accepts, so the fuzzer begins from inputs that
 //! reach path building rather than ones refused before it. Each seed is
 //! named `TOOL` or `TOOL.WHAT`.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use portcullis::backends::path::fill;
 use portcullis::catalog::{validate, Catalog};

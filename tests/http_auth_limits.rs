@@ -3,6 +3,10 @@
 //! cache and its refetch rate, credentials never reaching a backend, the
 //! Origin check before authentication, the header and body read timeouts,
 //! the connection limit, and readiness once the audit log breaks.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 #[path = "common/http.rs"]

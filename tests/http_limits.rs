@@ -2,6 +2,10 @@
 //! origins on a loopback listener, and one principal flooding sessions and
 //! event streams while another keeps working. In process, real sockets,
 //! the embedded lab as backend.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

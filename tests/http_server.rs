@@ -1,6 +1,10 @@
 //! The Streamable HTTP listener end to end, in process: real sockets, real
 //! TLS, the embedded lab cluster as backend. JWTs are signed with keys made
 //! in the test; certificates come from a CA made in the test.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,5 +1,9 @@
 //! The gate end to end against the embedded lab (a real HTTPS server on
 //! loopback, reached through the real PVE client).
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! A backend that echoes Portcullis's credential back, in a successful
 //! answer or an error, must not hand it to the agent or the audit log; and
 //! an unreachable endpoint is named, never its internal URL.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

@@ -8,6 +8,10 @@
 //! an error saying so. PVE against the lab with tasks that take a minute;
 //! vSphere against a fake whose tasks never leave "running" or are never
 //! answered for.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

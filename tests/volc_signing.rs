@@ -3,6 +3,10 @@
 //! scripts/setup-test-env.sh): the same requests — fixed times and keys,
 //! lists, non-ASCII and reserved characters, ports — signed both ways, the
 //! Authorization headers compared byte for byte.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 use std::io::Write;
 use std::path::Path;

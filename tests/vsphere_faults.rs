@@ -3,6 +3,10 @@
 //! the agent can act on, the process carrying on), and ESXi host services
 //! and NTP settings, guest file transfers and console screenshots (vcsim
 //! 0.24 has none of them).
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! vSphere tools through the whole gate against govmomi's vcsim (built by
 //! scripts/setup-vcsim.sh), each result checked with an independent client
 //! (tests/vcsim/probe, govmomi) reading the simulator's state.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
 
 mod common;
 

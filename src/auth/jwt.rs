@@ -15,11 +15,9 @@ use super::AuthError;
 use crate::config::{JwksSource, OauthConfig};
 use crate::principal::Principal;
 
-/// Asymmetric algorithms only: a shared HMAC secret would let anyone who
-/// can verify tokens also mint them.
-pub const SUPPORTED_ALGORITHMS: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-];
+/// The configuration decides which algorithms it accepts (asymmetric only);
+/// this module verifies with them. Re-exported so callers need not know.
+pub use crate::config::SUPPORTED_JWT_ALGORITHMS as SUPPORTED_ALGORITHMS;
 
 /// Keys are refetched this often, to follow the issuer's rotation.
 const JWKS_TTL: Duration = Duration::from_secs(600);
@@ -143,7 +141,7 @@ impl JwtVerifier {
                 }
                 Err(e) if c.fetched.is_none() => return Err(AuthError::KeysUnavailable(e)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "JWKS refresh failed; keeping the keys already fetched")
+                    tracing::warn!(error = %e, "JWKS refresh failed; keeping the keys already fetched");
                 }
             }
         }

@@ -144,7 +144,7 @@ fn json_kind(v: &Value) -> &'static str {
 fn quote_name(name: &str) -> String {
     let cut: String = name.chars().take(64).collect();
     let suffix = if cut.len() < name.len() { "…" } else { "" };
-    format!("{:?}{suffix}", cut)
+    format!("{cut:?}{suffix}")
 }
 
 fn regex(pattern: &'static str) -> Regex {
@@ -305,9 +305,8 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         }
         Ty::TagFilters => check_tag_filters(field, v)?,
         Ty::Int { min, max } => {
-            let n = match v {
-                Value::Number(n) => n,
-                _ => return Err(wrong("an integer")),
+            let Value::Number(n) = v else {
+                return Err(wrong("an integer"));
             };
             match n.as_i64() {
                 Some(i) if (min..=max).contains(&i) => {}

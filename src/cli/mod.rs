@@ -625,7 +625,7 @@ fn print_config(config: &Config, policies: Option<usize>) {
     );
     match policies {
         Some(n) => {
-            outln!("policies: ok ({n} policies, strict validation against the generated schema)")
+            outln!("policies: ok ({n} policies, strict validation against the generated schema)");
         }
         None => outln!("policies: FAILED (see below)"),
     }

@@ -14,7 +14,10 @@ use crate::catalog::{BackendKind, Tier};
 use crate::principal::Principal;
 
 mod http;
-pub use http::{ApiKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles};
+pub use http::{
+    ApiKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,
+    SUPPORTED_JWT_ALGORITHMS,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -406,8 +409,8 @@ fn endpoint_from_pve_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError>
         )));
     }
     let tls_verify = match env.var("PVE_VERIFY_SSL").as_deref() {
-        None | Some("true") | Some("1") => true,
-        Some("false") | Some("0") => false,
+        None | Some("true" | "1") => true,
+        Some("false" | "0") => false,
         Some(other) => {
             return Err(ConfigError::Invalid(format!(
                 "PVE_VERIFY_SSL must be true or false, got {other:?}"
@@ -523,8 +526,8 @@ fn endpoint_from_vcenter_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigEr
         )));
     }
     let insecure = match env.var("VCENTER_INSECURE").as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
         Some(other) => {
             return Err(ConfigError::Invalid(format!(
                 "VCENTER_INSECURE must be true or false, got {other:?}"

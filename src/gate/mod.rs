@@ -671,7 +671,7 @@ impl Gate {
         cmd.push(p.tool.name.to_string());
         let mut args = p.args.as_map().clone();
         args.remove(control::CONFIRM);
-        for (k, v) in args.iter_mut() {
+        for (k, v) in &mut args {
             if p.tool.is_secret(k) || p.tool.is_content(k) {
                 *v = Value::String("…".into());
             }

@@ -226,7 +226,7 @@ async fn accept_loop(
                         }
                     };
                     let cert = client_certificate(&tls, &state.principals, remote);
-                    serve_connection(tls, remote, cert, state, stop).await
+                    serve_connection(tls, remote, cert, state, stop).await;
                 }
             }
         });

@@ -118,7 +118,7 @@ impl SessionOwners {
                     },
                 );
             }
-        })
+        });
     }
 
     pub fn check(&self, session: &str, principal: &str, now: Instant) -> Ownership {

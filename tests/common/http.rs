@@ -3,7 +3,7 @@
 //! keys made in the test, a JSON-RPC client, raw-socket helpers, and the
 //! audit records the server wrote.
 // Each test crate uses part of it.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test crate uses part of it")]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -393,7 +393,7 @@ pub async fn read_until_closed(
         let mut buf = [0u8; 4096];
         match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
             Err(_) => return None,
-            Ok(Ok(0)) | Ok(Err(_)) => return Some(got),
+            Ok(Ok(0) | Err(_)) => return Some(got),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
         }
     }
@@ -425,7 +425,7 @@ pub async fn read_response(
         }
         let mut buf = [0u8; 4096];
         match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
-            Err(_) | Ok(Ok(0)) | Ok(Err(_)) => return None,
+            Err(_) | Ok(Ok(0) | Err(_)) => return None,
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
         }
     }

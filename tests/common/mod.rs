@@ -1,6 +1,6 @@
 //! What several test crates share: fake servers' TLS, output scans.
 // Each test crate uses part of it.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test crate uses part of it")]
 
 use std::sync::Arc;
 

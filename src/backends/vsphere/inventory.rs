@@ -247,7 +247,8 @@ impl VimClient {
             let found = inv.matching(ty, key);
             match found.as_slice() {
                 [one] => return Ok(one.clone()),
-                [] => continue,
+                // Not in the cached tree: refresh it and look again.
+                [] => {}
                 many => {
                     let list: Vec<String> = many
                         .iter()

@@ -100,7 +100,8 @@ impl VimClient {
             found.dedup();
             match found.len() {
                 1 => return Ok(found.remove(0)),
-                0 => continue,
+                // Not in the cached tree: refresh it and look again.
+                0 => {}
                 _ => {
                     let paths: Vec<String> = found.iter().map(|m| inv.path(m)).collect();
                     return Err(BackendError::NotFound {
