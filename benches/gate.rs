@@ -77,13 +77,8 @@ struct Scenario {
 }
 
 fn scenarios() -> Vec<Scenario> {
-    let caller = |id: &str, group: &str| Caller {
-        principal: Principal::new(id, [group, "team3", "team7"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "bench".into(),
-        can_elicit: false,
-    };
+    let caller =
+        |id: &str, group: &str| Caller::stdio(Principal::new(id, [group, "team3", "team7"]));
     vec![
         Scenario {
             caller: caller("bob", "operators"),

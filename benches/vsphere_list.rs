@@ -177,13 +177,7 @@ async fn main() {
         Some(audit),
         Backends::new(&config.endpoints).unwrap(),
     );
-    let caller = Caller {
-        principal: Principal::new("bench", ["readers"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "bench".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(Principal::new("bench", ["readers"]));
     let args = serde_json::json!({});
     let through_gate = || async {
         let req = CallRequest {

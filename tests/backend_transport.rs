@@ -257,13 +257,7 @@ impl Portcullis {
     /// Call the kind's tool; whether it failed, its text, and the audit
     /// record's error kind.
     async fn call(&self) -> (bool, String, Option<String>) {
-        let caller = Caller {
-            principal: Principal::new("t", ["admins"]),
-            transport: "stdio",
-            authentication: "local",
-            client: "t".into(),
-            can_elicit: false,
-        };
+        let caller = Caller::stdio(Principal::new("t", ["admins"]));
         let args = json!({});
         let req = CallRequest {
             tool: self.kind.tool(),

@@ -55,13 +55,7 @@ async fn env() -> Env {
 
 impl Env {
     fn caller(&self, who: &str) -> Caller {
-        Caller {
-            principal: self.config.principal(who).unwrap().clone(),
-            transport: "stdio",
-            authentication: "local",
-            client: "test".into(),
-            can_elicit: false,
-        }
+        Caller::stdio(self.config.principal(who).unwrap().clone())
     }
 
     async fn call(&self, who: &str, tool: &str, args: Value) -> ToolResult {
@@ -382,13 +376,7 @@ async fn an_unwritable_audit_log_fails_closed() {
         Some(log),
         Backends::new(&config.endpoints).unwrap(),
     );
-    let caller = Caller {
-        principal: config.principal("bob").unwrap().clone(),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(config.principal("bob").unwrap().clone());
     let args = json!({"node": "pve1", "vmid": 100, "confirm": true});
     let req = CallRequest {
         tool: "pve_stop_qemu_vm",

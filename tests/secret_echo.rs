@@ -64,16 +64,10 @@ timeout_seconds = 3
 }
 
 async fn call(gate: &Gate, tool: &str, args: Value) -> ToolResult {
-    let caller = Caller {
-        principal: portcullis::principal::Principal {
-            id: "carol".into(),
-            groups: vec!["admins".into()],
-        },
-        transport: "stdio",
-        authentication: "local",
-        client: "test".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(portcullis::principal::Principal {
+        id: "carol".into(),
+        groups: vec!["admins".into()],
+    });
     let req = CallRequest {
         tool,
         args: Some(&args),

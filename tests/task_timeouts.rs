@@ -34,13 +34,7 @@ use serde_json::{json, Value};
 
 /// Call as an admin, collecting the progress reports the call sent.
 async fn call(gate: &Gate, tool: &str, args: Value) -> (ToolResult, Vec<Progress>, Duration) {
-    let caller = Caller {
-        principal: Principal::new("t", ["admins"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(Principal::new("t", ["admins"]));
     let req = CallRequest {
         tool,
         args: Some(&args),

@@ -426,13 +426,7 @@ async fn env() -> Env_ {
 
 impl Env_ {
     async fn as_(&self, group: &str, tool: &str, args: Value) -> ToolResult {
-        let caller = Caller {
-            principal: Principal::new("t", [group]),
-            transport: "stdio",
-            authentication: "local",
-            client: "t".into(),
-            can_elicit: false,
-        };
+        let caller = Caller::stdio(Principal::new("t", [group]));
         let r = match self
             .gate
             .call(

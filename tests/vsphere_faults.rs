@@ -330,13 +330,7 @@ async fn call_under(
         )),
         Backends::new(&config.endpoints).unwrap(),
     );
-    let caller = Caller {
-        principal: Principal::new("t", ["admins"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(Principal::new("t", ["admins"]));
     let req = CallRequest {
         tool,
         args: Some(&args),

@@ -161,13 +161,7 @@ async fn env() -> Env_ {
 
 impl Env_ {
     async fn as_(&self, group: &str, tool: &str, args: Value) -> ToolResult {
-        let caller = Caller {
-            principal: Principal::new("tester", [group]),
-            transport: "stdio",
-            authentication: "local",
-            client: "vcsim-test".into(),
-            can_elicit: false,
-        };
+        let caller = Caller::stdio(Principal::new("tester", [group]));
         let req = CallRequest {
             tool,
             args: Some(&args),
@@ -647,13 +641,7 @@ async fn unknown_objects_and_bad_names_reach_no_backend_operation() {
 async fn inventory_resources_follow_the_same_policies() {
     use portcullis::server::resources;
     let e = env().await;
-    let who = |group: &str| Caller {
-        principal: Principal::new("tester", [group]),
-        transport: "stdio",
-        authentication: "local",
-        client: "vcsim-test".into(),
-        can_elicit: false,
-    };
+    let who = |group: &str| Caller::stdio(Principal::new("tester", [group]));
     let listed: Vec<String> = resources::list(&e.gate, &who("readers"))
         .into_iter()
         .map(|r| r.uri.clone())

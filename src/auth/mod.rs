@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod mtls;
 
 use crate::config::{HttpConfig, MetricsAccess};
+use crate::gate::Authentication;
 use crate::principal::Principal;
 
 /// Why a request was not authenticated. Messages go to the client in
@@ -41,7 +42,7 @@ impl AuthError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     pub principal: Principal,
-    pub method: &'static str,
+    pub method: Authentication,
 }
 
 pub struct Authenticator {
@@ -80,7 +81,7 @@ impl Authenticator {
             return client_cert
                 .map(|p| Identity {
                     principal: p.clone(),
-                    method: "mtls",
+                    method: Authentication::Mtls,
                 })
                 .ok_or(AuthError::Missing);
         };
@@ -88,14 +89,14 @@ impl Authenticator {
         match &self.jwt {
             Some(v) if looks_like_jwt(token) => Ok(Identity {
                 principal: v.verify(token).await?,
-                method: "oauth",
+                method: Authentication::Oauth,
             }),
             _ => self
                 .keys
                 .find(token)
                 .map(|principal| Identity {
                     principal,
-                    method: "api_key",
+                    method: Authentication::ApiKey,
                 })
                 .ok_or(AuthError::UnknownKey),
         }

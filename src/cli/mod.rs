@@ -316,8 +316,8 @@ fn parse_args(raw: &str) -> CliResult<Value> {
 fn cli_caller(principal: Principal) -> Caller {
     Caller {
         principal,
-        transport: "cli",
-        authentication: "local",
+        transport: crate::gate::Transport::Cli,
+        authentication: crate::gate::Authentication::Local,
         client: "portcullis-cli".into(),
         can_elicit: false,
     }

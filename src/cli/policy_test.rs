@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::backends::Backends;
 use crate::catalog::{BackendKind, Catalog};
 use crate::config::Endpoint;
-use crate::gate::{CallRequest, Caller, Gate, Refusal, AUTHENTICATIONS, TRANSPORTS};
+use crate::gate::{Authentication, CallRequest, Caller, Gate, Refusal, Transport};
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
 
@@ -134,12 +134,20 @@ fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
 
 /// The catalog's own spelling of a case's `transport` or `authentication`,
 /// refusing a misspelt one rather than quietly testing something else.
-fn known(what: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, String> {
-    allowed
-        .iter()
+/// `value` as one of `all` (named by `as_str`), or an error listing them.
+fn known<T: Copy>(
+    what: &str,
+    value: &str,
+    all: &[T],
+    as_str: fn(T) -> &'static str,
+) -> Result<T, String> {
+    all.iter()
         .copied()
-        .find(|a| *a == value)
-        .ok_or_else(|| format!("{what} {value:?} is not one of {}", allowed.join(", ")))
+        .find(|a| as_str(*a) == value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|a| as_str(*a)).collect();
+            format!("{what} {value:?} is not one of {}", names.join(", "))
+        })
 }
 
 /// Run every case of one file; returns (passed, failed).
@@ -165,8 +173,18 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
     for case in &file.case {
         let caller = Caller {
             principal: Principal::new(case.principal.clone(), case.groups.clone()),
-            transport: known("transport", &case.transport, &TRANSPORTS)?,
-            authentication: known("authentication", &case.authentication, &AUTHENTICATIONS)?,
+            transport: known(
+                "transport",
+                &case.transport,
+                &Transport::ALL,
+                Transport::as_str,
+            )?,
+            authentication: known(
+                "authentication",
+                &case.authentication,
+                &Authentication::ALL,
+                Authentication::as_str,
+            )?,
             client: "policy-test".into(),
             can_elicit: false,
         };

@@ -6,6 +6,7 @@
 //! The gate knows nothing about HTTP or MCP framing; the server turns its
 //! [`Outcome`] into MCP results.
 
+mod caller;
 mod ratelimit;
 pub mod records;
 mod resolve;
@@ -46,23 +47,7 @@ impl Confirmation {
     }
 }
 
-/// Who is calling, and over what.
-/// Every value `context.transport` can take.
-pub const TRANSPORTS: [&str; 3] = ["stdio", "http", "cli"];
-/// Every value `context.authentication` can take.
-pub const AUTHENTICATIONS: [&str; 4] = ["local", "api_key", "oauth", "mtls"];
-
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub transport: &'static str,
-    /// How the principal was established: `local` (stdio, CLI: whoever
-    /// started the process), `api_key`, `oauth` or `mtls`.
-    pub authentication: &'static str,
-    pub client: String,
-    /// The client can put a question to a human (MCP elicitation).
-    pub can_elicit: bool,
-}
+pub use caller::{Authentication, Caller, Transport};
 
 /// One tool call as the gate receives it.
 #[derive(Debug, Clone)]
@@ -155,8 +140,8 @@ fn context(
         "args": a,
         "confirmed": confirmation != Confirmation::None,
         "confirmation": confirmation.as_str(),
-        "transport": caller.transport,
-        "authentication": caller.authentication,
+        "transport": caller.transport.as_str(),
+        "authentication": caller.authentication.as_str(),
         "client": caller.client,
         "endpoint": ep.name,
         "tls_verify": ep.tls_verify,
@@ -412,7 +397,7 @@ impl Gate {
     ) -> Outcome {
         let started = Instant::now();
         let call_id = random_hex(8);
-        tracing::trace!(call = %call_id, tool = %records::clip(req.tool), transport = caller.transport, "call received");
+        tracing::trace!(call = %call_id, tool = %records::clip(req.tool), transport = caller.transport.as_str(), "call received");
         let ids = records::Ids {
             call: &call_id,
             confirms: req.confirms.as_deref(),

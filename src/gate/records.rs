@@ -70,8 +70,11 @@ fn base(ids: &Ids, caller: &Caller, kind: &str, tool: &str) -> Map<String, Value
         m.insert("confirms".into(), json!(c));
     }
     m.insert("principal".into(), principal(caller));
-    m.insert("transport".into(), json!(caller.transport));
-    m.insert("authentication".into(), json!(caller.authentication));
+    m.insert("transport".into(), json!(caller.transport.as_str()));
+    m.insert(
+        "authentication".into(),
+        json!(caller.authentication.as_str()),
+    );
     m.insert("client".into(), json!(clip(&caller.client)));
     m.insert("tool".into(), json!(clip(tool)));
     m

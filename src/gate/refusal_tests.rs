@@ -26,13 +26,7 @@ fn gate(policies: &[&str], tls_verify: bool, dir: &std::path::Path) -> Gate {
 }
 
 fn caller(groups: &[&str]) -> Caller {
-    Caller {
-        principal: Principal::new("u", groups.to_vec()),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    }
+    Caller::stdio(Principal::new("u", groups.to_vec()))
 }
 
 async fn refused(gate: &Gate, groups: &[&str], tool: &str, args: Value) -> String {

@@ -23,13 +23,7 @@ fn endpoints(names: &[&str]) -> Backends {
 
 /// A stdio caller "u" in these groups.
 fn local_caller(groups: &[&str]) -> Caller {
-    Caller {
-        principal: Principal::new("u", groups.to_vec()),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    }
+    Caller::stdio(Principal::new("u", groups.to_vec()))
 }
 
 fn gate_with(policies: &[String]) -> Result<Gate, crate::policy::PolicyError> {
@@ -159,13 +153,7 @@ impl GenCall {
     }
 
     fn caller(&self) -> Caller {
-        Caller {
-            principal: Principal::new(self.user, self.groups.clone()),
-            transport: "stdio",
-            authentication: "local",
-            client: "qc".into(),
-            can_elicit: false,
-        }
+        Caller::stdio(Principal::new(self.user, self.groups.clone()))
     }
 
     /// Only the arguments this tool declares.
@@ -608,13 +596,7 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
 #[test]
 fn resources_chain_up_to_the_endpoint() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
-    let caller = Caller {
-        principal: Principal::new("u", ["g"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(Principal::new("u", ["g"]));
     let args = json!({"node": "pve1", "vmid": 100, "endpoint": "e1"});
     let p = gate
         .prepare(
@@ -698,13 +680,7 @@ fn every_tools_request_conforms_to_the_schema() {
     // decision's cost), so this pins that what it builds is what the
     // schema declares, for every tool with every parameter given.
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
-    let caller = Caller {
-        principal: Principal::new("u", ["g0", "g1"]),
-        transport: "stdio",
-        authentication: "local",
-        client: "t".into(),
-        can_elicit: false,
-    };
+    let caller = Caller::stdio(Principal::new("u", ["g0", "g1"]));
     for tool in gate.catalog().tools() {
         let mut args: Map<String, Value> = tool
             .all_params()
@@ -880,13 +856,7 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
     let args = json!({"node": "pve1", "vmid": 100});
     let p = gate
         .prepare(
-            &Caller {
-                principal: principal.clone(),
-                transport: "stdio",
-                authentication: "local",
-                client: "t".into(),
-                can_elicit: false,
-            },
+            &Caller::stdio(principal.clone()),
             &CallRequest {
                 tool: "pve_start_qemu_vm",
                 args: Some(&args),

@@ -30,7 +30,9 @@ use serde_json::Value;
 
 use crate::backends::Progress;
 use crate::catalog::ToolDef;
-use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
+use crate::gate::{
+    Authentication, CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult, Transport,
+};
 use crate::principal::Principal;
 
 /// How long a human has to answer a confirmation prompt.
@@ -49,13 +51,13 @@ pub enum Identity {
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub principal: Principal,
-    pub method: &'static str,
+    pub method: Authentication,
 }
 
 pub struct PortcullisServer {
     gate: Arc<Gate>,
     identity: Identity,
-    transport: &'static str,
+    transport: Transport,
     /// Shared by every session of an HTTP listener: a confirmation may be
     /// answered on a different request (or replica-local session) than it
     /// was issued on.
@@ -138,7 +140,7 @@ impl PortcullisServer {
         PortcullisServer {
             gate,
             identity: Identity::Fixed(principal),
-            transport: "stdio",
+            transport: Transport::Stdio,
             pending: Arc::default(),
         }
     }
@@ -149,16 +151,16 @@ impl PortcullisServer {
         PortcullisServer {
             gate,
             identity: Identity::PerRequest,
-            transport: "http",
+            transport: Transport::Http,
             pending,
         }
     }
 
     /// The caller's principal and how it was established; `None` over HTTP
     /// when the listener attached nothing (which it never lets happen).
-    fn who(&self, extensions: &rmcp::model::Extensions) -> Option<(Principal, &'static str)> {
+    fn who(&self, extensions: &rmcp::model::Extensions) -> Option<(Principal, Authentication)> {
         match &self.identity {
-            Identity::Fixed(p) => Some((p.clone(), "local")),
+            Identity::Fixed(p) => Some((p.clone(), Authentication::Local)),
             Identity::PerRequest => extensions
                 .get::<http::request::Parts>()
                 .and_then(|parts| parts.extensions.get::<Authenticated>())
