@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use crate::backends::pve::lab::Lab;
 use crate::catalog::BackendKind;
-use crate::config::{Config, Endpoint};
+use crate::config::{Config, Credentials, Endpoint, NoSettings};
 use crate::policy::PolicySource;
 use crate::principal::Principal;
 
@@ -72,15 +72,16 @@ pub fn endpoint(lab: &Lab) -> Result<Endpoint, String> {
         name: "lab".into(),
         backend: BackendKind::Pve,
         url: url::Url::parse(&lab.url).map_err(|e| e.to_string())?,
-        token_id: lab.token_id.clone(),
-        token_secret: SecretString::from(
-            secrecy::ExposeSecret::expose_secret(&lab.token_secret).to_string(),
-        ),
+        credentials: Credentials::ApiToken {
+            id: lab.token_id.clone(),
+            secret: SecretString::from(
+                secrecy::ExposeSecret::expose_secret(&lab.token_secret).to_string(),
+            ),
+        },
         tls_verify: true,
         ca_pem: Some(lab.ca_pem.clone()),
         timeout: Duration::from_secs(10),
         default: true,
-        transfer_hosts: Vec::new(),
-        regions: Vec::new(),
+        settings: std::sync::Arc::new(NoSettings),
     })
 }

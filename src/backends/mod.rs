@@ -4,16 +4,19 @@
 pub mod http;
 pub mod path;
 pub mod pve;
+pub mod registry;
 pub mod volc;
 pub mod vsphere;
+
+pub use registry::BackendKind;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::catalog::{BackendKind, Call, Target, ToolDef, ValidArgs};
-use crate::config::Endpoint;
+use crate::catalog::{Call, Target, ToolDef, ValidArgs};
+use crate::config::{Endpoint, EndpointSettings};
 pub use vsphere::Located;
 
 /// A progress report from a long-running backend operation.
@@ -309,35 +312,15 @@ pub struct Backends {
 }
 
 /// What the gate may know about an endpoint (no credentials).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EndpointInfo {
     pub name: String,
     pub backend: BackendKind,
     pub host: String,
     pub tls_verify: bool,
     pub default: bool,
-    /// Volcengine: the regions calls may name, the default first.
-    pub regions: Vec<String>,
-}
-
-impl EndpointInfo {
-    /// The region a Volcengine call goes to: the one named, if the
-    /// endpoint is configured for it, or the endpoint's default.
-    pub fn region<'a>(&'a self, args: &'a ValidArgs) -> Result<&'a str, String> {
-        match args.str(crate::catalog::REGION) {
-            None => self
-                .regions
-                .first()
-                .map(String::as_str)
-                .ok_or_else(|| format!("endpoint {:?} has no regions configured", self.name)),
-            Some(r) if self.regions.iter().any(|c| c == r) => Ok(r),
-            Some(r) => Err(format!(
-                "region {r:?} is not configured for endpoint {:?}; configured: {}",
-                self.name,
-                self.regions.join(", ")
-            )),
-        }
-    }
+    /// The backend's own settings (regions, transfer hosts …).
+    pub settings: std::sync::Arc<dyn EndpointSettings>,
 }
 
 impl Backends {
@@ -345,7 +328,7 @@ impl Backends {
         let mut clients = BTreeMap::new();
         let mut credentials = BTreeMap::new();
         for ep in endpoints {
-            credentials.insert(ep.name.clone(), ep.token_secret.clone());
+            credentials.insert(ep.name.clone(), ep.credentials.secret().clone());
             let info = EndpointInfo {
                 name: ep.name.clone(),
                 backend: ep.backend,
@@ -356,7 +339,7 @@ impl Backends {
                 ),
                 tls_verify: ep.tls_verify,
                 default: ep.default,
-                regions: ep.regions.clone(),
+                settings: ep.settings.clone(),
             };
             let client = match ep.backend {
                 BackendKind::Pve => Client::Pve(Box::new(pve::PveClient::new(ep)?)),
@@ -440,8 +423,8 @@ impl Backends {
             (Client::Vsphere(c), Call::Vim(v)) => c.execute(tool, v.op, args, progress).await,
             (Client::Volc(c), Call::Volc(v)) => {
                 // The gate has refused unconfigured regions already.
-                let region = info.region(args).map_err(BackendError::Internal)?;
-                c.execute(tool, v, region, args).await
+                let region = volc::region(info, args).map_err(BackendError::Internal)?;
+                c.execute(tool, v, &region, args).await
             }
             _ => Err(BackendError::Internal(format!(
                 "{} is not a tool of endpoint {endpoint:?}'s backend",

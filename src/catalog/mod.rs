@@ -5,15 +5,11 @@
 //! from these declarations; nothing else in the crate spells out a tool.
 
 mod params;
-mod pve;
 mod validate;
-mod volc;
-mod vsphere;
 
+pub use crate::backends::registry::BackendKind;
 pub use params::{Param, Ty};
-pub use validate::{validate, ValidArgs, ValidationError};
-pub use volc::{target_id_param, REGION};
-pub use vsphere::{VimOp, MAX_FILE_BYTES};
+pub use validate::{validate, ValidArgs, ValidationError, CONTENT_ENCODING};
 
 use serde_json::{json, Map, Value};
 
@@ -35,39 +31,6 @@ impl Tier {
             Tier::Operate => "operate",
             Tier::Change => "change",
             Tier::Admin => "admin",
-        }
-    }
-}
-
-/// Which kind of backend serves a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BackendKind {
-    Pve,
-    Vsphere,
-    Volcengine,
-}
-
-impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [
-        BackendKind::Pve,
-        BackendKind::Vsphere,
-        BackendKind::Volcengine,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Pve => "pve",
-            BackendKind::Vsphere => "vsphere",
-            BackendKind::Volcengine => "volcengine",
-        }
-    }
-
-    /// What every tool name of this backend starts with.
-    pub fn tool_prefix(self) -> &'static str {
-        match self {
-            BackendKind::Pve => "pve_",
-            BackendKind::Vsphere => "vsphere_",
-            BackendKind::Volcengine => "volc_",
         }
     }
 }
@@ -155,7 +118,7 @@ pub struct RestCall {
 /// it starts a vSphere task that can be waited on.
 #[derive(Debug, Clone, Copy)]
 pub struct VimCall {
-    pub op: VimOp,
+    pub op: crate::backends::vsphere::tools::VimOp,
     pub returns_task: bool,
 }
 
@@ -195,28 +158,28 @@ pub struct ToolDef {
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
-struct Decl(ToolDef);
+pub struct Decl(pub ToolDef);
 
 impl Decl {
-    fn params(mut self, params: &[Param]) -> Decl {
+    pub fn params(mut self, params: &[Param]) -> Decl {
         self.0.params = params.to_vec();
         self
     }
-    fn destructive(mut self) -> Decl {
+    pub fn destructive(mut self) -> Decl {
         self.0.destructive = true;
         self
     }
-    fn idempotent(mut self, yes: bool) -> Decl {
+    pub fn idempotent(mut self, yes: bool) -> Decl {
         self.0.idempotent = yes;
         self
     }
     /// Offer the tool's answer as an MCP resource too.
-    fn resource(mut self, name: &'static str) -> Decl {
+    pub fn resource(mut self, name: &'static str) -> Decl {
         self.0.resource = Some(name);
         self
     }
     /// The tool starts a backend task that can be waited on.
-    fn task(mut self) -> Decl {
+    pub fn task(mut self) -> Decl {
         match &mut self.0.call {
             Call::Rest(r) => r.returns_task = true,
             Call::Vim(v) => v.returns_task = true,
@@ -384,10 +347,9 @@ pub struct Catalog {
 impl Catalog {
     /// Every tool Portcullis knows.
     pub fn builtin() -> Catalog {
-        let mut tools = pve::tools();
-        tools.extend(vsphere::tools());
-        tools.extend(volc::tools());
-        Catalog { tools }
+        Catalog {
+            tools: crate::backends::registry::tools(),
+        }
     }
 
     pub fn tools(&self) -> &[ToolDef] {

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::backends::registry::{self, BackendKind, PLUGS};
 use crate::backends::Backends;
-use crate::catalog::{BackendKind, Catalog};
+use crate::catalog::Catalog;
 use crate::config::Endpoint;
 use crate::gate::{Authentication, CallRequest, Caller, Gate, Refusal, Transport};
 use crate::policy::PolicyEngine;
@@ -25,21 +26,20 @@ struct TestFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TestEndpoint {
     name: String,
-    /// pve (the default), vsphere or volcengine.
-    #[serde(default = "pve")]
+    /// A backend's name (see `registry`); the first backend's by default.
+    #[serde(default = "first_backend")]
     backend: String,
     #[serde(default = "yes")]
     tls_verify: bool,
-    /// volcengine: the configured regions, the default first.
-    #[serde(default)]
-    regions: Vec<String>,
+    /// The backend's own settings (e.g. `regions`), as its plug reads them.
+    #[serde(flatten)]
+    extra: toml::Table,
 }
 
-fn pve() -> String {
-    "pve".into()
+fn first_backend() -> String {
+    PLUGS[0].name.into()
 }
 
 fn yes() -> bool {
@@ -80,52 +80,37 @@ fn local() -> String {
 }
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
-    // Without declared endpoints, one of each backend: "pve", "vc" and
-    // "volc" (regions cn-beijing, cn-shanghai).
-    let volc_regions = vec!["cn-beijing".to_string(), "cn-shanghai".to_string()];
-    let defaults = [("pve", "pve"), ("vc", "vsphere"), ("volc", "volcengine")];
-    let declared: Vec<(&str, &str, bool, Vec<String>)> = if file.endpoints.is_empty() {
-        defaults
+    // Without declared endpoints, one of each backend, named as its plug
+    // says ("pve", "vc", "volc" …), with its default test settings.
+    let no_extra = toml::Table::new();
+    let declared: Vec<(&str, BackendKind, bool, &toml::Table)> = if file.endpoints.is_empty() {
+        PLUGS
             .iter()
-            .map(|(n, b)| {
-                (
-                    *n,
-                    *b,
-                    true,
-                    if *b == "volcengine" {
-                        volc_regions.clone()
-                    } else {
-                        vec![]
-                    },
-                )
-            })
+            .map(|p| (p.test_endpoint, p.kind, true, &no_extra))
             .collect()
     } else {
         file.endpoints
             .iter()
             .map(|e| {
-                (
-                    e.name.as_str(),
-                    e.backend.as_str(),
-                    e.tls_verify,
-                    e.regions.clone(),
-                )
+                let kind = BackendKind::by_name(&e.backend).ok_or_else(|| {
+                    format!(
+                        "endpoint {}: backend {:?} is not one of {}",
+                        e.name,
+                        e.backend,
+                        registry::names()
+                    )
+                })?;
+                Ok((e.name.as_str(), kind, e.tls_verify, &e.extra))
             })
-            .collect()
+            .collect::<Result<_, String>>()?
     };
     // Endpoints that are resolved but never contacted: a test runs no backend.
     let mut endpoints: Vec<Endpoint> = Vec::new();
-    for (name, backend, tls_verify, regions) in declared {
-        let kind = BackendKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == backend)
-            .ok_or_else(|| {
-                format!("endpoint {name}: backend {backend:?} is not pve, vsphere or volcengine")
-            })?;
+    for (name, kind, tls_verify, extra) in declared {
         let first = !endpoints.iter().any(|e: &Endpoint| e.backend == kind);
-        let mut ep = Endpoint::placeholder(name, tls_verify, first);
-        ep.backend = kind;
-        ep.regions = regions;
+        let mut ep = Endpoint::placeholder_of(kind, name, tls_verify, first);
+        ep.settings =
+            (kind.plug().test_settings)(extra).map_err(|e| format!("endpoint {name}: {e}"))?;
         endpoints.push(ep);
     }
     let backends = Backends::new(&endpoints).map_err(|e| e.to_string())?;

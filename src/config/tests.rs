@@ -1,29 +1,5 @@
+use super::testing::{env, BASE};
 use super::*;
-use secrecy::ExposeSecret;
-use std::collections::HashMap;
-
-struct MapEnv(HashMap<&'static str, &'static str>);
-
-impl Env for MapEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(|v| v.to_string())
-    }
-}
-
-fn env(pairs: &[(&'static str, &'static str)]) -> MapEnv {
-    MapEnv(pairs.iter().copied().collect())
-}
-
-const BASE: &str = r#"
-[server]
-principal = "alice"
-policies = "policies"
-audit_log = "audit.jsonl"
-
-[[principals]]
-id = "alice"
-groups = ["operators"]
-"#;
 
 #[test]
 fn relative_paths_are_taken_from_the_config_directory() {
@@ -31,24 +7,6 @@ fn relative_paths_are_taken_from_the_config_directory() {
     assert_eq!(c.policies, PathBuf::from("/etc/portcullis/policies"));
     assert_eq!(c.audit_log, PathBuf::from("/etc/portcullis/audit.jsonl"));
     assert_eq!(c.principal("alice").unwrap().groups, vec!["operators"]);
-}
-
-#[test]
-fn mcp_pve_environment_adds_an_endpoint() {
-    let e = env(&[
-        ("PVE_BASE_URL", "https://pve.example:8006/"),
-        ("PVE_TOKEN_ID", "root@pam!mcp"),
-        ("PVE_TOKEN_SECRET", "s3cret"),
-        ("PVE_VERIFY_SSL", "false"),
-    ]);
-    let c = Config::parse(BASE, "t.toml", Path::new("."), &e).unwrap();
-    let ep = &c.endpoints[0];
-    assert_eq!(ep.name, "pve");
-    assert_eq!(ep.url.as_str(), "https://pve.example:8006/");
-    assert!(!ep.tls_verify);
-    assert_eq!(ep.token_secret.expose_secret(), "s3cret");
-    // The secret never shows in Debug output.
-    assert!(!format!("{c:?}").contains("s3cret"));
 }
 
 #[test]
@@ -94,112 +52,6 @@ fn the_stdio_principal_must_be_declared() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("mallory"), "{err}");
-}
-
-#[test]
-fn transfer_hosts_are_host_names_on_vsphere_endpoints_only() {
-    let with = |backend: &str, auth: &str, hosts: &str| {
-        format!(
-            "{BASE}\n[[endpoints]]\nname = \"e\"\nbackend = \"{backend}\"\nurl = \"https://vc.example\"\n{auth}\ntransfer_hosts = {hosts}\n"
-        )
-    };
-    let vs = "username = \"u\"\npassword_env = \"PW\"";
-    let e = env(&[("PW", "pw")]);
-    let c = Config::parse(
-        &with(
-            "vsphere",
-            vs,
-            r#"["ESX1.example", "10.0.0.5", "[fd00::5]"]"#,
-        ),
-        "t",
-        Path::new("."),
-        &e,
-    )
-    .unwrap();
-    assert_eq!(
-        c.endpoints[0].transfer_hosts,
-        ["esx1.example", "10.0.0.5", "[fd00::5]"]
-    );
-    for bad in [
-        r#"["https://esx1"]"#,
-        r#"["esx1:443"]"#,
-        r#"["*.example"]"#,
-        r#"["a/b"]"#,
-    ] {
-        let err = Config::parse(&with("vsphere", vs, bad), "t", Path::new("."), &e)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("is not a host name or IP address"),
-            "{bad}: {err}"
-        );
-    }
-    let pve = "token_id = \"root@pam!t\"\ntoken_secret_env = \"PW\"";
-    let err = Config::parse(&with("pve", pve, r#"["esx1"]"#), "t", Path::new("."), &e)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("vsphere endpoints only"), "{err}");
-}
-
-#[test]
-fn volcengine_endpoints_from_the_file_and_the_seeds_variables() {
-    let section = |regions: &str| {
-        format!(
-            "{BASE}\n[[endpoints]]\nname = \"volc\"\nbackend = \"volcengine\"\nurl = \"https://open.volcengineapi.com\"\n\
-             access_key = \"AKLT1\"\nsecret_key_env = \"SK\"\n{regions}\n"
-        )
-    };
-    let e = env(&[("SK", "volc-s3cret")]);
-    let c = Config::parse(
-        &section("regions = [\"cn-beijing\", \"cn-shanghai\"]"),
-        "t",
-        Path::new("."),
-        &e,
-    )
-    .unwrap();
-    let ep = &c.endpoints[0];
-    assert_eq!(
-        (ep.token_id.as_str(), ep.regions.clone()),
-        (
-            "AKLT1",
-            vec!["cn-beijing".to_string(), "cn-shanghai".to_string()]
-        )
-    );
-    assert_eq!(ep.token_secret.expose_secret(), "volc-s3cret");
-    assert!(!format!("{c:?}").contains("volc-s3cret"));
-    for (regions, needle) in [
-        ("", "needs regions"),
-        ("regions = [\"Beijing\"]", "is not a region id"),
-        ("regions = [\"cn-beijing\", \"cn-beijing\"]", "listed twice"),
-        (
-            "regions = [\"cn-beijing\"]\nsecret_key = \"inline\"",
-            "must not be written in the configuration file",
-        ),
-    ] {
-        let err = Config::parse(&section(regions), "t", Path::new("."), &e)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(needle), "{regions}: {err}");
-    }
-    // The Volcengine VPN MCP server's variables work as they are.
-    let e = env(&[
-        ("VOLCENGINE_ACCESS_KEY", "AKLT2"),
-        ("VOLCENGINE_SECRET_KEY", "sk2"),
-        ("VOLCENGINE_REGION", "cn-shanghai"),
-    ]);
-    let c = Config::parse(BASE, "t", Path::new("."), &e).unwrap();
-    let ep = &c.endpoints[0];
-    assert_eq!(ep.name, "volcengine");
-    assert_eq!(ep.url.as_str(), "https://open.volcengineapi.com/");
-    assert_eq!(ep.regions, ["cn-shanghai"]);
-    let e = env(&[
-        ("VOLCENGINE_ACCESS_KEY", "AKLT2"),
-        ("VOLCENGINE_SECRET_KEY", "sk2"),
-    ]);
-    let err = Config::parse(BASE, "t", Path::new("."), &e)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("VOLCENGINE_REGION"), "{err}");
 }
 
 #[test]

@@ -260,10 +260,9 @@ impl Gate {
             .pick(tool.backend, args.str(control::ENDPOINT))
             .map_err(Refusal::Invalid)?
             .clone();
-        if tool.backend == crate::catalog::BackendKind::Volcengine {
-            // Only configured regions: refused here, before any backend.
-            endpoint.region(&args).map_err(Refusal::Invalid)?;
-        }
+        // The endpoint's own rules (configured regions …): refused here,
+        // before any backend is contacted.
+        (tool.backend.plug().check_call)(&endpoint, &args).map_err(Refusal::Invalid)?;
         Ok((tool, args, endpoint))
     }
 

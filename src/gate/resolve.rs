@@ -89,14 +89,14 @@ pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
         | Target::VpnConnection
         | Target::VpnGatewayRoute
         | Target::SslVpnClientCert => {
-            let region = ep.region(args).unwrap_or_default();
+            let region = crate::backends::volc::region(ep, args).unwrap_or_default();
             let region_entity = EntitySpec {
                 ty: "Region",
                 id: format!("{e}/{region}"),
                 attrs: vec![("name", AttrValue::Str(region.to_string()))],
                 parents: vec![up.clone()],
             };
-            let object = crate::catalog::target_id_param(target).map(|param| {
+            let object = crate::backends::volc::tools::target_id_param(target).map(|param| {
                 let id = args.str(param).unwrap_or_default();
                 EntitySpec {
                     ty: target.entity_type(),

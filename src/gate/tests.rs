@@ -16,7 +16,9 @@ fn endpoints(names: &[&str]) -> Backends {
     eps.push(vc);
     let mut volc = Endpoint::placeholder("volc", true, true);
     volc.backend = crate::catalog::BackendKind::Volcengine;
-    volc.regions = vec!["cn-beijing".into(), "cn-shanghai".into()];
+    volc.settings = std::sync::Arc::new(crate::backends::volc::config::Settings {
+        regions: vec!["cn-beijing".into(), "cn-shanghai".into()],
+    });
     eps.push(volc);
     Backends::new(&eps).unwrap()
 }

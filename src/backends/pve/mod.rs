@@ -1,7 +1,9 @@
 //! Proxmox VE REST client: API-token auth, PVE's `{"data": …}` envelope,
 //! PVE's error shapes, and waiting on tasks (UPIDs) with progress.
 
+pub mod config;
 pub mod lab;
+pub mod tools;
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,24 @@ use serde_json::{json, Value};
 use crate::catalog::{control, validate, Catalog, Method, ToolDef, ValidArgs};
 use crate::config::Endpoint;
 
+use super::registry::{self, BackendKind, Plug};
 use super::{http, path, shorten, transport_error, BackendError, Progress, ProgressSink};
+
+/// Proxmox VE, as the registry knows it.
+pub static PLUG: Plug = Plug {
+    kind: BackendKind::Pve,
+    name: "pve",
+    tool_prefix: "pve_",
+    tools: tools::tools,
+    entity_types: include_str!("entities.cedarschema"),
+    section_keys: config::KEYS,
+    section: config::section,
+    env_var: "PVE_BASE_URL",
+    from_env: config::from_env,
+    check_call: registry::any_call,
+    test_endpoint: "pve",
+    test_settings: |_| Ok(std::sync::Arc::new(crate::config::NoSettings)),
+};
 
 pub struct PveClient {
     name: String,
@@ -91,15 +110,15 @@ impl PveClient {
         };
         let auth = SecretString::from(format!(
             "PVEAPIToken={}={}",
-            ep.token_id,
-            ep.token_secret.expose_secret()
+            ep.credentials.id(),
+            ep.credentials.secret().expose_secret()
         ));
         Ok(PveClient {
             name: ep.name.clone(),
             api: format!("{}api2/json", ep.url),
             http: http::client(ep)?,
             auth,
-            token_secret: ep.token_secret.clone(),
+            token_secret: ep.credentials.secret().clone(),
             timeout: ep.timeout,
             task_status: tool("pve_get_task_status")?,
             task_log: tool("pve_get_task_log")?,

@@ -5,7 +5,9 @@
 //! error, pages joined. The access key's secret is held in a `secrecy`
 //! type and only ever used to derive a signing key.
 
+pub mod config;
 pub mod sign;
+pub mod tools;
 
 use std::time::Duration;
 
@@ -13,11 +15,48 @@ use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
 use crate::catalog::{ToolDef, Ty};
-use crate::catalog::{ValidArgs, VolcCall, REGION};
+use crate::catalog::{ValidArgs, VolcCall};
 use crate::config::Endpoint;
 use crate::util::UtcTime;
+use tools::REGION;
 
-use super::{http, shorten, transport_error, BackendError};
+use super::registry::{BackendKind, Plug};
+use super::{http, shorten, transport_error, BackendError, EndpointInfo};
+
+/// Volcengine (the VPN OpenAPI), as the registry knows it.
+pub static PLUG: Plug = Plug {
+    kind: BackendKind::Volcengine,
+    name: "volcengine",
+    tool_prefix: "volc_",
+    tools: tools::tools,
+    entity_types: include_str!("entities.cedarschema"),
+    section_keys: config::KEYS,
+    section: config::section,
+    env_var: "VOLCENGINE_ACCESS_KEY",
+    from_env: config::from_env,
+    check_call: |ep, args| region(ep, args).map(|_| ()),
+    test_endpoint: "volc",
+    test_settings: config::test_settings,
+};
+
+/// The region a call goes to: the one named, if the endpoint is configured
+/// for it, or the endpoint's default. Only configured regions: refused
+/// before any backend is contacted.
+pub fn region(ep: &EndpointInfo, args: &ValidArgs) -> Result<String, String> {
+    let regions = crate::config::settings::<config::Settings>(&ep.settings).regions;
+    match args.str(REGION) {
+        None => regions
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("endpoint {:?} has no regions configured", ep.name)),
+        Some(r) if regions.iter().any(|c| c == r) => Ok(r.to_string()),
+        Some(r) => Err(format!(
+            "region {r:?} is not configured for endpoint {:?}; configured: {}",
+            ep.name,
+            regions.join(", ")
+        )),
+    }
+}
 
 pub const SERVICE: &str = "vpn";
 pub const VERSION: &str = "2020-04-01";
@@ -142,8 +181,8 @@ impl VolcClient {
             url: ep.url.clone(),
             host: http::authority(&ep.url),
             http: http::client(ep)?,
-            access_key: ep.token_id.clone(),
-            secret_key: ep.token_secret.clone(),
+            access_key: ep.credentials.id().to_string(),
+            secret_key: ep.credentials.secret().clone(),
             timeout: ep.timeout,
         })
     }

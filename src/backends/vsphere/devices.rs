@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::tools::VimOp;
 use super::xml::{el, escape, MoRef, Xml};
 use super::{BackendError, VimClient};
 use crate::backends::ProgressSink;
-use crate::catalog::{ValidArgs, VimOp};
+use crate::catalog::ValidArgs;
 
 const NIC_TYPES: [&str; 6] = [
     "VirtualE1000",

@@ -15,9 +15,10 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use super::tools::{VimOp, MAX_FILE_BYTES};
 use super::xml::{el, MoRef};
 use super::{http, request, transport_error, BackendError, VimClient};
-use crate::catalog::{ValidArgs, VimOp, MAX_FILE_BYTES};
+use crate::catalog::ValidArgs;
 use crate::util::sha256_hex;
 
 /// A screenshot may be larger than a file a call carries.

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use super::tools::VimOp;
 use super::xml::{el, escape, moref, MoRef, Xml};
 use super::{request, BackendError, VimClient};
-use crate::catalog::{ValidArgs, VimOp};
+use crate::catalog::ValidArgs;
 
 /// How long `run_command_in_guest` waits for the program by default.
 const DEFAULT_WAIT: i64 = 30;

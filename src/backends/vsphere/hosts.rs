@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::tools::VimOp;
 use super::xml::{el, MoRef, Xml};
 use super::{request, BackendError, VimClient};
 use crate::backends::ProgressSink;
-use crate::catalog::{ValidArgs, VimOp};
+use crate::catalog::ValidArgs;
 
 fn service_json(s: &Xml) -> Value {
     json!({

@@ -7,6 +7,7 @@
 //! needed; tasks are followed to the end with progress; SOAP faults become
 //! errors that name the fault.
 
+pub mod config;
 mod devices;
 mod files;
 mod guest;
@@ -17,6 +18,7 @@ mod ops;
 mod ovf;
 mod placement;
 mod tags;
+pub mod tools;
 pub mod xml;
 
 use std::collections::HashMap;
@@ -28,7 +30,24 @@ use zeroize::Zeroizing;
 
 use crate::config::Endpoint;
 
+use super::registry::{self, BackendKind, Plug};
 use super::{http, shorten, status_error, transport_error, BackendError, Progress, ProgressSink};
+
+/// vSphere (vCenter over vim25 SOAP), as the registry knows it.
+pub static PLUG: Plug = Plug {
+    kind: BackendKind::Vsphere,
+    name: "vsphere",
+    tool_prefix: "vsphere_",
+    tools: tools::tools,
+    entity_types: include_str!("entities.cedarschema"),
+    section_keys: config::KEYS,
+    section: config::section,
+    env_var: "VCENTER_HOST",
+    from_env: config::from_env,
+    check_call: registry::any_call,
+    test_endpoint: "vc",
+    test_settings: |_| Ok(std::sync::Arc::new(config::Settings::default())),
+};
 pub use inventory::Located;
 use xml::{el, escape, moref, MoRef, Xml};
 
@@ -146,11 +165,12 @@ impl VimClient {
             name: ep.name.clone(),
             url,
             http: http::client(ep)?,
-            user: ep.token_id.clone(),
-            password: ep.token_secret.clone(),
+            user: ep.credentials.id().to_string(),
+            password: ep.credentials.secret().clone(),
             timeout: ep.timeout,
             session: tokio::sync::Mutex::new(None),
-            transfer_hosts: ep.transfer_hosts.clone(),
+            transfer_hosts: crate::config::settings::<config::Settings>(&ep.settings)
+                .transfer_hosts,
             vapi: tokio::sync::Mutex::new(None),
             tag_names: tokio::sync::Mutex::new(None),
             inventory: inventory::Cache::default(),

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::tools::VimOp;
 use super::xml::{el, MoRef, Xml};
 use super::{request, BackendError, VimClient};
-use crate::catalog::{control, ValidArgs, VimOp};
+use crate::catalog::{control, ValidArgs};
 
 fn names(v: Option<&Xml>, inv: &super::inventory::Inventory) -> Vec<Value> {
     v.map(|x| {

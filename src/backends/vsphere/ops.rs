@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::tools::VimOp;
 use super::xml::{el, moref, MoRef, Xml};
 use super::{request, BackendError, Props, VimClient};
 use crate::backends::ProgressSink;
-use crate::catalog::{control, ToolDef, ValidArgs, VimOp};
+use crate::catalog::{control, ToolDef, ValidArgs};
 
 const DEFAULT_LIMIT: i64 = 20;
 

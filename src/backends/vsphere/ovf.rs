@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::tools::{VimOp, MAX_FILE_BYTES};
 use super::xml::{el, moref, MoRef, Xml};
 use super::{request, BackendError, Progress, ProgressSink, VimClient};
-use crate::catalog::{ValidArgs, VimOp, MAX_FILE_BYTES};
+use crate::catalog::ValidArgs;
 
 const OVF_NS: &str = "http://schemas.dmtf.org/ovf/envelope/1";
 

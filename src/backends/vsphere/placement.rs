@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::tools::VimOp;
 use super::xml::{el, moref, MoRef};
 use super::{request, BackendError, VimClient};
 use crate::backends::ProgressSink;
-use crate::catalog::{ValidArgs, VimOp};
+use crate::catalog::ValidArgs;
 
 /// Default shares and no limit: what the vSphere client proposes.
 const ALLOCATION: &str =

@@ -14,9 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use super::tools::VimOp;
 use super::xml::MoRef;
 use super::{http, transport_error, BackendError, VimClient};
-use crate::catalog::{ValidArgs, VimOp};
+use crate::catalog::ValidArgs;
 
 const SESSION_HEADER: &str = "vmware-api-session-id";
 /// How long tag names are trusted for policy attributes (ids are

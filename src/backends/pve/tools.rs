@@ -1,7 +1,7 @@
 //! Proxmox VE tools: names, arguments and meaning as in mcp-pve, each with
 //! its tier, destructive flag, target resource and REST call.
 
-use super::{BackendKind, Call, Decl, Method, Param, RestCall, Target, Tier, ToolDef, Ty};
+use crate::catalog::{BackendKind, Call, Decl, Method, Param, RestCall, Target, Tier, ToolDef, Ty};
 
 const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
 const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
@@ -48,7 +48,7 @@ fn tool(
     })
 }
 
-pub(super) fn tools() -> Vec<ToolDef> {
+pub fn tools() -> Vec<ToolDef> {
     use Method::*;
     use Target as T;
     use Tier::*;

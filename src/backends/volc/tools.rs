@@ -3,7 +3,7 @@
 //! the OpenAPI offers. Parameter names are the OpenAPI's in snake case; the
 //! backend turns them back (`vpn_gateway_ids` → `VpnGatewayIds`).
 
-use super::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VolcCall};
+use crate::catalog::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VolcCall};
 
 /// The argument that picks a region; never sent as an OpenAPI parameter
 /// (it selects the signing scope and the Cedar resource).
@@ -155,7 +155,7 @@ fn attributes(
         .0
 }
 
-pub(super) fn tools() -> Vec<ToolDef> {
+pub fn tools() -> Vec<ToolDef> {
     vec![
         attributes(
             "volc_describe_vpn_gateway_attributes",

@@ -3,7 +3,7 @@
 //! operation differently, both names are offered (each users' tools keep
 //! working) and map to one operation.
 
-use super::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VimCall};
+use crate::catalog::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VimCall};
 
 /// What the vSphere backend does for a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ fn tool(
     })
 }
 
-pub(super) fn tools() -> Vec<ToolDef> {
+pub fn tools() -> Vec<ToolDef> {
     use Target as T;
     use Tier::*;
     use VimOp as Op;
@@ -1289,7 +1289,7 @@ const CONTENT: Param = Param::required(
     "The file's content: text, or base64 with encoding=base64. Audited as its length and SHA-256 only.",
 );
 const ENCODING: Param = Param::optional(
-    super::validate::CONTENT_ENCODING,
+    crate::catalog::CONTENT_ENCODING,
     Ty::Enum(&["utf-8", "base64"]),
     "How content is given: utf-8 text (default) or base64.",
 );

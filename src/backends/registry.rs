@@ -1,0 +1,127 @@
+//! The only list of backends. Each backend describes itself once, as a
+//! [`Plug`]; the catalog, the configuration, the Cedar schema, the gate and
+//! the CLI take what they need from here and name no backend themselves.
+//! Adding a backend: a folder under `src/backends/`, its `PLUG`, one line
+//! in [`PLUGS`] and one variant of [`BackendKind`].
+
+use std::sync::Arc;
+
+use crate::catalog::{ToolDef, ValidArgs};
+use crate::config::{ConfigError, Credentials, Endpoint, EndpointSettings, Env, SectionInput};
+
+use super::{pve, volc, vsphere, EndpointInfo};
+
+/// Which backend serves a tool or an endpoint: one variant per plug, in
+/// the order of [`PLUGS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    Pve,
+    Vsphere,
+    Volcengine,
+}
+
+/// What an endpoint section's backend keys amount to.
+pub struct BackendParts {
+    pub credentials: Credentials,
+    pub settings: Arc<dyn EndpointSettings>,
+}
+
+/// Everything the rest of Portcullis needs to know about one backend.
+pub struct Plug {
+    pub kind: BackendKind,
+    /// `backend = "<name>"` in the configuration, `backend:<name>` in
+    /// policies, the `backend` attribute of its endpoints.
+    pub name: &'static str,
+    /// What every one of its tool names starts with.
+    pub tool_prefix: &'static str,
+    /// Its tools, declared once.
+    pub tools: fn() -> Vec<ToolDef>,
+    /// Its Cedar entity types (schema text), parented to `Endpoint`.
+    pub entity_types: &'static str,
+    /// The keys of its `[[endpoints]]` sections besides the common ones.
+    pub section_keys: &'static [&'static str],
+    /// Parse those keys (strictly).
+    pub section: fn(&SectionInput) -> Result<BackendParts, String>,
+    /// The environment variable that, set, adds an endpoint the way the
+    /// backend's seed MCP server is configured; and that endpoint.
+    pub env_var: &'static str,
+    pub from_env: fn(&dyn Env) -> Result<Option<Endpoint>, ConfigError>,
+    /// Rules a call's arguments must meet on an endpoint, checked before
+    /// any backend is contacted (configured regions …).
+    pub check_call: fn(&EndpointInfo, &ValidArgs) -> Result<(), String>,
+    /// For decision tests: the name of the endpoint a test file gets by
+    /// default, and the settings of a never-contacted endpoint from the
+    /// test file's extra keys.
+    pub test_endpoint: &'static str,
+    pub test_settings: fn(&toml::Table) -> Result<Arc<dyn EndpointSettings>, String>,
+}
+
+/// Every backend, in [`BackendKind`] order.
+pub static PLUGS: [&Plug; 3] = [&pve::PLUG, &vsphere::PLUG, &volc::PLUG];
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Pve,
+        BackendKind::Vsphere,
+        BackendKind::Volcengine,
+    ];
+
+    pub fn plug(self) -> &'static Plug {
+        PLUGS[self as usize]
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.plug().name
+    }
+
+    /// What every tool name of this backend starts with.
+    pub fn tool_prefix(self) -> &'static str {
+        self.plug().tool_prefix
+    }
+
+    /// The backend configured as `name`.
+    pub fn by_name(name: &str) -> Option<BackendKind> {
+        PLUGS.iter().find(|p| p.name == name).map(|p| p.kind)
+    }
+}
+
+/// "pve, vsphere, volcengine": for messages that list what is supported.
+pub fn names() -> String {
+    PLUGS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Every tool of every backend.
+pub fn tools() -> Vec<ToolDef> {
+    PLUGS.iter().flat_map(|p| (p.tools)()).collect()
+}
+
+/// No rule on a call's arguments.
+pub fn any_call(_: &EndpointInfo, _: &ValidArgs) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_finds_its_own_plug_and_names_are_unique() {
+        for kind in BackendKind::ALL {
+            assert_eq!(kind.plug().kind, kind);
+            assert_eq!(BackendKind::by_name(kind.as_str()), Some(kind));
+        }
+        let mut names: Vec<&str> = PLUGS.iter().map(|p| p.name).collect();
+        names.dedup();
+        assert_eq!(names.len(), PLUGS.len());
+    }
+
+    #[test]
+    fn every_tool_carries_its_backends_prefix() {
+        for plug in PLUGS {
+            for t in (plug.tools)() {
+                assert_eq!(t.backend, plug.kind, "{}", t.name);
+                assert!(t.name.starts_with(plug.tool_prefix), "{}", t.name);
+            }
+        }
+    }
+}
