@@ -39,8 +39,7 @@ fn every_validate_args_seed_reaches_path_building() {
         let args: Value = serde_json::from_slice(json).unwrap_or_else(|e| panic!("{name}: {e}"));
         let valid = validate(tool, Some(&args))
             .unwrap_or_else(|e| panic!("{name}: refused before any path is built: {e}"));
-        let rest = tool
-            .rest()
+        let rest = portcullis::backends::pve::tools::rest_call(tool)
             .unwrap_or_else(|| panic!("{name}: not a REST tool"));
         let path = fill(rest.path, &valid).unwrap();
         assert_eq!(

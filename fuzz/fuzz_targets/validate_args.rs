@@ -8,7 +8,9 @@
 use libfuzzer_sys::fuzz_target;
 use portcullis::backends::path::fill;
 use portcullis::backends::volc::{pascal, query_params, sign::canonical_query};
-use portcullis::catalog::{validate, Call, Catalog};
+use portcullis::backends::pve::tools::rest_call;
+use portcullis::backends::volc::tools::VolcCall;
+use portcullis::catalog::{validate, Catalog};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, json)) = data.split_first() else { return };
@@ -16,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let catalog = Catalog::builtin();
     let tool = &catalog.tools()[usize::from(pick) % catalog.tools().len()];
     let Ok(valid) = validate(tool, Some(&args)) else { return };
-    if let Call::Volc(_) = tool.call {
+    if tool.operation::<VolcCall>().is_some() {
         let params = query_params(tool, &valid);
         let own: Vec<String> = tool.params.iter().map(|p| pascal(p.name)).collect();
         for (k, _) in &params {
@@ -30,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // vim25 tools put values in XML-escaped SOAP bodies, never in a URL:
     // for them, validation not panicking is the property.
-    let Some(rest) = tool.rest() else { return };
+    let Some(rest) = rest_call(tool) else { return };
     let path = fill(rest.path, &valid).expect("accepted arguments fill the template");
     let t: Vec<&str> = rest.path.split('/').collect();
     let p: Vec<&str> = path.split('/').collect();

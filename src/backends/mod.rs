@@ -15,9 +15,51 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::catalog::{Call, Target, ToolDef, ValidArgs};
+use crate::catalog::{ToolDef, ValidArgs};
 use crate::config::{Endpoint, EndpointSettings};
-pub use vsphere::Located;
+
+/// An object and where it sits, as a backend describes it for the gate to
+/// turn into policy entities: `parents` name other entries by (kind, id);
+/// a place without parents sits directly under the endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub kind: &'static str,
+    pub id: String,
+    pub attrs: Vec<(&'static str, Value)>,
+    pub parents: Vec<(&'static str, String)>,
+}
+
+/// A boxed future, so backends can be called through one trait object.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// One endpoint's connection: what the gate asks of any backend.
+pub trait Client: Send + Sync {
+    /// Run a tool. The caller has authorized and audited.
+    fn execute<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        endpoint: &'a EndpointInfo,
+        progress: Option<&'a ProgressSink>,
+    ) -> BoxFuture<'a, Result<Value, BackendError>>;
+
+    /// Where a call's target lives, when only the backend can say (read
+    /// only). `Ok(None)`: the arguments say it all. `with_tags`: also read
+    /// what policies may test beyond the place (a VM's tags).
+    fn locate<'a>(
+        &'a self,
+        _tool: &'a ToolDef,
+        _args: &'a ValidArgs,
+        _with_tags: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<Located>>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// End sessions, best effort.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
 
 /// A progress report from a long-running backend operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,17 +338,10 @@ pub(crate) fn scrub(secret: &secrecy::SecretString, s: String) -> String {
     }
 }
 
-/// One client per configured endpoint (boxed: they differ a lot in size).
-enum Client {
-    Pve(Box<pve::PveClient>),
-    Vsphere(Box<vsphere::VimClient>),
-    Volc(Box<volc::VolcClient>),
-}
-
 /// The configured endpoints and their clients: the only hosts ever
 /// contacted.
 pub struct Backends {
-    clients: BTreeMap<String, (EndpointInfo, Client)>,
+    clients: BTreeMap<String, (EndpointInfo, Box<dyn Client>)>,
     /// Each endpoint's configured credential, to scrub from its answers.
     credentials: BTreeMap<String, secrecy::SecretString>,
 }
@@ -341,11 +376,7 @@ impl Backends {
                 default: ep.default,
                 settings: ep.settings.clone(),
             };
-            let client = match ep.backend {
-                BackendKind::Pve => Client::Pve(Box::new(pve::PveClient::new(ep)?)),
-                BackendKind::Vsphere => Client::Vsphere(Box::new(vsphere::VimClient::new(ep)?)),
-                BackendKind::Volcengine => Client::Volc(Box::new(volc::VolcClient::new(ep)?)),
-            };
+            let client = (ep.backend.plug().connect)(ep)?;
             clients.insert(ep.name.clone(), (info, client));
         }
         Ok(Backends {
@@ -418,30 +449,11 @@ impl Backends {
             .clients
             .get(endpoint)
             .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))?;
-        match (client, &tool.call) {
-            (Client::Pve(c), Call::Rest(_)) => c.execute(tool, args, progress).await,
-            (Client::Vsphere(c), Call::Vim(v)) => c.execute(tool, v.op, args, progress).await,
-            (Client::Volc(c), Call::Volc(v)) => {
-                // The gate has refused unconfigured regions already.
-                let region = volc::region(info, args).map_err(BackendError::Internal)?;
-                c.execute(tool, v, &region, args).await
-            }
-            _ => Err(BackendError::Internal(format!(
-                "{} is not a tool of endpoint {endpoint:?}'s backend",
-                tool.name
-            ))),
-        }
-    }
-
-    fn client(&self, endpoint: &str) -> Result<&Client, BackendError> {
-        self.clients
-            .get(endpoint)
-            .map(|(_, c)| c)
-            .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))
+        client.execute(tool, args, info, progress).await
     }
 
     /// Where a call's target lives, for backends whose objects are found by
-    /// asking the backend (vSphere). `Ok(None)`: the arguments say it all.
+    /// asking the backend. `Ok(None)`: the arguments say it all.
     /// `with_tags`: also read a VM's tags (when a policy reads them).
     pub async fn locate(
         &self,
@@ -450,35 +462,21 @@ impl Backends {
         args: &ValidArgs,
         with_tags: bool,
     ) -> Result<Option<Vec<Located>>, BackendError> {
-        let Client::Vsphere(c) = self.client(endpoint)? else {
-            return Ok(None);
-        };
-        let key = |name: &str| args.str(name).unwrap_or_default();
-        let scrubbed = |e: BackendError| match self.credentials.get(endpoint) {
-            Some(secret) => e.map_text(|t| scrub(secret, t)),
-            None => e,
-        };
-        let found = match tool.target {
-            Target::VirtualMachine => c.locate_vm(key("vm"), with_tags).await.map_err(scrubbed)?,
-            Target::HostSystem => c
-                .locate("HostSystem", "host", key("host"))
-                .await
-                .map_err(scrubbed)?,
-            Target::Datastore => c
-                .locate("Datastore", "datastore", key("datastore"))
-                .await
-                .map_err(scrubbed)?,
-            _ => return Ok(None),
-        };
-        Ok(Some(found.1))
+        let (_, client) = self
+            .clients
+            .get(endpoint)
+            .ok_or_else(|| BackendError::Internal(format!("endpoint {endpoint:?} vanished")))?;
+        let found = client.locate(tool, args, with_tags).await;
+        match (found, self.credentials.get(endpoint)) {
+            (Err(e), Some(secret)) => Err(e.map_text(|t| scrub(secret, t))),
+            (other, _) => other,
+        }
     }
 
-    /// End backend sessions (vSphere logout), best effort.
+    /// End backend sessions, best effort.
     pub async fn shutdown(&self) {
         for (_, c) in self.clients.values() {
-            if let Client::Vsphere(v) = c {
-                v.logout().await;
-            }
+            c.shutdown().await;
         }
     }
 }

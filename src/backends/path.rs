@@ -67,7 +67,11 @@ mod tests {
         let upid = "UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam!ci:";
         let args = validate(tool, Some(&json!({"node": "pve1", "upid": upid}))).unwrap();
         assert_eq!(
-            fill(tool.rest().unwrap().path, &args).unwrap(),
+            fill(
+                crate::backends::pve::tools::rest_call(tool).unwrap().path,
+                &args
+            )
+            .unwrap(),
             "/nodes/pve1/tasks/UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam!ci:/status"
         );
     }
@@ -79,6 +83,10 @@ mod tests {
         let args = validate(tool, Some(&json!({"node": "pve1"})))
             .unwrap()
             .with_unchecked("node", json!(".."));
-        assert!(fill(tool.rest().unwrap().path, &args).is_err());
+        assert!(fill(
+            crate::backends::pve::tools::rest_call(tool).unwrap().path,
+            &args
+        )
+        .is_err());
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::catalog::{ToolDef, ValidArgs};
 use crate::config::{ConfigError, Credentials, Endpoint, EndpointSettings, Env, SectionInput};
 
-use super::{pve, volc, vsphere, EndpointInfo};
+use super::{pve, volc, vsphere, BackendError, Client, EndpointInfo, Located};
 
 /// Which backend serves a tool or an endpoint: one variant per plug, in
 /// the order of [`PLUGS`].
@@ -49,6 +49,11 @@ pub struct Plug {
     /// Rules a call's arguments must meet on an endpoint, checked before
     /// any backend is contacted (configured regions …).
     pub check_call: fn(&EndpointInfo, &ValidArgs) -> Result<(), String>,
+    /// Where a call's target lives, from its arguments alone (the endpoint
+    /// entity itself is added by the gate).
+    pub place: fn(&ToolDef, &ValidArgs, &EndpointInfo) -> Vec<Located>,
+    /// Connect a client to one of its endpoints (nothing is sent yet).
+    pub connect: fn(&Endpoint) -> Result<Box<dyn Client>, BackendError>,
     /// For decision tests: the name of the endpoint a test file gets by
     /// default, and the settings of a never-contacted endpoint from the
     /// test file's extra keys.

@@ -35,107 +35,18 @@ impl Tier {
     }
 }
 
-/// The object a call acts on, expressed as the argument names that identify
-/// it. The gate turns this into a Cedar resource whose parent chain ends at
-/// the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// List-style tools act on the endpoint itself.
-    Endpoint,
-    Node,
-    Vm,
-    Container,
-    /// A storage; scoped to a node when the tool takes one.
-    Storage,
-    Task,
-    /// vSphere objects, named by their inventory name (or managed object
-    /// id). The backend resolves each to its place in the inventory.
-    VirtualMachine,
-    HostSystem,
-    Datastore,
-    /// Volcengine: a region of the endpoint (list tools), or a VPN object
-    /// in it, named by its id.
-    Region,
-    VpnGateway,
-    VpnConnection,
-    VpnGatewayRoute,
-    SslVpnClientCert,
-}
+/// How a backend runs one tool: the backend's own description of it (a
+/// REST method and path, a SOAP operation, an OpenAPI action) and of the
+/// object the call acts on. Opaque here; its backend reads it back with
+/// [`ToolDef::operation`].
+pub trait Operation: std::any::Any + std::fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
 
-impl Target {
-    /// The Cedar entity type name of this target.
-    pub fn entity_type(self) -> &'static str {
-        match self {
-            Target::Endpoint => "Endpoint",
-            Target::Node => "Node",
-            Target::Vm => "Vm",
-            Target::Container => "Container",
-            Target::Storage => "Storage",
-            Target::Task => "Task",
-            Target::VirtualMachine => "VirtualMachine",
-            Target::HostSystem => "HostSystem",
-            Target::Datastore => "Datastore",
-            Target::Region => "Region",
-            Target::VpnGateway => "VpnGateway",
-            Target::VpnConnection => "VpnConnection",
-            Target::VpnGatewayRoute => "VpnGatewayRoute",
-            Target::SslVpnClientCert => "SslVpnClientCert",
-        }
+    /// The parameters whose values become URL path segments, in order
+    /// (none unless the backend builds paths from arguments).
+    fn path_params(&self) -> Vec<&'static str> {
+        Vec::new()
     }
-}
-
-/// HTTP method of a REST call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
-/// How a REST backend executes a tool: method, a path template whose
-/// `{name}` placeholders are filled from path parameters, and whether the
-/// answer is a task id (UPID) that can be waited on.
-#[derive(Debug, Clone, Copy)]
-pub struct RestCall {
-    pub method: Method,
-    pub path: &'static str,
-    pub returns_task: bool,
-}
-
-/// How a vim25 (SOAP) backend executes a tool: the operation, and whether
-/// it starts a vSphere task that can be waited on.
-#[derive(Debug, Clone, Copy)]
-pub struct VimCall {
-    pub op: crate::backends::vsphere::tools::VimOp,
-    pub returns_task: bool,
-}
-
-/// How the Volcengine OpenAPI executes a tool: the action, and for list
-/// actions the result field that holds the items (so pages can be joined).
-#[derive(Debug, Clone, Copy)]
-pub struct VolcCall {
-    pub action: &'static str,
-    pub list_key: Option<&'static str>,
-}
-
-/// How a backend executes a tool.
-#[derive(Debug, Clone, Copy)]
-pub enum Call {
-    Rest(RestCall),
-    Vim(VimCall),
-    Volc(VolcCall),
 }
 
 /// One tool, declared once.
@@ -150,8 +61,13 @@ pub struct ToolDef {
     pub destructive: bool,
     pub idempotent: bool,
     pub params: Vec<Param>,
-    pub target: Target,
-    pub call: Call,
+    /// The Cedar entity type of the object a call acts on (`Endpoint` for
+    /// list-style tools); its backend places it.
+    pub target: &'static str,
+    /// The call starts a backend task that can be waited on.
+    pub returns_task: bool,
+    /// How its backend runs it.
+    pub operation: std::sync::Arc<dyn Operation>,
     /// When set, the tool's answer is also offered as the MCP resource
     /// `<backend>://<endpoint>/<name>` (an inventory listing).
     pub resource: Option<&'static str>,
@@ -180,12 +96,7 @@ impl Decl {
     }
     /// The tool starts a backend task that can be waited on.
     pub fn task(mut self) -> Decl {
-        match &mut self.0.call {
-            Call::Rest(r) => r.returns_task = true,
-            Call::Vim(v) => v.returns_task = true,
-            // Volcengine reads start no tasks.
-            Call::Volc(_) => {}
-        }
+        self.0.returns_task = true;
         self
     }
 }
@@ -205,21 +116,15 @@ pub mod control {
 }
 
 impl ToolDef {
-    /// The REST call of a REST-backed tool.
-    pub fn rest(&self) -> Option<&RestCall> {
-        match &self.call {
-            Call::Rest(r) => Some(r),
-            Call::Vim(_) | Call::Volc(_) => None,
-        }
+    /// The backend's own description of how to run this tool, if it is of
+    /// type `T` (a backend asks for its own type).
+    pub fn operation<T: Operation>(&self) -> Option<&T> {
+        self.operation.as_any().downcast_ref::<T>()
     }
 
     /// Does the tool start a backend task that can be waited on?
     pub fn returns_task(&self) -> bool {
-        match &self.call {
-            Call::Rest(r) => r.returns_task,
-            Call::Vim(v) => v.returns_task,
-            Call::Volc(_) => false,
-        }
+        self.returns_task
     }
 
     /// The type of one of this tool's own parameters.
@@ -324,9 +229,7 @@ impl ToolDef {
 
     /// The parameters whose values fill the path template, in order.
     pub fn path_params(&self) -> Vec<&'static str> {
-        self.rest()
-            .map(|r| template_names(r.path))
-            .unwrap_or_default()
+        self.operation.path_params()
     }
 }
 
@@ -399,7 +302,7 @@ impl Catalog {
                 t.tier.as_str(),
                 if t.destructive { "yes" } else { "no" },
                 t.category,
-                t.target.entity_type(),
+                t.target,
                 t.title
             ));
         }

@@ -271,7 +271,7 @@ impl Gate {
     /// tests, offline dry runs).
     pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
         let (tool, args, endpoint) = self.check(req)?;
-        let resources = resolve::resources(tool.target, &args, &endpoint);
+        let resources = resolve::resources(tool, &args, &endpoint);
         self.decide(caller, req, tool, args, endpoint, resources)
     }
 
@@ -291,7 +291,7 @@ impl Gate {
             .await
         {
             Ok(Some(found)) => resolve::located(found, &endpoint),
-            Ok(None) => resolve::resources(tool.target, &args, &endpoint),
+            Ok(None) => resolve::resources(tool, &args, &endpoint),
             Err(e) => return Err(Refusal::Unresolved(e.to_string())),
         };
         self.decide(caller, req, tool, args, endpoint, resources)

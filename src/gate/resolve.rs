@@ -2,7 +2,7 @@
 //! parents up to the endpoint it lives on.
 
 use crate::backends::{EndpointInfo, Located};
-use crate::catalog::{Target, ValidArgs};
+use crate::catalog::{ToolDef, ValidArgs};
 use crate::policy::{AttrValue, EntitySpec};
 
 fn endpoint_entity(ep: &EndpointInfo) -> EntitySpec {
@@ -18,112 +18,10 @@ fn endpoint_entity(ep: &EndpointInfo) -> EntitySpec {
     }
 }
 
-/// The target entity first, then its ancestors, the endpoint last.
-pub fn resources(target: Target, args: &ValidArgs, ep: &EndpointInfo) -> Vec<EntitySpec> {
-    let endpoint = endpoint_entity(ep);
-    let e = ep.name.as_str();
-    let up = ("Endpoint", e.to_string());
-    let node = args.str("node").map(|n| EntitySpec {
-        ty: "Node",
-        id: format!("{e}/{n}"),
-        attrs: vec![("name", AttrValue::Str(n.to_string()))],
-        parents: vec![up.clone()],
-    });
-    let node_str = args.str("node").unwrap_or_default().to_string();
-    let mut parents = vec![up.clone()];
-    if let Some(n) = &node {
-        parents.insert(0, ("Node", n.id.clone()));
-    }
-    let guest = |ty: &'static str, sep: &str| EntitySpec {
-        ty,
-        id: format!("{e}/{sep}{}", args.int("vmid").unwrap_or_default()),
-        attrs: vec![
-            (
-                "vmid",
-                AttrValue::Long(args.int("vmid").unwrap_or_default()),
-            ),
-            ("node", AttrValue::Str(node_str.clone())),
-        ],
-        parents: parents.clone(),
-    };
-    let target = match target {
-        Target::Endpoint => None,
-        Target::Node => return node.into_iter().chain([endpoint]).collect(),
-        Target::Vm => Some(guest("Vm", "")),
-        Target::Container => Some(guest("Container", "ct/")),
-        Target::Storage => {
-            let s = args.str("storage").unwrap_or_default();
-            let id = if node_str.is_empty() {
-                format!("{e}/{s}")
-            } else {
-                format!("{e}/{node_str}/{s}")
-            };
-            Some(EntitySpec {
-                ty: "Storage",
-                id,
-                attrs: vec![("name", AttrValue::Str(s.to_string()))],
-                parents: parents.clone(),
-            })
-        }
-        // vSphere objects are placed by asking the backend (see
-        // `located`); without it (policy tests, offline dry runs) only the
-        // name given is known.
-        Target::VirtualMachine | Target::HostSystem | Target::Datastore => {
-            let key = match target {
-                Target::VirtualMachine => "vm",
-                Target::HostSystem => "host",
-                _ => "datastore",
-            };
-            let name = args.str(key).unwrap_or_default();
-            Some(EntitySpec {
-                ty: target.entity_type(),
-                id: format!("{e}/{name}"),
-                attrs: vec![("name", AttrValue::Str(name.to_string()))],
-                parents: vec![up.clone()],
-            })
-        }
-        // Volcengine: the region (the argument, or the endpoint's default),
-        // and the VPN object in it named by its id.
-        Target::Region
-        | Target::VpnGateway
-        | Target::VpnConnection
-        | Target::VpnGatewayRoute
-        | Target::SslVpnClientCert => {
-            let region = crate::backends::volc::region(ep, args).unwrap_or_default();
-            let region_entity = EntitySpec {
-                ty: "Region",
-                id: format!("{e}/{region}"),
-                attrs: vec![("name", AttrValue::Str(region.to_string()))],
-                parents: vec![up.clone()],
-            };
-            let object = crate::backends::volc::tools::target_id_param(target).map(|param| {
-                let id = args.str(param).unwrap_or_default();
-                EntitySpec {
-                    ty: target.entity_type(),
-                    id: format!("{e}/{region}/{id}"),
-                    attrs: vec![("id", AttrValue::Str(id.to_string()))],
-                    parents: vec![("Region", region_entity.id.clone())],
-                }
-            });
-            return object
-                .into_iter()
-                .chain([region_entity, endpoint])
-                .collect();
-        }
-        Target::Task => {
-            let upid = args.str("upid").unwrap_or_default();
-            Some(EntitySpec {
-                ty: "Task",
-                id: format!("{e}/{upid}"),
-                attrs: vec![
-                    ("upid", AttrValue::Str(upid.to_string())),
-                    ("node", AttrValue::Str(node_str.clone())),
-                ],
-                parents: parents.clone(),
-            })
-        }
-    };
-    target.into_iter().chain(node).chain([endpoint]).collect()
+/// The target entity first, then its ancestors, the endpoint last, as the
+/// tool's backend places it from the arguments alone.
+pub fn resources(tool: &ToolDef, args: &ValidArgs, ep: &EndpointInfo) -> Vec<EntitySpec> {
+    located((tool.backend.plug().place)(tool, args, ep), ep)
 }
 
 /// Entities for an object the backend located, its places, and the

@@ -1,5 +1,4 @@
 use super::*;
-use crate::catalog::Target;
 use crate::config::Endpoint;
 use crate::policy::PolicySource;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
@@ -321,7 +320,7 @@ fn validation_never_panics_on_arbitrary_json() {
             return true;
         };
         // vim25 tools put values in XML-escaped SOAP bodies, never in a URL.
-        let Some(rest) = tool.rest() else {
+        let Some(rest) = crate::backends::pve::tools::rest_call(tool) else {
             return true;
         };
         let path = crate::backends::path::fill(rest.path, &valid)
@@ -476,7 +475,7 @@ fn hostile_path_arguments_are_refused_or_stay_one_segment() {
         let rest_tools: Vec<_> = catalog
             .tools()
             .iter()
-            .filter_map(|t| Some((t, t.rest()?)))
+            .filter_map(|t| Some((t, crate::backends::pve::tools::rest_call(t)?)))
             .filter(|(_, r)| !path_params(r.path).is_empty())
             .collect();
         let (tool, rest) = rest_tools[m.tool % rest_tools.len()];
@@ -577,7 +576,7 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
     // Random but valid values for every path parameter of every tool.
     fn prop(node: u16, vmid: u32, snap: u16) -> bool {
         let catalog = Catalog::builtin();
-        catalog.tools().iter().filter_map(|t| Some((t, t.rest()?))).all(|(tool, rest)| {
+        catalog.tools().iter().filter_map(|t| Some((t, crate::backends::pve::tools::rest_call(t)?))).all(|(tool, rest)| {
             let args = json!({
                 "node": format!("n{node}"), "vmid": 100 + u64::from(vmid) % 999_999_000, "snapname": format!("s{snap}"),
                 "storage": format!("st.{node}"), "newid": 200,
@@ -616,7 +615,7 @@ fn resources_chain_up_to_the_endpoint() {
         chain,
         vec!["Vm::\"e1/100\"", "Node::\"e1/pve1\"", "Endpoint::\"e1\""]
     );
-    assert_eq!(p.tool.target, Target::Vm);
+    assert_eq!(p.tool.target, "Vm");
     // An endpoint that is not configured is refused before authorization.
     let args = json!({"node": "pve1", "endpoint": "elsewhere"});
     let err = gate

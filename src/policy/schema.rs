@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::catalog::{control, Catalog, Target, ToolDef};
+use crate::catalog::{control, Catalog, ToolDef};
 
 /// The entity types every deployment has: principals, groups, endpoints.
 /// Each backend adds its own (see `backends::registry`), parented so that
@@ -77,10 +77,6 @@ fn args_record(tool: &ToolDef) -> String {
     format!("{{ {} }}", fields.join(", "))
 }
 
-fn target_type(target: Target) -> &'static str {
-    target.entity_type()
-}
-
 /// The complete schema text.
 pub fn generate(catalog: &Catalog) -> String {
     let mut out = String::from(
@@ -110,7 +106,7 @@ pub fn generate(catalog: &Catalog) -> String {
             if tool.destructive { " (destructive)" } else { "" },
             tool.name,
             parents.join(", "),
-            target_type(tool.target),
+            tool.target,
             args_record(tool),
         );
     }

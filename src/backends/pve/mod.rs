@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod lab;
+mod place;
 pub mod tools;
 
 use std::time::{Duration, Instant};
@@ -11,8 +12,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::catalog::{control, validate, Catalog, Method, ToolDef, ValidArgs};
+use crate::catalog::{control, validate, Catalog, ToolDef, ValidArgs};
 use crate::config::Endpoint;
+use tools::{rest_call, Method};
 
 use super::registry::{self, BackendKind, Plug};
 use super::{http, path, shorten, transport_error, BackendError, Progress, ProgressSink};
@@ -29,6 +31,8 @@ pub static PLUG: Plug = Plug {
     env_var: "PVE_BASE_URL",
     from_env: config::from_env,
     check_call: registry::any_call,
+    place: place::place,
+    connect: |ep| Ok(Box::new(PveClient::new(ep)?)),
     test_endpoint: "pve",
     test_settings: |_| Ok(std::sync::Arc::new(crate::config::NoSettings)),
 };
@@ -96,7 +100,7 @@ fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
 
 /// The path template of a PVE tool (every PVE tool is a REST tool).
 fn rest_path(tool: &ToolDef) -> &'static str {
-    tool.rest().map_or("", |r| r.path)
+    rest_call(tool).map_or("", |r| r.path)
 }
 
 impl PveClient {
@@ -195,15 +199,14 @@ impl PveClient {
         args: &ValidArgs,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let call = tool
-            .rest()
+        let call = rest_call(tool)
             .ok_or_else(|| BackendError::Internal(format!("{} is not a REST tool", tool.name)))?;
         let path =
             path::fill(call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
         let data = self
             .request(call.method, &path, &backend_params(tool, args))
             .await?;
-        if !call.returns_task {
+        if !tool.returns_task {
             return Ok(data);
         }
         let Some(upid) = data.as_str() else {
@@ -305,5 +308,17 @@ impl PveClient {
             .map(|t| self.scrub(shorten(t.to_string())))
             .collect();
         text[text.len().saturating_sub(5)..].to_vec()
+    }
+}
+
+impl super::Client for PveClient {
+    fn execute<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        _endpoint: &'a super::EndpointInfo,
+        progress: Option<&'a ProgressSink>,
+    ) -> super::BoxFuture<'a, Result<Value, BackendError>> {
+        Box::pin(self.execute(tool, args, progress))
     }
 }

@@ -1,7 +1,69 @@
 //! Proxmox VE tools: names, arguments and meaning as in mcp-pve, each with
 //! its tier, destructive flag, target resource and REST call.
 
-use crate::catalog::{BackendKind, Call, Decl, Method, Param, RestCall, Target, Tier, ToolDef, Ty};
+use std::sync::Arc;
+
+use crate::catalog::{template_names, BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+
+/// The object a Proxmox VE call acts on, named by its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// List-style tools act on the endpoint itself.
+    Endpoint,
+    Node,
+    Vm,
+    Container,
+    /// A storage; scoped to a node when the tool takes one.
+    Storage,
+    Task,
+}
+
+impl Target {
+    /// The Cedar entity type of this target.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Target::Endpoint => "Endpoint",
+            Target::Node => "Node",
+            Target::Vm => "Vm",
+            Target::Container => "Container",
+            Target::Storage => "Storage",
+            Target::Task => "Task",
+        }
+    }
+}
+
+/// HTTP method of a REST call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// How the REST API runs a tool: method, a path template whose `{name}`
+/// placeholders are filled from path parameters, and the target.
+#[derive(Debug, Clone, Copy)]
+pub struct RestCall {
+    pub method: Method,
+    pub path: &'static str,
+    pub target: Target,
+}
+
+impl Operation for RestCall {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn path_params(&self) -> Vec<&'static str> {
+        template_names(self.path)
+    }
+}
+
+/// The REST call of a Proxmox VE tool.
+pub fn rest_call(tool: &ToolDef) -> Option<&RestCall> {
+    tool.operation::<RestCall>()
+}
 
 const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
 const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
@@ -38,12 +100,13 @@ fn tool(
         destructive: false,
         idempotent: matches!(method, Method::Get | Method::Put | Method::Delete),
         params: Vec::new(),
-        target,
+        target: target.entity_type(),
+        returns_task: false,
         resource: None,
-        call: Call::Rest(RestCall {
+        operation: Arc::new(RestCall {
             method,
             path,
-            returns_task: false,
+            target,
         }),
     })
 }

@@ -14,10 +14,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 
+use crate::catalog::ValidArgs;
 use crate::catalog::{ToolDef, Ty};
-use crate::catalog::{ValidArgs, VolcCall};
 use crate::config::Endpoint;
 use crate::util::UtcTime;
+use tools::VolcCall;
 use tools::REGION;
 
 use super::registry::{BackendKind, Plug};
@@ -35,9 +36,37 @@ pub static PLUG: Plug = Plug {
     env_var: "VOLCENGINE_ACCESS_KEY",
     from_env: config::from_env,
     check_call: |ep, args| region(ep, args).map(|_| ()),
+    place,
+    connect: |ep| Ok(Box::new(VolcClient::new(ep)?)),
     test_endpoint: "volc",
     test_settings: config::test_settings,
 };
+
+/// A Volcengine call's target: the region (the argument, or the endpoint's
+/// default) and the VPN object in it named by its id.
+fn place(tool: &ToolDef, args: &ValidArgs, ep: &EndpointInfo) -> Vec<super::Located> {
+    let Some(call) = tool.operation::<VolcCall>() else {
+        return Vec::new();
+    };
+    let e = ep.name.as_str();
+    let region = region(ep, args).unwrap_or_default();
+    let region_entity = super::Located {
+        kind: "Region",
+        id: format!("{e}/{region}"),
+        attrs: vec![("name", json!(region))],
+        parents: vec![("Endpoint", e.to_string())],
+    };
+    let object = tools::target_id_param(call.target).map(|param| {
+        let id = args.str(param).unwrap_or_default();
+        super::Located {
+            kind: call.target.entity_type(),
+            id: format!("{e}/{region}/{id}"),
+            attrs: vec![("id", json!(id))],
+            parents: vec![("Region", region_entity.id.clone())],
+        }
+    });
+    object.into_iter().chain([region_entity]).collect()
+}
 
 /// The region a call goes to: the one named, if the endpoint is configured
 /// for it, or the endpoint's default. Only configured regions: refused
@@ -336,6 +365,25 @@ impl VolcClient {
         out.insert("truncated".into(), json!(truncated));
         out.insert("region".into(), json!(region));
         Ok(Value::Object(out))
+    }
+}
+
+impl super::Client for VolcClient {
+    fn execute<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        endpoint: &'a EndpointInfo,
+        _progress: Option<&'a super::ProgressSink>,
+    ) -> super::BoxFuture<'a, Result<Value, BackendError>> {
+        Box::pin(async move {
+            let call = tool.operation::<VolcCall>().ok_or_else(|| {
+                BackendError::Internal(format!("{} is not a Volcengine tool", tool.name))
+            })?;
+            // The gate has refused unconfigured regions already.
+            let region = region(endpoint, args).map_err(BackendError::Internal)?;
+            self.execute(tool, call, &region, args).await
+        })
     }
 }
 

@@ -3,7 +3,48 @@
 //! the OpenAPI offers. Parameter names are the OpenAPI's in snake case; the
 //! backend turns them back (`vpn_gateway_ids` → `VpnGatewayIds`).
 
-use crate::catalog::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VolcCall};
+use std::sync::Arc;
+
+use crate::catalog::{BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+
+/// The object a Volcengine call acts on: a region of the endpoint (list
+/// tools), or a VPN object in it, named by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Region,
+    VpnGateway,
+    VpnConnection,
+    VpnGatewayRoute,
+    SslVpnClientCert,
+}
+
+impl Target {
+    /// The Cedar entity type of this target.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Target::Region => "Region",
+            Target::VpnGateway => "VpnGateway",
+            Target::VpnConnection => "VpnConnection",
+            Target::VpnGatewayRoute => "VpnGatewayRoute",
+            Target::SslVpnClientCert => "SslVpnClientCert",
+        }
+    }
+}
+
+/// How the OpenAPI runs a tool: the action, for list actions the result
+/// field that holds the items (so pages can be joined), and the target.
+#[derive(Debug, Clone, Copy)]
+pub struct VolcCall {
+    pub action: &'static str,
+    pub list_key: Option<&'static str>,
+    pub target: Target,
+}
+
+impl Operation for VolcCall {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 /// The argument that picks a region; never sent as an OpenAPI parameter
 /// (it selects the signing scope and the Cedar resource).
@@ -112,9 +153,14 @@ fn tool(
         destructive: false,
         idempotent: true,
         params: Vec::new(),
-        target,
+        target: target.entity_type(),
+        returns_task: false,
         resource: None,
-        call: Call::Volc(VolcCall { action, list_key }),
+        operation: Arc::new(VolcCall {
+            action,
+            list_key,
+            target,
+        }),
     })
 }
 

@@ -65,15 +65,7 @@ impl Cache {
     }
 }
 
-/// An object and where it sits, for the gate to turn into policy entities.
-/// `parents` name other entries by (kind, id); the endpoint is implied.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Located {
-    pub kind: &'static str,
-    pub id: String,
-    pub attrs: Vec<(&'static str, Value)>,
-    pub parents: Vec<(&'static str, String)>,
-}
+pub use crate::backends::Located;
 
 /// The policy kind of a managed object type; `None` for types that are
 /// not places of their own (a standalone host's ComputeResource, the root

@@ -28,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::catalog::{ToolDef, ValidArgs};
 use crate::config::Endpoint;
 
 use super::registry::{self, BackendKind, Plug};
@@ -45,10 +46,12 @@ pub static PLUG: Plug = Plug {
     env_var: "VCENTER_HOST",
     from_env: config::from_env,
     check_call: registry::any_call,
+    place,
+    connect: |ep| Ok(Box::new(VimClient::new(ep)?)),
     test_endpoint: "vc",
     test_settings: |_| Ok(std::sync::Arc::new(config::Settings::default())),
 };
-pub use inventory::Located;
+pub use crate::backends::Located;
 use xml::{el, escape, moref, MoRef, Xml};
 
 /// The vim25 API version requested (vCenter 6.5 and later answer it).
@@ -731,5 +734,70 @@ fn object_props(o: &Xml) -> Props {
     Props {
         obj: o.child("obj").and_then(Xml::moref),
         values,
+    }
+}
+
+/// Without asking vCenter (policy tests, offline dry runs), only the name
+/// given is known: the object sits directly under the endpoint.
+fn place(tool: &ToolDef, args: &ValidArgs, ep: &super::EndpointInfo) -> Vec<Located> {
+    let Some(call) = tool.operation::<tools::VimCall>() else {
+        return Vec::new();
+    };
+    let Some(key) = call.target.key() else {
+        return Vec::new();
+    };
+    let name = args.str(key).unwrap_or_default();
+    vec![Located {
+        kind: call.target.entity_type(),
+        id: format!("{}/{name}", ep.name),
+        attrs: vec![("name", json!(name))],
+        parents: vec![("Endpoint", ep.name.clone())],
+    }]
+}
+
+impl super::Client for VimClient {
+    fn execute<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        _endpoint: &'a super::EndpointInfo,
+        progress: Option<&'a ProgressSink>,
+    ) -> super::BoxFuture<'a, Result<Value, BackendError>> {
+        Box::pin(async move {
+            let call = tool.operation::<tools::VimCall>().ok_or_else(|| {
+                BackendError::Internal(format!("{} is not a vSphere tool", tool.name))
+            })?;
+            self.execute(tool, call.op, args, progress).await
+        })
+    }
+
+    /// Objects are placed by asking vCenter: folder, pool, host, cluster
+    /// (and a VM's tags when policies read them).
+    fn locate<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        with_tags: bool,
+    ) -> super::BoxFuture<'a, Result<Option<Vec<Located>>, BackendError>> {
+        Box::pin(async move {
+            let Some(call) = tool.operation::<tools::VimCall>() else {
+                return Ok(None);
+            };
+            let key = |name: &str| args.str(name).unwrap_or_default();
+            let found = match call.target {
+                tools::Target::VirtualMachine => self.locate_vm(key("vm"), with_tags).await?,
+                tools::Target::HostSystem => self.locate("HostSystem", "host", key("host")).await?,
+                tools::Target::Datastore => {
+                    self.locate("Datastore", "datastore", key("datastore"))
+                        .await?
+                }
+                tools::Target::Endpoint => return Ok(None),
+            };
+            Ok(Some(found.1))
+        })
+    }
+
+    fn shutdown(&self) -> super::BoxFuture<'_, ()> {
+        Box::pin(self.logout())
     }
 }

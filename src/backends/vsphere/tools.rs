@@ -3,7 +3,55 @@
 //! operation differently, both names are offered (each users' tools keep
 //! working) and map to one operation.
 
-use crate::catalog::{BackendKind, Call, Decl, Param, Target, Tier, ToolDef, Ty, VimCall};
+use std::sync::Arc;
+
+use crate::catalog::{BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+
+/// The object a vSphere call acts on, named by its inventory name (or
+/// managed object id); the backend places it in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// List-style tools act on the endpoint itself.
+    Endpoint,
+    VirtualMachine,
+    HostSystem,
+    Datastore,
+}
+
+impl Target {
+    /// The Cedar entity type of this target.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Target::Endpoint => "Endpoint",
+            Target::VirtualMachine => "VirtualMachine",
+            Target::HostSystem => "HostSystem",
+            Target::Datastore => "Datastore",
+        }
+    }
+
+    /// The argument that names it.
+    pub fn key(self) -> Option<&'static str> {
+        match self {
+            Target::Endpoint => None,
+            Target::VirtualMachine => Some("vm"),
+            Target::HostSystem => Some("host"),
+            Target::Datastore => Some("datastore"),
+        }
+    }
+}
+
+/// How the vim25 backend runs a tool: the operation and its target.
+#[derive(Debug, Clone, Copy)]
+pub struct VimCall {
+    pub op: VimOp,
+    pub target: Target,
+}
+
+impl Operation for VimCall {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 /// What the vSphere backend does for a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,12 +195,10 @@ fn tool(
         destructive: false,
         idempotent: tier == Tier::Read,
         params: Vec::new(),
-        target,
+        target: target.entity_type(),
+        returns_task: false,
         resource: None,
-        call: Call::Vim(VimCall {
-            op,
-            returns_task: false,
-        }),
+        operation: Arc::new(VimCall { op, target }),
     })
 }
 
