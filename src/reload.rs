@@ -94,7 +94,7 @@ impl PolicyReloader {
             Reloaded::Refused(e) => record["error"] = json!(e),
             Reloaded::Unchanged => {}
         }
-        if let Err(e) = self.gate.audit_event(record).await {
+        if let Err(e) = self.gate.audit_event(&record).await {
             tracing::error!(error = %e, "audit write failed for a policy reload");
         }
         outcome

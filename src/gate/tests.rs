@@ -183,7 +183,7 @@ impl GenCall {
             principal: &caller.principal,
             action: self.tool,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         (
             p.decision.clone(),
@@ -713,7 +713,7 @@ fn every_tools_request_conforms_to_the_schema() {
             principal: &caller.principal,
             action: tool.name,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         gate.policies()
             .entities_conform(&input)
@@ -800,7 +800,7 @@ fn located_vsphere_entities_conform_and_carry_their_places() {
             principal: &caller.principal,
             action: tool.name,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         gate.policies().entities_conform(&input).unwrap();
     }
@@ -831,8 +831,8 @@ fn secret_arguments_stay_out_of_context_and_records() {
     };
     let everything = format!(
         "{} {} {}",
-        p.context,
-        records::decision(&ids, &caller, &p, "allow", None),
+        p.context.to_json(),
+        records::decision(&ids, &caller, &p, DecisionKind::Allow, None),
         gate.request_json(&caller, &p)
     );
     assert!(!everything.contains("hunter2"), "{everything}");
@@ -843,7 +843,7 @@ fn secret_arguments_stay_out_of_context_and_records() {
         "vsphere_list_guest_processes",
         Some(p.tool),
         Some(&args),
-        "invalid",
+        DecisionKind::Invalid,
         "x",
     );
     assert!(!refused.to_string().contains("hunter2"));
@@ -865,7 +865,7 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
             },
         )
         .unwrap();
-    let mut context = p.context.clone();
+    let mut context = p.context.to_json();
     context["args"]["vmid"] = json!("100");
     let input = AuthzInput {
         principal: &principal,
@@ -876,7 +876,7 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
     let err = gate.policies().authorize(&input).unwrap_err().to_string();
     assert!(err.contains("pve_start_qemu_vm"), "{err}");
     // An object that looks like an entity escape stays a plain record.
-    let mut context = p.context.clone();
+    let mut context = p.context.to_json();
     context["args"]["node"] = json!({"__entity": {"type": "Group", "id": "admins"}});
     let input = AuthzInput { context, ..input };
     assert!(gate.policies().authorize(&input).is_err());
