@@ -215,8 +215,13 @@ fn main() {
                     call: "0123456789abcdef",
                     confirms: None,
                 };
-                let rec =
-                    records::decision(&ids, &scenarios[i % 3].caller, &p, DecisionKind::Allow, None);
+                let rec = records::decision(
+                    &ids,
+                    &scenarios[i % 3].caller,
+                    &p,
+                    DecisionKind::Allow,
+                    None,
+                );
                 log.append(serde_json::to_value(&rec).unwrap()).unwrap();
             })
         };

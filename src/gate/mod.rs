@@ -27,8 +27,8 @@ use crate::metrics::Metrics;
 use crate::policy::{AuthzInput, Decision, EntitySpec, PolicyContext, PolicyEngine};
 use crate::principal::Principal;
 use crate::util::{random_hex, UtcTime};
-use verdict::{DecisionKind, OutcomeKind, Verdict};
 pub use verdict::Rejection;
+use verdict::{DecisionKind, OutcomeKind, Verdict};
 
 /// How (and whether) a destructive call was confirmed. Policies see it as
 /// `context.confirmation`.
@@ -471,7 +471,13 @@ impl Gate {
         started: Instant,
     ) -> Outcome {
         if let Err(e) = self
-            .write(&records::decision(ids, caller, p, DecisionKind::Allow, None))
+            .write(&records::decision(
+                ids,
+                caller,
+                p,
+                DecisionKind::Allow,
+                None,
+            ))
             .await
         {
             // Invariant 2: nothing executes without a durable decision record.

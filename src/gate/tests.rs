@@ -881,3 +881,70 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
     let input = AuthzInput { context, ..input };
     assert!(gate.policies().authorize(&input).is_err());
 }
+
+/// The typed records serialize to exactly the keys readers expect:
+/// optional keys absent when there is nothing to say.
+#[test]
+fn decision_and_outcome_records_keep_their_keys() {
+    use verdict::{OutcomeKind, RefusalKind};
+    let gate =
+        gate_with(&["@id(\"all\")\npermit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"node": "pve1", "vmid": 100, "confirm": true});
+    let req = CallRequest {
+        tool: "pve_delete_qemu_vm",
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let p = gate.prepare(&caller, &req).unwrap();
+    let ids = records::Ids {
+        call: "c1",
+        confirms: Some("c0"),
+    };
+    let rec = records::decision(&ids, &caller, &p, DecisionKind::Deny, Some("why"))
+        .with_refusal(Some(RefusalKind::NoPermit));
+    let rec: Value = serde_json::from_str(&rec.to_string()).unwrap();
+    assert_eq!(
+        rec,
+        json!({
+            "kind": "decision", "call": "c1", "confirms": "c0",
+            "principal": {"id": "u", "groups": ["g0"]},
+            "transport": "stdio", "authentication": caller.authentication.as_str(),
+            "client": caller.client, "tool": "pve_delete_qemu_vm",
+            "tier": p.tool.tier.as_str(), "destructive": true, "backend": "pve",
+            "endpoint": p.endpoint.name, "endpoint_host": p.endpoint.host,
+            "tls_verify": p.endpoint.tls_verify,
+            "resource": p.resources[0].display(),
+            "args": {"node": "pve1", "vmid": 100},
+            "confirmation": "argument", "decision": "deny", "policies": ["all"],
+            "reason": "why", "refusal": "no_permit",
+        })
+    );
+    let plain = records::decision(
+        &records::Ids {
+            call: "c1",
+            confirms: None,
+        },
+        &caller,
+        &p,
+        DecisionKind::Allow,
+        None,
+    );
+    let plain: Value = serde_json::from_str(&plain.to_string()).unwrap();
+    for absent in ["confirms", "policy_errors", "reason", "refusal"] {
+        assert!(plain.get(absent).is_none(), "{absent} in {plain}");
+    }
+    let out = records::outcome(
+        &ids,
+        &caller,
+        "pve_delete_qemu_vm",
+        OutcomeKind::AwaitingConfirmation,
+        None,
+        std::time::Instant::now(),
+    );
+    let out: Value = serde_json::from_str(&out.to_string()).unwrap();
+    assert_eq!(out["outcome"], "awaiting_confirmation");
+    assert!(out["duration_us"].is_u64());
+    assert!(out.get("error").is_none() && out.get("error_kind").is_none());
+}
