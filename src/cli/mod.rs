@@ -17,6 +17,7 @@ use crate::backends::pve::lab::Lab;
 use crate::backends::Backends;
 use crate::catalog::Catalog;
 use crate::config::{Config, ProcessEnv};
+use crate::gate::verdict::DecisionKind;
 use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, Rejection};
 use crate::policy::{schema, PolicyEngine};
 use crate::principal::Principal;
@@ -361,7 +362,12 @@ async fn dry_run(
         Err(Rejection::Unresolved(m)) => return Err(format!("the target could not be found: {m}")),
     };
     let engine = rt.gate.policies();
-    let decision = if p.decision.allowed { "allow" } else { "deny" };
+    let decision = if p.decision.allowed {
+        DecisionKind::Allow
+    } else {
+        DecisionKind::Deny
+    }
+    .as_str();
     let origins: Vec<Value> = p
         .decision
         .policies

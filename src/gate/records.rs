@@ -157,7 +157,8 @@ display_as_json!(
     DecisionRecord,
     OutcomeRecord,
     ConfirmationRecord,
-    HttpRefusedRecord
+    HttpRefusedRecord,
+    PolicyReloadRecord
 );
 
 /// A call refused before authorization (unknown tool, invalid arguments,
@@ -331,6 +332,39 @@ pub fn http_refused<'a>(
         method,
         path,
         principal,
+    }
+}
+
+/// A policy reload: applied, refused, or (when forced) unchanged.
+#[derive(Serialize)]
+pub struct PolicyReloadRecord<'a> {
+    kind: &'static str,
+    trigger: &'a str,
+    result: &'a str,
+    dir: &'a str,
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+pub fn policy_reload<'a>(
+    trigger: &'a str,
+    result: &'a str,
+    dir: &'a str,
+    digest: &'a str,
+    policies: Option<usize>,
+    error: Option<&'a str>,
+) -> PolicyReloadRecord<'a> {
+    PolicyReloadRecord {
+        kind: "policy_reload",
+        trigger,
+        result,
+        dir,
+        digest,
+        policies,
+        error,
     }
 }
 

@@ -948,3 +948,32 @@ fn decision_and_outcome_records_keep_their_keys() {
     assert!(out["duration_us"].is_u64());
     assert!(out.get("error").is_none() && out.get("error_kind").is_none());
 }
+
+/// Records of events that are not calls keep their keys too.
+#[test]
+fn http_refused_and_reload_records_keep_their_keys() {
+    let remote = "127.0.0.1:9".parse().unwrap();
+    let with = records::http_refused("rate", "too many", remote, "POST", "/mcp", Some("u"));
+    assert_eq!(
+        serde_json::to_value(&with).unwrap(),
+        json!({"kind": "http_refused", "reason": "rate", "detail": "too many",
+               "remote": "127.0.0.1:9", "method": "POST", "path": "/mcp", "principal": "u"})
+    );
+    let without = records::http_refused("rate", "too many", remote, "POST", "/mcp", None);
+    assert!(serde_json::to_value(&without)
+        .unwrap()
+        .get("principal")
+        .is_none());
+    let applied = records::policy_reload("sighup", "applied", "/p", "d1", Some(3), None);
+    assert_eq!(
+        serde_json::to_value(&applied).unwrap(),
+        json!({"kind": "policy_reload", "trigger": "sighup", "result": "applied",
+               "dir": "/p", "digest": "d1", "policies": 3})
+    );
+    let refused = records::policy_reload("watch", "refused", "/p", "d2", None, Some("bad"));
+    assert_eq!(
+        serde_json::to_value(&refused).unwrap(),
+        json!({"kind": "policy_reload", "trigger": "watch", "result": "refused",
+               "dir": "/p", "digest": "d2", "error": "bad"})
+    );
+}
