@@ -17,6 +17,7 @@ use portcullis::backends::Backends;
 use portcullis::catalog::Catalog;
 use portcullis::config::Endpoint;
 use portcullis::gate::records::{self, Ids};
+use portcullis::gate::verdict::DecisionKind;
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate};
 use portcullis::lab;
 use portcullis::policy::{AuthzInput, PolicyEngine, PolicySource};
@@ -175,7 +176,7 @@ fn main() {
                 principal: &s.caller.principal,
                 action: p.tool.name,
                 resources: &p.resources,
-                context: p.context.clone(),
+                context: p.context.to_json(),
             }
         };
         // The slice must agree with the whole set, here as in the tests.
@@ -214,8 +215,14 @@ fn main() {
                     call: "0123456789abcdef",
                     confirms: None,
                 };
-                let rec = records::decision(&ids, &scenarios[i % 3].caller, &p, "allow", None);
-                log.append(rec).unwrap();
+                let rec = records::decision(
+                    &ids,
+                    &scenarios[i % 3].caller,
+                    &p,
+                    DecisionKind::Allow,
+                    None,
+                );
+                log.append(serde_json::to_value(&rec).unwrap()).unwrap();
             })
         };
         let tmpfs = shm_dir

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::gate::Gate;
+use crate::gate::{records, Gate};
 use crate::policy::{read_dir, PolicyEngine, PolicySource};
 
 /// How often the directory is read for changes.
@@ -82,19 +81,14 @@ impl PolicyReloader {
             }
         };
         self.gate.metrics().reload("policies", result);
-        let mut record = json!({
-            "kind": "policy_reload",
-            "trigger": trigger,
-            "result": result,
-            "dir": self.dir.display().to_string(),
-            "digest": d,
-        });
-        match &outcome {
-            Reloaded::Applied { policies } => record["policies"] = json!(policies),
-            Reloaded::Refused(e) => record["error"] = json!(e),
-            Reloaded::Unchanged => {}
-        }
-        if let Err(e) = self.gate.audit_event(record).await {
+        let (policies, error) = match &outcome {
+            Reloaded::Applied { policies } => (Some(*policies), None),
+            Reloaded::Refused(e) => (None, Some(e.as_str())),
+            Reloaded::Unchanged => (None, None),
+        };
+        let dir = self.dir.display().to_string();
+        let record = records::policy_reload(trigger, result, &dir, &d, policies, error);
+        if let Err(e) = self.gate.audit_event(&record).await {
             tracing::error!(error = %e, "audit write failed for a policy reload");
         }
         outcome

@@ -257,17 +257,23 @@ fn secret_and_content_arguments_appear_in_no_log_at_trace_over_stdio() {
     for m in secret_calls() {
         writeln!(stdin, "{m}").unwrap();
     }
-    // Answers come back before stdin closes, so the server has handled
-    // every call; wait for the last id.
+    // Read until every call is answered (answers may come in any order:
+    // calls run concurrently), so the server has handled each of them.
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut seen = String::new();
+        let mut answered = std::collections::BTreeSet::new();
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.unwrap();
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if let Some(id) = v["id"].as_u64() {
+                    answered.insert(id);
+                }
+            }
             seen.push_str(&line);
             seen.push('\n');
-            if line.contains("\"id\":4") {
+            if (1..=4).all(|id| answered.contains(&id)) {
                 break;
             }
         }

@@ -17,7 +17,8 @@ use crate::backends::pve::lab::Lab;
 use crate::backends::Backends;
 use crate::catalog::Catalog;
 use crate::config::{Config, ProcessEnv};
-use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome};
+use crate::gate::verdict::DecisionKind;
+use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, Rejection};
 use crate::policy::{schema, PolicyEngine};
 use crate::principal::Principal;
 
@@ -353,16 +354,20 @@ async fn dry_run(
     // Read-only on the backend: a vSphere target is looked up to place it.
     let p = match rt.gate.prepare_live(&caller, &req).await {
         Ok(p) => p,
-        Err(crate::gate::Refusal::UnknownTool) => {
+        Err(Rejection::UnknownTool) => {
             return Err(format!("unknown tool {tool:?}; see `portcullis tools`"))
         }
-        Err(crate::gate::Refusal::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
-        Err(crate::gate::Refusal::Unresolved(m)) => {
-            return Err(format!("the target could not be found: {m}"))
-        }
+        Err(Rejection::InvalidArguments(e)) => return Err(format!("invalid arguments: {e}")),
+        Err(Rejection::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
+        Err(Rejection::Unresolved(m)) => return Err(format!("the target could not be found: {m}")),
     };
     let engine = rt.gate.policies();
-    let decision = if p.decision.allowed { "allow" } else { "deny" };
+    let decision = if p.decision.allowed {
+        DecisionKind::Allow
+    } else {
+        DecisionKind::Deny
+    }
+    .as_str();
     let origins: Vec<Value> = p
         .decision
         .policies

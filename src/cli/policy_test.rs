@@ -11,7 +11,7 @@ use crate::backends::registry::{self, BackendKind, PLUGS};
 use crate::backends::Backends;
 use crate::catalog::Catalog;
 use crate::config::Endpoint;
-use crate::gate::{Authentication, CallRequest, Caller, Gate, Refusal, Transport};
+use crate::gate::{Authentication, CallRequest, Caller, Gate, Rejection, Transport};
 use crate::policy::PolicyEngine;
 use crate::principal::Principal;
 
@@ -183,8 +183,9 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
         let (got, detail) = match gate.prepare(&caller, &req) {
             Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
             Ok(p) => ("deny", p.decision.policies.join(", ")),
-            Err(Refusal::Invalid(m) | Refusal::Unresolved(m)) => ("invalid", m),
-            Err(Refusal::UnknownTool) => ("invalid", format!("unknown tool {}", case.tool)),
+            Err(Rejection::Invalid(m) | Rejection::Unresolved(m)) => ("invalid", m),
+            Err(Rejection::InvalidArguments(e)) => ("invalid", e.to_string()),
+            Err(Rejection::UnknownTool) => ("invalid", format!("unknown tool {}", case.tool)),
         };
         if got == case.expect {
             passed += 1;

@@ -10,10 +10,12 @@ mod caller;
 mod ratelimit;
 pub mod records;
 mod resolve;
+pub mod verdict;
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::audit::AuditLog;
@@ -22,9 +24,11 @@ use crate::backends::{Backends, EndpointInfo, ProgressSink};
 use crate::catalog::{control, validate, Catalog, Tier, ToolDef, ValidArgs};
 use crate::config::RateLimit;
 use crate::metrics::Metrics;
-use crate::policy::{AuthzInput, Decision, EntitySpec, PolicyEngine};
+use crate::policy::{AuthzInput, Decision, EntitySpec, PolicyContext, PolicyEngine};
 use crate::principal::Principal;
 use crate::util::{random_hex, UtcTime};
+pub use verdict::Rejection;
+use verdict::{DecisionKind, OutcomeKind, Verdict};
 
 /// How (and whether) a destructive call was confirmed. Policies see it as
 /// `context.confirmation`.
@@ -98,20 +102,14 @@ pub struct Prepared<'g> {
     pub args: ValidArgs,
     pub endpoint: EndpointInfo,
     pub resources: Vec<EntitySpec>,
-    pub context: Value,
+    pub context: PolicyContext,
     pub decision: Decision,
     pub confirmation: Confirmation,
 }
 
-/// Why a call could not be prepared.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Refusal {
-    UnknownTool,
-    Invalid(String),
-    /// The backend could not say where the target is (no such VM, or the
-    /// backend is unreachable).
-    Unresolved(String),
-}
+/// Why a call could not be prepared: the name `check` and `prepare` use
+/// for [`Rejection`].
+pub type Refusal = Rejection;
 
 pub struct Gate {
     catalog: Catalog,
@@ -132,21 +130,31 @@ fn context(
     caller: &Caller,
     ep: &EndpointInfo,
     t: UtcTime,
-) -> Value {
+) -> PolicyContext {
     let mut a: Map<String, Value> = args.as_map().clone();
     a.remove(control::CONFIRM);
     a.retain(|k, _| !tool.withheld_from_policy(k));
-    json!({
-        "args": a,
-        "confirmed": confirmation != Confirmation::None,
-        "confirmation": confirmation.as_str(),
-        "transport": caller.transport.as_str(),
-        "authentication": caller.authentication.as_str(),
-        "client": caller.client,
-        "endpoint": ep.name,
-        "tls_verify": ep.tls_verify,
-        "time": {"epoch": t.epoch, "hour": t.hour, "weekday": t.weekday, "date": t.date()},
-    })
+    let ctx = PolicyContext {
+        args: a,
+        confirmed: false,
+        confirmation: Confirmation::None.as_str(),
+        transport: caller.transport.as_str(),
+        authentication: caller.authentication.as_str(),
+        client: caller.client.clone(),
+        endpoint: ep.name.clone(),
+        tls_verify: ep.tls_verify,
+        time: t.into(),
+    };
+    confirmed(ctx, confirmation)
+}
+
+/// The same context, as confirmed by `confirmation`.
+fn confirmed(ctx: PolicyContext, confirmation: Confirmation) -> PolicyContext {
+    PolicyContext {
+        confirmed: confirmation != Confirmation::None,
+        confirmation: confirmation.as_str(),
+        ..ctx
+    }
 }
 
 impl Gate {
@@ -192,7 +200,7 @@ impl Gate {
     }
 
     /// Record an event that is not a tool call (authentication, reloads).
-    pub async fn audit_event(&self, record: Value) -> Result<(), String> {
+    pub async fn audit_event(&self, record: &impl Serialize) -> Result<(), String> {
         self.write(record).await
     }
 
@@ -228,33 +236,10 @@ impl Gate {
             .collect()
     }
 
-    fn authorize(
-        &self,
-        caller: &Caller,
-        p: &Prepared,
-        confirmation: Confirmation,
-    ) -> Result<Decision, String> {
-        let context = context(
-            p.tool,
-            &p.args,
-            confirmation,
-            caller,
-            &p.endpoint,
-            UtcTime::now(),
-        );
-        let input = AuthzInput {
-            principal: &caller.principal,
-            action: p.tool.name,
-            resources: &p.resources,
-            context,
-        };
-        self.policies().authorize(&input).map_err(|e| e.to_string())
-    }
-
     /// Look up the tool, validate the arguments, pick the endpoint.
     fn check(&self, req: &CallRequest) -> Result<(&ToolDef, ValidArgs, EndpointInfo), Refusal> {
         let tool = self.catalog.get(req.tool).ok_or(Refusal::UnknownTool)?;
-        let args = validate(tool, req.args).map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let args = validate(tool, req.args).map_err(Refusal::InvalidArguments)?;
         let endpoint = self
             .backends
             .pick(tool.backend, args.str(control::ENDPOINT))
@@ -317,7 +302,7 @@ impl Gate {
             principal: &caller.principal,
             action: tool.name,
             resources: &resources,
-            context: ctx.clone(),
+            context: ctx.to_json(),
         };
         let decision = self
             .policies()
@@ -340,15 +325,17 @@ impl Gate {
             principal: &caller.principal,
             action: p.tool.name,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         self.policies().request_json(&input)
     }
 
-    async fn write(&self, record: Value) -> Result<(), String> {
+    async fn write(&self, record: &impl Serialize) -> Result<(), String> {
         let Some(audit) = self.audit.clone() else {
             return Err("no audit log is configured".into());
         };
+        let record = serde_json::to_value(record)
+            .map_err(|e| format!("the audit record cannot be serialized: {e}"))?;
         tokio::task::spawn_blocking(move || audit.append(record))
             .await
             .map_err(|e| format!("audit writer failed: {e}"))?
@@ -361,12 +348,12 @@ impl Gate {
         ids: &records::Ids<'_>,
         caller: &Caller,
         tool: &str,
-        status: &str,
+        status: OutcomeKind,
         err: Option<&BackendError>,
         started: Instant,
     ) -> Result<(), String> {
-        self.metrics.call(tool, status, started.elapsed());
-        self.write(records::outcome(ids, caller, tool, status, err, started))
+        self.metrics.call(tool, status.as_str(), started.elapsed());
+        self.write(&records::outcome(ids, caller, tool, status, err, started))
             .await
     }
 
@@ -379,7 +366,7 @@ impl Gate {
         answer: &str,
     ) -> ToolResult {
         let rec = records::confirmation_answer(caller, tool, call_id, answer);
-        if let Err(e) = self.write(rec).await {
+        if let Err(e) = self.write(&rec).await {
             tracing::error!(error = %e, "audit write failed for a confirmation answer");
         }
         ToolResult::error(format!(
@@ -387,7 +374,8 @@ impl Gate {
         ))
     }
 
-    /// Take one call through the whole path.
+    /// Take one call through the whole path: prepare, judge (pure), then
+    /// act on the verdict.
     pub async fn call(
         &self,
         caller: &Caller,
@@ -403,45 +391,7 @@ impl Gate {
         };
         let prepared = match self.prepare_live(caller, &req).await {
             Ok(p) => p,
-            Err(refusal) => {
-                let tool = self.catalog.get(req.tool);
-                let (decision, message) = match &refusal {
-                    Refusal::UnknownTool => (
-                        "unknown_tool",
-                        format!("unknown tool {:?}", records::clip(req.tool)),
-                    ),
-                    Refusal::Invalid(m) => (
-                        "invalid",
-                        format!("invalid arguments for {}: {m}", req.tool),
-                    ),
-                    Refusal::Unresolved(m) => (
-                        "unresolved",
-                        format!(
-                            "{} was not run: its target could not be found: {m}",
-                            req.tool
-                        ),
-                    ),
-                };
-                let rec =
-                    records::refused(&ids, caller, req.tool, tool, req.args, decision, &message);
-                let audited = self.write(rec).await;
-                let metric_tool = if tool.is_some() { req.tool } else { "unknown" };
-                self.metrics.call(metric_tool, decision, started.elapsed());
-                let _ = self
-                    .write(records::outcome(
-                        &ids, caller, req.tool, "rejected", None, started,
-                    ))
-                    .await;
-                if let Err(e) = audited {
-                    return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
-                }
-                return match refusal {
-                    Refusal::UnknownTool => Outcome::UnknownTool(message),
-                    Refusal::Invalid(_) | Refusal::Unresolved(_) => {
-                        Outcome::Done(ToolResult::error(message))
-                    }
-                };
-            }
+            Err(rejection) => return self.reject(caller, &ids, &req, rejection, started).await,
         };
         let p = &prepared;
         tracing::debug!(
@@ -452,17 +402,81 @@ impl Gate {
             allowed = p.decision.allowed,
             "decided"
         );
-        if !p.decision.allowed {
-            return self.refuse(caller, &ids, p, started).await;
+        let mut verdict = verdict::judge(p, caller, &self.policies());
+        if verdict == Verdict::Allow {
+            if let Err(wait) = self
+                .limits
+                .take(&caller.principal.id, p.tool.tier, Instant::now())
+            {
+                let limit = self.limits.limit(p.tool.tier).unwrap_or(RateLimit {
+                    per_minute: 0,
+                    burst: 0,
+                });
+                verdict = Verdict::RateLimited { wait, limit };
+            }
         }
-        if let Err(wait) = self
-            .limits
-            .take(&caller.principal.id, p.tool.tier, Instant::now())
-        {
-            return self.rate_limited(caller, &ids, p, started, wait).await;
+        if verdict == Verdict::Allow {
+            self.execute(caller, &ids, p, progress, started).await
+        } else {
+            self.refuse(caller, &ids, p, &verdict, started).await
         }
+    }
+
+    /// A call that could not be prepared: record it, count it, say why.
+    async fn reject(
+        &self,
+        caller: &Caller,
+        ids: &records::Ids<'_>,
+        req: &CallRequest<'_>,
+        rejection: Rejection,
+        started: Instant,
+    ) -> Outcome {
+        let tool = self.catalog.get(req.tool);
+        let decision = rejection.decision();
+        let message = verdict::rejection_message(&rejection, req.tool);
+        let rec = records::refused(ids, caller, req.tool, tool, req.args, decision, &message);
+        let audited = self.write(&rec).await;
+        let metric_tool = if tool.is_some() { req.tool } else { "unknown" };
+        self.metrics
+            .call(metric_tool, decision.as_str(), started.elapsed());
+        let _ = self
+            .write(&records::outcome(
+                ids,
+                caller,
+                req.tool,
+                OutcomeKind::Rejected,
+                None,
+                started,
+            ))
+            .await;
+        if let Err(e) = audited {
+            return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
+        }
+        match rejection {
+            Rejection::UnknownTool => Outcome::UnknownTool(message),
+            Rejection::InvalidArguments(_) | Rejection::Invalid(_) | Rejection::Unresolved(_) => {
+                Outcome::Done(ToolResult::error(message))
+            }
+        }
+    }
+
+    /// An allowed call: record the decision durably, then run it.
+    async fn execute(
+        &self,
+        caller: &Caller,
+        ids: &records::Ids<'_>,
+        p: &Prepared<'_>,
+        progress: Option<ProgressSink>,
+        started: Instant,
+    ) -> Outcome {
         if let Err(e) = self
-            .write(records::decision(&ids, caller, p, "allow", None))
+            .write(&records::decision(
+                ids,
+                caller,
+                p,
+                DecisionKind::Allow,
+                None,
+            ))
             .await
         {
             // Invariant 2: nothing executes without a durable decision record.
@@ -474,14 +488,14 @@ impl Gate {
             .execute(&p.endpoint.name, p.tool, &p.args, progress.as_ref())
             .await;
         let (status, err) = match &result {
-            Ok(_) => ("ok", None),
+            Ok(_) => (OutcomeKind::Ok, None),
             Err(e) => {
                 self.metrics.backend_error(&p.endpoint.name, e.kind());
-                ("backend_error", Some(e))
+                (OutcomeKind::BackendError, Some(e))
             }
         };
         if let Err(e) = self
-            .finish(&ids, caller, p.tool.name, status, err, started)
+            .finish(ids, caller, p.tool.name, status, err, started)
             .await
         {
             tracing::error!(error = %e, tool = p.tool.name, "audit write failed for an outcome record");
@@ -496,234 +510,56 @@ impl Gate {
         })
     }
 
-    /// A denied call: which kind of refusal is it? A confirmation of some
-    /// kind would allow it; a named forbid decided it; or nothing permits it.
+    /// A prepared call that does not run (denied, waiting for a
+    /// confirmation, rate limited): its decision and outcome records, and
+    /// what the agent is told. The decision record's failure is what
+    /// counts: without it the refusal is unaccounted for.
     async fn refuse(
         &self,
         caller: &Caller,
         ids: &records::Ids<'_>,
         p: &Prepared<'_>,
+        verdict: &Verdict,
         started: Instant,
     ) -> Outcome {
-        let target = p
-            .resources
-            .first()
-            .map(EntitySpec::display)
-            .unwrap_or_default();
-        let allowed_with = |c| self.authorize(caller, p, c).is_ok_and(|d| d.allowed);
-        // A human's answer is the strongest confirmation: worth asking for
-        // unless one was already given, even if `confirm: true` was passed.
-        let by_human =
-            p.confirmation != Confirmation::Elicitation && allowed_with(Confirmation::Elicitation);
-        let by_argument =
-            p.confirmation == Confirmation::None && allowed_with(Confirmation::Argument);
-        let kind = if p.tool.destructive {
-            "destructive"
-        } else {
-            "guarded by policy"
-        };
-        let (decision, outcome, refusal, message) = if by_human && caller.can_elicit {
-            let prompt = format!(
-                "{} wants to run {} ({}) on {target}{}. Allow it?",
-                caller.principal.id,
-                p.tool.name,
-                p.tool.title,
-                if p.tool.destructive {
-                    ", a destructive action"
-                } else {
-                    ""
-                }
-            );
-            (
-                "confirmation_required",
-                "awaiting_confirmation",
-                "needs_confirmation",
-                prompt,
-            )
-        } else if by_argument {
-            (
-                "deny",
-                "denied",
-                "needs_confirmation",
-                format!(
-                    "{} on {target} needs confirmation: it is {kind}. Ask the human to confirm, then call it again with \"confirm\": true.",
-                    p.tool.name,
-                ),
-            )
-        } else if by_human {
-            (
-                "deny",
-                "denied",
-                "needs_elicitation",
-                format!(
-                    "{} on {target} needs a human's confirmation through the MCP client (elicitation){}, and this client cannot ask; \
-                     run it from a client that supports elicitation.",
-                    p.tool.name,
-                    if p.confirmation == Confirmation::Argument {
-                        ": policy does not accept \"confirm\": true for it"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-        } else if !p.decision.policies.is_empty() && self.some_permit_holds(caller, p) {
-            // A denial's determining policies are the forbids that held.
-            let engine = self.policies();
-            let named: Vec<String> = p
-                .decision
-                .policies
-                .iter()
-                .map(|id| match engine.reason(id) {
-                    Some(r) => format!("{id} ({r})"),
-                    None => id.clone(),
-                })
-                .collect();
-            (
-                "deny",
-                "denied",
-                "forbidden",
-                format!(
-                    "{} may not call {} on {target}: forbidden by policy {}. Do not retry; if this is needed, an operator can check with \
-                     `{}` and change the policies.",
-                    caller.principal.id,
-                    p.tool.name,
-                    named.join(", "),
-                    self.dry_run_hint(caller, p)
-                ),
-            )
-        } else {
-            (
-                "deny",
-                "denied",
-                "no_permit",
-                format!(
-                    "{} may not call {} on {target}: no policy permits it. Do not retry; if this is needed, an operator can check with \
-                     `{}` and change the policies.",
-                    caller.principal.id,
-                    p.tool.name,
-                    self.dry_run_hint(caller, p)
-                ),
-            )
-        };
-        tracing::debug!(call = ids.call, tool = p.tool.name, principal = %caller.principal.id, refusal, "call refused by policy");
-        if let Err(e) = self
-            .record_refusal(
-                ids,
+        let message = verdict::message(
+            verdict,
+            &verdict::Wording {
                 caller,
-                p,
-                (decision, outcome, Some(refusal)),
-                &message,
-                started,
-            )
-            .await
-        {
-            return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
-        }
-        if decision == "confirmation_required" {
-            return Outcome::NeedsHuman {
-                call_id: ids.call.to_string(),
-                prompt: message,
-            };
-        }
-        Outcome::Done(ToolResult::error(message))
-    }
-
-    /// Was the call denied despite a permit (so a forbid decided it)?
-    fn some_permit_holds(&self, caller: &Caller, p: &Prepared) -> bool {
-        let input = AuthzInput {
-            principal: &caller.principal,
-            action: p.tool.name,
-            resources: &p.resources,
-            context: p.context.clone(),
-        };
-        self.policies().some_permit_holds(&input).unwrap_or(false)
-    }
-
-    /// A `portcullis dry-run` command line that decides this very call
-    /// again: this configuration, this principal and groups, these
-    /// arguments (secrets replaced), quoted for a POSIX shell.
-    fn dry_run_hint(&self, caller: &Caller, p: &Prepared) -> String {
-        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let mut cmd = vec!["portcullis dry-run".to_string()];
-        if !self.dry_run_source.is_empty() {
-            cmd.push(self.dry_run_source.clone());
-        }
-        cmd.push(format!("--as {}", quote(&caller.principal.id)));
-        for g in &caller.principal.groups {
-            cmd.push(format!("--group {}", quote(g)));
-        }
-        cmd.push(p.tool.name.to_string());
-        let mut args = p.args.as_map().clone();
-        args.remove(control::CONFIRM);
-        for (k, v) in &mut args {
-            if p.tool.is_secret(k) || p.tool.is_content(k) {
-                *v = Value::String("…".into());
+                call: p,
+                dry_run_source: &self.dry_run_source,
+            },
+        )
+        .unwrap_or_default();
+        match (verdict, verdict.refusal()) {
+            (Verdict::RateLimited { .. }, _) => self.metrics.rate_limited(p.tool.tier.as_str()),
+            (_, Some(refusal)) => {
+                tracing::debug!(call = ids.call, tool = p.tool.name, principal = %caller.principal.id, refusal = refusal.as_str(), "call refused by policy");
             }
+            _ => {}
         }
-        cmd.push(quote(&Value::Object(args).to_string()));
-        if p.confirmation != Confirmation::None {
-            cmd.push(format!("--confirmation {}", p.confirmation.as_str()));
-        }
-        cmd.join(" ")
-    }
-
-    /// Allowed by policy, but over the principal's rate for this tier.
-    async fn rate_limited(
-        &self,
-        caller: &Caller,
-        ids: &records::Ids<'_>,
-        p: &Prepared<'_>,
-        started: Instant,
-        wait: std::time::Duration,
-    ) -> Outcome {
-        let tier = p.tool.tier.as_str();
-        self.metrics.rate_limited(tier);
-        let limit = self.limits.limit(p.tool.tier);
-        let message = format!(
-            "rate limit: {} may make {} {tier}-tier calls per minute (bursts of {}); {} was not run. Retry in {} s.",
-            caller.principal.id,
-            limit.map_or(0, |l| l.per_minute),
-            limit.map_or(0, |l| l.burst),
-            p.tool.name,
-            wait.as_secs().max(1)
-        );
-        let result = self
-            .record_refusal(
-                ids,
-                caller,
-                p,
-                ("rate_limited", "rate_limited", None),
-                &message,
-                started,
-            )
-            .await;
-        Outcome::Done(ToolResult::error(match result {
-            Ok(()) => message,
-            Err(e) => records::audit_failure(&e),
-        }))
-    }
-
-    /// The decision and outcome records of a call that does not run. The
-    /// decision record's failure is what counts: without it the refusal
-    /// is unaccounted for.
-    async fn record_refusal(
-        &self,
-        ids: &records::Ids<'_>,
-        caller: &Caller,
-        p: &Prepared<'_>,
-        (decision, outcome, refusal): (&str, &str, Option<&str>),
-        message: &str,
-        started: Instant,
-    ) -> Result<(), String> {
-        let mut record = records::decision(ids, caller, p, decision, Some(message));
-        if let Some(kind) = refusal {
-            record["refusal"] = Value::from(kind);
-        }
-        let audited = self.write(record).await;
+        let record = records::decision(ids, caller, p, verdict.decision(), Some(&message))
+            .with_refusal(verdict.refusal());
+        let audited = self.write(&record).await;
+        let outcome = verdict.outcome().unwrap_or(OutcomeKind::Denied);
         let _ = self
             .finish(ids, caller, p.tool.name, outcome, None, started)
             .await;
-        audited
+        if let Err(e) = audited {
+            return Outcome::Done(ToolResult::error(records::audit_failure(&e)));
+        }
+        match verdict {
+            Verdict::NeedsConfirmation(verdict::ConfirmationKind::Elicitation) => {
+                Outcome::NeedsHuman {
+                    call_id: ids.call.to_string(),
+                    prompt: message,
+                }
+            }
+            Verdict::Allow
+            | Verdict::Deny(_)
+            | Verdict::RateLimited { .. }
+            | Verdict::Rejected(_) => Outcome::Done(ToolResult::error(message)),
+        }
     }
 }
 
@@ -731,3 +567,5 @@ impl Gate {
 mod refusal_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdict_tests;

@@ -4,8 +4,10 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::verdict::{DecisionKind, OutcomeKind, RefusalKind};
 use super::{Caller, Prepared};
 use crate::backends::BackendError;
 use crate::catalog::{control, ToolDef};
@@ -58,32 +60,60 @@ pub fn sanitize(v: &Value, depth: usize) -> Value {
     }
 }
 
-fn principal(caller: &Caller) -> Value {
-    json!({"id": caller.principal.id, "groups": caller.principal.groups})
+#[derive(Serialize)]
+struct PrincipalRef<'a> {
+    id: &'a str,
+    groups: &'a [String],
 }
 
-fn base(ids: &Ids, caller: &Caller, kind: &str, tool: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!(kind));
-    m.insert("call".into(), json!(ids.call));
-    if let Some(c) = ids.confirms {
-        m.insert("confirms".into(), json!(c));
+/// The keys every call record starts with.
+#[derive(Serialize)]
+struct Base<'a> {
+    kind: &'static str,
+    call: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirms: Option<&'a str>,
+    principal: PrincipalRef<'a>,
+    transport: &'static str,
+    authentication: &'static str,
+    client: String,
+    tool: String,
+}
+
+impl<'a> Base<'a> {
+    fn new(ids: &Ids<'a>, caller: &'a Caller, kind: &'static str, tool: &str) -> Base<'a> {
+        Base {
+            kind,
+            call: ids.call,
+            confirms: ids.confirms,
+            principal: PrincipalRef {
+                id: &caller.principal.id,
+                groups: &caller.principal.groups,
+            },
+            transport: caller.transport.as_str(),
+            authentication: caller.authentication.as_str(),
+            client: clip(&caller.client),
+            tool: clip(tool),
+        }
     }
-    m.insert("principal".into(), principal(caller));
-    m.insert("transport".into(), json!(caller.transport.as_str()));
-    m.insert(
-        "authentication".into(),
-        json!(caller.authentication.as_str()),
-    );
-    m.insert("client".into(), json!(clip(&caller.client)));
-    m.insert("tool".into(), json!(clip(tool)));
-    m
 }
 
-fn tool_facts(m: &mut Map<String, Value>, tool: &ToolDef) {
-    m.insert("tier".into(), json!(tool.tier.as_str()));
-    m.insert("destructive".into(), json!(tool.destructive));
-    m.insert("backend".into(), json!(tool.backend.as_str()));
+/// What a record says about the tool itself.
+#[derive(Serialize)]
+struct ToolFacts {
+    tier: &'static str,
+    destructive: bool,
+    backend: &'static str,
+}
+
+impl ToolFacts {
+    fn of(tool: &ToolDef) -> ToolFacts {
+        ToolFacts {
+            tier: tool.tier.as_str(),
+            destructive: tool.destructive,
+            backend: tool.backend.as_str(),
+        }
+    }
 }
 
 /// Arguments for the log: secret parameters replaced, everything bounded.
@@ -110,95 +140,232 @@ fn content_digest(v: &Value) -> Value {
     }
 }
 
-/// A call refused before authorization (unknown tool, invalid arguments).
-pub fn refused(
-    ids: &Ids,
-    caller: &Caller,
+/// Records print as the JSON object the audit log takes (for tests and
+/// benches; the gate hands the record itself to the writer).
+macro_rules! display_as_json {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Display for $t<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&serde_json::to_string(self).map_err(|_| std::fmt::Error)?)
+            }
+        }
+    )*};
+}
+
+display_as_json!(
+    RefusedRecord,
+    DecisionRecord,
+    OutcomeRecord,
+    ConfirmationRecord,
+    HttpRefusedRecord,
+    PolicyReloadRecord
+);
+
+/// A call refused before authorization (unknown tool, invalid arguments,
+/// unresolved target).
+#[derive(Serialize)]
+pub struct RefusedRecord<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    #[serde(flatten)]
+    facts: Option<ToolFacts>,
+    args: Value,
+    decision: DecisionKind,
+    reason: String,
+}
+
+pub fn refused<'a>(
+    ids: &Ids<'a>,
+    caller: &'a Caller,
     tool_name: &str,
     tool: Option<&ToolDef>,
     raw_args: Option<&Value>,
-    decision: &str,
+    decision: DecisionKind,
     message: &str,
-) -> Value {
-    let mut m = base(ids, caller, "decision", tool_name);
-    if let Some(t) = tool {
-        tool_facts(&mut m, t);
+) -> RefusedRecord<'a> {
+    RefusedRecord {
+        base: Base::new(ids, caller, "decision", tool_name),
+        facts: tool.map(ToolFacts::of),
+        args: raw_args.map_or(Value::Null, |a| logged_args(tool, a)),
+        decision,
+        reason: clip(message),
     }
-    m.insert(
-        "args".into(),
-        raw_args.map_or(Value::Null, |a| logged_args(tool, a)),
-    );
-    m.insert("decision".into(), json!(decision));
-    m.insert("reason".into(), json!(clip(message)));
-    Value::Object(m)
 }
 
 /// An authorization decision.
-pub fn decision(
-    ids: &Ids,
-    caller: &Caller,
-    p: &Prepared,
-    decision: &str,
-    reason: Option<&str>,
-) -> Value {
-    let mut m = base(ids, caller, "decision", p.tool.name);
-    tool_facts(&mut m, p.tool);
-    m.insert("endpoint".into(), json!(p.endpoint.name));
-    m.insert("endpoint_host".into(), json!(p.endpoint.host));
-    m.insert("tls_verify".into(), json!(p.endpoint.tls_verify));
-    m.insert(
-        "resource".into(),
-        json!(p.resources.first().map(|r| r.display())),
-    );
+#[derive(Serialize)]
+pub struct DecisionRecord<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    #[serde(flatten)]
+    facts: ToolFacts,
+    endpoint: &'a str,
+    endpoint_host: &'a str,
+    tls_verify: bool,
+    resource: Option<String>,
+    args: Value,
+    confirmation: &'static str,
+    decision: DecisionKind,
+    policies: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    policy_errors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<RefusalKind>,
+}
+
+impl DecisionRecord<'_> {
+    /// Which kind of policy refusal this decision is.
+    pub fn with_refusal(mut self, refusal: Option<RefusalKind>) -> Self {
+        self.refusal = refusal;
+        self
+    }
+}
+
+pub fn decision<'a>(
+    ids: &Ids<'a>,
+    caller: &'a Caller,
+    p: &'a Prepared,
+    decision: DecisionKind,
+    reason: Option<&'a str>,
+) -> DecisionRecord<'a> {
     let mut args = p.args.as_map().clone();
     args.remove(control::CONFIRM);
-    m.insert(
-        "args".into(),
-        logged_args(Some(p.tool), &Value::Object(args)),
-    );
-    m.insert("confirmation".into(), json!(p.confirmation.as_str()));
-    m.insert("decision".into(), json!(decision));
-    m.insert("policies".into(), json!(p.decision.policies));
-    if !p.decision.errors.is_empty() {
-        m.insert("policy_errors".into(), json!(p.decision.errors));
+    DecisionRecord {
+        base: Base::new(ids, caller, "decision", p.tool.name),
+        facts: ToolFacts::of(p.tool),
+        endpoint: &p.endpoint.name,
+        endpoint_host: &p.endpoint.host,
+        tls_verify: p.endpoint.tls_verify,
+        resource: p.resources.first().map(|r| r.display()),
+        args: logged_args(Some(p.tool), &Value::Object(args)),
+        confirmation: p.confirmation.as_str(),
+        decision,
+        policies: &p.decision.policies,
+        policy_errors: &p.decision.errors,
+        reason,
+        refusal: None,
     }
-    if let Some(r) = reason {
-        m.insert("reason".into(), json!(r));
-    }
-    Value::Object(m)
 }
 
 /// What happened after the decision.
-pub fn outcome(
-    ids: &Ids,
-    caller: &Caller,
+#[derive(Serialize)]
+pub struct OutcomeRecord<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    outcome: OutcomeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    duration_us: u64,
+}
+
+pub fn outcome<'a>(
+    ids: &Ids<'a>,
+    caller: &'a Caller,
     tool: &str,
-    status: &str,
+    status: OutcomeKind,
     err: Option<&BackendError>,
     started: Instant,
-) -> Value {
-    let mut m = base(ids, caller, "outcome", tool);
-    m.insert("outcome".into(), json!(status));
-    if let Some(e) = err {
-        m.insert("error_kind".into(), json!(e.kind()));
-        m.insert("error".into(), json!(e.to_string()));
+) -> OutcomeRecord<'a> {
+    OutcomeRecord {
+        base: Base::new(ids, caller, "outcome", tool),
+        outcome: status,
+        error_kind: err.map(BackendError::kind),
+        error: err.map(ToString::to_string),
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }
-    m.insert(
-        "duration_us".into(),
-        json!(started.elapsed().as_micros() as u64),
-    );
-    Value::Object(m)
 }
 
 /// A human's answer to a confirmation that did not approve the call.
-pub fn confirmation_answer(caller: &Caller, tool: &str, call_id: &str, answer: &str) -> Value {
+#[derive(Serialize)]
+pub struct ConfirmationRecord<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    answer: &'a str,
+}
+
+pub fn confirmation_answer<'a>(
+    caller: &'a Caller,
+    tool: &str,
+    call_id: &'a str,
+    answer: &'a str,
+) -> ConfirmationRecord<'a> {
     let ids = Ids {
         call: call_id,
         confirms: None,
     };
-    let mut m = base(&ids, caller, "confirmation", tool);
-    m.insert("answer".into(), json!(answer));
-    Value::Object(m)
+    ConfirmationRecord {
+        base: Base::new(&ids, caller, "confirmation", tool),
+        answer,
+    }
+}
+
+/// An HTTP request refused before it reached the MCP service.
+#[derive(Serialize)]
+pub struct HttpRefusedRecord<'a> {
+    kind: &'static str,
+    reason: &'a str,
+    detail: &'a str,
+    remote: String,
+    method: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
+}
+
+pub fn http_refused<'a>(
+    reason: &'a str,
+    detail: &'a str,
+    remote: std::net::SocketAddr,
+    method: &'a str,
+    path: &'a str,
+    principal: Option<&'a str>,
+) -> HttpRefusedRecord<'a> {
+    HttpRefusedRecord {
+        kind: "http_refused",
+        reason,
+        detail,
+        remote: remote.to_string(),
+        method,
+        path,
+        principal,
+    }
+}
+
+/// A policy reload: applied, refused, or (when forced) unchanged.
+#[derive(Serialize)]
+pub struct PolicyReloadRecord<'a> {
+    kind: &'static str,
+    trigger: &'a str,
+    result: &'a str,
+    dir: &'a str,
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+pub fn policy_reload<'a>(
+    trigger: &'a str,
+    result: &'a str,
+    dir: &'a str,
+    digest: &'a str,
+    policies: Option<usize>,
+    error: Option<&'a str>,
+) -> PolicyReloadRecord<'a> {
+    PolicyReloadRecord {
+        kind: "policy_reload",
+        trigger,
+        result,
+        dir,
+        digest,
+        policies,
+        error,
+    }
 }
 
 pub fn audit_failure(e: &str) -> String {

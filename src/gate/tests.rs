@@ -184,7 +184,7 @@ impl GenCall {
             principal: &caller.principal,
             action: self.tool,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         (
             p.decision.clone(),
@@ -714,7 +714,7 @@ fn every_tools_request_conforms_to_the_schema() {
             principal: &caller.principal,
             action: tool.name,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         gate.policies()
             .entities_conform(&input)
@@ -801,7 +801,7 @@ fn located_vsphere_entities_conform_and_carry_their_places() {
             principal: &caller.principal,
             action: tool.name,
             resources: &p.resources,
-            context: p.context.clone(),
+            context: p.context.to_json(),
         };
         gate.policies().entities_conform(&input).unwrap();
     }
@@ -832,8 +832,8 @@ fn secret_arguments_stay_out_of_context_and_records() {
     };
     let everything = format!(
         "{} {} {}",
-        p.context,
-        records::decision(&ids, &caller, &p, "allow", None),
+        p.context.to_json(),
+        records::decision(&ids, &caller, &p, DecisionKind::Allow, None),
         gate.request_json(&caller, &p)
     );
     assert!(!everything.contains("hunter2"), "{everything}");
@@ -844,7 +844,7 @@ fn secret_arguments_stay_out_of_context_and_records() {
         "vsphere_list_guest_processes",
         Some(p.tool),
         Some(&args),
-        "invalid",
+        DecisionKind::Invalid,
         "x",
     );
     assert!(!refused.to_string().contains("hunter2"));
@@ -866,7 +866,7 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
             },
         )
         .unwrap();
-    let mut context = p.context.clone();
+    let mut context = p.context.to_json();
     context["args"]["vmid"] = json!("100");
     let input = AuthzInput {
         principal: &principal,
@@ -877,8 +877,104 @@ fn a_context_of_the_wrong_type_is_refused_not_evaluated() {
     let err = gate.policies().authorize(&input).unwrap_err().to_string();
     assert!(err.contains("pve_start_qemu_vm"), "{err}");
     // An object that looks like an entity escape stays a plain record.
-    let mut context = p.context.clone();
+    let mut context = p.context.to_json();
     context["args"]["node"] = json!({"__entity": {"type": "Group", "id": "admins"}});
     let input = AuthzInput { context, ..input };
     assert!(gate.policies().authorize(&input).is_err());
+}
+
+/// The typed records serialize to exactly the keys readers expect:
+/// optional keys absent when there is nothing to say.
+#[test]
+fn decision_and_outcome_records_keep_their_keys() {
+    use verdict::{OutcomeKind, RefusalKind};
+    let gate =
+        gate_with(&["@id(\"all\")\npermit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"node": "pve1", "vmid": 100, "confirm": true});
+    let req = CallRequest {
+        tool: "pve_delete_qemu_vm",
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let p = gate.prepare(&caller, &req).unwrap();
+    let ids = records::Ids {
+        call: "c1",
+        confirms: Some("c0"),
+    };
+    let rec = records::decision(&ids, &caller, &p, DecisionKind::Deny, Some("why"))
+        .with_refusal(Some(RefusalKind::NoPermit));
+    let rec: Value = serde_json::from_str(&rec.to_string()).unwrap();
+    assert_eq!(
+        rec,
+        json!({
+            "kind": "decision", "call": "c1", "confirms": "c0",
+            "principal": {"id": "u", "groups": ["g0"]},
+            "transport": "stdio", "authentication": caller.authentication.as_str(),
+            "client": caller.client, "tool": "pve_delete_qemu_vm",
+            "tier": p.tool.tier.as_str(), "destructive": true, "backend": "pve",
+            "endpoint": p.endpoint.name, "endpoint_host": p.endpoint.host,
+            "tls_verify": p.endpoint.tls_verify,
+            "resource": p.resources[0].display(),
+            "args": {"node": "pve1", "vmid": 100},
+            "confirmation": "argument", "decision": "deny", "policies": ["all"],
+            "reason": "why", "refusal": "no_permit",
+        })
+    );
+    let plain = records::decision(
+        &records::Ids {
+            call: "c1",
+            confirms: None,
+        },
+        &caller,
+        &p,
+        DecisionKind::Allow,
+        None,
+    );
+    let plain: Value = serde_json::from_str(&plain.to_string()).unwrap();
+    for absent in ["confirms", "policy_errors", "reason", "refusal"] {
+        assert!(plain.get(absent).is_none(), "{absent} in {plain}");
+    }
+    let out = records::outcome(
+        &ids,
+        &caller,
+        "pve_delete_qemu_vm",
+        OutcomeKind::AwaitingConfirmation,
+        None,
+        std::time::Instant::now(),
+    );
+    let out: Value = serde_json::from_str(&out.to_string()).unwrap();
+    assert_eq!(out["outcome"], "awaiting_confirmation");
+    assert!(out["duration_us"].is_u64());
+    assert!(out.get("error").is_none() && out.get("error_kind").is_none());
+}
+
+/// Records of events that are not calls keep their keys too.
+#[test]
+fn http_refused_and_reload_records_keep_their_keys() {
+    let remote = "127.0.0.1:9".parse().unwrap();
+    let with = records::http_refused("rate", "too many", remote, "POST", "/mcp", Some("u"));
+    assert_eq!(
+        serde_json::to_value(&with).unwrap(),
+        json!({"kind": "http_refused", "reason": "rate", "detail": "too many",
+               "remote": "127.0.0.1:9", "method": "POST", "path": "/mcp", "principal": "u"})
+    );
+    let without = records::http_refused("rate", "too many", remote, "POST", "/mcp", None);
+    assert!(serde_json::to_value(&without)
+        .unwrap()
+        .get("principal")
+        .is_none());
+    let applied = records::policy_reload("sighup", "applied", "/p", "d1", Some(3), None);
+    assert_eq!(
+        serde_json::to_value(&applied).unwrap(),
+        json!({"kind": "policy_reload", "trigger": "sighup", "result": "applied",
+               "dir": "/p", "digest": "d1", "policies": 3})
+    );
+    let refused = records::policy_reload("watch", "refused", "/p", "d2", None, Some("bad"));
+    assert_eq!(
+        serde_json::to_value(&refused).unwrap(),
+        json!({"kind": "policy_reload", "trigger": "watch", "result": "refused",
+               "dir": "/p", "digest": "d2", "error": "bad"})
+    );
 }

@@ -389,18 +389,15 @@ impl State {
         principal: Option<&str>,
     ) {
         self.gate.metrics().http_refused(reason);
-        let mut record = json!({
-            "kind": "http_refused",
-            "reason": reason,
-            "detail": detail,
-            "remote": remote.to_string(),
-            "method": req.method.as_str(),
-            "path": req.uri.path(),
-        });
-        if let Some(p) = principal {
-            record["principal"] = Value::from(p);
-        }
-        if let Err(e) = self.gate.audit_event(record).await {
+        let record = crate::gate::records::http_refused(
+            reason,
+            detail,
+            remote,
+            req.method.as_str(),
+            req.uri.path(),
+            principal,
+        );
+        if let Err(e) = self.gate.audit_event(&record).await {
             tracing::error!(error = %e, "audit write failed for a refused HTTP request");
         }
     }

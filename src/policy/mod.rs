@@ -8,11 +8,13 @@
 //! request is never satisfied and can raise no error for it, so the slice
 //! decides exactly as the whole set does (a property test pins this).
 
+mod context;
 mod entities;
 mod load;
 pub mod schema;
 mod slice;
 
+pub use context::{CedarType, PolicyContext, RequestTime};
 pub use entities::{AttrValue, EntitySpec};
 pub use load::{read_dir, PolicySource};
 

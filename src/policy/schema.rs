@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::context::PolicyContext;
 use crate::catalog::{control, Catalog, ToolDef};
 
 /// The entity types every deployment has: principals, groups, endpoints.
@@ -99,15 +100,13 @@ pub fn generate(catalog: &Catalog) -> String {
             .collect();
         let _ = write!(
             out,
-            "\n// {}{}\naction {:?} in [{}] appliesTo {{\n  principal: [User],\n  resource: [{}],\n  context: {{\n    \
-             args: {},\n    confirmed: Bool,\n    confirmation: String,\n    transport: String,\n    authentication: String,\n    client: String,\n    \
-             endpoint: String,\n    tls_verify: Bool,\n    time: RequestTime,\n  }},\n}};\n",
+            "\n// {}{}\naction {:?} in [{}] appliesTo {{\n  principal: [User],\n  resource: [{}],\n  context: {{\n{}  }},\n}};\n",
             tool.title,
             if tool.destructive { " (destructive)" } else { "" },
             tool.name,
             parents.join(", "),
             tool.target,
-            args_record(tool),
+            PolicyContext::schema_fields(&args_record(tool), "    "),
         );
     }
     out
