@@ -1,14 +1,11 @@
-//! The embedded default: a lab Proxmox cluster in process, the default
-//! policy bundle compiled in, and three principals to try it with.
+//! The embedded default: every backend's simulator in process (see
+//! `backends::registry`), the default policy bundle compiled in, and three
+//! principals to try it with.
 
 use std::path::Path;
-use std::time::Duration;
 
-use secrecy::SecretString;
-
-use crate::backends::pve::lab::Lab;
-use crate::catalog::BackendKind;
-use crate::config::{Config, Credentials, Endpoint, NoSettings};
+use crate::backends::registry::{DemoStep, Simulator, PLUGS};
+use crate::config::{Config, Endpoint};
 use crate::policy::PolicySource;
 use crate::principal::Principal;
 
@@ -51,37 +48,70 @@ pub fn principals() -> Vec<Principal> {
     ]
 }
 
-/// Start the lab cluster and describe it as a configuration.
-pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Lab, Config), String> {
-    let lab = Lab::start(task_seconds).await?;
+/// The simulators of every backend that has one, running in process.
+/// Dropping it stops them.
+pub struct Labs {
+    running: Vec<Box<dyn Simulator>>,
+}
+
+impl Labs {
+    /// Take out the simulator of type `T` (a test that injects faults into
+    /// it keeps it); the others keep running.
+    pub fn take<T: 'static>(&mut self) -> Option<T> {
+        let at = self
+            .running
+            .iter()
+            .position(|s| s.as_any().downcast_ref::<T>().is_some())?;
+        self.running
+            .remove(at)
+            .into_any()
+            .downcast::<T>()
+            .ok()
+            .map(|b| *b)
+    }
+}
+
+/// Start every backend's simulator; their endpoints.
+pub async fn start_simulators(task_seconds: f64) -> Result<(Labs, Vec<Endpoint>), String> {
+    let mut running = Vec::new();
+    let mut endpoints = Vec::new();
+    for hooks in PLUGS.iter().filter_map(|p| p.lab.as_ref()) {
+        let (sim, endpoint) = (hooks.start)(task_seconds).await?;
+        running.push(sim);
+        endpoints.push(endpoint);
+    }
+    Ok((Labs { running }, endpoints))
+}
+
+/// Start the lab and describe it as a configuration.
+pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config), String> {
+    let (labs, endpoints) = start_simulators(task_seconds).await?;
     let config = Config {
         stdio_principal: Some("alice".into()),
         policies: "<embedded default bundle>".into(),
         audit_log: audit_log.to_path_buf(),
         principals: principals(),
-        endpoints: vec![endpoint(&lab)?],
+        endpoints,
         http: None,
         rate_limits: Vec::new(),
     };
-    Ok((lab, config))
+    Ok((labs, config))
 }
 
-/// The lab cluster as endpoint "lab".
-pub fn endpoint(lab: &Lab) -> Result<Endpoint, String> {
-    Ok(Endpoint {
-        name: "lab".into(),
-        backend: BackendKind::Pve,
-        url: url::Url::parse(&lab.url).map_err(|e| e.to_string())?,
-        credentials: Credentials::ApiToken {
-            id: lab.token_id.clone(),
-            secret: SecretString::from(
-                secrecy::ExposeSecret::expose_secret(&lab.token_secret).to_string(),
-            ),
-        },
-        tls_verify: true,
-        ca_pem: Some(lab.ca_pem.clone()),
-        timeout: Duration::from_secs(10),
-        default: true,
-        settings: std::sync::Arc::new(NoSettings),
-    })
+/// What the lab simulates, for a person: "a simulated Proxmox VE cluster".
+pub fn description() -> String {
+    PLUGS
+        .iter()
+        .filter_map(|p| p.lab.as_ref().map(|l| l.description))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The demo's steps, every backend's in turn.
+pub fn demo_steps() -> Vec<DemoStep> {
+    PLUGS
+        .iter()
+        .filter_map(|p| p.lab.as_ref())
+        .flat_map(|l| (l.demo)())
+        .collect()
 }

@@ -28,7 +28,8 @@ struct Env {
 async fn env_with(timeout: Duration) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let (lab, mut config) = portcullis::lab::start(&audit, 0.3).await.unwrap();
+    let (mut labs, mut config) = portcullis::lab::start(&audit, 0.3).await.unwrap();
+    let lab: Lab = labs.take().unwrap();
     config.endpoints[0].timeout = timeout;
     let catalog = Catalog::builtin();
     let engine =
@@ -362,9 +363,10 @@ async fn tasks_are_waited_for_with_progress_and_failures_carry_the_log() {
 #[tokio::test]
 async fn an_unwritable_audit_log_fails_closed() {
     let lab_dir = tempfile::tempdir().unwrap();
-    let (lab, config) = portcullis::lab::start(&lab_dir.path().join("unused"), 0.1)
+    let (mut labs, config) = portcullis::lab::start(&lab_dir.path().join("unused"), 0.1)
         .await
         .unwrap();
+    let lab: Lab = labs.take().unwrap();
     let catalog = Catalog::builtin();
     let engine =
         PolicyEngine::from_sources(&portcullis::lab::default_policies(), &catalog).unwrap();

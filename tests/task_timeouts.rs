@@ -23,7 +23,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use portcullis::audit::AuditLog;
-use portcullis::backends::pve::lab::Fault;
+use portcullis::backends::pve::lab::{Fault, Lab};
 use portcullis::backends::{Backends, Progress};
 use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
@@ -82,7 +82,8 @@ async fn a_pve_task_that_outlasts_its_wait_comes_back_running() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     // Every lab task takes a minute.
-    let (lab, config) = portcullis::lab::start(&audit, 60.0).await.unwrap();
+    let (mut labs, config) = portcullis::lab::start(&audit, 60.0).await.unwrap();
+    let lab: Lab = labs.take().unwrap();
     let gate = gate_for(&config, &audit);
     let (r, progress, took) = call(
         &gate,
@@ -147,7 +148,8 @@ async fn a_pve_task_that_outlasts_its_wait_comes_back_running() {
 async fn a_pve_task_whose_status_stops_answering_ends_at_the_endpoint_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let (lab, mut config) = portcullis::lab::start(&audit, 60.0).await.unwrap();
+    let (mut labs, mut config) = portcullis::lab::start(&audit, 60.0).await.unwrap();
+    let lab: Lab = labs.take().unwrap();
     config.endpoints[0].timeout = Duration::from_secs(1);
     let gate = gate_for(&config, &audit);
     let stop = call(

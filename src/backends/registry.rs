@@ -59,6 +59,40 @@ pub struct Plug {
     /// test file's extra keys.
     pub test_endpoint: &'static str,
     pub test_settings: fn(&toml::Table) -> Result<Arc<dyn EndpointSettings>, String>,
+    /// Its simulator for the embedded lab, if it has one.
+    pub lab: Option<LabHooks>,
+}
+
+/// A running simulator; dropping it stops it. Tests reach the concrete
+/// simulator (to inject faults) with `as_any().downcast_ref()`.
+pub trait Simulator: std::any::Any + Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send + Sync>;
+}
+
+/// A started simulator and the endpoint that reaches it.
+pub type Started = (Box<dyn Simulator>, Endpoint);
+
+/// How the embedded lab uses a backend's simulator.
+pub struct LabHooks {
+    /// What the lab is, for the demo's first line ("a simulated … cluster").
+    pub description: &'static str,
+    /// Start the simulator in process (tasks take `task_seconds`), and the
+    /// endpoint that reaches it through the real client.
+    pub start: fn(task_seconds: f64) -> super::BoxFuture<'static, Result<Started, String>>,
+    /// The demo's steps on this backend, for the lab's principals (alice a
+    /// reader, bob an operator, carol an admin under the default bundle).
+    pub demo: fn() -> Vec<DemoStep>,
+}
+
+/// One step of `portcullis lab --demo`: who calls what, and whether the
+/// default policies should let it through.
+pub struct DemoStep {
+    pub who: &'static str,
+    pub tool: &'static str,
+    pub args: serde_json::Value,
+    pub expect_ok: bool,
+    pub why: &'static str,
 }
 
 /// Every backend, in [`BackendKind`] order.

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 /// At most this many tag filters, and values per filter.
 pub const MAX_TAG_FILTERS: usize = 20;
-/// Longest tag key or value (Volcengine allows 128 and 256).
+/// Longest tag key or value.
 pub const MAX_TAG_TEXT: usize = 256;
 
 /// The type of a parameter and the rule its values must satisfy.
@@ -25,7 +25,7 @@ pub enum Ty {
     Text {
         max_len: usize,
     },
-    /// A display name (vSphere inventory names): one line of printable
+    /// A display name (an inventory name): one line of printable
     /// text, not empty, no leading or trailing space. Not path-safe: only
     /// backends that never put values in a URL (SOAP bodies, escaped) take
     /// it.
@@ -57,7 +57,7 @@ pub enum Ty {
         max_items: usize,
         what: &'static str,
     },
-    /// Volcengine tag filters: `[{"key": …, "values": […]}]`.
+    /// Tag filters: `[{"key": …, "values": […]}]`.
     TagFilters,
     Int {
         min: i64,
@@ -68,54 +68,12 @@ pub enum Ty {
 }
 
 impl Ty {
-    /// A Proxmox VE node name (a DNS label).
-    pub const NODE: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
-        max_len: 63,
-        what: "a node name (letters, digits and inner hyphens, at most 63)",
-    };
-    /// A Proxmox VE guest id, as PVE bounds it.
-    pub const VMID: Ty = Ty::Int {
-        min: 100,
-        max: 999_999_999,
-    };
-    /// A snapshot name, as PVE's `pve-configid` format.
-    pub const SNAPNAME: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z][A-Za-z0-9_-]{1,39}$",
-        max_len: 40,
-        what: "a snapshot name (a letter, then 1-39 letters, digits, '_' or '-')",
-    };
-    /// A storage id, as PVE's `pve-storage-id` format.
-    pub const STORAGE: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z][A-Za-z0-9._-]{0,99}$",
-        max_len: 100,
-        what: "a storage id (a letter, then letters, digits, '.', '_' or '-')",
-    };
-    /// A Proxmox VE task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
-    pub const UPID: Ty = Ty::Ident {
-        pattern: r"^UPID:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[A-Za-z0-9_]{1,32}:[A-Za-z0-9_.-]{0,64}:[A-Za-z0-9_.@!-]{1,128}:$",
-        max_len: 320,
-        what: "a task UPID (UPID:node:pid:pstart:starttime:type:id:user:)",
-    };
-    /// A guest name (a DNS name, as PVE requires).
-    pub const GUEST_NAME: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$",
-        max_len: 63,
-        what: "a DNS name (letters, digits, '.' and '-')",
-    };
     /// The name of a configured endpoint.
     pub const ENDPOINT_NAME: Ty = Ty::Ident {
         pattern: r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$",
         max_len: 63,
         what: "an endpoint name from the configuration",
     };
-    /// Tags as PVE takes them: `;`-separated DNS-like labels.
-    pub const TAGS: Ty = Ty::Ident {
-        pattern: r"^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}(?:;[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}){0,31}$",
-        max_len: 2080,
-        what: "tags separated by ';', each starting with a letter, digit or '_' (then also '+', '.', '-')",
-    };
-
     /// The longest string a content value may be: base64 of `max_bytes`.
     pub const fn content_max_len(max_bytes: usize) -> usize {
         max_bytes.div_ceil(3) * 4

@@ -4,94 +4,11 @@
 
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{cli_caller, Runtime};
 use crate::audit::verify_file;
 use crate::gate::{CallRequest, Confirmation, Outcome};
-
-struct Step {
-    who: &'static str,
-    tool: &'static str,
-    args: Value,
-    expect_ok: bool,
-    why: &'static str,
-}
-
-fn steps() -> Vec<Step> {
-    let s = |who, tool, args, expect_ok, why| Step {
-        who,
-        tool,
-        args,
-        expect_ok,
-        why,
-    };
-    vec![
-        s(
-            "alice",
-            "pve_list_qemu_vms",
-            json!({"node": "pve1"}),
-            true,
-            "a reader lists VMs",
-        ),
-        s(
-            "alice",
-            "pve_stop_qemu_vm",
-            json!({"node": "pve1", "vmid": 100}),
-            false,
-            "a reader may not stop a VM",
-        ),
-        s(
-            "bob",
-            "pve_stop_qemu_vm",
-            json!({"node": "pve1", "vmid": 100}),
-            false,
-            "stopping is destructive: unconfirmed, it is refused",
-        ),
-        s(
-            "bob",
-            "pve_stop_qemu_vm",
-            json!({"node": "pve1", "vmid": 100, "confirm": true}),
-            true,
-            "confirmed, the operator stops it",
-        ),
-        s(
-            "bob",
-            "pve_create_qemu_snapshot",
-            json!({"node": "pve1", "vmid": 101, "snapname": "pre_upgrade"}),
-            true,
-            "operators take snapshots",
-        ),
-        s(
-            "bob",
-            "pve_delete_qemu_vm",
-            json!({"node": "pve2", "vmid": 102, "confirm": true}),
-            false,
-            "operators may not delete VMs",
-        ),
-        s(
-            "carol",
-            "pve_delete_qemu_vm",
-            json!({"node": "pve2", "vmid": 102}),
-            false,
-            "an admin must confirm a delete",
-        ),
-        s(
-            "carol",
-            "pve_delete_qemu_vm",
-            json!({"node": "pve2", "vmid": 102, "confirm": true}),
-            true,
-            "confirmed, the admin deletes it",
-        ),
-        s(
-            "carol",
-            "pve_get_node_status",
-            json!({"node": "../../etc"}),
-            false,
-            "a hostile path value never reaches the backend",
-        ),
-    ]
-}
 
 fn first_line(text: &str) -> String {
     // Results are pretty JSON: show them compact, on one line.
@@ -107,10 +24,14 @@ fn first_line(text: &str) -> String {
 }
 
 pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
-    outln!("Portcullis lab demo: a simulated Proxmox VE cluster, the default policies, three principals.");
+    outln!(
+        "Portcullis lab demo: {}, the default policies, three principals.",
+        crate::lab::description()
+    );
     outln!("alice is a reader, bob an operator, carol an admin.\n");
     let mut failures = 0;
-    for (i, step) in steps().into_iter().enumerate() {
+    let steps = crate::lab::demo_steps();
+    for (i, step) in steps.iter().enumerate() {
         let principal = rt
             .config
             .principal(step.who)
@@ -163,7 +84,13 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
             outln!("\naudit log BROKEN: {e}");
         }
     }
-    outln!("Try it yourself: portcullis dry-run --lab --as alice pve_stop_qemu_vm '{{\"node\":\"pve1\",\"vmid\":100}}'");
+    if let Some(step) = steps.iter().find(|s| s.who == "alice" && !s.expect_ok) {
+        outln!(
+            "Try it yourself: portcullis dry-run --lab --as alice {} '{}'",
+            step.tool,
+            step.args
+        );
+    }
     if failures == 0 {
         outln!("demo: every step behaved as the policies say.");
         Ok(ExitCode::SUCCESS)

@@ -13,7 +13,6 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use crate::audit::{verify_file, AuditLog};
-use crate::backends::pve::lab::Lab;
 use crate::backends::Backends;
 use crate::catalog::Catalog;
 use crate::config::{Config, ProcessEnv};
@@ -39,7 +38,7 @@ pub struct SourceArgs {
     /// Configuration file (default: $PORTCULLIS_CONFIG).
     #[arg(long, env = "PORTCULLIS_CONFIG", conflicts_with = "lab")]
     pub config: Option<PathBuf>,
-    /// Use the embedded lab: a simulated Proxmox cluster and the default policies.
+    /// Use the embedded lab: every backend's simulator and the default policies.
     #[arg(long)]
     pub lab: bool,
     /// Policy directory, overriding the configuration's (or the lab's bundle).
@@ -199,7 +198,7 @@ pub struct Runtime {
     /// The policy directory and the digest of what was loaded from it;
     /// `None` for the embedded bundle, which cannot change.
     pub policy_dir: Option<(PathBuf, String)>,
-    _lab: Option<Lab>,
+    _lab: Option<crate::lab::Labs>,
 }
 
 /// The policy texts, and the directory they came from (if any).
@@ -232,10 +231,10 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
         let mut config =
             Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?;
         let lab = if source.lab_backend {
-            let lab = Lab::start(0.3).await?;
+            let (labs, endpoints) = crate::lab::start_simulators(0.3).await?;
             config.endpoints.iter_mut().for_each(|e| e.default = false);
-            config.endpoints.push(crate::lab::endpoint(&lab)?);
-            Some(lab)
+            config.endpoints.extend(endpoints);
+            Some(labs)
         } else {
             None
         };
@@ -351,7 +350,8 @@ async fn dry_run(
         confirmation: parse_confirmation(confirmation)?,
         confirms: None,
     };
-    // Read-only on the backend: a vSphere target is looked up to place it.
+    // Read-only on the backend: a target only the backend can place is
+    // looked up.
     let p = match rt.gate.prepare_live(&caller, &req).await {
         Ok(p) => p,
         Err(Rejection::UnknownTool) => {

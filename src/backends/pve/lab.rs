@@ -685,3 +685,126 @@ impl Drop for Lab {
         self.task.abort();
     }
 }
+
+impl crate::backends::registry::Simulator for Lab {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
+impl Lab {
+    /// The lab cluster as endpoint "lab".
+    pub fn endpoint(&self) -> Result<crate::config::Endpoint, String> {
+        Ok(crate::config::Endpoint {
+            name: "lab".into(),
+            backend: crate::backends::BackendKind::Pve,
+            url: url::Url::parse(&self.url).map_err(|e| e.to_string())?,
+            credentials: crate::config::Credentials::ApiToken {
+                id: self.token_id.clone(),
+                secret: SecretString::from(
+                    secrecy::ExposeSecret::expose_secret(&self.token_secret).to_string(),
+                ),
+            },
+            tls_verify: true,
+            ca_pem: Some(self.ca_pem.clone()),
+            timeout: Duration::from_secs(10),
+            default: true,
+            settings: Arc::new(crate::config::NoSettings),
+        })
+    }
+}
+
+/// Start a lab cluster for the embedded lab.
+pub async fn start_for_lab(
+    task_seconds: f64,
+) -> Result<
+    (
+        Box<dyn crate::backends::registry::Simulator>,
+        crate::config::Endpoint,
+    ),
+    String,
+> {
+    let lab = Lab::start(task_seconds).await?;
+    let endpoint = lab.endpoint()?;
+    Ok((Box::new(lab), endpoint))
+}
+
+/// The demo's steps on the lab cluster.
+pub fn demo() -> Vec<crate::backends::registry::DemoStep> {
+    let s = |who, tool, args, expect_ok, why| crate::backends::registry::DemoStep {
+        who,
+        tool,
+        args,
+        expect_ok,
+        why,
+    };
+    vec![
+        s(
+            "alice",
+            "pve_list_qemu_vms",
+            json!({"node": "pve1"}),
+            true,
+            "a reader lists VMs",
+        ),
+        s(
+            "alice",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100}),
+            false,
+            "a reader may not stop a VM",
+        ),
+        s(
+            "bob",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100}),
+            false,
+            "stopping is destructive: unconfirmed, it is refused",
+        ),
+        s(
+            "bob",
+            "pve_stop_qemu_vm",
+            json!({"node": "pve1", "vmid": 100, "confirm": true}),
+            true,
+            "confirmed, the operator stops it",
+        ),
+        s(
+            "bob",
+            "pve_create_qemu_snapshot",
+            json!({"node": "pve1", "vmid": 101, "snapname": "pre_upgrade"}),
+            true,
+            "operators take snapshots",
+        ),
+        s(
+            "bob",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102, "confirm": true}),
+            false,
+            "operators may not delete VMs",
+        ),
+        s(
+            "carol",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102}),
+            false,
+            "an admin must confirm a delete",
+        ),
+        s(
+            "carol",
+            "pve_delete_qemu_vm",
+            json!({"node": "pve2", "vmid": 102, "confirm": true}),
+            true,
+            "confirmed, the admin deletes it",
+        ),
+        s(
+            "carol",
+            "pve_get_node_status",
+            json!({"node": "../../etc"}),
+            false,
+            "a hostile path value never reaches the backend",
+        ),
+    ]
+}

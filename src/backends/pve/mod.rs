@@ -35,6 +35,11 @@ pub static PLUG: Plug = Plug {
     connect: |ep| Ok(Box::new(PveClient::new(ep)?)),
     test_endpoint: "pve",
     test_settings: |_| Ok(std::sync::Arc::new(crate::config::NoSettings)),
+    lab: Some(registry::LabHooks {
+        description: "a simulated Proxmox VE cluster",
+        start: |task_seconds| Box::pin(lab::start_for_lab(task_seconds)),
+        demo: lab::demo,
+    }),
 };
 
 pub struct PveClient {

@@ -5,6 +5,51 @@ use std::sync::Arc;
 
 use crate::catalog::{template_names, BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
 
+/// Proxmox VE's own value formats.
+impl Ty {
+    /// A Proxmox VE node name (a DNS label).
+    pub const NODE: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        max_len: 63,
+        what: "a node name (letters, digits and inner hyphens, at most 63)",
+    };
+    /// A Proxmox VE guest id, as PVE bounds it.
+    pub const VMID: Ty = Ty::Int {
+        min: 100,
+        max: 999_999_999,
+    };
+    /// A snapshot name, as PVE's `pve-configid` format.
+    pub const SNAPNAME: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z][A-Za-z0-9_-]{1,39}$",
+        max_len: 40,
+        what: "a snapshot name (a letter, then 1-39 letters, digits, '_' or '-')",
+    };
+    /// A storage id, as PVE's `pve-storage-id` format.
+    pub const STORAGE: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z][A-Za-z0-9._-]{0,99}$",
+        max_len: 100,
+        what: "a storage id (a letter, then letters, digits, '.', '_' or '-')",
+    };
+    /// A Proxmox VE task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
+    pub const UPID: Ty = Ty::Ident {
+        pattern: r"^UPID:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8}:[A-Za-z0-9_]{1,32}:[A-Za-z0-9_.-]{0,64}:[A-Za-z0-9_.@!-]{1,128}:$",
+        max_len: 320,
+        what: "a task UPID (UPID:node:pid:pstart:starttime:type:id:user:)",
+    };
+    /// A guest name (a DNS name, as PVE requires).
+    pub const GUEST_NAME: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$",
+        max_len: 63,
+        what: "a DNS name (letters, digits, '.' and '-')",
+    };
+    /// Tags as PVE takes them: `;`-separated DNS-like labels.
+    pub const TAGS: Ty = Ty::Ident {
+        pattern: r"^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}(?:;[A-Za-z0-9_][A-Za-z0-9_+.-]{0,63}){0,31}$",
+        max_len: 2080,
+        what: "tags separated by ';', each starting with a letter, digit or '_' (then also '+', '.', '-')",
+    };
+}
+
 /// The object a Proxmox VE call acts on, named by its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {

@@ -40,6 +40,7 @@ pub static PLUG: Plug = Plug {
     connect: |ep| Ok(Box::new(VolcClient::new(ep)?)),
     test_endpoint: "volc",
     test_settings: config::test_settings,
+    lab: None,
 };
 
 /// A Volcengine call's target: the region (the argument, or the endpoint's

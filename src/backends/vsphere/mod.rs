@@ -50,6 +50,7 @@ pub static PLUG: Plug = Plug {
     connect: |ep| Ok(Box::new(VimClient::new(ep)?)),
     test_endpoint: "vc",
     test_settings: |_| Ok(std::sync::Arc::new(config::Settings::default())),
+    lab: None,
 };
 pub use crate::backends::Located;
 use xml::{el, escape, moref, MoRef, Xml};
