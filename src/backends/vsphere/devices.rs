@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tools::VimOp;
+use super::tools::DeviceOp;
 use super::xml::{el, escape, MoRef, Xml};
 use super::{BackendError, VimClient};
 use crate::backends::ProgressSink;
@@ -201,7 +201,7 @@ impl VimClient {
 
     pub(super) async fn devices_op(
         &self,
-        op: VimOp,
+        op: DeviceOp,
         args: &ValidArgs,
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
@@ -210,29 +210,29 @@ impl VimClient {
         let devices = self.devices(&vm).await?;
         let key = |name: &str| args.str(name).unwrap_or_default();
         match op {
-            VimOp::ListDisks => Ok(Value::Array(
+            DeviceOp::ListDisks => Ok(Value::Array(
                 devices
                     .iter()
                     .filter(|d| is_disk(d))
                     .map(disk_json)
                     .collect(),
             )),
-            VimOp::DiskInfo => Ok(disk_json(self.one(
+            DeviceOp::DiskInfo => Ok(disk_json(self.one(
                 &devices,
                 "disk",
                 key("disk"),
                 is_disk,
             )?)),
-            VimOp::ListNics => Ok(Value::Array(
+            DeviceOp::ListNics => Ok(Value::Array(
                 devices.iter().filter(|d| is_nic(d)).map(nic_json).collect(),
             )),
-            VimOp::NicInfo => Ok(nic_json(self.one(
+            DeviceOp::NicInfo => Ok(nic_json(self.one(
                 &devices,
                 "network adapter",
                 key("nic"),
                 is_nic,
             )?)),
-            VimOp::AddDisk => {
+            DeviceOp::AddDisk => {
                 let controller = devices
                     .iter()
                     .find(|d| {
@@ -265,7 +265,7 @@ impl VimClient {
                 self.reconfigure(&vm, change("add", Some("create"), &device), wait, progress)
                     .await
             }
-            VimOp::RemoveDisk => {
+            DeviceOp::RemoveDisk => {
                 let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
                 let destroy = args
                     .bool("delete_file")
@@ -279,7 +279,7 @@ impl VimClient {
                 )
                 .await
             }
-            VimOp::ResizeDisk => {
+            DeviceOp::ResizeDisk => {
                 let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
                 let now = int(disk, &["capacityInKB"]).unwrap_or(0);
                 let kb = args.int("size_gb").unwrap_or(0) * KB_PER_GB;
@@ -299,7 +299,7 @@ impl VimClient {
                 self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
                     .await
             }
-            VimOp::AddNic => {
+            DeviceOp::AddNic => {
                 let name = key("network");
                 let net = self.network(name).await?;
                 let ty = match args.str("adapter").unwrap_or("vmxnet3") {
@@ -318,25 +318,25 @@ impl VimClient {
                 self.reconfigure(&vm, change("add", None, &device), wait, progress)
                     .await
             }
-            VimOp::RemoveNic => {
+            DeviceOp::RemoveNic => {
                 let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
                 self.reconfigure(&vm, change("remove", None, &as_device(nic)), wait, progress)
                     .await
             }
-            VimOp::ConnectNic => {
+            DeviceOp::ConnectNic => {
                 let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
                 let nic = connected(nic, args.bool("connected").unwrap_or(true));
                 self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
                     .await
             }
-            VimOp::GetSerialPorts => Ok(Value::Array(
+            DeviceOp::GetSerialPorts => Ok(Value::Array(
                 devices
                     .iter()
                     .filter(|d| is_serial(d))
                     .map(serial_json)
                     .collect(),
             )),
-            VimOp::SetupSerialPort => {
+            DeviceOp::SetupSerialPort => {
                 let uri = key("uri");
                 if !serial_uri_ok(uri) {
                     return Err(self.invalid(format!(
@@ -355,7 +355,9 @@ impl VimClient {
                 self.reconfigure(&vm, change("add", None, &device), wait, progress)
                     .await
             }
-            VimOp::ConnectSerialPort | VimOp::ClearSerialPort | VimOp::RemoveSerialPort => {
+            DeviceOp::ConnectSerialPort
+            | DeviceOp::ClearSerialPort
+            | DeviceOp::RemoveSerialPort => {
                 let serials: Vec<&Xml> = devices.iter().filter(|d| is_serial(d)).collect();
                 let port = match (args.str("port"), serials.as_slice()) {
                     (Some(p), _) => self.one(&devices, "serial port", p, is_serial)?,
@@ -365,7 +367,7 @@ impl VimClient {
                     }
                 };
                 match op {
-                    VimOp::RemoveSerialPort => {
+                    DeviceOp::RemoveSerialPort => {
                         self.reconfigure(
                             &vm,
                             change("remove", None, &as_device(port)),
@@ -374,7 +376,7 @@ impl VimClient {
                         )
                         .await
                     }
-                    VimOp::ConnectSerialPort => {
+                    DeviceOp::ConnectSerialPort => {
                         let d = connected(port, args.bool("connected").unwrap_or(true));
                         self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
                             .await
@@ -396,7 +398,7 @@ impl VimClient {
                     }
                 }
             }
-            VimOp::ChangeNicNetwork => {
+            DeviceOp::ChangeNicNetwork => {
                 let mut nic = self
                     .one(&devices, "network adapter", key("nic"), is_nic)?
                     .clone();
@@ -415,9 +417,6 @@ impl VimClient {
                 self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
                     .await
             }
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a device operation"
-            ))),
         }
     }
 }

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use super::tools::{VimOp, MAX_FILE_BYTES};
+use super::tools::{FileOp, MAX_FILE_BYTES};
 use super::xml::{el, MoRef};
 use super::{http, request, transport_error, BackendError, VimClient};
 use crate::catalog::ValidArgs;
@@ -263,7 +263,11 @@ impl VimClient {
         self.transfer(Method::GET, &url, None, limit).await
     }
 
-    pub(super) async fn file_op(&self, op: VimOp, args: &ValidArgs) -> Result<Value, BackendError> {
+    pub(super) async fn file_op(
+        &self,
+        op: FileOp,
+        args: &ValidArgs,
+    ) -> Result<Value, BackendError> {
         let content = || {
             args.content("content")
                 .map_err(|e| self.invalid(e.to_string()))
@@ -271,12 +275,12 @@ impl VimClient {
         };
         let overwrite = args.bool("overwrite").unwrap_or(false);
         match op {
-            VimOp::UploadToDatastore | VimOp::DownloadFromDatastore => {
+            FileOp::UploadToDatastore | FileOp::DownloadFromDatastore => {
                 let ds = self.datastore_arg(args).await?;
                 let path = args.str("path").unwrap_or_default();
                 let (url, name) = self.datastore_file(&ds, path).await?;
                 let shown = format!("[{name}] {path}");
-                if op == VimOp::DownloadFromDatastore {
+                if op == FileOp::DownloadFromDatastore {
                     let bytes = self
                         .transfer(Method::GET, &url, None, MAX_FILE_BYTES)
                         .await?;
@@ -295,7 +299,7 @@ impl VimClient {
                     "sha256": sha256_hex(&bytes),
                 }))
             }
-            VimOp::Screenshot => {
+            FileOp::Screenshot => {
                 let vm = self.vm(args).await?;
                 let done = self
                     .run_task(
@@ -319,7 +323,7 @@ impl VimClient {
                     "image": {"mime_type": "image/png", "data": B64.encode(&png), "bytes": png.len()},
                 }))
             }
-            VimOp::ReadGuestFile | VimOp::WriteGuestFile => {
+            FileOp::ReadGuestFile | FileOp::WriteGuestFile => {
                 let vm = self.vm(args).await?;
                 let (_, files) = self.guest_managers().await?;
                 let path = args.str("path").unwrap_or_default();
@@ -328,7 +332,7 @@ impl VimClient {
                     super::guest::guest_head(&vm, args).as_str(),
                     el("guestFilePath", path),
                 ));
-                if op == VimOp::ReadGuestFile {
+                if op == FileOp::ReadGuestFile {
                     let body =
                         Zeroizing::new(request("InitiateFileTransferFromGuest", &files, &auth));
                     let x = self
@@ -378,9 +382,6 @@ impl VimClient {
                     "sha256": sha256_hex(&bytes),
                 }))
             }
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a file operation"
-            ))),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use super::tools::VimOp;
+use super::tools::GuestOp;
 use super::xml::{el, escape, moref, MoRef, Xml};
 use super::{request, BackendError, VimClient};
 use crate::catalog::ValidArgs;
@@ -60,7 +60,7 @@ impl VimClient {
 
     pub(super) async fn guest_op(
         &self,
-        op: VimOp,
+        op: GuestOp,
         args: &ValidArgs,
     ) -> Result<Value, BackendError> {
         let vm = self.vm(args).await?;
@@ -73,7 +73,7 @@ impl VimClient {
             async move { self.call(method, |_| body.to_string()).await }
         };
         match op {
-            VimOp::RunInGuest => {
+            GuestOp::RunInGuest => {
                 let spec = format!(
                     "<spec>{}{}{}</spec>",
                     args.str("working_directory")
@@ -113,11 +113,11 @@ impl VimClient {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
-            VimOp::GuestProcesses => {
+            GuestOp::GuestProcesses => {
                 let x = guest_call("ListProcessesInGuest", &processes, String::new()).await?;
                 Ok(Value::Array(x.all("returnval").map(process_json).collect()))
             }
-            VimOp::GuestDirectory => {
+            GuestOp::GuestDirectory => {
                 let x = guest_call("ListFilesInGuest", &files, el("filePath", path)).await?;
                 let list: Vec<Value> = x
                     .child("returnval")
@@ -136,7 +136,7 @@ impl VimClient {
                     .unwrap_or_default();
                 Ok(json!({"vm": vm.id, "path": path, "files": list}))
             }
-            VimOp::MakeGuestDirectory => {
+            GuestOp::MakeGuestDirectory => {
                 let rest = format!(
                     "{}<createParentDirectories>{}</createParentDirectories>",
                     el("directoryPath", path),
@@ -145,13 +145,10 @@ impl VimClient {
                 guest_call("MakeDirectoryInGuest", &files, rest).await?;
                 Ok(json!({"vm": vm.id, "created": path}))
             }
-            VimOp::DeleteGuestFile => {
+            GuestOp::DeleteGuestFile => {
                 guest_call("DeleteFileInGuest", &files, el("filePath", path)).await?;
                 Ok(json!({"vm": vm.id, "deleted": path}))
             }
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a guest operation"
-            ))),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tools::VimOp;
+use super::tools::HostOp;
 use super::xml::{el, MoRef, Xml};
 use super::{request, BackendError, VimClient};
 use crate::backends::ProgressSink;
@@ -43,7 +43,7 @@ impl VimClient {
 
     pub(super) async fn host_op(
         &self,
-        op: VimOp,
+        op: HostOp,
         args: &ValidArgs,
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
@@ -52,7 +52,18 @@ impl VimClient {
             .find("HostSystem", "host", args.str("host").unwrap_or_default())
             .await?;
         match op {
-            VimOp::HostHardware => {
+            HostOp::EnterMaintenance | HostOp::ExitMaintenance => {
+                let (method, body) = if op == HostOp::EnterMaintenance {
+                    (
+                        "EnterMaintenanceMode_Task",
+                        "<timeout>0</timeout><evacuatePoweredOffVms>false</evacuatePoweredOffVms>",
+                    )
+                } else {
+                    ("ExitMaintenanceMode_Task", "<timeout>0</timeout>")
+                };
+                self.run_task(method, &host, body, wait, progress).await
+            }
+            HostOp::HostHardware => {
                 let p = self
                     .props(
                         &host,
@@ -71,7 +82,7 @@ impl VimClient {
                     "bios": p.json("hardware.biosInfo"),
                 }))
             }
-            VimOp::HostNetworking => {
+            HostOp::HostNetworking => {
                 let p = self
                     .props(&host, &["config.network"])
                     .await?
@@ -89,7 +100,7 @@ impl VimClient {
                     "physical_nics": list("pnic", &|v| json!({"device": v.at(&["device"]), "mac": v.at(&["mac"]), "driver": v.at(&["driver"])})),
                 }))
             }
-            VimOp::NtpConfig => {
+            HostOp::NtpConfig => {
                 let p = self
                     .props(&host, &["config.dateTimeInfo"])
                     .await?
@@ -101,7 +112,7 @@ impl VimClient {
                     "time_zone": dt.and_then(|d| d.at(&["timeZone", "key"])),
                 }))
             }
-            VimOp::ListServices => {
+            HostOp::ListServices => {
                 let system = self.service_system(&host).await?;
                 Ok(Value::Array(
                     self.services(&system)
@@ -111,10 +122,10 @@ impl VimClient {
                         .collect(),
                 ))
             }
-            VimOp::ServiceStatus
-            | VimOp::StartService
-            | VimOp::StopService
-            | VimOp::RestartService => {
+            HostOp::ServiceStatus
+            | HostOp::StartService
+            | HostOp::StopService
+            | HostOp::RestartService => {
                 let system = self.service_system(&host).await?;
                 let services = self.services(&system).await?;
                 let key = args.str("service").unwrap_or_default();
@@ -134,9 +145,9 @@ impl VimClient {
                     })?;
                 let id = service.at(&["key"]).unwrap_or_default().to_string();
                 let method = match op {
-                    VimOp::ServiceStatus => return Ok(service_json(service)),
-                    VimOp::StartService => "StartService",
-                    VimOp::StopService => "StopService",
+                    HostOp::ServiceStatus => return Ok(service_json(service)),
+                    HostOp::StartService => "StartService",
+                    HostOp::StopService => "StopService",
                     _ => "RestartService",
                 };
                 self.call(method, |_| request(method, &system, &el("id", &id)))
@@ -145,8 +156,8 @@ impl VimClient {
                 let now = after.iter().find(|s| s.at(&["key"]) == Some(id.as_str()));
                 Ok(json!({"host": host.id, "requested": method, "service": now.map(service_json)}))
             }
-            VimOp::RebootHost | VimOp::ShutdownHost => {
-                let method = if op == VimOp::RebootHost {
+            HostOp::RebootHost | HostOp::ShutdownHost => {
+                let method = if op == HostOp::RebootHost {
                     "RebootHost_Task"
                 } else {
                     "ShutdownHost_Task"
@@ -161,9 +172,6 @@ impl VimClient {
                 )
                 .await
             }
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a host operation"
-            ))),
         }
     }
 }

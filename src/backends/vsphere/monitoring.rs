@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::tools::VimOp;
+use super::tools::MonitoringOp;
 use super::xml::{el, MoRef, Xml};
 use super::{request, BackendError, VimClient};
 use crate::catalog::{control, ValidArgs};
@@ -24,12 +24,12 @@ fn names(v: Option<&Xml>, inv: &super::inventory::Inventory) -> Vec<Value> {
 impl VimClient {
     pub(super) async fn monitoring_op(
         &self,
-        op: VimOp,
+        op: MonitoringOp,
         args: &ValidArgs,
     ) -> Result<Value, BackendError> {
         let key = |name: &str| args.str(name).unwrap_or_default();
         match op {
-            VimOp::ToolsStatus => {
+            MonitoringOp::ToolsStatus => {
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
                 let p = self
                     .props(
@@ -51,7 +51,7 @@ impl VimClient {
                     "version": p.text("guest.toolsVersion"),
                 }))
             }
-            VimOp::WaitForTools => {
+            MonitoringOp::WaitForTools => {
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
                 let limit = Duration::from_secs(
                     args.int("wait_seconds")
@@ -83,7 +83,7 @@ impl VimClient {
                     tokio::time::sleep(Duration::from_secs(1).min(limit)).await;
                 }
             }
-            VimOp::VmStats => {
+            MonitoringOp::VmStats => {
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
                 let p = self
                     .props(
@@ -100,7 +100,7 @@ impl VimClient {
                     json!({"vm": vm.id, "cpus": p.int("config.hardware.numCPU"), "memory_mb": p.int("config.hardware.memoryMB"), "quick_stats": p.json("summary.quickStats")}),
                 )
             }
-            VimOp::HostStats => {
+            MonitoringOp::HostStats => {
                 let host = self.find("HostSystem", "host", key("host")).await?;
                 let p = self
                     .props(
@@ -121,7 +121,7 @@ impl VimClient {
                     "quick_stats": p.json("summary.quickStats"),
                 }))
             }
-            VimOp::Alarms => {
+            MonitoringOp::Alarms => {
                 let (_, content, _) = self.current().await?;
                 let p = self
                     .props(&content.root, &["triggeredAlarmState"])
@@ -148,7 +148,7 @@ impl VimClient {
                     .unwrap_or_default();
                 Ok(Value::Array(alarms))
             }
-            VimOp::ClusterInfo => {
+            MonitoringOp::ClusterInfo => {
                 let c = self
                     .find("ClusterComputeResource", "cluster", key("cluster"))
                     .await?;
@@ -175,7 +175,7 @@ impl VimClient {
                     "ha_enabled": p.text("configuration.dasConfig.enabled").map(|t| t == "true"),
                 }))
             }
-            VimOp::ResourcePoolInfo => {
+            MonitoringOp::ResourcePoolInfo => {
                 let rp = self
                     .find("ResourcePool", "resource pool", key("pool"))
                     .await?;
@@ -204,7 +204,7 @@ impl VimClient {
                     "quick_stats": p.json("summary.quickStats"),
                 }))
             }
-            VimOp::NetworkInfo => {
+            MonitoringOp::NetworkInfo => {
                 let n = self.network(key("network")).await?;
                 let p = self
                     .props(&n, &["name", "summary", "host", "vm"])
@@ -219,7 +219,7 @@ impl VimClient {
                     "vms": names(p.values.get("vm"), &inv),
                 }))
             }
-            VimOp::BrowseDatastore => {
+            MonitoringOp::BrowseDatastore => {
                 let ds = self.datastore_arg(args).await?;
                 let p = self
                     .props(&ds, &["browser", "name"])
@@ -256,9 +256,6 @@ impl VimClient {
                     },
                 }))
             }
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a monitoring operation"
-            ))),
         }
     }
 

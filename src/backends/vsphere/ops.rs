@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tools::VimOp;
+use super::tools::{InventoryOp, VimOp, VmOp};
 use super::xml::{el, moref, MoRef, Xml};
 use super::{request, BackendError, Props, VimClient};
 use crate::backends::ProgressSink;
@@ -148,7 +148,23 @@ impl VimClient {
     ) -> Result<Value, BackendError> {
         let wait = Self::wait(args);
         match op {
-            VimOp::ListVms | VimOp::ListTemplates => {
+            VimOp::Inventory(op) => self.inventory_op(op, args).await,
+            VimOp::Vm(op) => self.vm_op(tool, op, args, wait, progress).await,
+            VimOp::Device(op) => self.devices_op(op, args, wait, progress).await,
+            VimOp::Monitoring(op) => self.monitoring_op(op, args).await,
+            VimOp::Placement(op) => self.placement_op(op, args, wait, progress).await,
+            VimOp::Host(op) => self.host_op(op, args, wait, progress).await,
+            VimOp::Guest(op) => self.guest_op(op, args).await,
+            VimOp::File(op) => self.file_op(op, args).await,
+            VimOp::Ovf(op) => self.ovf_op(op, args, wait, progress).await,
+            VimOp::Tag(op) => self.tag_op(op, args).await,
+        }
+    }
+
+    /// Reading the inventory.
+    async fn inventory_op(&self, op: InventoryOp, args: &ValidArgs) -> Result<Value, BackendError> {
+        match op {
+            InventoryOp::ListVms | InventoryOp::ListTemplates => {
                 let rows = self
                     .rows(
                         "VirtualMachine",
@@ -164,14 +180,14 @@ impl VimClient {
                         ],
                     )
                     .await?;
-                let templates = op == VimOp::ListTemplates;
+                let templates = op == InventoryOp::ListTemplates;
                 Ok(Value::Array(
                     rows.into_iter()
                         .filter(|r| (r["template"] == json!(true)) == templates)
                         .collect(),
                 ))
             }
-            VimOp::VmInfo => {
+            InventoryOp::VmInfo => {
                 let (vm, chain) = self
                     .locate_vm(args.str("vm").unwrap_or_default(), false)
                     .await?;
@@ -234,7 +250,7 @@ impl VimClient {
                     "snapshots": p.values.get("snapshot").map(|s| snapshot_tree(s, "rootSnapshotList")).unwrap_or_default(),
                 }))
             }
-            VimOp::ListHosts => self
+            InventoryOp::ListHosts => self
                 .rows(
                     "HostSystem",
                     &[
@@ -252,7 +268,7 @@ impl VimClient {
                 )
                 .await
                 .map(Value::Array),
-            VimOp::HostInfo => {
+            InventoryOp::HostInfo => {
                 let (host, _) = self
                     .locate("HostSystem", "host", args.str("host").unwrap_or_default())
                     .await?;
@@ -291,7 +307,7 @@ impl VimClient {
                     "vms": vms,
                 }))
             }
-            VimOp::ListDatastores => {
+            InventoryOp::ListDatastores => {
                 let mut rows = self
                     .rows(
                         "Datastore",
@@ -309,7 +325,7 @@ impl VimClient {
                 }
                 Ok(Value::Array(rows))
             }
-            VimOp::DatastoreInfo => {
+            InventoryOp::DatastoreInfo => {
                 let (ds, _) = self
                     .locate(
                         "Datastore",
@@ -350,18 +366,18 @@ impl VimClient {
                 add_usage(&mut out);
                 Ok(out)
             }
-            VimOp::ListNetworks => self
+            InventoryOp::ListNetworks => self
                 .rows(
                     "Network",
                     &[("name", "name"), ("accessible", "summary.accessible")],
                 )
                 .await
                 .map(Value::Array),
-            VimOp::ListDatacenters => self
+            InventoryOp::ListDatacenters => self
                 .rows("Datacenter", &[("name", "name")])
                 .await
                 .map(Value::Array),
-            VimOp::ListClusters => self
+            InventoryOp::ListClusters => self
                 .rows(
                     "ClusterComputeResource",
                     &[
@@ -374,11 +390,11 @@ impl VimClient {
                 )
                 .await
                 .map(Value::Array),
-            VimOp::ListResourcePools => self
+            InventoryOp::ListResourcePools => self
                 .rows("ResourcePool", &[("name", "name"), ("parent", "parent")])
                 .await
                 .map(Value::Array),
-            VimOp::ListFolders => {
+            InventoryOp::ListFolders => {
                 let inv = self.inventory(false).await?;
                 let mut rows: Vec<Value> = inv
                     .objs
@@ -389,26 +405,39 @@ impl VimClient {
                 rows.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
                 Ok(Value::Array(rows))
             }
-            VimOp::ResourceSummary => self.resource_summary().await,
-            VimOp::VcenterInfo => self.about().await,
-            VimOp::RecentTasks => self.recent_tasks(args).await,
-            VimOp::RecentEvents => self.recent_events(args).await,
-            VimOp::PowerOn => {
+            InventoryOp::ResourceSummary => self.resource_summary().await,
+            InventoryOp::VcenterInfo => self.about().await,
+            InventoryOp::RecentTasks => self.recent_tasks(args).await,
+            InventoryOp::RecentEvents => self.recent_events(args).await,
+        }
+    }
+
+    /// A VM's lifecycle.
+    async fn vm_op(
+        &self,
+        tool: &ToolDef,
+        op: VmOp,
+        args: &ValidArgs,
+        wait: Option<Duration>,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        match op {
+            VmOp::PowerOn => {
                 self.vm_task(args, "PowerOnVM_Task", "", wait, progress)
                     .await
             }
-            VimOp::PowerOff => {
+            VmOp::PowerOff => {
                 self.vm_task(args, "PowerOffVM_Task", "", wait, progress)
                     .await
             }
-            VimOp::Reset => self.vm_task(args, "ResetVM_Task", "", wait, progress).await,
-            VimOp::Suspend => {
+            VmOp::Reset => self.vm_task(args, "ResetVM_Task", "", wait, progress).await,
+            VmOp::Suspend => {
                 self.vm_task(args, "SuspendVM_Task", "", wait, progress)
                     .await
             }
-            VimOp::ShutdownGuest | VimOp::RebootGuest => {
+            VmOp::ShutdownGuest | VmOp::RebootGuest => {
                 let vm = self.vm(args).await?;
-                let method = if op == VimOp::ShutdownGuest {
+                let method = if op == VmOp::ShutdownGuest {
                     "ShutdownGuest"
                 } else {
                     "RebootGuest"
@@ -417,7 +446,7 @@ impl VimClient {
                 self.inventory.invalidate();
                 Ok(json!({"vm": vm.id, "requested": method}))
             }
-            VimOp::ListSnapshots => {
+            VmOp::ListSnapshots => {
                 let vm = self.vm(args).await?;
                 let p = self.props(&vm, &["snapshot"]).await?.unwrap_or_default();
                 Ok(json!({
@@ -426,7 +455,7 @@ impl VimClient {
                     "snapshots": p.values.get("snapshot").map(|s| snapshot_tree(s, "rootSnapshotList")).unwrap_or_default(),
                 }))
             }
-            VimOp::CreateSnapshot => {
+            VmOp::CreateSnapshot => {
                 let body = format!(
                     "{}{}{}{}",
                     el("name", args.str("snapshot").unwrap_or_default()),
@@ -437,7 +466,7 @@ impl VimClient {
                 self.vm_task(args, "CreateSnapshot_Task", &body, wait, progress)
                     .await
             }
-            VimOp::RevertSnapshot | VimOp::DeleteSnapshot => {
+            VmOp::RevertSnapshot | VmOp::DeleteSnapshot => {
                 let vm = self.vm(args).await?;
                 let key = args.str("snapshot").unwrap_or_default();
                 let p = self.props(&vm, &["snapshot"]).await?.unwrap_or_default();
@@ -469,7 +498,7 @@ impl VimClient {
                         })
                     }
                 };
-                if op == VimOp::RevertSnapshot {
+                if op == VmOp::RevertSnapshot {
                     self.run_task("RevertToSnapshot_Task", &snap, "", wait, progress)
                         .await
                 } else {
@@ -481,11 +510,11 @@ impl VimClient {
                         .await
                 }
             }
-            VimOp::DeleteAllSnapshots => {
+            VmOp::DeleteAllSnapshots => {
                 self.vm_task(args, "RemoveAllSnapshots_Task", "", wait, progress)
                     .await
             }
-            VimOp::Reconfigure => {
+            VmOp::Reconfigure => {
                 // In the WSDL's order: annotation, numCPUs, memoryMB (vCenter
                 // reads the sequence strictly).
                 let mut spec = String::new();
@@ -518,13 +547,13 @@ impl VimClient {
                 )
                 .await
             }
-            VimOp::Rename => {
+            VmOp::Rename => {
                 let body = el("newName", args.str("new_name").unwrap_or_default());
                 self.vm_task(args, "Rename_Task", &body, wait, progress)
                     .await
             }
-            VimOp::Destroy => self.vm_task(args, "Destroy_Task", "", wait, progress).await,
-            VimOp::Clone => {
+            VmOp::Destroy => self.vm_task(args, "Destroy_Task", "", wait, progress).await,
+            VmOp::Clone => {
                 let vm = self.vm(args).await?;
                 let folder = match args.str("folder") {
                     Some(f) => self.folder(f, Some(&vm)).await?,
@@ -545,7 +574,7 @@ impl VimClient {
                 self.run_task("CloneVM_Task", &vm, &body, wait, progress)
                     .await
             }
-            VimOp::CreateFolder => {
+            VmOp::CreateFolder => {
                 let parent = match args.str("parent") {
                     Some(p) => self.folder(p, None).await?,
                     None => {
@@ -576,7 +605,7 @@ impl VimClient {
                     "path": created.as_ref().map(|m| inv.path(m)),
                 }))
             }
-            VimOp::MoveToFolder => {
+            VmOp::MoveToFolder => {
                 let vm = self.vm(args).await?;
                 let folder = self
                     .folder(args.str("folder").unwrap_or_default(), Some(&vm))
@@ -589,78 +618,6 @@ impl VimClient {
                     progress,
                 )
                 .await
-            }
-            VimOp::ListDisks
-            | VimOp::DiskInfo
-            | VimOp::ListNics
-            | VimOp::NicInfo
-            | VimOp::AddDisk
-            | VimOp::RemoveDisk
-            | VimOp::ResizeDisk
-            | VimOp::AddNic
-            | VimOp::RemoveNic
-            | VimOp::ConnectNic
-            | VimOp::ChangeNicNetwork
-            | VimOp::GetSerialPorts
-            | VimOp::SetupSerialPort
-            | VimOp::ConnectSerialPort
-            | VimOp::ClearSerialPort
-            | VimOp::RemoveSerialPort => self.devices_op(op, args, wait, progress).await,
-            VimOp::ToolsStatus
-            | VimOp::WaitForTools
-            | VimOp::VmStats
-            | VimOp::HostStats
-            | VimOp::Alarms
-            | VimOp::ClusterInfo
-            | VimOp::ResourcePoolInfo
-            | VimOp::NetworkInfo
-            | VimOp::BrowseDatastore => self.monitoring_op(op, args).await,
-            VimOp::CreateVm
-            | VimOp::DeleteFolder
-            | VimOp::CreateResourcePool
-            | VimOp::DeleteResourcePool
-            | VimOp::MoveToPool
-            | VimOp::Migrate
-            | VimOp::CancelTask => self.placement_op(op, args, wait, progress).await,
-            VimOp::HostHardware
-            | VimOp::HostNetworking
-            | VimOp::NtpConfig
-            | VimOp::ListServices
-            | VimOp::ServiceStatus
-            | VimOp::StartService
-            | VimOp::StopService
-            | VimOp::RestartService
-            | VimOp::RebootHost
-            | VimOp::ShutdownHost => self.host_op(op, args, wait, progress).await,
-            VimOp::RunInGuest
-            | VimOp::GuestProcesses
-            | VimOp::GuestDirectory
-            | VimOp::MakeGuestDirectory
-            | VimOp::DeleteGuestFile => self.guest_op(op, args).await,
-            VimOp::ReadGuestFile
-            | VimOp::WriteGuestFile
-            | VimOp::Screenshot
-            | VimOp::UploadToDatastore
-            | VimOp::DownloadFromDatastore => self.file_op(op, args).await,
-            VimOp::ListOvfNetworks | VimOp::DeployOvf | VimOp::ExportOvf => {
-                self.ovf_op(op, args, wait, progress).await
-            }
-            VimOp::ListTags | VimOp::VmTags | VimOp::ApplyTag | VimOp::RemoveTag => {
-                self.tag_op(op, args).await
-            }
-            VimOp::EnterMaintenance | VimOp::ExitMaintenance => {
-                let host = self
-                    .find("HostSystem", "host", args.str("host").unwrap_or_default())
-                    .await?;
-                let (method, body) = if op == VimOp::EnterMaintenance {
-                    (
-                        "EnterMaintenanceMode_Task",
-                        "<timeout>0</timeout><evacuatePoweredOffVms>false</evacuatePoweredOffVms>",
-                    )
-                } else {
-                    ("ExitMaintenanceMode_Task", "<timeout>0</timeout>")
-                };
-                self.run_task(method, &host, body, wait, progress).await
             }
         }
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::tools::{VimOp, MAX_FILE_BYTES};
+use super::tools::{OvfOp, MAX_FILE_BYTES};
 use super::xml::{el, moref, MoRef, Xml};
 use super::{request, BackendError, Progress, ProgressSink, VimClient};
 use crate::catalog::ValidArgs;
@@ -123,12 +123,12 @@ impl VimClient {
 
     pub(super) async fn ovf_op(
         &self,
-        op: VimOp,
+        op: OvfOp,
         args: &ValidArgs,
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        if op == VimOp::ExportOvf {
+        if op == OvfOp::ExportOvf {
             return self.export_ovf(args, wait, progress).await;
         }
         let ds = self.datastore_arg(args).await?;
@@ -144,7 +144,7 @@ impl VimClient {
         })?;
         let desc = parse_descriptor(&text)
             .map_err(|e| self.invalid(format!("{ovf_path} is not an OVF descriptor: {e}")))?;
-        if op == VimOp::ListOvfNetworks {
+        if op == OvfOp::ListOvfNetworks {
             return Ok(json!({
                 "ovf": format!("[{ds_name}] {ovf_path}"),
                 "networks": desc.networks.iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tools::VimOp;
+use super::tools::PlacementOp;
 use super::xml::{el, moref, MoRef};
 use super::{request, BackendError, VimClient};
 use crate::backends::ProgressSink;
@@ -67,14 +67,14 @@ impl VimClient {
 
     pub(super) async fn placement_op(
         &self,
-        op: VimOp,
+        op: PlacementOp,
         args: &ValidArgs,
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
         let key = |name: &str| args.str(name).unwrap_or_default();
         match op {
-            VimOp::CreateVm => {
+            PlacementOp::CreateVm => {
                 let folder = self.vm_folder_or_default(args.str("folder")).await?;
                 let host = self.host_or_first(args.str("host")).await?;
                 let pool = self.pool_of_host(&host).await?;
@@ -95,7 +95,7 @@ impl VimClient {
                 self.run_task("CreateVM_Task", &folder, &body, wait, progress)
                     .await
             }
-            VimOp::DeleteFolder => {
+            PlacementOp::DeleteFolder => {
                 let folder = self.folder(key("folder"), None).await?;
                 let p = self
                     .props(&folder, &["childEntity"])
@@ -112,7 +112,7 @@ impl VimClient {
                 self.run_task("Destroy_Task", &folder, "", wait, progress)
                     .await
             }
-            VimOp::CreateResourcePool => {
+            PlacementOp::CreateResourcePool => {
                 let parent = match args.str("parent") {
                     Some(p) => self.find("ResourcePool", "resource pool", p).await?,
                     None => {
@@ -145,14 +145,14 @@ impl VimClient {
                     json!({"id": created.as_ref().map(|m| m.id.clone()), "path": created.as_ref().map(|m| inv.path(m))}),
                 )
             }
-            VimOp::DeleteResourcePool => {
+            PlacementOp::DeleteResourcePool => {
                 let pool = self
                     .find("ResourcePool", "resource pool", key("pool"))
                     .await?;
                 self.run_task("Destroy_Task", &pool, "", wait, progress)
                     .await
             }
-            VimOp::MoveToPool => {
+            PlacementOp::MoveToPool => {
                 // A relocation that changes only the pool.
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
                 let pool = self
@@ -162,7 +162,7 @@ impl VimClient {
                 self.task_on_vm("RelocateVM_Task", &vm, &spec, wait, progress)
                     .await
             }
-            VimOp::Migrate => {
+            PlacementOp::Migrate => {
                 let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
                 if args.str("host").is_none() && args.str("datastore").is_none() {
                     return Err(self.invalid("give host, datastore, or both"));
@@ -187,10 +187,7 @@ impl VimClient {
                 )
                 .await
             }
-            VimOp::CancelTask => self.cancel_task(key("task")).await,
-            _ => Err(BackendError::Internal(format!(
-                "{op:?} is not a placement operation"
-            ))),
+            PlacementOp::CancelTask => self.cancel_task(key("task")).await,
         }
     }
 }

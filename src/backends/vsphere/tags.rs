@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use super::tools::VimOp;
+use super::tools::TagOp;
 use super::xml::MoRef;
 use super::{http, transport_error, BackendError, VimClient};
 use crate::catalog::ValidArgs;
@@ -343,14 +343,14 @@ impl VimClient {
             .collect())
     }
 
-    pub(super) async fn tag_op(&self, op: VimOp, args: &ValidArgs) -> Result<Value, BackendError> {
-        if op == VimOp::ListTags {
+    pub(super) async fn tag_op(&self, op: TagOp, args: &ValidArgs) -> Result<Value, BackendError> {
+        if op == TagOp::ListTags {
             return Ok(Value::Array(
                 self.tags().await?.iter().map(Tag::json).collect(),
             ));
         }
         let vm = self.vm(args).await?;
-        if op == VimOp::VmTags {
+        if op == TagOp::VmTags {
             return Ok(json!({"vm": vm.id, "tags": self.object_tags(&vm).await?}));
         }
         let tags = self.tags().await?;
@@ -359,7 +359,7 @@ impl VimClient {
             args.str("tag").unwrap_or_default(),
             args.str("category"),
         )?;
-        let action = if op == VimOp::ApplyTag {
+        let action = if op == TagOp::ApplyTag {
             "attach"
         } else {
             "detach"
@@ -378,7 +378,7 @@ impl VimClient {
             endpoint: self.name.clone(),
             what: format!("tag {:?}", tag.name),
         })?;
-        let verb = if op == VimOp::ApplyTag {
+        let verb = if op == TagOp::ApplyTag {
             "attached"
         } else {
             "detached"

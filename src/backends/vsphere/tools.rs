@@ -53,9 +53,25 @@ impl Operation for VimCall {
     }
 }
 
-/// What the vSphere backend does for a tool.
+/// What the vSphere backend does for a tool, by family: each family is
+/// run by one module, which matches every one of its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VimOp {
+    Inventory(InventoryOp),
+    Vm(VmOp),
+    Device(DeviceOp),
+    Monitoring(MonitoringOp),
+    Placement(PlacementOp),
+    Host(HostOp),
+    Guest(GuestOp),
+    File(FileOp),
+    Ovf(OvfOp),
+    Tag(TagOp),
+}
+
+/// Reading the inventory: lists, object details, tasks and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryOp {
     ListVms,
     VmInfo,
     ListTemplates,
@@ -72,6 +88,11 @@ pub enum VimOp {
     VcenterInfo,
     RecentTasks,
     RecentEvents,
+}
+
+/// A VM's lifecycle: power, snapshots, configuration, clone, folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmOp {
     PowerOn,
     PowerOff,
     Reset,
@@ -89,8 +110,11 @@ pub enum VimOp {
     Clone,
     CreateFolder,
     MoveToFolder,
-    EnterMaintenance,
-    ExitMaintenance,
+}
+
+/// A VM's virtual devices: disks, NICs, serial ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceOp {
     ListDisks,
     DiskInfo,
     ListNics,
@@ -102,6 +126,16 @@ pub enum VimOp {
     RemoveNic,
     ConnectNic,
     ChangeNicNetwork,
+    GetSerialPorts,
+    SetupSerialPort,
+    ConnectSerialPort,
+    ClearSerialPort,
+    RemoveSerialPort,
+}
+
+/// Statistics, alarms, VMware Tools, object details for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitoringOp {
     ToolsStatus,
     WaitForTools,
     VmStats,
@@ -111,6 +145,11 @@ pub enum VimOp {
     ResourcePoolInfo,
     NetworkInfo,
     BrowseDatastore,
+}
+
+/// Where things are: creating VMs, pools, folders; moving; tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementOp {
     CreateVm,
     DeleteFolder,
     CreateResourcePool,
@@ -118,11 +157,11 @@ pub enum VimOp {
     MoveToPool,
     Migrate,
     CancelTask,
-    GetSerialPorts,
-    SetupSerialPort,
-    ConnectSerialPort,
-    ClearSerialPort,
-    RemoveSerialPort,
+}
+
+/// ESXi host administration: hardware, network, services, maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostOp {
     HostHardware,
     HostNetworking,
     NtpConfig,
@@ -133,19 +172,41 @@ pub enum VimOp {
     RestartService,
     RebootHost,
     ShutdownHost,
+    EnterMaintenance,
+    ExitMaintenance,
+}
+
+/// Guest operations through VMware Tools: programs, processes, directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestOp {
     RunInGuest,
     GuestProcesses,
     GuestDirectory,
     MakeGuestDirectory,
     DeleteGuestFile,
+}
+
+/// Files: guest file transfer, datastore upload and download, screenshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOp {
     ReadGuestFile,
     WriteGuestFile,
     Screenshot,
     UploadToDatastore,
     DownloadFromDatastore,
+}
+
+/// OVF: networks of a descriptor, deploy, export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OvfOp {
     ListOvfNetworks,
     DeployOvf,
     ExportOvf,
+}
+
+/// Tags over the Automation API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagOp {
     ListTags,
     VmTags,
     ApplyTag,
@@ -230,7 +291,7 @@ pub fn tools() -> Vec<ToolDef> {
             "vsphere_list_vms",
             "List VMs",
             "List all virtual machines with power state, CPU, memory, host and guest OS; one round trip however many there are.",
-            Op::ListVms,
+            Op::Inventory(InventoryOp::ListVms),
         )
         .resource("vms"),
         vm(
@@ -239,7 +300,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Detailed information about one VM: hardware, power state, guest, host, folder, resource pool, datastores, snapshots.",
             "vm",
             Read,
-            Op::VmInfo,
+            Op::Inventory(InventoryOp::VmInfo),
         ),
         vm(
             "vsphere_get_vm_details",
@@ -247,13 +308,13 @@ pub fn tools() -> Vec<ToolDef> {
             "Detailed information about one VM (vSphere-MCP-Pro's name for vsphere_get_vm_info).",
             "vm",
             Read,
-            Op::VmInfo,
+            Op::Inventory(InventoryOp::VmInfo),
         ),
         list(
             "vsphere_list_templates",
             "List templates",
             "List VM templates.",
-            Op::ListTemplates,
+            Op::Inventory(InventoryOp::ListTemplates),
         ),
         // Power
         vm(
@@ -262,7 +323,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Power on a VM.",
             "power",
             Operate,
-            Op::PowerOn,
+            Op::Vm(VmOp::PowerOn),
         )
         .idempotent(true)
         .task(),
@@ -272,7 +333,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Force a VM off, like pulling the plug: unsaved guest data is lost. Prefer vsphere_shutdown_guest.",
             "power",
             Operate,
-            Op::PowerOff,
+            Op::Vm(VmOp::PowerOff),
         )
         .destructive()
         .idempotent(true)
@@ -283,7 +344,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Hard-reset a VM: unsaved guest data is lost. Prefer vsphere_reboot_guest.",
             "power",
             Operate,
-            Op::Reset,
+            Op::Vm(VmOp::Reset),
         )
         .destructive()
         .task(),
@@ -293,7 +354,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Hard-reset a VM (vSphere-MCP-Pro's name for vsphere_reset_vm).",
             "power",
             Operate,
-            Op::Reset,
+            Op::Vm(VmOp::Reset),
         )
         .destructive()
         .task(),
@@ -303,7 +364,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Suspend a VM to memory.",
             "power",
             Operate,
-            Op::Suspend,
+            Op::Vm(VmOp::Suspend),
         )
         .task(),
         vm(
@@ -312,7 +373,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Ask the guest OS to shut down cleanly (needs VMware Tools).",
             "power",
             Operate,
-            Op::ShutdownGuest,
+            Op::Vm(VmOp::ShutdownGuest),
         ),
         vm(
             "vsphere_reboot_guest",
@@ -320,7 +381,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Ask the guest OS to reboot cleanly (needs VMware Tools).",
             "power",
             Operate,
-            Op::RebootGuest,
+            Op::Vm(VmOp::RebootGuest),
         ),
         // Snapshots
         vm(
@@ -329,7 +390,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List a VM's snapshot tree.",
             "snapshot",
             Read,
-            Op::ListSnapshots,
+            Op::Vm(VmOp::ListSnapshots),
         ),
         vm(
             "vsphere_list_vm_snapshots",
@@ -337,7 +398,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List a VM's snapshot tree (vSphere-MCP-Pro's name for vsphere_list_snapshots).",
             "snapshot",
             Read,
-            Op::ListSnapshots,
+            Op::Vm(VmOp::ListSnapshots),
         ),
         vm(
             "vsphere_create_snapshot",
@@ -345,7 +406,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Create a snapshot of a VM.",
             "snapshot",
             Operate,
-            Op::CreateSnapshot,
+            Op::Vm(VmOp::CreateSnapshot),
         )
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
@@ -355,7 +416,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Create a snapshot of a VM (vSphere-MCP-Pro's name for vsphere_create_snapshot).",
             "snapshot",
             Operate,
-            Op::CreateSnapshot,
+            Op::Vm(VmOp::CreateSnapshot),
         )
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
@@ -365,7 +426,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Revert a VM to a snapshot: changes since the snapshot are lost.",
             "snapshot",
             Operate,
-            Op::RevertSnapshot,
+            Op::Vm(VmOp::RevertSnapshot),
         )
         .params(&[VM, SNAPSHOT])
         .destructive()
@@ -376,7 +437,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete one snapshot (its changes are consolidated into the VM).",
             "snapshot",
             Operate,
-            Op::DeleteSnapshot,
+            Op::Vm(VmOp::DeleteSnapshot),
         )
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
@@ -387,7 +448,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete one snapshot (vSphere-MCP-Pro's name for vsphere_delete_snapshot).",
             "snapshot",
             Operate,
-            Op::DeleteSnapshot,
+            Op::Vm(VmOp::DeleteSnapshot),
         )
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
@@ -398,7 +459,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete every snapshot of a VM, consolidating the disks.",
             "snapshot",
             Operate,
-            Op::DeleteAllSnapshots,
+            Op::Vm(VmOp::DeleteAllSnapshots),
         )
         .destructive()
         .task(),
@@ -409,7 +470,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Change a VM's CPU count, memory or annotation.",
             "vm",
             Change,
-            Op::Reconfigure,
+            Op::Vm(VmOp::Reconfigure),
         )
         .params(&[VM, CPUS, MEMORY_MB, ANNOTATION])
         .task(),
@@ -419,7 +480,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Change a VM's CPU count or memory (vSphere-MCP-Pro's name for vsphere_reconfigure_vm).",
             "vm",
             Change,
-            Op::Reconfigure,
+            Op::Vm(VmOp::Reconfigure),
         )
         .params(&[VM, CPUS, MEMORY_MB])
         .task(),
@@ -429,7 +490,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Give a VM a new name.",
             "vm",
             Change,
-            Op::Rename,
+            Op::Vm(VmOp::Rename),
         )
         .params(&[VM, NEW_NAME])
         .task(),
@@ -439,7 +500,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Clone a VM or template into a new VM in the same folder (or the one given).",
             "vm",
             Change,
-            Op::Clone,
+            Op::Vm(VmOp::Clone),
         )
         .params(&[VM, NEW_NAME, TARGET_FOLDER, POWER_ON])
         .task(),
@@ -449,7 +510,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete a VM and its disks permanently. It must be powered off.",
             "vm",
             Change,
-            Op::Destroy,
+            Op::Vm(VmOp::Destroy),
         )
         .destructive()
         .task(),
@@ -459,7 +520,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Move a VM into another VM folder of its datacenter.",
             "folder",
             Change,
-            Op::MoveToFolder,
+            Op::Vm(VmOp::MoveToFolder),
         )
         .params(&[VM, FOLDER])
         .task(),
@@ -470,7 +531,7 @@ pub fn tools() -> Vec<ToolDef> {
             "folder",
             Change,
             T::Endpoint,
-            Op::CreateFolder,
+            Op::Vm(VmOp::CreateFolder),
         )
         .params(&[FOLDER_NAME, PARENT_FOLDER]),
         // Disks and network adapters
@@ -480,7 +541,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List a VM's virtual disks with size, file and provisioning.",
             "disk",
             Read,
-            Op::ListDisks,
+            Op::Device(DeviceOp::ListDisks),
         ),
         vm(
             "vsphere_get_disk_info",
@@ -488,7 +549,7 @@ pub fn tools() -> Vec<ToolDef> {
             "One virtual disk of a VM, by label (e.g. \"Hard disk 1\") or device key.",
             "disk",
             Read,
-            Op::DiskInfo,
+            Op::Device(DeviceOp::DiskInfo),
         )
         .params(&[VM, DISK]),
         vm(
@@ -497,7 +558,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Add a new virtual disk to a VM.",
             "disk",
             Change,
-            Op::AddDisk,
+            Op::Device(DeviceOp::AddDisk),
         )
         .params(&[VM, SIZE_GB, THIN])
         .task(),
@@ -507,7 +568,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Detach a virtual disk from a VM; with delete_file, its data is destroyed.",
             "disk",
             Change,
-            Op::RemoveDisk,
+            Op::Device(DeviceOp::RemoveDisk),
         )
         .params(&[VM, DISK, DELETE_FILE])
         .destructive()
@@ -518,7 +579,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Grow a virtual disk (disks cannot shrink).",
             "disk",
             Change,
-            Op::ResizeDisk,
+            Op::Device(DeviceOp::ResizeDisk),
         )
         .params(&[VM, DISK, SIZE_GB])
         .task(),
@@ -528,7 +589,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List a VM's network adapters with MAC address, network and connection state.",
             "nic",
             Read,
-            Op::ListNics,
+            Op::Device(DeviceOp::ListNics),
         ),
         vm(
             "vsphere_get_nic_info",
@@ -536,7 +597,7 @@ pub fn tools() -> Vec<ToolDef> {
             "One network adapter of a VM, by label (e.g. \"Network adapter 1\") or device key.",
             "nic",
             Read,
-            Op::NicInfo,
+            Op::Device(DeviceOp::NicInfo),
         )
         .params(&[VM, NIC]),
         vm(
@@ -545,7 +606,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Add a network adapter on a network (port group).",
             "nic",
             Change,
-            Op::AddNic,
+            Op::Device(DeviceOp::AddNic),
         )
         .params(&[VM, NETWORK, ADAPTER])
         .task(),
@@ -555,7 +616,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Remove a network adapter from a VM.",
             "nic",
             Change,
-            Op::RemoveNic,
+            Op::Device(DeviceOp::RemoveNic),
         )
         .params(&[VM, NIC])
         .task(),
@@ -565,7 +626,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Connect (default) or disconnect a network adapter.",
             "nic",
             Operate,
-            Op::ConnectNic,
+            Op::Device(DeviceOp::ConnectNic),
         )
         .params(&[VM, NIC, CONNECTED])
         .task(),
@@ -575,7 +636,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Move a network adapter to another network (port group).",
             "nic",
             Change,
-            Op::ChangeNicNetwork,
+            Op::Device(DeviceOp::ChangeNicNetwork),
         )
         .params(&[VM, NIC, NETWORK])
         .task(),
@@ -587,7 +648,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Start a program inside the guest OS and wait for it (up to wait_seconds, default 30); returns its exit code.",
             "guest",
             Admin,
-            Op::RunInGuest,
+            Op::Guest(GuestOp::RunInGuest),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, PROGRAM, PROGRAM_ARGS, WORKING_DIR, RUN_WAIT]),
         vm(
@@ -596,7 +657,7 @@ pub fn tools() -> Vec<ToolDef> {
             "The processes running in the guest OS.",
             "guest",
             Admin,
-            Op::GuestProcesses,
+            Op::Guest(GuestOp::GuestProcesses),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD]),
         vm(
@@ -605,7 +666,7 @@ pub fn tools() -> Vec<ToolDef> {
             "The files in a directory of the guest OS.",
             "guest",
             Admin,
-            Op::GuestDirectory,
+            Op::Guest(GuestOp::GuestDirectory),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
         vm(
@@ -614,7 +675,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Create a directory in the guest OS.",
             "guest",
             Admin,
-            Op::MakeGuestDirectory,
+            Op::Guest(GuestOp::MakeGuestDirectory),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CREATE_PARENTS]),
         vm(
@@ -623,7 +684,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Delete a file in the guest OS.",
             "guest",
             Admin,
-            Op::DeleteGuestFile,
+            Op::Guest(GuestOp::DeleteGuestFile),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH])
         .destructive(),
@@ -633,7 +694,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Read a file from the guest OS (at most 4 MiB): UTF-8 text as is, anything else as base64.",
             "guest",
             Admin,
-            Op::ReadGuestFile,
+            Op::File(FileOp::ReadGuestFile),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
         vm(
@@ -642,7 +703,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Write a file into the guest OS (at most 4 MiB); an existing file is replaced only with overwrite=true.",
             "guest",
             Admin,
-            Op::WriteGuestFile,
+            Op::File(FileOp::WriteGuestFile),
         )
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CONTENT, ENCODING, OVERWRITE]),
         vm(
@@ -651,7 +712,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Capture the VM's console as a PNG image.",
             "monitoring",
             Read,
-            Op::Screenshot,
+            Op::File(FileOp::Screenshot),
         ),
         // Serial ports (network appliances, headless systems)
         vm(
@@ -660,7 +721,7 @@ pub fn tools() -> Vec<ToolDef> {
             "A VM's serial ports with their URI, direction and connection state.",
             "serial",
             Read,
-            Op::GetSerialPorts,
+            Op::Device(DeviceOp::GetSerialPorts),
         ),
         vm(
             "vsphere_setup_serial_port",
@@ -668,7 +729,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Add a network serial port (e.g. telnet://:2001, server side) to a VM.",
             "serial",
             Operate,
-            Op::SetupSerialPort,
+            Op::Device(DeviceOp::SetupSerialPort),
         )
         .params(&[VM, SERIAL_URI, SERIAL_DIRECTION])
         .task(),
@@ -678,7 +739,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Connect (default) or disconnect a serial port.",
             "serial",
             Operate,
-            Op::ConnectSerialPort,
+            Op::Device(DeviceOp::ConnectSerialPort),
         )
         .params(&[VM, SERIAL_PORT, CONNECTED])
         .task(),
@@ -688,7 +749,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Disconnect and reconnect a serial port, dropping whoever is attached to it.",
             "serial",
             Operate,
-            Op::ClearSerialPort,
+            Op::Device(DeviceOp::ClearSerialPort),
         )
         .params(&[VM, SERIAL_PORT])
         .task(),
@@ -698,7 +759,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Remove a serial port from a VM.",
             "serial",
             Change,
-            Op::RemoveSerialPort,
+            Op::Device(DeviceOp::RemoveSerialPort),
         )
         .params(&[VM, SERIAL_PORT])
         .task(),
@@ -709,7 +770,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Whether VMware Tools is installed, running and current in a VM.",
             "monitoring",
             Read,
-            Op::ToolsStatus,
+            Op::Monitoring(MonitoringOp::ToolsStatus),
         ),
         vm(
             "vsphere_wait_for_vm_tools",
@@ -717,7 +778,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Wait until VMware Tools runs in a VM (or wait_seconds pass; default 120).",
             "monitoring",
             Read,
-            Op::WaitForTools,
+            Op::Monitoring(MonitoringOp::WaitForTools),
         )
         .params(&[VM, WAIT_SECONDS]),
         vm(
@@ -726,7 +787,7 @@ pub fn tools() -> Vec<ToolDef> {
             "A VM's current CPU, memory, storage and uptime figures (quick statistics).",
             "monitoring",
             Read,
-            Op::VmStats,
+            Op::Monitoring(MonitoringOp::VmStats),
         ),
         tool(
             "vsphere_get_host_stats",
@@ -735,29 +796,29 @@ pub fn tools() -> Vec<ToolDef> {
             "monitoring",
             Read,
             T::HostSystem,
-            Op::HostStats,
+            Op::Monitoring(MonitoringOp::HostStats),
         )
         .params(&[HOST]),
-        list("vsphere_get_alarms", "Get alarms", "Triggered alarms across the inventory.", Op::Alarms),
+        list("vsphere_get_alarms", "Get alarms", "Triggered alarms across the inventory.", Op::Monitoring(MonitoringOp::Alarms)),
         list(
             "vsphere_get_cluster_info",
             "Get cluster information",
             "One cluster: hosts, resources, DRS and HA settings.",
-            Op::ClusterInfo,
+            Op::Monitoring(MonitoringOp::ClusterInfo),
         )
         .params(&[CLUSTER]),
         list(
             "vsphere_get_resource_pool_info",
             "Get resource pool information",
             "One resource pool: allocations, VMs and child pools.",
-            Op::ResourcePoolInfo,
+            Op::Monitoring(MonitoringOp::ResourcePoolInfo),
         )
         .params(&[POOL]),
         list(
             "vsphere_get_network_info",
             "Get network information",
             "One network (port group): accessibility, hosts and VMs.",
-            Op::NetworkInfo,
+            Op::Monitoring(MonitoringOp::NetworkInfo),
         )
         .params(&[NETWORK]),
         tool(
@@ -767,7 +828,7 @@ pub fn tools() -> Vec<ToolDef> {
             "datastore",
             Read,
             T::Datastore,
-            Op::BrowseDatastore,
+            Op::Monitoring(MonitoringOp::BrowseDatastore),
         )
         .params(&[DATASTORE, DS_PATH]),
         tool(
@@ -777,7 +838,7 @@ pub fn tools() -> Vec<ToolDef> {
             "datastore",
             Change,
             T::Datastore,
-            Op::UploadToDatastore,
+            Op::File(FileOp::UploadToDatastore),
         )
         .params(&[DATASTORE, DS_FILE, CONTENT, ENCODING, OVERWRITE]),
         tool(
@@ -787,7 +848,7 @@ pub fn tools() -> Vec<ToolDef> {
             "datastore",
             Read,
             T::Datastore,
-            Op::DownloadFromDatastore,
+            Op::File(FileOp::DownloadFromDatastore),
         )
         .params(&[DATASTORE, DS_FILE]),
         tool(
@@ -797,7 +858,7 @@ pub fn tools() -> Vec<ToolDef> {
             "ovf",
             Read,
             T::Datastore,
-            Op::ListOvfNetworks,
+            Op::Ovf(OvfOp::ListOvfNetworks),
         )
         .params(&[DATASTORE, OVF_PATH]),
         tool(
@@ -807,7 +868,7 @@ pub fn tools() -> Vec<ToolDef> {
             "ovf",
             Change,
             T::Datastore,
-            Op::DeployOvf,
+            Op::Ovf(OvfOp::DeployOvf),
         )
         .params(&[DATASTORE, OVF_PATH, NEW_VM_NAME, TARGET_FOLDER, VM_HOST, OVF_NETWORK])
         .task(),
@@ -817,7 +878,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Export a powered-off VM as OVF (descriptor and disks) into a datastore folder.",
             "ovf",
             Change,
-            Op::ExportOvf,
+            Op::Ovf(OvfOp::ExportOvf),
         )
         .params(&[VM, DATASTORE, EXPORT_FOLDER, OVERWRITE])
         .task(),
@@ -826,16 +887,16 @@ pub fn tools() -> Vec<ToolDef> {
             "vsphere_list_tags",
             "List tags",
             "Every tag with its category.",
-            Op::ListTags,
+            Op::Tag(TagOp::ListTags),
         ),
-        vm("vsphere_get_vm_tags", "Get VM tags", "The tags attached to a VM.", "tags", Read, Op::VmTags),
+        vm("vsphere_get_vm_tags", "Get VM tags", "The tags attached to a VM.", "tags", Read, Op::Tag(TagOp::VmTags)),
         vm(
             "vsphere_apply_tag_to_vm",
             "Apply tag to VM",
             "Attach a tag to a VM.",
             "tags",
             Change,
-            Op::ApplyTag,
+            Op::Tag(TagOp::ApplyTag),
         )
         .params(&[VM, TAG, TAG_CATEGORY]),
         vm(
@@ -844,7 +905,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Detach a tag from a VM.",
             "tags",
             Change,
-            Op::RemoveTag,
+            Op::Tag(TagOp::RemoveTag),
         )
         .params(&[VM, TAG, TAG_CATEGORY]),
         // Placement
@@ -855,7 +916,7 @@ pub fn tools() -> Vec<ToolDef> {
             "vm",
             Change,
             T::Endpoint,
-            Op::CreateVm,
+            Op::Placement(PlacementOp::CreateVm),
         )
         .params(&[NEW_VM_NAME, DATASTORE, TARGET_FOLDER, VM_HOST, CPUS, MEMORY_MB, GUEST_ID])
         .task(),
@@ -866,7 +927,7 @@ pub fn tools() -> Vec<ToolDef> {
             "folder",
             Change,
             T::Endpoint,
-            Op::DeleteFolder,
+            Op::Placement(PlacementOp::DeleteFolder),
         )
         .params(&[FOLDER])
         .destructive()
@@ -878,7 +939,7 @@ pub fn tools() -> Vec<ToolDef> {
             "placement",
             Change,
             T::Endpoint,
-            Op::CreateResourcePool,
+            Op::Placement(PlacementOp::CreateResourcePool),
         )
         .params(&[POOL_NAME, PARENT_POOL]),
         tool(
@@ -888,7 +949,7 @@ pub fn tools() -> Vec<ToolDef> {
             "placement",
             Change,
             T::Endpoint,
-            Op::DeleteResourcePool,
+            Op::Placement(PlacementOp::DeleteResourcePool),
         )
         .params(&[POOL])
         .task(),
@@ -898,7 +959,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Move a VM into a resource pool.",
             "placement",
             Change,
-            Op::MoveToPool,
+            Op::Placement(PlacementOp::MoveToPool),
         )
         .params(&[VM, POOL])
         .task(),
@@ -908,7 +969,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Move a VM to another host (vMotion), datastore (Storage vMotion), or both.",
             "placement",
             Operate,
-            Op::Migrate,
+            Op::Placement(PlacementOp::Migrate),
         )
         .params(&[VM, VM_HOST, TARGET_DATASTORE])
         .task(),
@@ -919,7 +980,7 @@ pub fn tools() -> Vec<ToolDef> {
             "task",
             Operate,
             T::Endpoint,
-            Op::CancelTask,
+            Op::Placement(PlacementOp::CancelTask),
         )
         .params(&[TASK]),
         // Inventory
@@ -927,7 +988,7 @@ pub fn tools() -> Vec<ToolDef> {
             "vsphere_list_hosts",
             "List hosts",
             "List ESXi hosts with connection state, maintenance mode, CPU and memory.",
-            Op::ListHosts,
+            Op::Inventory(InventoryOp::ListHosts),
         )
         .resource("hosts"),
         tool(
@@ -937,14 +998,14 @@ pub fn tools() -> Vec<ToolDef> {
             "host",
             Read,
             T::HostSystem,
-            Op::HostInfo,
+            Op::Inventory(InventoryOp::HostInfo),
         )
         .params(&[HOST]),
         list(
             "vsphere_list_datastores",
             "List datastores",
             "List datastores with type, capacity and free space.",
-            Op::ListDatastores,
+            Op::Inventory(InventoryOp::ListDatastores),
         )
         .resource("datastores"),
         tool(
@@ -954,79 +1015,79 @@ pub fn tools() -> Vec<ToolDef> {
             "datastore",
             Read,
             T::Datastore,
-            Op::DatastoreInfo,
+            Op::Inventory(InventoryOp::DatastoreInfo),
         )
         .params(&[DATASTORE]),
         list(
             "vsphere_get_datastore_usage",
             "Get datastore usage",
             "Capacity, free space and percentage used of every datastore.",
-            Op::ListDatastores,
+            Op::Inventory(InventoryOp::ListDatastores),
         ),
         list(
             "vsphere_list_networks",
             "List networks",
             "List networks and port groups.",
-            Op::ListNetworks,
+            Op::Inventory(InventoryOp::ListNetworks),
         )
         .resource("networks"),
         list(
             "vsphere_list_datacenters",
             "List datacenters",
             "List datacenters.",
-            Op::ListDatacenters,
+            Op::Inventory(InventoryOp::ListDatacenters),
         ),
         list(
             "vsphere_list_clusters",
             "List clusters",
             "List compute clusters with their hosts and resources.",
-            Op::ListClusters,
+            Op::Inventory(InventoryOp::ListClusters),
         )
         .resource("clusters"),
         list(
             "vsphere_list_resource_pools",
             "List resource pools",
             "List resource pools.",
-            Op::ListResourcePools,
+            Op::Inventory(InventoryOp::ListResourcePools),
         )
         .resource("resource-pools"),
         list(
             "vsphere_list_folders",
             "List folders",
             "List VM folders with their paths.",
-            Op::ListFolders,
+            Op::Inventory(InventoryOp::ListFolders),
         ),
         list(
             "vsphere_get_resource_utilization_summary",
             "Get resource utilization summary",
             "CPU, memory and storage used and available across hosts and datastores.",
-            Op::ResourceSummary,
+            Op::Inventory(InventoryOp::ResourceSummary),
         ),
         list(
             "vsphere_get_vcenter_info",
             "Get vCenter information",
             "vCenter product, version, build and API version.",
-            Op::VcenterInfo,
+            Op::Inventory(InventoryOp::VcenterInfo),
         ),
         list(
             "vsphere_list_recent_tasks",
             "List recent tasks",
             "Recent vCenter tasks with state and target.",
-            Op::RecentTasks,
+            Op::Inventory(InventoryOp::RecentTasks),
         )
         .params(&[LIMIT]),
         list(
             "vsphere_get_recent_events",
             "Get recent events",
             "Recent vCenter events.",
-            Op::RecentEvents,
+            Op::Inventory(InventoryOp::RecentEvents),
         )
         .params(&[LIMIT]),
         list(
             "vsphere_list_recent_events",
             "List recent events",
             "Recent vCenter events (mcvsphere's other name for vsphere_get_recent_events).",
-            Op::RecentEvents,
+            Op::Inventory(InventoryOp::RecentEvents),
         )
         .params(&[LIMIT]),
         // Hosts
@@ -1035,35 +1096,35 @@ pub fn tools() -> Vec<ToolDef> {
             "Get host hardware",
             "An ESXi host's hardware: vendor, model, CPU, memory, BIOS.",
             Read,
-            Op::HostHardware,
+            Op::Host(HostOp::HostHardware),
         ),
         host(
             "vsphere_get_host_networking",
             "Get host networking",
             "An ESXi host's virtual switches, port groups, VMkernel and physical NICs.",
             Read,
-            Op::HostNetworking,
+            Op::Host(HostOp::HostNetworking),
         ),
         host(
             "vsphere_get_ntp_config",
             "Get NTP configuration",
             "An ESXi host's NTP servers and time zone.",
             Read,
-            Op::NtpConfig,
+            Op::Host(HostOp::NtpConfig),
         ),
         host(
             "vsphere_list_services",
             "List host services",
             "An ESXi host's services (SSH, NTP, ...) with state and start policy.",
             Read,
-            Op::ListServices,
+            Op::Host(HostOp::ListServices),
         ),
         host(
             "vsphere_get_service_status",
             "Get service status",
             "One host service's state and start policy.",
             Read,
-            Op::ServiceStatus,
+            Op::Host(HostOp::ServiceStatus),
         )
         .params(&[HOST, SERVICE]),
         host(
@@ -1071,7 +1132,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Start host service",
             "Start a host service (e.g. TSM-SSH, ntpd).",
             Admin,
-            Op::StartService,
+            Op::Host(HostOp::StartService),
         )
         .params(&[HOST, SERVICE]),
         host(
@@ -1079,7 +1140,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Stop host service",
             "Stop a host service.",
             Admin,
-            Op::StopService,
+            Op::Host(HostOp::StopService),
         )
         .params(&[HOST, SERVICE]),
         host(
@@ -1087,7 +1148,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Restart host service",
             "Restart a host service.",
             Admin,
-            Op::RestartService,
+            Op::Host(HostOp::RestartService),
         )
         .params(&[HOST, SERVICE]),
         host(
@@ -1095,7 +1156,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Reboot host",
             "Reboot an ESXi host; without force it must be in maintenance mode.",
             Admin,
-            Op::RebootHost,
+            Op::Host(HostOp::RebootHost),
         )
         .params(&[HOST, FORCE])
         .destructive()
@@ -1105,7 +1166,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Shut down host",
             "Shut an ESXi host down; without force it must be in maintenance mode.",
             Admin,
-            Op::ShutdownHost,
+            Op::Host(HostOp::ShutdownHost),
         )
         .params(&[HOST, FORCE])
         .destructive()
@@ -1117,7 +1178,7 @@ pub fn tools() -> Vec<ToolDef> {
             "host",
             Admin,
             T::HostSystem,
-            Op::EnterMaintenance,
+            Op::Host(HostOp::EnterMaintenance),
         )
         .params(&[HOST])
         .task(),
@@ -1128,7 +1189,7 @@ pub fn tools() -> Vec<ToolDef> {
             "host",
             Admin,
             T::HostSystem,
-            Op::ExitMaintenance,
+            Op::Host(HostOp::ExitMaintenance),
         )
         .params(&[HOST])
         .task(),
