@@ -121,11 +121,9 @@ const DESCRIPTION: Param = Param::optional(
     "Free-text description.",
 );
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "a declaration reads as one row of the catalog table"
-)]
-fn tool(
+/// One Proxmox VE tool, every field named (a title and a description
+/// cannot be swapped).
+struct Spec {
     name: &'static str,
     title: &'static str,
     description: &'static str,
@@ -134,24 +132,26 @@ fn tool(
     target: Target,
     method: Method,
     path: &'static str,
-) -> Decl {
+}
+
+fn tool(s: Spec) -> Decl {
     Decl(ToolDef {
-        name,
-        title,
-        description,
+        name: s.name,
+        title: s.title,
+        description: s.description,
         backend: BackendKind::Pve,
-        category,
-        tier,
+        category: s.category,
+        tier: s.tier,
         destructive: false,
-        idempotent: matches!(method, Method::Get | Method::Put | Method::Delete),
+        idempotent: matches!(s.method, Method::Get | Method::Put | Method::Delete),
         params: Vec::new(),
-        target: target.entity_type(),
+        target: s.target.entity_type(),
         returns_task: false,
         resource: None,
         operation: Arc::new(RestCall {
-            method,
-            path,
-            target,
+            method: s.method,
+            path: s.path,
+            target: s.target,
         }),
     })
 }
@@ -162,109 +162,110 @@ pub fn tools() -> Vec<ToolDef> {
     use Tier::*;
     vec![
         // Nodes
-        tool(
-            "pve_list_nodes",
-            "List nodes",
-            "List all nodes in the cluster with status, CPU and memory.",
-            "nodes",
-            Read,
-            T::Endpoint,
-            Get,
-            "/nodes",
-        ),
-        tool(
-            "pve_get_node_status",
-            "Get node status",
-            "Get detailed node status (CPU, memory, uptime, load).",
-            "nodes",
-            Read,
-            T::Node,
-            Get,
-            "/nodes/{node}/status",
-        )
+        tool(Spec {
+            name: "pve_list_nodes",
+            title: "List nodes",
+            description: "List all nodes in the cluster with status, CPU and memory.",
+            category: "nodes",
+            tier: Read,
+            target: T::Endpoint,
+            method: Get,
+            path: "/nodes",
+        }),
+        tool(Spec {
+            name: "pve_get_node_status",
+            title: "Get node status",
+            description: "Get detailed node status (CPU, memory, uptime, load).",
+            category: "nodes",
+            tier: Read,
+            target: T::Node,
+            method: Get,
+            path: "/nodes/{node}/status",
+        })
         .params(&[NODE]),
         // QEMU virtual machines
-        tool(
-            "pve_list_qemu_vms",
-            "List QEMU VMs",
-            "List all QEMU VMs on a node.",
-            "qemu",
-            Read,
-            T::Node,
-            Get,
-            "/nodes/{node}/qemu",
-        )
+        tool(Spec {
+            name: "pve_list_qemu_vms",
+            title: "List QEMU VMs",
+            description: "List all QEMU VMs on a node.",
+            category: "qemu",
+            tier: Read,
+            target: T::Node,
+            method: Get,
+            path: "/nodes/{node}/qemu",
+        })
         .params(&[NODE]),
-        tool(
-            "pve_get_qemu_status",
-            "Get VM status",
-            "Get current VM status (CPU, memory, disk, network).",
-            "qemu",
-            Read,
-            T::Vm,
-            Get,
-            "/nodes/{node}/qemu/{vmid}/status/current",
-        )
+        tool(Spec {
+            name: "pve_get_qemu_status",
+            title: "Get VM status",
+            description: "Get current VM status (CPU, memory, disk, network).",
+            category: "qemu",
+            tier: Read,
+            target: T::Vm,
+            method: Get,
+            path: "/nodes/{node}/qemu/{vmid}/status/current",
+        })
         .params(&[NODE, VMID]),
-        tool(
-            "pve_get_qemu_config",
-            "Get VM configuration",
-            "Get the VM configuration.",
-            "qemu",
-            Read,
-            T::Vm,
-            Get,
-            "/nodes/{node}/qemu/{vmid}/config",
-        )
+        tool(Spec {
+            name: "pve_get_qemu_config",
+            title: "Get VM configuration",
+            description: "Get the VM configuration.",
+            category: "qemu",
+            tier: Read,
+            target: T::Vm,
+            method: Get,
+            path: "/nodes/{node}/qemu/{vmid}/config",
+        })
         .params(&[NODE, VMID]),
-        tool(
-            "pve_list_qemu_snapshots",
-            "List VM snapshots",
-            "List all snapshots of a VM.",
-            "qemu",
-            Read,
-            T::Vm,
-            Get,
-            "/nodes/{node}/qemu/{vmid}/snapshot",
-        )
+        tool(Spec {
+            name: "pve_list_qemu_snapshots",
+            title: "List VM snapshots",
+            description: "List all snapshots of a VM.",
+            category: "qemu",
+            tier: Read,
+            target: T::Vm,
+            method: Get,
+            path: "/nodes/{node}/qemu/{vmid}/snapshot",
+        })
         .params(&[NODE, VMID]),
-        tool(
-            "pve_start_qemu_vm",
-            "Start VM",
-            "Start a VM.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/status/start",
-        )
+        tool(Spec {
+            name: "pve_start_qemu_vm",
+            title: "Start VM",
+            description: "Start a VM.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/status/start",
+        })
         .params(&[NODE, VMID])
         .task()
         .idempotent(true),
-        tool(
-            "pve_stop_qemu_vm",
-            "Stop VM (immediate)",
-            "Stop a VM immediately, like pulling the power cord: unsaved guest state is lost.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/status/stop",
-        )
+        tool(Spec {
+            name: "pve_stop_qemu_vm",
+            title: "Stop VM (immediate)",
+            description:
+                "Stop a VM immediately, like pulling the power cord: unsaved guest state is lost.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/status/stop",
+        })
         .params(&[NODE, VMID])
         .task()
         .destructive()
         .idempotent(true),
-        tool(
-            "pve_shutdown_qemu_vm",
-            "Shut down VM",
-            "Gracefully shut down a VM through ACPI or the guest agent.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/status/shutdown",
-        )
+        tool(Spec {
+            name: "pve_shutdown_qemu_vm",
+            title: "Shut down VM",
+            description: "Gracefully shut down a VM through ACPI or the guest agent.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/status/shutdown",
+        })
         .params(&[
             NODE,
             VMID,
@@ -281,28 +282,28 @@ pub fn tools() -> Vec<ToolDef> {
         ])
         .task()
         .idempotent(true),
-        tool(
-            "pve_reboot_qemu_vm",
-            "Reboot VM",
-            "Reboot a VM by shutting it down and starting it again.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/status/reboot",
-        )
+        tool(Spec {
+            name: "pve_reboot_qemu_vm",
+            title: "Reboot VM",
+            description: "Reboot a VM by shutting it down and starting it again.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/status/reboot",
+        })
         .params(&[NODE, VMID])
         .task(),
-        tool(
-            "pve_create_qemu_snapshot",
-            "Create VM snapshot",
-            "Create a snapshot of a VM.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/snapshot",
-        )
+        tool(Spec {
+            name: "pve_create_qemu_snapshot",
+            title: "Create VM snapshot",
+            description: "Create a snapshot of a VM.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/snapshot",
+        })
         .params(&[
             NODE,
             VMID,
@@ -311,43 +312,43 @@ pub fn tools() -> Vec<ToolDef> {
             Param::optional("vmstate", Ty::Bool, "Include the VM's RAM in the snapshot."),
         ])
         .task(),
-        tool(
-            "pve_rollback_qemu_snapshot",
-            "Roll back VM to snapshot",
-            "Roll a VM back to a snapshot: everything since the snapshot is lost.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback",
-        )
+        tool(Spec {
+            name: "pve_rollback_qemu_snapshot",
+            title: "Roll back VM to snapshot",
+            description: "Roll a VM back to a snapshot: everything since the snapshot is lost.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback",
+        })
         .params(&[NODE, VMID, SNAPNAME])
         .task()
         .destructive()
         .idempotent(true),
-        tool(
-            "pve_delete_qemu_snapshot",
-            "Delete VM snapshot",
-            "Delete a VM snapshot.",
-            "qemu",
-            Operate,
-            T::Vm,
-            Delete,
-            "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}",
-        )
+        tool(Spec {
+            name: "pve_delete_qemu_snapshot",
+            title: "Delete VM snapshot",
+            description: "Delete a VM snapshot.",
+            category: "qemu",
+            tier: Operate,
+            target: T::Vm,
+            method: Delete,
+            path: "/nodes/{node}/qemu/{vmid}/snapshot/{snapname}",
+        })
         .params(&[NODE, VMID, SNAPNAME])
         .task()
         .destructive(),
-        tool(
-            "pve_update_qemu_config",
-            "Update VM configuration",
-            "Update VM configuration (cores, memory, name, tags ...).",
-            "qemu",
-            Change,
-            T::Vm,
-            Put,
-            "/nodes/{node}/qemu/{vmid}/config",
-        )
+        tool(Spec {
+            name: "pve_update_qemu_config",
+            title: "Update VM configuration",
+            description: "Update VM configuration (cores, memory, name, tags ...).",
+            category: "qemu",
+            tier: Change,
+            target: T::Vm,
+            method: Put,
+            path: "/nodes/{node}/qemu/{vmid}/config",
+        })
         .params(&[
             NODE,
             VMID,
@@ -370,16 +371,16 @@ pub fn tools() -> Vec<ToolDef> {
             Param::optional("tags", Ty::TAGS, "Tags, separated by ';'."),
             DESCRIPTION,
         ]),
-        tool(
-            "pve_clone_qemu_vm",
-            "Clone VM",
-            "Clone a VM or template to a new VM id.",
-            "qemu",
-            Change,
-            T::Vm,
-            Post,
-            "/nodes/{node}/qemu/{vmid}/clone",
-        )
+        tool(Spec {
+            name: "pve_clone_qemu_vm",
+            title: "Clone VM",
+            description: "Clone a VM or template to a new VM id.",
+            category: "qemu",
+            tier: Change,
+            target: T::Vm,
+            method: Post,
+            path: "/nodes/{node}/qemu/{vmid}/clone",
+        })
         .params(&[
             NODE,
             VMID,
@@ -391,16 +392,16 @@ pub fn tools() -> Vec<ToolDef> {
             DESCRIPTION,
         ])
         .task(),
-        tool(
-            "pve_delete_qemu_vm",
-            "Delete VM",
-            "Delete a VM and all its data. This cannot be undone.",
-            "qemu",
-            Change,
-            T::Vm,
-            Delete,
-            "/nodes/{node}/qemu/{vmid}",
-        )
+        tool(Spec {
+            name: "pve_delete_qemu_vm",
+            title: "Delete VM",
+            description: "Delete a VM and all its data. This cannot be undone.",
+            category: "qemu",
+            tier: Change,
+            target: T::Vm,
+            method: Delete,
+            path: "/nodes/{node}/qemu/{vmid}",
+        })
         .params(&[
             NODE,
             VMID,
@@ -418,55 +419,56 @@ pub fn tools() -> Vec<ToolDef> {
         .task()
         .destructive(),
         // LXC containers
-        tool(
-            "pve_list_lxc_containers",
-            "List LXC containers",
-            "List all LXC containers on a node.",
-            "lxc",
-            Read,
-            T::Node,
-            Get,
-            "/nodes/{node}/lxc",
-        )
+        tool(Spec {
+            name: "pve_list_lxc_containers",
+            title: "List LXC containers",
+            description: "List all LXC containers on a node.",
+            category: "lxc",
+            tier: Read,
+            target: T::Node,
+            method: Get,
+            path: "/nodes/{node}/lxc",
+        })
         .params(&[NODE]),
-        tool(
-            "pve_start_lxc_container",
-            "Start container",
-            "Start a container.",
-            "lxc",
-            Operate,
-            T::Container,
-            Post,
-            "/nodes/{node}/lxc/{vmid}/status/start",
-        )
+        tool(Spec {
+            name: "pve_start_lxc_container",
+            title: "Start container",
+            description: "Start a container.",
+            category: "lxc",
+            tier: Operate,
+            target: T::Container,
+            method: Post,
+            path: "/nodes/{node}/lxc/{vmid}/status/start",
+        })
         .params(&[NODE, VMID])
         .task()
         .idempotent(true),
-        tool(
-            "pve_stop_lxc_container",
-            "Stop container (immediate)",
-            "Stop a container immediately: processes are killed without a clean shutdown.",
-            "lxc",
-            Operate,
-            T::Container,
-            Post,
-            "/nodes/{node}/lxc/{vmid}/status/stop",
-        )
+        tool(Spec {
+            name: "pve_stop_lxc_container",
+            title: "Stop container (immediate)",
+            description:
+                "Stop a container immediately: processes are killed without a clean shutdown.",
+            category: "lxc",
+            tier: Operate,
+            target: T::Container,
+            method: Post,
+            path: "/nodes/{node}/lxc/{vmid}/status/stop",
+        })
         .params(&[NODE, VMID])
         .task()
         .destructive()
         .idempotent(true),
         // Storage
-        tool(
-            "pve_list_storage",
-            "List storage",
-            "List all configured storage backends.",
-            "storage",
-            Read,
-            T::Endpoint,
-            Get,
-            "/storage",
-        )
+        tool(Spec {
+            name: "pve_list_storage",
+            title: "List storage",
+            description: "List all configured storage backends.",
+            category: "storage",
+            tier: Read,
+            target: T::Endpoint,
+            method: Get,
+            path: "/storage",
+        })
         .params(&[Param::optional(
             "type",
             Ty::Enum(&[
@@ -488,16 +490,16 @@ pub fn tools() -> Vec<ToolDef> {
             ]),
             "Only this storage type.",
         )]),
-        tool(
-            "pve_list_storage_content",
-            "List storage content",
-            "List storage content (images, ISOs, backups).",
-            "storage",
-            Read,
-            T::Storage,
-            Get,
-            "/nodes/{node}/storage/{storage}/content",
-        )
+        tool(Spec {
+            name: "pve_list_storage_content",
+            title: "List storage content",
+            description: "List storage content (images, ISOs, backups).",
+            category: "storage",
+            tier: Read,
+            target: T::Storage,
+            method: Get,
+            path: "/nodes/{node}/storage/{storage}/content",
+        })
         .params(&[
             NODE,
             STORAGE,
@@ -511,42 +513,42 @@ pub fn tools() -> Vec<ToolDef> {
             Param::optional("vmid", Ty::VMID, "Only volumes of this guest."),
         ]),
         // Cluster
-        tool(
-            "pve_get_cluster_status",
-            "Get cluster status",
-            "Get cluster status (membership, quorum).",
-            "cluster",
-            Read,
-            T::Endpoint,
-            Get,
-            "/cluster/status",
-        ),
-        tool(
-            "pve_list_cluster_resources",
-            "List cluster resources",
-            "List all cluster resources with an optional type filter.",
-            "cluster",
-            Read,
-            T::Endpoint,
-            Get,
-            "/cluster/resources",
-        )
+        tool(Spec {
+            name: "pve_get_cluster_status",
+            title: "Get cluster status",
+            description: "Get cluster status (membership, quorum).",
+            category: "cluster",
+            tier: Read,
+            target: T::Endpoint,
+            method: Get,
+            path: "/cluster/status",
+        }),
+        tool(Spec {
+            name: "pve_list_cluster_resources",
+            title: "List cluster resources",
+            description: "List all cluster resources with an optional type filter.",
+            category: "cluster",
+            tier: Read,
+            target: T::Endpoint,
+            method: Get,
+            path: "/cluster/resources",
+        })
         .params(&[Param::optional(
             "type",
             Ty::Enum(&["vm", "storage", "node", "sdn"]),
             "Only this resource type.",
         )]),
         // Tasks
-        tool(
-            "pve_list_tasks",
-            "List tasks",
-            "List recent tasks on a node.",
-            "tasks",
-            Read,
-            T::Node,
-            Get,
-            "/nodes/{node}/tasks",
-        )
+        tool(Spec {
+            name: "pve_list_tasks",
+            title: "List tasks",
+            description: "List recent tasks on a node.",
+            category: "tasks",
+            tier: Read,
+            target: T::Node,
+            method: Get,
+            path: "/nodes/{node}/tasks",
+        })
         .params(&[
             NODE,
             Param::optional(
@@ -562,27 +564,27 @@ pub fn tools() -> Vec<ToolDef> {
                 "Which tasks to list.",
             ),
         ]),
-        tool(
-            "pve_get_task_status",
-            "Get task status",
-            "Get task status by UPID.",
-            "tasks",
-            Read,
-            T::Task,
-            Get,
-            "/nodes/{node}/tasks/{upid}/status",
-        )
+        tool(Spec {
+            name: "pve_get_task_status",
+            title: "Get task status",
+            description: "Get task status by UPID.",
+            category: "tasks",
+            tier: Read,
+            target: T::Task,
+            method: Get,
+            path: "/nodes/{node}/tasks/{upid}/status",
+        })
         .params(&[NODE, UPID]),
-        tool(
-            "pve_get_task_log",
-            "Get task log",
-            "Get task log output by UPID.",
-            "tasks",
-            Read,
-            T::Task,
-            Get,
-            "/nodes/{node}/tasks/{upid}/log",
-        )
+        tool(Spec {
+            name: "pve_get_task_log",
+            title: "Get task log",
+            description: "Get task log output by UPID.",
+            category: "tasks",
+            tier: Read,
+            target: T::Task,
+            method: Get,
+            path: "/nodes/{node}/tasks/{upid}/log",
+        })
         .params(&[
             NODE,
             UPID,

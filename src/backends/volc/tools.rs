@@ -164,60 +164,65 @@ fn tool(
     })
 }
 
-/// A list tool: filters, then region and paging.
-fn list(
+/// A list tool, every field named: filters, then region and paging.
+struct List<'a> {
     name: &'static str,
     title: &'static str,
     description: &'static str,
     action: &'static str,
+    /// The result field that holds the items.
     list_key: &'static str,
-    filters: &[Param],
-) -> ToolDef {
-    let mut params = filters.to_vec();
+    filters: &'a [Param],
+}
+
+fn list(l: List<'_>) -> ToolDef {
+    let mut params = l.filters.to_vec();
     params.extend([REGION_PARAM, PAGE_NUMBER, PAGE_SIZE]);
     tool(
-        name,
-        title,
-        description,
+        l.name,
+        l.title,
+        l.description,
         Target::Region,
-        action,
-        Some(list_key),
+        l.action,
+        Some(l.list_key),
     )
     .params(&params)
     .0
 }
 
-/// An attributes tool: one object by id.
-fn attributes(
+/// An attributes tool, every field named: one object by id.
+struct Attributes {
     name: &'static str,
     title: &'static str,
     description: &'static str,
     target: Target,
     action: &'static str,
     id_param: Param,
-) -> ToolDef {
-    tool(name, title, description, target, action, None)
-        .params(&[id_param, REGION_PARAM])
+}
+
+fn attributes(a: Attributes) -> ToolDef {
+    tool(a.name, a.title, a.description, a.target, a.action, None)
+        .params(&[a.id_param, REGION_PARAM])
         .0
 }
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
-        attributes(
-            "volc_describe_vpn_gateway_attributes",
-            "Describe VPN gateway",
-            "One VPN gateway: name, public IP, bandwidth, billing, status, VPC, subnet.",
-            Target::VpnGateway,
-            "DescribeVpnGatewayAttributes",
-            Param::required("vpn_gateway_id", id(GW, GW_ID), "The VPN gateway, e.g. vgw-2fe3bcd4xyz."),
-        ),
-        list(
-            "volc_describe_vpn_gateways",
-            "List VPN gateways",
-            "VPN gateways of a region, filtered by ids, name, status, VPC, subnet, IP, project or tags.",
-            "DescribeVpnGateways",
-            "VpnGateways",
-            &[
+        attributes(Attributes {
+            name: "volc_describe_vpn_gateway_attributes",
+            title: "Describe VPN gateway",
+            description: "One VPN gateway: name, public IP, bandwidth, billing, status, VPC, subnet.",
+            target: Target::VpnGateway,
+            action: "DescribeVpnGatewayAttributes",
+            id_param: Param::required("vpn_gateway_id", id(GW, GW_ID), "The VPN gateway, e.g. vgw-2fe3bcd4xyz."),
+        }),
+        list(List {
+            name: "volc_describe_vpn_gateways",
+            title: "List VPN gateways",
+            description: "VPN gateways of a region, filtered by ids, name, status, VPC, subnet, IP, project or tags.",
+            action: "DescribeVpnGateways",
+            list_key: "VpnGateways",
+            filters: &[
                 Param::optional("vpn_gateway_ids", ids(GW, GW_ID), "Only these gateways."),
                 Param::optional("vpn_gateway_name", NAME, "Only gateways of this name."),
                 STATUS,
@@ -231,44 +236,44 @@ pub fn tools() -> Vec<ToolDef> {
                 PROJECT,
                 TAGS,
             ],
-        ),
-        attributes(
-            "volc_describe_vpn_connection_attributes",
-            "Describe IPsec connection",
-            "One IPsec connection: tunnel, IKE and IPsec settings, subnets, status (pre-shared keys withheld).",
-            Target::VpnConnection,
-            "DescribeVpnConnectionAttributes",
-            Param::required("vpn_connection_id", id(CONN, CONN_ID), "The IPsec connection, e.g. vgc-2fe3bcd4xyz."),
-        ),
-        list(
-            "volc_describe_vpn_connections",
-            "List IPsec connections",
-            "IPsec connections of a region, filtered by ids, name, gateway, customer gateway or project (pre-shared keys withheld).",
-            "DescribeVpnConnections",
-            "VpnConnections",
-            &[
+        }),
+        attributes(Attributes {
+            name: "volc_describe_vpn_connection_attributes",
+            title: "Describe IPsec connection",
+            description: "One IPsec connection: tunnel, IKE and IPsec settings, subnets, status (pre-shared keys withheld).",
+            target: Target::VpnConnection,
+            action: "DescribeVpnConnectionAttributes",
+            id_param: Param::required("vpn_connection_id", id(CONN, CONN_ID), "The IPsec connection, e.g. vgc-2fe3bcd4xyz."),
+        }),
+        list(List {
+            name: "volc_describe_vpn_connections",
+            title: "List IPsec connections",
+            description: "IPsec connections of a region, filtered by ids, name, gateway, customer gateway or project (pre-shared keys withheld).",
+            action: "DescribeVpnConnections",
+            list_key: "VpnConnections",
+            filters: &[
                 Param::optional("vpn_connection_ids", ids(CONN, CONN_ID), "Only these connections."),
                 Param::optional("vpn_connection_name", NAME, "Only connections of this name."),
                 GW_FILTER,
                 Param::optional("customer_gateway_id", id(CGW, CGW_ID), "Only connections to this customer gateway."),
                 PROJECT,
             ],
-        ),
-        attributes(
-            "volc_describe_vpn_gateway_route_attributes",
-            "Describe VPN gateway route",
-            "One VPN gateway route entry: destination, next hop, type, status.",
-            Target::VpnGatewayRoute,
-            "DescribeVpnGatewayRouteAttributes",
-            Param::required("vpn_gateway_route_id", id(ROUTE, ROUTE_ID), "The route entry, e.g. vgr-2fe3bcd4xyz."),
-        ),
-        list(
-            "volc_describe_vpn_gateway_routes",
-            "List VPN gateway routes",
-            "Route entries of VPN gateways, filtered by gateway, ids, destination CIDR, next hop, type or status.",
-            "DescribeVpnGatewayRoutes",
-            "VpnGatewayRoutes",
-            &[
+        }),
+        attributes(Attributes {
+            name: "volc_describe_vpn_gateway_route_attributes",
+            title: "Describe VPN gateway route",
+            description: "One VPN gateway route entry: destination, next hop, type, status.",
+            target: Target::VpnGatewayRoute,
+            action: "DescribeVpnGatewayRouteAttributes",
+            id_param: Param::required("vpn_gateway_route_id", id(ROUTE, ROUTE_ID), "The route entry, e.g. vgr-2fe3bcd4xyz."),
+        }),
+        list(List {
+            name: "volc_describe_vpn_gateway_routes",
+            title: "List VPN gateway routes",
+            description: "Route entries of VPN gateways, filtered by gateway, ids, destination CIDR, next hop, type or status.",
+            action: "DescribeVpnGatewayRoutes",
+            list_key: "VpnGatewayRoutes",
+            filters: &[
                 GW_FILTER,
                 Param::optional("vpn_gateway_route_ids", ids(ROUTE, ROUTE_ID), "Only these routes."),
                 Param::optional("destination_cidr_block", Ty::Ident {
@@ -280,14 +285,14 @@ pub fn tools() -> Vec<ToolDef> {
                 Param::optional("route_type", Ty::Enum(&["Static", "BGP", "Cloud"]), "Only routes of this type."),
                 STATUS,
             ],
-        ),
-        list(
-            "volc_describe_customer_gateways",
-            "List customer gateways",
-            "Customer gateways of a region, filtered by ids, name, IP, status, project or tags.",
-            "DescribeCustomerGateways",
-            "CustomerGateways",
-            &[
+        }),
+        list(List {
+            name: "volc_describe_customer_gateways",
+            title: "List customer gateways",
+            description: "Customer gateways of a region, filtered by ids, name, IP, status, project or tags.",
+            action: "DescribeCustomerGateways",
+            list_key: "CustomerGateways",
+            filters: &[
                 Param::optional("customer_gateway_ids", ids(CGW, CGW_ID), "Only these customer gateways."),
                 Param::optional("customer_gateway_name", NAME, "Only customer gateways of this name."),
                 Param::optional("ip_address", Ty::Ident {
@@ -299,42 +304,42 @@ pub fn tools() -> Vec<ToolDef> {
                 PROJECT,
                 TAGS,
             ],
-        ),
-        attributes(
-            "volc_describe_ssl_vpn_client_cert_attributes",
-            "Describe SSL VPN client certificate",
-            "One SSL VPN client certificate: status, validity, server (private keys and configuration files withheld).",
-            Target::SslVpnClientCert,
-            "DescribeSslVpnClientCertAttributes",
-            Param::required("ssl_vpn_client_cert_id", id(CERT, CERT_ID), "The certificate, e.g. vsc-2fe3bcd4xyz."),
-        ),
-        list(
-            "volc_describe_ssl_vpn_client_certs",
-            "List SSL VPN client certificates",
-            "SSL VPN client certificates, filtered by server, ids, name or tags.",
-            "DescribeSslVpnClientCerts",
-            "SslVpnClientCerts",
-            &[
+        }),
+        attributes(Attributes {
+            name: "volc_describe_ssl_vpn_client_cert_attributes",
+            title: "Describe SSL VPN client certificate",
+            description: "One SSL VPN client certificate: status, validity, server (private keys and configuration files withheld).",
+            target: Target::SslVpnClientCert,
+            action: "DescribeSslVpnClientCertAttributes",
+            id_param: Param::required("ssl_vpn_client_cert_id", id(CERT, CERT_ID), "The certificate, e.g. vsc-2fe3bcd4xyz."),
+        }),
+        list(List {
+            name: "volc_describe_ssl_vpn_client_certs",
+            title: "List SSL VPN client certificates",
+            description: "SSL VPN client certificates, filtered by server, ids, name or tags.",
+            action: "DescribeSslVpnClientCerts",
+            list_key: "SslVpnClientCerts",
+            filters: &[
                 Param::optional("ssl_vpn_server_id", id(SERVER, SERVER_ID), "Only certificates of this SSL VPN server."),
                 Param::optional("ssl_vpn_client_cert_ids", ids(CERT, CERT_ID), "Only these certificates."),
                 Param::optional("ssl_vpn_client_cert_name", NAME, "Only certificates of this name."),
                 TAGS,
             ],
-        ),
-        list(
-            "volc_describe_ssl_vpn_servers",
-            "List SSL VPN servers",
-            "SSL VPN servers, filtered by gateway, ids, name, project or tags.",
-            "DescribeSslVpnServers",
-            "SslVpnServers",
-            &[
+        }),
+        list(List {
+            name: "volc_describe_ssl_vpn_servers",
+            title: "List SSL VPN servers",
+            description: "SSL VPN servers, filtered by gateway, ids, name, project or tags.",
+            action: "DescribeSslVpnServers",
+            list_key: "SslVpnServers",
+            filters: &[
                 GW_FILTER,
                 Param::optional("ssl_vpn_server_ids", ids(SERVER, SERVER_ID), "Only these servers."),
                 Param::optional("ssl_vpn_server_name", NAME, "Only servers of this name."),
                 PROJECT,
                 TAGS,
             ],
-        ),
+        }),
     ]
 }
 

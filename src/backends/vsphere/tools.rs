@@ -237,7 +237,9 @@ const LIMIT: Param = Param::optional(
     "How many entries at most (default 20).",
 );
 
-fn tool(
+/// One vSphere tool, every field named (a title and a description cannot
+/// be swapped).
+struct Spec {
     name: &'static str,
     title: &'static str,
     description: &'static str,
@@ -245,21 +247,26 @@ fn tool(
     tier: Tier,
     target: Target,
     op: VimOp,
-) -> Decl {
+}
+
+fn tool(s: Spec) -> Decl {
     Decl(ToolDef {
-        name,
-        title,
-        description,
+        name: s.name,
+        title: s.title,
+        description: s.description,
         backend: BackendKind::Vsphere,
-        category,
-        tier,
+        category: s.category,
+        tier: s.tier,
         destructive: false,
-        idempotent: tier == Tier::Read,
+        idempotent: s.tier == Tier::Read,
         params: Vec::new(),
-        target: target.entity_type(),
+        target: s.target.entity_type(),
         returns_task: false,
         resource: None,
-        operation: Arc::new(VimCall { op, target }),
+        operation: Arc::new(VimCall {
+            op: s.op,
+            target: s.target,
+        }),
     })
 }
 
@@ -267,930 +274,310 @@ pub fn tools() -> Vec<ToolDef> {
     use Target as T;
     use Tier::*;
     use VimOp as Op;
-    let vm = |name, title, description, category, tier, op| {
-        tool(
-            name,
-            title,
-            description,
-            category,
-            tier,
-            T::VirtualMachine,
-            op,
-        )
-        .params(&[VM])
-    };
-    let host = |name, title, description, tier, op| {
-        tool(name, title, description, "host", tier, T::HostSystem, op).params(&[HOST])
-    };
-    let list = |name, title, description, op| {
-        tool(name, title, description, "inventory", Read, T::Endpoint, op)
-    };
     vec![
         // Virtual machines
-        list(
-            "vsphere_list_vms",
-            "List VMs",
-            "List all virtual machines with power state, CPU, memory, host and guest OS; one round trip however many there are.",
-            Op::Inventory(InventoryOp::ListVms),
-        )
+        tool(Spec { name: "vsphere_list_vms", title: "List VMs", description: "List all virtual machines with power state, CPU, memory, host and guest OS; one round trip however many there are.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListVms) })
         .resource("vms"),
-        vm(
-            "vsphere_get_vm_info",
-            "Get VM information",
-            "Detailed information about one VM: hardware, power state, guest, host, folder, resource pool, datastores, snapshots.",
-            "vm",
-            Read,
-            Op::Inventory(InventoryOp::VmInfo),
-        ),
-        vm(
-            "vsphere_get_vm_details",
-            "Get VM details",
-            "Detailed information about one VM (vSphere-MCP-Pro's name for vsphere_get_vm_info).",
-            "vm",
-            Read,
-            Op::Inventory(InventoryOp::VmInfo),
-        ),
-        list(
-            "vsphere_list_templates",
-            "List templates",
-            "List VM templates.",
-            Op::Inventory(InventoryOp::ListTemplates),
-        ),
+        tool(Spec { name: "vsphere_get_vm_info", title: "Get VM information", description: "Detailed information about one VM: hardware, power state, guest, host, folder, resource pool, datastores, snapshots.", category: "vm", tier: Read, target: T::VirtualMachine, op: Op::Inventory(InventoryOp::VmInfo) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_get_vm_details", title: "Get VM details", description: "Detailed information about one VM (vSphere-MCP-Pro's name for vsphere_get_vm_info).", category: "vm", tier: Read, target: T::VirtualMachine, op: Op::Inventory(InventoryOp::VmInfo) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_list_templates", title: "List templates", description: "List VM templates.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListTemplates) }),
         // Power
-        vm(
-            "vsphere_power_on_vm",
-            "Power on VM",
-            "Power on a VM.",
-            "power",
-            Operate,
-            Op::Vm(VmOp::PowerOn),
-        )
+        tool(Spec { name: "vsphere_power_on_vm", title: "Power on VM", description: "Power on a VM.", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::PowerOn) })
+.params(&[VM])
         .idempotent(true)
         .task(),
-        vm(
-            "vsphere_power_off_vm",
-            "Power off VM (hard)",
-            "Force a VM off, like pulling the plug: unsaved guest data is lost. Prefer vsphere_shutdown_guest.",
-            "power",
-            Operate,
-            Op::Vm(VmOp::PowerOff),
-        )
+        tool(Spec { name: "vsphere_power_off_vm", title: "Power off VM (hard)", description: "Force a VM off, like pulling the plug: unsaved guest data is lost. Prefer vsphere_shutdown_guest.", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::PowerOff) })
+.params(&[VM])
         .destructive()
         .idempotent(true)
         .task(),
-        vm(
-            "vsphere_reset_vm",
-            "Reset VM (hard)",
-            "Hard-reset a VM: unsaved guest data is lost. Prefer vsphere_reboot_guest.",
-            "power",
-            Operate,
-            Op::Vm(VmOp::Reset),
-        )
+        tool(Spec { name: "vsphere_reset_vm", title: "Reset VM (hard)", description: "Hard-reset a VM: unsaved guest data is lost. Prefer vsphere_reboot_guest.", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::Reset) })
+.params(&[VM])
         .destructive()
         .task(),
-        vm(
-            "vsphere_restart_vm",
-            "Restart VM (hard)",
-            "Hard-reset a VM (vSphere-MCP-Pro's name for vsphere_reset_vm).",
-            "power",
-            Operate,
-            Op::Vm(VmOp::Reset),
-        )
+        tool(Spec { name: "vsphere_restart_vm", title: "Restart VM (hard)", description: "Hard-reset a VM (vSphere-MCP-Pro's name for vsphere_reset_vm).", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::Reset) })
+.params(&[VM])
         .destructive()
         .task(),
-        vm(
-            "vsphere_suspend_vm",
-            "Suspend VM",
-            "Suspend a VM to memory.",
-            "power",
-            Operate,
-            Op::Vm(VmOp::Suspend),
-        )
+        tool(Spec { name: "vsphere_suspend_vm", title: "Suspend VM", description: "Suspend a VM to memory.", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::Suspend) })
+.params(&[VM])
         .task(),
-        vm(
-            "vsphere_shutdown_guest",
-            "Shut down guest OS",
-            "Ask the guest OS to shut down cleanly (needs VMware Tools).",
-            "power",
-            Operate,
-            Op::Vm(VmOp::ShutdownGuest),
-        ),
-        vm(
-            "vsphere_reboot_guest",
-            "Reboot guest OS",
-            "Ask the guest OS to reboot cleanly (needs VMware Tools).",
-            "power",
-            Operate,
-            Op::Vm(VmOp::RebootGuest),
-        ),
+        tool(Spec { name: "vsphere_shutdown_guest", title: "Shut down guest OS", description: "Ask the guest OS to shut down cleanly (needs VMware Tools).", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::ShutdownGuest) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_reboot_guest", title: "Reboot guest OS", description: "Ask the guest OS to reboot cleanly (needs VMware Tools).", category: "power", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::RebootGuest) })
+.params(&[VM]),
         // Snapshots
-        vm(
-            "vsphere_list_snapshots",
-            "List snapshots",
-            "List a VM's snapshot tree.",
-            "snapshot",
-            Read,
-            Op::Vm(VmOp::ListSnapshots),
-        ),
-        vm(
-            "vsphere_list_vm_snapshots",
-            "List VM snapshots",
-            "List a VM's snapshot tree (vSphere-MCP-Pro's name for vsphere_list_snapshots).",
-            "snapshot",
-            Read,
-            Op::Vm(VmOp::ListSnapshots),
-        ),
-        vm(
-            "vsphere_create_snapshot",
-            "Create snapshot",
-            "Create a snapshot of a VM.",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::CreateSnapshot),
-        )
+        tool(Spec { name: "vsphere_list_snapshots", title: "List snapshots", description: "List a VM's snapshot tree.", category: "snapshot", tier: Read, target: T::VirtualMachine, op: Op::Vm(VmOp::ListSnapshots) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_list_vm_snapshots", title: "List VM snapshots", description: "List a VM's snapshot tree (vSphere-MCP-Pro's name for vsphere_list_snapshots).", category: "snapshot", tier: Read, target: T::VirtualMachine, op: Op::Vm(VmOp::ListSnapshots) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_create_snapshot", title: "Create snapshot", description: "Create a snapshot of a VM.", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::CreateSnapshot) })
+.params(&[VM])
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
-        vm(
-            "vsphere_create_vm_snapshot",
-            "Create VM snapshot",
-            "Create a snapshot of a VM (vSphere-MCP-Pro's name for vsphere_create_snapshot).",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::CreateSnapshot),
-        )
+        tool(Spec { name: "vsphere_create_vm_snapshot", title: "Create VM snapshot", description: "Create a snapshot of a VM (vSphere-MCP-Pro's name for vsphere_create_snapshot).", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::CreateSnapshot) })
+.params(&[VM])
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
-        vm(
-            "vsphere_revert_to_snapshot",
-            "Revert to snapshot",
-            "Revert a VM to a snapshot: changes since the snapshot are lost.",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::RevertSnapshot),
-        )
+        tool(Spec { name: "vsphere_revert_to_snapshot", title: "Revert to snapshot", description: "Revert a VM to a snapshot: changes since the snapshot are lost.", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::RevertSnapshot) })
+.params(&[VM])
         .params(&[VM, SNAPSHOT])
         .destructive()
         .task(),
-        vm(
-            "vsphere_delete_snapshot",
-            "Delete snapshot",
-            "Delete one snapshot (its changes are consolidated into the VM).",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::DeleteSnapshot),
-        )
+        tool(Spec { name: "vsphere_delete_snapshot", title: "Delete snapshot", description: "Delete one snapshot (its changes are consolidated into the VM).", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::DeleteSnapshot) })
+.params(&[VM])
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
         .task(),
-        vm(
-            "vsphere_delete_vm_snapshot",
-            "Delete VM snapshot",
-            "Delete one snapshot (vSphere-MCP-Pro's name for vsphere_delete_snapshot).",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::DeleteSnapshot),
-        )
+        tool(Spec { name: "vsphere_delete_vm_snapshot", title: "Delete VM snapshot", description: "Delete one snapshot (vSphere-MCP-Pro's name for vsphere_delete_snapshot).", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::DeleteSnapshot) })
+.params(&[VM])
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
         .task(),
-        vm(
-            "vsphere_delete_all_snapshots",
-            "Delete all snapshots",
-            "Delete every snapshot of a VM, consolidating the disks.",
-            "snapshot",
-            Operate,
-            Op::Vm(VmOp::DeleteAllSnapshots),
-        )
+        tool(Spec { name: "vsphere_delete_all_snapshots", title: "Delete all snapshots", description: "Delete every snapshot of a VM, consolidating the disks.", category: "snapshot", tier: Operate, target: T::VirtualMachine, op: Op::Vm(VmOp::DeleteAllSnapshots) })
+.params(&[VM])
         .destructive()
         .task(),
         // Lifecycle
-        vm(
-            "vsphere_reconfigure_vm",
-            "Reconfigure VM",
-            "Change a VM's CPU count, memory or annotation.",
-            "vm",
-            Change,
-            Op::Vm(VmOp::Reconfigure),
-        )
+        tool(Spec { name: "vsphere_reconfigure_vm", title: "Reconfigure VM", description: "Change a VM's CPU count, memory or annotation.", category: "vm", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::Reconfigure) })
+.params(&[VM])
         .params(&[VM, CPUS, MEMORY_MB, ANNOTATION])
         .task(),
-        vm(
-            "vsphere_modify_vm_resources",
-            "Modify VM resources",
-            "Change a VM's CPU count or memory (vSphere-MCP-Pro's name for vsphere_reconfigure_vm).",
-            "vm",
-            Change,
-            Op::Vm(VmOp::Reconfigure),
-        )
+        tool(Spec { name: "vsphere_modify_vm_resources", title: "Modify VM resources", description: "Change a VM's CPU count or memory (vSphere-MCP-Pro's name for vsphere_reconfigure_vm).", category: "vm", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::Reconfigure) })
+.params(&[VM])
         .params(&[VM, CPUS, MEMORY_MB])
         .task(),
-        vm(
-            "vsphere_rename_vm",
-            "Rename VM",
-            "Give a VM a new name.",
-            "vm",
-            Change,
-            Op::Vm(VmOp::Rename),
-        )
+        tool(Spec { name: "vsphere_rename_vm", title: "Rename VM", description: "Give a VM a new name.", category: "vm", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::Rename) })
+.params(&[VM])
         .params(&[VM, NEW_NAME])
         .task(),
-        vm(
-            "vsphere_clone_vm",
-            "Clone VM",
-            "Clone a VM or template into a new VM in the same folder (or the one given).",
-            "vm",
-            Change,
-            Op::Vm(VmOp::Clone),
-        )
+        tool(Spec { name: "vsphere_clone_vm", title: "Clone VM", description: "Clone a VM or template into a new VM in the same folder (or the one given).", category: "vm", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::Clone) })
+.params(&[VM])
         .params(&[VM, NEW_NAME, TARGET_FOLDER, POWER_ON])
         .task(),
-        vm(
-            "vsphere_delete_vm",
-            "Delete VM",
-            "Delete a VM and its disks permanently. It must be powered off.",
-            "vm",
-            Change,
-            Op::Vm(VmOp::Destroy),
-        )
+        tool(Spec { name: "vsphere_delete_vm", title: "Delete VM", description: "Delete a VM and its disks permanently. It must be powered off.", category: "vm", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::Destroy) })
+.params(&[VM])
         .destructive()
         .task(),
-        vm(
-            "vsphere_move_vm_to_folder",
-            "Move VM to folder",
-            "Move a VM into another VM folder of its datacenter.",
-            "folder",
-            Change,
-            Op::Vm(VmOp::MoveToFolder),
-        )
+        tool(Spec { name: "vsphere_move_vm_to_folder", title: "Move VM to folder", description: "Move a VM into another VM folder of its datacenter.", category: "folder", tier: Change, target: T::VirtualMachine, op: Op::Vm(VmOp::MoveToFolder) })
+.params(&[VM])
         .params(&[VM, FOLDER])
         .task(),
-        tool(
-            "vsphere_create_folder",
-            "Create folder",
-            "Create a VM folder under a datacenter's VM folder (or under the folder given as parent).",
-            "folder",
-            Change,
-            T::Endpoint,
-            Op::Vm(VmOp::CreateFolder),
-        )
+        tool(Spec { name: "vsphere_create_folder", title: "Create folder", description: "Create a VM folder under a datacenter's VM folder (or under the folder given as parent).", category: "folder", tier: Change, target: T::Endpoint, op: Op::Vm(VmOp::CreateFolder) })
         .params(&[FOLDER_NAME, PARENT_FOLDER]),
         // Disks and network adapters
-        vm(
-            "vsphere_list_disks",
-            "List disks",
-            "List a VM's virtual disks with size, file and provisioning.",
-            "disk",
-            Read,
-            Op::Device(DeviceOp::ListDisks),
-        ),
-        vm(
-            "vsphere_get_disk_info",
-            "Get disk information",
-            "One virtual disk of a VM, by label (e.g. \"Hard disk 1\") or device key.",
-            "disk",
-            Read,
-            Op::Device(DeviceOp::DiskInfo),
-        )
+        tool(Spec { name: "vsphere_list_disks", title: "List disks", description: "List a VM's virtual disks with size, file and provisioning.", category: "disk", tier: Read, target: T::VirtualMachine, op: Op::Device(DeviceOp::ListDisks) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_get_disk_info", title: "Get disk information", description: "One virtual disk of a VM, by label (e.g. \"Hard disk 1\") or device key.", category: "disk", tier: Read, target: T::VirtualMachine, op: Op::Device(DeviceOp::DiskInfo) })
+.params(&[VM])
         .params(&[VM, DISK]),
-        vm(
-            "vsphere_add_disk",
-            "Add disk",
-            "Add a new virtual disk to a VM.",
-            "disk",
-            Change,
-            Op::Device(DeviceOp::AddDisk),
-        )
+        tool(Spec { name: "vsphere_add_disk", title: "Add disk", description: "Add a new virtual disk to a VM.", category: "disk", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::AddDisk) })
+.params(&[VM])
         .params(&[VM, SIZE_GB, THIN])
         .task(),
-        vm(
-            "vsphere_remove_disk",
-            "Remove disk",
-            "Detach a virtual disk from a VM; with delete_file, its data is destroyed.",
-            "disk",
-            Change,
-            Op::Device(DeviceOp::RemoveDisk),
-        )
+        tool(Spec { name: "vsphere_remove_disk", title: "Remove disk", description: "Detach a virtual disk from a VM; with delete_file, its data is destroyed.", category: "disk", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::RemoveDisk) })
+.params(&[VM])
         .params(&[VM, DISK, DELETE_FILE])
         .destructive()
         .task(),
-        vm(
-            "vsphere_resize_disk",
-            "Resize disk",
-            "Grow a virtual disk (disks cannot shrink).",
-            "disk",
-            Change,
-            Op::Device(DeviceOp::ResizeDisk),
-        )
+        tool(Spec { name: "vsphere_resize_disk", title: "Resize disk", description: "Grow a virtual disk (disks cannot shrink).", category: "disk", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::ResizeDisk) })
+.params(&[VM])
         .params(&[VM, DISK, SIZE_GB])
         .task(),
-        vm(
-            "vsphere_list_nics",
-            "List network adapters",
-            "List a VM's network adapters with MAC address, network and connection state.",
-            "nic",
-            Read,
-            Op::Device(DeviceOp::ListNics),
-        ),
-        vm(
-            "vsphere_get_nic_info",
-            "Get network adapter information",
-            "One network adapter of a VM, by label (e.g. \"Network adapter 1\") or device key.",
-            "nic",
-            Read,
-            Op::Device(DeviceOp::NicInfo),
-        )
+        tool(Spec { name: "vsphere_list_nics", title: "List network adapters", description: "List a VM's network adapters with MAC address, network and connection state.", category: "nic", tier: Read, target: T::VirtualMachine, op: Op::Device(DeviceOp::ListNics) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_get_nic_info", title: "Get network adapter information", description: "One network adapter of a VM, by label (e.g. \"Network adapter 1\") or device key.", category: "nic", tier: Read, target: T::VirtualMachine, op: Op::Device(DeviceOp::NicInfo) })
+.params(&[VM])
         .params(&[VM, NIC]),
-        vm(
-            "vsphere_add_nic",
-            "Add network adapter",
-            "Add a network adapter on a network (port group).",
-            "nic",
-            Change,
-            Op::Device(DeviceOp::AddNic),
-        )
+        tool(Spec { name: "vsphere_add_nic", title: "Add network adapter", description: "Add a network adapter on a network (port group).", category: "nic", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::AddNic) })
+.params(&[VM])
         .params(&[VM, NETWORK, ADAPTER])
         .task(),
-        vm(
-            "vsphere_remove_nic",
-            "Remove network adapter",
-            "Remove a network adapter from a VM.",
-            "nic",
-            Change,
-            Op::Device(DeviceOp::RemoveNic),
-        )
+        tool(Spec { name: "vsphere_remove_nic", title: "Remove network adapter", description: "Remove a network adapter from a VM.", category: "nic", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::RemoveNic) })
+.params(&[VM])
         .params(&[VM, NIC])
         .task(),
-        vm(
-            "vsphere_connect_nic",
-            "Connect or disconnect network adapter",
-            "Connect (default) or disconnect a network adapter.",
-            "nic",
-            Operate,
-            Op::Device(DeviceOp::ConnectNic),
-        )
+        tool(Spec { name: "vsphere_connect_nic", title: "Connect or disconnect network adapter", description: "Connect (default) or disconnect a network adapter.", category: "nic", tier: Operate, target: T::VirtualMachine, op: Op::Device(DeviceOp::ConnectNic) })
+.params(&[VM])
         .params(&[VM, NIC, CONNECTED])
         .task(),
-        vm(
-            "vsphere_change_nic_network",
-            "Change adapter network",
-            "Move a network adapter to another network (port group).",
-            "nic",
-            Change,
-            Op::Device(DeviceOp::ChangeNicNetwork),
-        )
+        tool(Spec { name: "vsphere_change_nic_network", title: "Change adapter network", description: "Move a network adapter to another network (port group).", category: "nic", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::ChangeNicNetwork) })
+.params(&[VM])
         .params(&[VM, NIC, NETWORK])
         .task(),
         // Guest operations (VMware Tools): tier admin, as they run or touch
         // anything inside the guest.
-        vm(
-            "vsphere_run_command_in_guest",
-            "Run command in guest",
-            "Start a program inside the guest OS and wait for it (up to wait_seconds, default 30); returns its exit code.",
-            "guest",
-            Admin,
-            Op::Guest(GuestOp::RunInGuest),
-        )
+        tool(Spec { name: "vsphere_run_command_in_guest", title: "Run command in guest", description: "Start a program inside the guest OS and wait for it (up to wait_seconds, default 30); returns its exit code.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::Guest(GuestOp::RunInGuest) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, PROGRAM, PROGRAM_ARGS, WORKING_DIR, RUN_WAIT]),
-        vm(
-            "vsphere_list_guest_processes",
-            "List guest processes",
-            "The processes running in the guest OS.",
-            "guest",
-            Admin,
-            Op::Guest(GuestOp::GuestProcesses),
-        )
+        tool(Spec { name: "vsphere_list_guest_processes", title: "List guest processes", description: "The processes running in the guest OS.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::Guest(GuestOp::GuestProcesses) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD]),
-        vm(
-            "vsphere_list_guest_directory",
-            "List guest directory",
-            "The files in a directory of the guest OS.",
-            "guest",
-            Admin,
-            Op::Guest(GuestOp::GuestDirectory),
-        )
+        tool(Spec { name: "vsphere_list_guest_directory", title: "List guest directory", description: "The files in a directory of the guest OS.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::Guest(GuestOp::GuestDirectory) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
-        vm(
-            "vsphere_create_guest_directory",
-            "Create guest directory",
-            "Create a directory in the guest OS.",
-            "guest",
-            Admin,
-            Op::Guest(GuestOp::MakeGuestDirectory),
-        )
+        tool(Spec { name: "vsphere_create_guest_directory", title: "Create guest directory", description: "Create a directory in the guest OS.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::Guest(GuestOp::MakeGuestDirectory) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CREATE_PARENTS]),
-        vm(
-            "vsphere_delete_guest_file",
-            "Delete guest file",
-            "Delete a file in the guest OS.",
-            "guest",
-            Admin,
-            Op::Guest(GuestOp::DeleteGuestFile),
-        )
+        tool(Spec { name: "vsphere_delete_guest_file", title: "Delete guest file", description: "Delete a file in the guest OS.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::Guest(GuestOp::DeleteGuestFile) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH])
         .destructive(),
-        vm(
-            "vsphere_read_guest_file",
-            "Read guest file",
-            "Read a file from the guest OS (at most 4 MiB): UTF-8 text as is, anything else as base64.",
-            "guest",
-            Admin,
-            Op::File(FileOp::ReadGuestFile),
-        )
+        tool(Spec { name: "vsphere_read_guest_file", title: "Read guest file", description: "Read a file from the guest OS (at most 4 MiB): UTF-8 text as is, anything else as base64.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::File(FileOp::ReadGuestFile) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
-        vm(
-            "vsphere_write_guest_file",
-            "Write guest file",
-            "Write a file into the guest OS (at most 4 MiB); an existing file is replaced only with overwrite=true.",
-            "guest",
-            Admin,
-            Op::File(FileOp::WriteGuestFile),
-        )
+        tool(Spec { name: "vsphere_write_guest_file", title: "Write guest file", description: "Write a file into the guest OS (at most 4 MiB); an existing file is replaced only with overwrite=true.", category: "guest", tier: Admin, target: T::VirtualMachine, op: Op::File(FileOp::WriteGuestFile) })
+.params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CONTENT, ENCODING, OVERWRITE]),
-        vm(
-            "vsphere_vm_screenshot",
-            "VM screenshot",
-            "Capture the VM's console as a PNG image.",
-            "monitoring",
-            Read,
-            Op::File(FileOp::Screenshot),
-        ),
+        tool(Spec { name: "vsphere_vm_screenshot", title: "VM screenshot", description: "Capture the VM's console as a PNG image.", category: "monitoring", tier: Read, target: T::VirtualMachine, op: Op::File(FileOp::Screenshot) })
+.params(&[VM]),
         // Serial ports (network appliances, headless systems)
-        vm(
-            "vsphere_get_serial_port",
-            "Get serial ports",
-            "A VM's serial ports with their URI, direction and connection state.",
-            "serial",
-            Read,
-            Op::Device(DeviceOp::GetSerialPorts),
-        ),
-        vm(
-            "vsphere_setup_serial_port",
-            "Set up serial port",
-            "Add a network serial port (e.g. telnet://:2001, server side) to a VM.",
-            "serial",
-            Operate,
-            Op::Device(DeviceOp::SetupSerialPort),
-        )
+        tool(Spec { name: "vsphere_get_serial_port", title: "Get serial ports", description: "A VM's serial ports with their URI, direction and connection state.", category: "serial", tier: Read, target: T::VirtualMachine, op: Op::Device(DeviceOp::GetSerialPorts) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_setup_serial_port", title: "Set up serial port", description: "Add a network serial port (e.g. telnet://:2001, server side) to a VM.", category: "serial", tier: Operate, target: T::VirtualMachine, op: Op::Device(DeviceOp::SetupSerialPort) })
+.params(&[VM])
         .params(&[VM, SERIAL_URI, SERIAL_DIRECTION])
         .task(),
-        vm(
-            "vsphere_connect_serial_port",
-            "Connect or disconnect serial port",
-            "Connect (default) or disconnect a serial port.",
-            "serial",
-            Operate,
-            Op::Device(DeviceOp::ConnectSerialPort),
-        )
+        tool(Spec { name: "vsphere_connect_serial_port", title: "Connect or disconnect serial port", description: "Connect (default) or disconnect a serial port.", category: "serial", tier: Operate, target: T::VirtualMachine, op: Op::Device(DeviceOp::ConnectSerialPort) })
+.params(&[VM])
         .params(&[VM, SERIAL_PORT, CONNECTED])
         .task(),
-        vm(
-            "vsphere_clear_serial_port",
-            "Clear serial port",
-            "Disconnect and reconnect a serial port, dropping whoever is attached to it.",
-            "serial",
-            Operate,
-            Op::Device(DeviceOp::ClearSerialPort),
-        )
+        tool(Spec { name: "vsphere_clear_serial_port", title: "Clear serial port", description: "Disconnect and reconnect a serial port, dropping whoever is attached to it.", category: "serial", tier: Operate, target: T::VirtualMachine, op: Op::Device(DeviceOp::ClearSerialPort) })
+.params(&[VM])
         .params(&[VM, SERIAL_PORT])
         .task(),
-        vm(
-            "vsphere_remove_serial_port",
-            "Remove serial port",
-            "Remove a serial port from a VM.",
-            "serial",
-            Change,
-            Op::Device(DeviceOp::RemoveSerialPort),
-        )
+        tool(Spec { name: "vsphere_remove_serial_port", title: "Remove serial port", description: "Remove a serial port from a VM.", category: "serial", tier: Change, target: T::VirtualMachine, op: Op::Device(DeviceOp::RemoveSerialPort) })
+.params(&[VM])
         .params(&[VM, SERIAL_PORT])
         .task(),
         // Monitoring
-        vm(
-            "vsphere_get_vm_tools_status",
-            "Get VMware Tools status",
-            "Whether VMware Tools is installed, running and current in a VM.",
-            "monitoring",
-            Read,
-            Op::Monitoring(MonitoringOp::ToolsStatus),
-        ),
-        vm(
-            "vsphere_wait_for_vm_tools",
-            "Wait for VMware Tools",
-            "Wait until VMware Tools runs in a VM (or wait_seconds pass; default 120).",
-            "monitoring",
-            Read,
-            Op::Monitoring(MonitoringOp::WaitForTools),
-        )
+        tool(Spec { name: "vsphere_get_vm_tools_status", title: "Get VMware Tools status", description: "Whether VMware Tools is installed, running and current in a VM.", category: "monitoring", tier: Read, target: T::VirtualMachine, op: Op::Monitoring(MonitoringOp::ToolsStatus) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_wait_for_vm_tools", title: "Wait for VMware Tools", description: "Wait until VMware Tools runs in a VM (or wait_seconds pass; default 120).", category: "monitoring", tier: Read, target: T::VirtualMachine, op: Op::Monitoring(MonitoringOp::WaitForTools) })
+.params(&[VM])
         .params(&[VM, WAIT_SECONDS]),
-        vm(
-            "vsphere_get_vm_stats",
-            "Get VM statistics",
-            "A VM's current CPU, memory, storage and uptime figures (quick statistics).",
-            "monitoring",
-            Read,
-            Op::Monitoring(MonitoringOp::VmStats),
-        ),
-        tool(
-            "vsphere_get_host_stats",
-            "Get host statistics",
-            "An ESXi host's current CPU and memory use (quick statistics).",
-            "monitoring",
-            Read,
-            T::HostSystem,
-            Op::Monitoring(MonitoringOp::HostStats),
-        )
+        tool(Spec { name: "vsphere_get_vm_stats", title: "Get VM statistics", description: "A VM's current CPU, memory, storage and uptime figures (quick statistics).", category: "monitoring", tier: Read, target: T::VirtualMachine, op: Op::Monitoring(MonitoringOp::VmStats) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_get_host_stats", title: "Get host statistics", description: "An ESXi host's current CPU and memory use (quick statistics).", category: "monitoring", tier: Read, target: T::HostSystem, op: Op::Monitoring(MonitoringOp::HostStats) })
         .params(&[HOST]),
-        list("vsphere_get_alarms", "Get alarms", "Triggered alarms across the inventory.", Op::Monitoring(MonitoringOp::Alarms)),
-        list(
-            "vsphere_get_cluster_info",
-            "Get cluster information",
-            "One cluster: hosts, resources, DRS and HA settings.",
-            Op::Monitoring(MonitoringOp::ClusterInfo),
-        )
+        tool(Spec { name: "vsphere_get_alarms", title: "Get alarms", description: "Triggered alarms across the inventory.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Monitoring(MonitoringOp::Alarms) }),
+        tool(Spec { name: "vsphere_get_cluster_info", title: "Get cluster information", description: "One cluster: hosts, resources, DRS and HA settings.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Monitoring(MonitoringOp::ClusterInfo) })
         .params(&[CLUSTER]),
-        list(
-            "vsphere_get_resource_pool_info",
-            "Get resource pool information",
-            "One resource pool: allocations, VMs and child pools.",
-            Op::Monitoring(MonitoringOp::ResourcePoolInfo),
-        )
+        tool(Spec { name: "vsphere_get_resource_pool_info", title: "Get resource pool information", description: "One resource pool: allocations, VMs and child pools.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Monitoring(MonitoringOp::ResourcePoolInfo) })
         .params(&[POOL]),
-        list(
-            "vsphere_get_network_info",
-            "Get network information",
-            "One network (port group): accessibility, hosts and VMs.",
-            Op::Monitoring(MonitoringOp::NetworkInfo),
-        )
+        tool(Spec { name: "vsphere_get_network_info", title: "Get network information", description: "One network (port group): accessibility, hosts and VMs.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Monitoring(MonitoringOp::NetworkInfo) })
         .params(&[NETWORK]),
-        tool(
-            "vsphere_browse_datastore",
-            "Browse datastore",
-            "List the files in a datastore folder.",
-            "datastore",
-            Read,
-            T::Datastore,
-            Op::Monitoring(MonitoringOp::BrowseDatastore),
-        )
+        tool(Spec { name: "vsphere_browse_datastore", title: "Browse datastore", description: "List the files in a datastore folder.", category: "datastore", tier: Read, target: T::Datastore, op: Op::Monitoring(MonitoringOp::BrowseDatastore) })
         .params(&[DATASTORE, DS_PATH]),
-        tool(
-            "vsphere_upload_to_datastore",
-            "Upload to datastore",
-            "Write a file (at most 4 MiB, given in the call) into a datastore; an existing file is replaced only with overwrite=true.",
-            "datastore",
-            Change,
-            T::Datastore,
-            Op::File(FileOp::UploadToDatastore),
-        )
+        tool(Spec { name: "vsphere_upload_to_datastore", title: "Upload to datastore", description: "Write a file (at most 4 MiB, given in the call) into a datastore; an existing file is replaced only with overwrite=true.", category: "datastore", tier: Change, target: T::Datastore, op: Op::File(FileOp::UploadToDatastore) })
         .params(&[DATASTORE, DS_FILE, CONTENT, ENCODING, OVERWRITE]),
-        tool(
-            "vsphere_download_from_datastore",
-            "Download from datastore",
-            "Read a file (at most 4 MiB) from a datastore: UTF-8 text as is, anything else as base64.",
-            "datastore",
-            Read,
-            T::Datastore,
-            Op::File(FileOp::DownloadFromDatastore),
-        )
+        tool(Spec { name: "vsphere_download_from_datastore", title: "Download from datastore", description: "Read a file (at most 4 MiB) from a datastore: UTF-8 text as is, anything else as base64.", category: "datastore", tier: Read, target: T::Datastore, op: Op::File(FileOp::DownloadFromDatastore) })
         .params(&[DATASTORE, DS_FILE]),
-        tool(
-            "vsphere_list_ovf_networks",
-            "List OVF networks",
-            "The networks an OVF descriptor on a datastore asks for, to map them before deploying it.",
-            "ovf",
-            Read,
-            T::Datastore,
-            Op::Ovf(OvfOp::ListOvfNetworks),
-        )
+        tool(Spec { name: "vsphere_list_ovf_networks", title: "List OVF networks", description: "The networks an OVF descriptor on a datastore asks for, to map them before deploying it.", category: "ovf", tier: Read, target: T::Datastore, op: Op::Ovf(OvfOp::ListOvfNetworks) })
         .params(&[DATASTORE, OVF_PATH]),
-        tool(
-            "vsphere_deploy_ovf",
-            "Deploy OVF",
-            "Deploy a VM from an OVF descriptor on a datastore; its disks are read from beside it on the same datastore.",
-            "ovf",
-            Change,
-            T::Datastore,
-            Op::Ovf(OvfOp::DeployOvf),
-        )
+        tool(Spec { name: "vsphere_deploy_ovf", title: "Deploy OVF", description: "Deploy a VM from an OVF descriptor on a datastore; its disks are read from beside it on the same datastore.", category: "ovf", tier: Change, target: T::Datastore, op: Op::Ovf(OvfOp::DeployOvf) })
         .params(&[DATASTORE, OVF_PATH, NEW_VM_NAME, TARGET_FOLDER, VM_HOST, OVF_NETWORK])
         .task(),
-        vm(
-            "vsphere_export_ovf",
-            "Export OVF",
-            "Export a powered-off VM as OVF (descriptor and disks) into a datastore folder.",
-            "ovf",
-            Change,
-            Op::Ovf(OvfOp::ExportOvf),
-        )
+        tool(Spec { name: "vsphere_export_ovf", title: "Export OVF", description: "Export a powered-off VM as OVF (descriptor and disks) into a datastore folder.", category: "ovf", tier: Change, target: T::VirtualMachine, op: Op::Ovf(OvfOp::ExportOvf) })
+.params(&[VM])
         .params(&[VM, DATASTORE, EXPORT_FOLDER, OVERWRITE])
         .task(),
         // Tags (vSphere Automation API)
-        list(
-            "vsphere_list_tags",
-            "List tags",
-            "Every tag with its category.",
-            Op::Tag(TagOp::ListTags),
-        ),
-        vm("vsphere_get_vm_tags", "Get VM tags", "The tags attached to a VM.", "tags", Read, Op::Tag(TagOp::VmTags)),
-        vm(
-            "vsphere_apply_tag_to_vm",
-            "Apply tag to VM",
-            "Attach a tag to a VM.",
-            "tags",
-            Change,
-            Op::Tag(TagOp::ApplyTag),
-        )
+        tool(Spec { name: "vsphere_list_tags", title: "List tags", description: "Every tag with its category.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Tag(TagOp::ListTags) }),
+        tool(Spec { name: "vsphere_get_vm_tags", title: "Get VM tags", description: "The tags attached to a VM.", category: "tags", tier: Read, target: T::VirtualMachine, op: Op::Tag(TagOp::VmTags) })
+.params(&[VM]),
+        tool(Spec { name: "vsphere_apply_tag_to_vm", title: "Apply tag to VM", description: "Attach a tag to a VM.", category: "tags", tier: Change, target: T::VirtualMachine, op: Op::Tag(TagOp::ApplyTag) })
+.params(&[VM])
         .params(&[VM, TAG, TAG_CATEGORY]),
-        vm(
-            "vsphere_remove_tag_from_vm",
-            "Remove tag from VM",
-            "Detach a tag from a VM.",
-            "tags",
-            Change,
-            Op::Tag(TagOp::RemoveTag),
-        )
+        tool(Spec { name: "vsphere_remove_tag_from_vm", title: "Remove tag from VM", description: "Detach a tag from a VM.", category: "tags", tier: Change, target: T::VirtualMachine, op: Op::Tag(TagOp::RemoveTag) })
+.params(&[VM])
         .params(&[VM, TAG, TAG_CATEGORY]),
         // Placement
-        tool(
-            "vsphere_create_vm",
-            "Create VM",
-            "Create an empty VM (no disk or network: add them with vsphere_add_disk and vsphere_add_nic).",
-            "vm",
-            Change,
-            T::Endpoint,
-            Op::Placement(PlacementOp::CreateVm),
-        )
+        tool(Spec { name: "vsphere_create_vm", title: "Create VM", description: "Create an empty VM (no disk or network: add them with vsphere_add_disk and vsphere_add_nic).", category: "vm", tier: Change, target: T::Endpoint, op: Op::Placement(PlacementOp::CreateVm) })
         .params(&[NEW_VM_NAME, DATASTORE, TARGET_FOLDER, VM_HOST, CPUS, MEMORY_MB, GUEST_ID])
         .task(),
-        tool(
-            "vsphere_delete_folder",
-            "Delete folder",
-            "Delete an empty VM folder (a folder that holds anything is refused).",
-            "folder",
-            Change,
-            T::Endpoint,
-            Op::Placement(PlacementOp::DeleteFolder),
-        )
+        tool(Spec { name: "vsphere_delete_folder", title: "Delete folder", description: "Delete an empty VM folder (a folder that holds anything is refused).", category: "folder", tier: Change, target: T::Endpoint, op: Op::Placement(PlacementOp::DeleteFolder) })
         .params(&[FOLDER])
         .destructive()
         .task(),
-        tool(
-            "vsphere_create_resource_pool",
-            "Create resource pool",
-            "Create a resource pool (default shares, no limits) under a pool, or under the cluster's root pool.",
-            "placement",
-            Change,
-            T::Endpoint,
-            Op::Placement(PlacementOp::CreateResourcePool),
-        )
+        tool(Spec { name: "vsphere_create_resource_pool", title: "Create resource pool", description: "Create a resource pool (default shares, no limits) under a pool, or under the cluster's root pool.", category: "placement", tier: Change, target: T::Endpoint, op: Op::Placement(PlacementOp::CreateResourcePool) })
         .params(&[POOL_NAME, PARENT_POOL]),
-        tool(
-            "vsphere_delete_resource_pool",
-            "Delete resource pool",
-            "Delete a resource pool; its VMs move to the parent pool.",
-            "placement",
-            Change,
-            T::Endpoint,
-            Op::Placement(PlacementOp::DeleteResourcePool),
-        )
+        tool(Spec { name: "vsphere_delete_resource_pool", title: "Delete resource pool", description: "Delete a resource pool; its VMs move to the parent pool.", category: "placement", tier: Change, target: T::Endpoint, op: Op::Placement(PlacementOp::DeleteResourcePool) })
         .params(&[POOL])
         .task(),
-        vm(
-            "vsphere_move_vm_to_resource_pool",
-            "Move VM to resource pool",
-            "Move a VM into a resource pool.",
-            "placement",
-            Change,
-            Op::Placement(PlacementOp::MoveToPool),
-        )
+        tool(Spec { name: "vsphere_move_vm_to_resource_pool", title: "Move VM to resource pool", description: "Move a VM into a resource pool.", category: "placement", tier: Change, target: T::VirtualMachine, op: Op::Placement(PlacementOp::MoveToPool) })
+.params(&[VM])
         .params(&[VM, POOL])
         .task(),
-        vm(
-            "vsphere_migrate_vm",
-            "Migrate VM",
-            "Move a VM to another host (vMotion), datastore (Storage vMotion), or both.",
-            "placement",
-            Operate,
-            Op::Placement(PlacementOp::Migrate),
-        )
+        tool(Spec { name: "vsphere_migrate_vm", title: "Migrate VM", description: "Move a VM to another host (vMotion), datastore (Storage vMotion), or both.", category: "placement", tier: Operate, target: T::VirtualMachine, op: Op::Placement(PlacementOp::Migrate) })
+.params(&[VM])
         .params(&[VM, VM_HOST, TARGET_DATASTORE])
         .task(),
-        tool(
-            "vsphere_cancel_task",
-            "Cancel task",
-            "Ask vCenter to cancel a running task (by its id, e.g. task-123).",
-            "task",
-            Operate,
-            T::Endpoint,
-            Op::Placement(PlacementOp::CancelTask),
-        )
+        tool(Spec { name: "vsphere_cancel_task", title: "Cancel task", description: "Ask vCenter to cancel a running task (by its id, e.g. task-123).", category: "task", tier: Operate, target: T::Endpoint, op: Op::Placement(PlacementOp::CancelTask) })
         .params(&[TASK]),
         // Inventory
-        list(
-            "vsphere_list_hosts",
-            "List hosts",
-            "List ESXi hosts with connection state, maintenance mode, CPU and memory.",
-            Op::Inventory(InventoryOp::ListHosts),
-        )
+        tool(Spec { name: "vsphere_list_hosts", title: "List hosts", description: "List ESXi hosts with connection state, maintenance mode, CPU and memory.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListHosts) })
         .resource("hosts"),
-        tool(
-            "vsphere_get_host_info",
-            "Get host information",
-            "Configuration and state of one ESXi host.",
-            "host",
-            Read,
-            T::HostSystem,
-            Op::Inventory(InventoryOp::HostInfo),
-        )
+        tool(Spec { name: "vsphere_get_host_info", title: "Get host information", description: "Configuration and state of one ESXi host.", category: "host", tier: Read, target: T::HostSystem, op: Op::Inventory(InventoryOp::HostInfo) })
         .params(&[HOST]),
-        list(
-            "vsphere_list_datastores",
-            "List datastores",
-            "List datastores with type, capacity and free space.",
-            Op::Inventory(InventoryOp::ListDatastores),
-        )
+        tool(Spec { name: "vsphere_list_datastores", title: "List datastores", description: "List datastores with type, capacity and free space.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListDatastores) })
         .resource("datastores"),
-        tool(
-            "vsphere_get_datastore_info",
-            "Get datastore information",
-            "Capacity, usage and the VMs of one datastore.",
-            "datastore",
-            Read,
-            T::Datastore,
-            Op::Inventory(InventoryOp::DatastoreInfo),
-        )
+        tool(Spec { name: "vsphere_get_datastore_info", title: "Get datastore information", description: "Capacity, usage and the VMs of one datastore.", category: "datastore", tier: Read, target: T::Datastore, op: Op::Inventory(InventoryOp::DatastoreInfo) })
         .params(&[DATASTORE]),
-        list(
-            "vsphere_get_datastore_usage",
-            "Get datastore usage",
-            "Capacity, free space and percentage used of every datastore.",
-            Op::Inventory(InventoryOp::ListDatastores),
-        ),
-        list(
-            "vsphere_list_networks",
-            "List networks",
-            "List networks and port groups.",
-            Op::Inventory(InventoryOp::ListNetworks),
-        )
+        tool(Spec { name: "vsphere_get_datastore_usage", title: "Get datastore usage", description: "Capacity, free space and percentage used of every datastore.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListDatastores) }),
+        tool(Spec { name: "vsphere_list_networks", title: "List networks", description: "List networks and port groups.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListNetworks) })
         .resource("networks"),
-        list(
-            "vsphere_list_datacenters",
-            "List datacenters",
-            "List datacenters.",
-            Op::Inventory(InventoryOp::ListDatacenters),
-        ),
-        list(
-            "vsphere_list_clusters",
-            "List clusters",
-            "List compute clusters with their hosts and resources.",
-            Op::Inventory(InventoryOp::ListClusters),
-        )
+        tool(Spec { name: "vsphere_list_datacenters", title: "List datacenters", description: "List datacenters.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListDatacenters) }),
+        tool(Spec { name: "vsphere_list_clusters", title: "List clusters", description: "List compute clusters with their hosts and resources.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListClusters) })
         .resource("clusters"),
-        list(
-            "vsphere_list_resource_pools",
-            "List resource pools",
-            "List resource pools.",
-            Op::Inventory(InventoryOp::ListResourcePools),
-        )
+        tool(Spec { name: "vsphere_list_resource_pools", title: "List resource pools", description: "List resource pools.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListResourcePools) })
         .resource("resource-pools"),
-        list(
-            "vsphere_list_folders",
-            "List folders",
-            "List VM folders with their paths.",
-            Op::Inventory(InventoryOp::ListFolders),
-        ),
-        list(
-            "vsphere_get_resource_utilization_summary",
-            "Get resource utilization summary",
-            "CPU, memory and storage used and available across hosts and datastores.",
-            Op::Inventory(InventoryOp::ResourceSummary),
-        ),
-        list(
-            "vsphere_get_vcenter_info",
-            "Get vCenter information",
-            "vCenter product, version, build and API version.",
-            Op::Inventory(InventoryOp::VcenterInfo),
-        ),
-        list(
-            "vsphere_list_recent_tasks",
-            "List recent tasks",
-            "Recent vCenter tasks with state and target.",
-            Op::Inventory(InventoryOp::RecentTasks),
-        )
+        tool(Spec { name: "vsphere_list_folders", title: "List folders", description: "List VM folders with their paths.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ListFolders) }),
+        tool(Spec { name: "vsphere_get_resource_utilization_summary", title: "Get resource utilization summary", description: "CPU, memory and storage used and available across hosts and datastores.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::ResourceSummary) }),
+        tool(Spec { name: "vsphere_get_vcenter_info", title: "Get vCenter information", description: "vCenter product, version, build and API version.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::VcenterInfo) }),
+        tool(Spec { name: "vsphere_list_recent_tasks", title: "List recent tasks", description: "Recent vCenter tasks with state and target.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::RecentTasks) })
         .params(&[LIMIT]),
-        list(
-            "vsphere_get_recent_events",
-            "Get recent events",
-            "Recent vCenter events.",
-            Op::Inventory(InventoryOp::RecentEvents),
-        )
+        tool(Spec { name: "vsphere_get_recent_events", title: "Get recent events", description: "Recent vCenter events.", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::RecentEvents) })
         .params(&[LIMIT]),
-        list(
-            "vsphere_list_recent_events",
-            "List recent events",
-            "Recent vCenter events (mcvsphere's other name for vsphere_get_recent_events).",
-            Op::Inventory(InventoryOp::RecentEvents),
-        )
+        tool(Spec { name: "vsphere_list_recent_events", title: "List recent events", description: "Recent vCenter events (mcvsphere's other name for vsphere_get_recent_events).", category: "inventory", tier: Read, target: T::Endpoint, op: Op::Inventory(InventoryOp::RecentEvents) })
         .params(&[LIMIT]),
         // Hosts
-        host(
-            "vsphere_get_host_hardware",
-            "Get host hardware",
-            "An ESXi host's hardware: vendor, model, CPU, memory, BIOS.",
-            Read,
-            Op::Host(HostOp::HostHardware),
-        ),
-        host(
-            "vsphere_get_host_networking",
-            "Get host networking",
-            "An ESXi host's virtual switches, port groups, VMkernel and physical NICs.",
-            Read,
-            Op::Host(HostOp::HostNetworking),
-        ),
-        host(
-            "vsphere_get_ntp_config",
-            "Get NTP configuration",
-            "An ESXi host's NTP servers and time zone.",
-            Read,
-            Op::Host(HostOp::NtpConfig),
-        ),
-        host(
-            "vsphere_list_services",
-            "List host services",
-            "An ESXi host's services (SSH, NTP, ...) with state and start policy.",
-            Read,
-            Op::Host(HostOp::ListServices),
-        ),
-        host(
-            "vsphere_get_service_status",
-            "Get service status",
-            "One host service's state and start policy.",
-            Read,
-            Op::Host(HostOp::ServiceStatus),
-        )
+        tool(Spec { name: "vsphere_get_host_hardware", title: "Get host hardware", description: "An ESXi host's hardware: vendor, model, CPU, memory, BIOS.", category: "host", tier: Read, target: T::HostSystem, op: Op::Host(HostOp::HostHardware) })
+.params(&[HOST]),
+        tool(Spec { name: "vsphere_get_host_networking", title: "Get host networking", description: "An ESXi host's virtual switches, port groups, VMkernel and physical NICs.", category: "host", tier: Read, target: T::HostSystem, op: Op::Host(HostOp::HostNetworking) })
+.params(&[HOST]),
+        tool(Spec { name: "vsphere_get_ntp_config", title: "Get NTP configuration", description: "An ESXi host's NTP servers and time zone.", category: "host", tier: Read, target: T::HostSystem, op: Op::Host(HostOp::NtpConfig) })
+.params(&[HOST]),
+        tool(Spec { name: "vsphere_list_services", title: "List host services", description: "An ESXi host's services (SSH, NTP, ...) with state and start policy.", category: "host", tier: Read, target: T::HostSystem, op: Op::Host(HostOp::ListServices) })
+.params(&[HOST]),
+        tool(Spec { name: "vsphere_get_service_status", title: "Get service status", description: "One host service's state and start policy.", category: "host", tier: Read, target: T::HostSystem, op: Op::Host(HostOp::ServiceStatus) })
+.params(&[HOST])
         .params(&[HOST, SERVICE]),
-        host(
-            "vsphere_start_service",
-            "Start host service",
-            "Start a host service (e.g. TSM-SSH, ntpd).",
-            Admin,
-            Op::Host(HostOp::StartService),
-        )
+        tool(Spec { name: "vsphere_start_service", title: "Start host service", description: "Start a host service (e.g. TSM-SSH, ntpd).", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::StartService) })
+.params(&[HOST])
         .params(&[HOST, SERVICE]),
-        host(
-            "vsphere_stop_service",
-            "Stop host service",
-            "Stop a host service.",
-            Admin,
-            Op::Host(HostOp::StopService),
-        )
+        tool(Spec { name: "vsphere_stop_service", title: "Stop host service", description: "Stop a host service.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::StopService) })
+.params(&[HOST])
         .params(&[HOST, SERVICE]),
-        host(
-            "vsphere_restart_service",
-            "Restart host service",
-            "Restart a host service.",
-            Admin,
-            Op::Host(HostOp::RestartService),
-        )
+        tool(Spec { name: "vsphere_restart_service", title: "Restart host service", description: "Restart a host service.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::RestartService) })
+.params(&[HOST])
         .params(&[HOST, SERVICE]),
-        host(
-            "vsphere_reboot_host",
-            "Reboot host",
-            "Reboot an ESXi host; without force it must be in maintenance mode.",
-            Admin,
-            Op::Host(HostOp::RebootHost),
-        )
+        tool(Spec { name: "vsphere_reboot_host", title: "Reboot host", description: "Reboot an ESXi host; without force it must be in maintenance mode.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::RebootHost) })
+.params(&[HOST])
         .params(&[HOST, FORCE])
         .destructive()
         .task(),
-        host(
-            "vsphere_shutdown_host",
-            "Shut down host",
-            "Shut an ESXi host down; without force it must be in maintenance mode.",
-            Admin,
-            Op::Host(HostOp::ShutdownHost),
-        )
+        tool(Spec { name: "vsphere_shutdown_host", title: "Shut down host", description: "Shut an ESXi host down; without force it must be in maintenance mode.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::ShutdownHost) })
+.params(&[HOST])
         .params(&[HOST, FORCE])
         .destructive()
         .task(),
-        tool(
-            "vsphere_enter_maintenance_mode",
-            "Enter maintenance mode",
-            "Put an ESXi host into maintenance mode; its VMs must be moved or powered off first.",
-            "host",
-            Admin,
-            T::HostSystem,
-            Op::Host(HostOp::EnterMaintenance),
-        )
+        tool(Spec { name: "vsphere_enter_maintenance_mode", title: "Enter maintenance mode", description: "Put an ESXi host into maintenance mode; its VMs must be moved or powered off first.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::EnterMaintenance) })
         .params(&[HOST])
         .task(),
-        tool(
-            "vsphere_exit_maintenance_mode",
-            "Exit maintenance mode",
-            "Take an ESXi host out of maintenance mode.",
-            "host",
-            Admin,
-            T::HostSystem,
-            Op::Host(HostOp::ExitMaintenance),
-        )
+        tool(Spec { name: "vsphere_exit_maintenance_mode", title: "Exit maintenance mode", description: "Take an ESXi host out of maintenance mode.", category: "host", tier: Admin, target: T::HostSystem, op: Op::Host(HostOp::ExitMaintenance) })
         .params(&[HOST])
         .task(),
     ]
