@@ -17,4 +17,6 @@ pub mod policy;
 pub mod principal;
 pub mod reload;
 pub mod server;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod util;

@@ -18,14 +18,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use portcullis::audit::AuditLog;
 use portcullis::backends::http::MAX_BODY;
-use portcullis::backends::Backends;
-use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome};
-use portcullis::policy::{PolicyEngine, PolicySource};
 use portcullis::principal::Principal;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 
 /// The credential every endpoint is configured with; it must reach no
@@ -233,23 +230,11 @@ fn portcullis(kind: Kind, url: &str, ca: &[&[u8]]) -> Portcullis {
         text.push_str("ca_file = \"ca.pem\"\n");
     }
     let config = Config::parse(&text, "t", dir.path(), &Secret).unwrap();
-    let catalog = Catalog::builtin();
-    let engine = PolicyEngine::from_sources(
-        &[PolicySource {
-            name: "t.cedar".into(),
-            text: POLICIES.into(),
-        }],
-        &catalog,
-    )
-    .unwrap();
-    let gate = Gate::new(
-        catalog,
-        engine,
-        Some(Arc::new(
-            AuditLog::open(&dir.path().join("a.jsonl")).unwrap(),
-        )),
-        Backends::new(&config.endpoints).unwrap(),
-    );
+    let gate = GateBuilder::new()
+        .policies(&[POLICIES])
+        .endpoints(&config.endpoints)
+        .audit(&dir.path().join("a.jsonl"))
+        .build();
     Portcullis { gate, kind, dir }
 }
 

@@ -15,6 +15,7 @@ use portcullis::catalog::Catalog;
 use portcullis::config::Config;
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
 use portcullis::policy::PolicyEngine;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 
 struct Env {
@@ -31,16 +32,10 @@ async fn env_with(timeout: Duration) -> Env {
     let (mut labs, mut config) = portcullis::lab::start(&audit, 0.3).await.unwrap();
     let lab: Lab = labs.take().unwrap();
     config.endpoints[0].timeout = timeout;
-    let catalog = Catalog::builtin();
-    let engine =
-        PolicyEngine::from_sources(&portcullis::lab::default_policies(), &catalog).unwrap();
-    let log = Arc::new(AuditLog::open(&audit).unwrap());
-    let gate = Gate::new(
-        catalog,
-        engine,
-        Some(log),
-        Backends::new(&config.endpoints).unwrap(),
-    );
+    let gate = GateBuilder::new()
+        .endpoints(&config.endpoints)
+        .audit(&audit)
+        .build();
     Env {
         lab,
         config,

@@ -9,14 +9,10 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use portcullis::audit::AuditLog;
-use portcullis::backends::Backends;
-use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
-use portcullis::policy::PolicyEngine;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 
 const SECRET: &str = "canary-3f9e1c7a-echoed-secret";
@@ -52,15 +48,10 @@ timeout_seconds = 3
         ca = ca.display(),
     );
     let config = Config::parse(&text, "t.toml", Path::new("."), &OneVar).unwrap();
-    let catalog = Catalog::builtin();
-    let engine =
-        PolicyEngine::from_sources(&portcullis::lab::default_policies(), &catalog).unwrap();
-    Gate::new(
-        catalog,
-        engine,
-        Some(Arc::new(AuditLog::open(audit).unwrap())),
-        Backends::new(&config.endpoints).unwrap(),
-    )
+    GateBuilder::new()
+        .endpoints(&config.endpoints)
+        .audit(audit)
+        .build()
 }
 
 async fn call(gate: &Gate, tool: &str, args: Value) -> ToolResult {

@@ -22,14 +22,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use portcullis::audit::AuditLog;
 use portcullis::backends::pve::lab::{Fault, Lab};
-use portcullis::backends::{Backends, Progress};
-use portcullis::catalog::Catalog;
+use portcullis::backends::Progress;
 use portcullis::config::{Config, Env};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
-use portcullis::policy::PolicyEngine;
 use portcullis::principal::Principal;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 
 /// Call as an admin, collecting the progress reports the call sent.
@@ -56,15 +54,10 @@ async fn call(gate: &Gate, tool: &str, args: Value) -> (ToolResult, Vec<Progress
 }
 
 fn gate_for(config: &Config, audit: &std::path::Path) -> Gate {
-    let catalog = Catalog::builtin();
-    let engine =
-        PolicyEngine::from_sources(&portcullis::lab::default_policies(), &catalog).unwrap();
-    Gate::new(
-        catalog,
-        engine,
-        Some(Arc::new(AuditLog::open(audit).unwrap())),
-        Backends::new(&config.endpoints).unwrap(),
-    )
+    GateBuilder::new()
+        .endpoints(&config.endpoints)
+        .audit(audit)
+        .build()
 }
 
 /// The outcome record of the last call, from the audit log.

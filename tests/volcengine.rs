@@ -19,13 +19,10 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use hyper::{Request, Response};
-use portcullis::audit::AuditLog;
-use portcullis::backends::Backends;
-use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
-use portcullis::policy::{PolicyEngine, PolicySource};
 use portcullis::principal::Principal;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -400,23 +397,11 @@ async fn env_with(script: Script, secret: &'static str) -> Env_ {
         fake.url
     );
     let config = Config::parse(&text, "t", dir.path(), &Keys(secret)).unwrap();
-    let catalog = Catalog::builtin();
-    let engine = PolicyEngine::from_sources(
-        &[PolicySource {
-            name: "t.cedar".into(),
-            text: POLICIES.into(),
-        }],
-        &catalog,
-    )
-    .unwrap();
-    let gate = Gate::new(
-        catalog,
-        engine,
-        Some(Arc::new(
-            AuditLog::open(&dir.path().join("a.jsonl")).unwrap(),
-        )),
-        Backends::new(&config.endpoints).unwrap(),
-    );
+    let gate = GateBuilder::new()
+        .policies(&[POLICIES])
+        .endpoints(&config.endpoints)
+        .audit(&dir.path().join("a.jsonl"))
+        .build();
     Env_ { fake, gate, dir }
 }
 

@@ -17,12 +17,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use portcullis::audit::AuditLog;
-use portcullis::backends::Backends;
-use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
-use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome};
+use portcullis::gate::{CallRequest, Caller, Confirmation, Outcome};
 use portcullis::principal::Principal;
+use portcullis::testing::GateBuilder;
 use serde_json::json;
 
 /// How the fake answers each SOAP method (matched on the body).
@@ -313,7 +311,6 @@ async fn call_under(
         f.url
     );
     let config = Config::parse(&text, "t", dir.path(), &Pw).unwrap();
-    let catalog = Catalog::builtin();
     let sources = match policies {
         Some(text) => vec![portcullis::policy::PolicySource {
             name: "t.cedar".into(),
@@ -321,15 +318,11 @@ async fn call_under(
         }],
         None => portcullis::lab::default_policies(),
     };
-    let engine = portcullis::policy::PolicyEngine::from_sources(&sources, &catalog).unwrap();
-    let gate = Gate::new(
-        catalog,
-        engine,
-        Some(Arc::new(
-            AuditLog::open(&dir.path().join("a.jsonl")).unwrap(),
-        )),
-        Backends::new(&config.endpoints).unwrap(),
-    );
+    let gate = GateBuilder::new()
+        .policy_sources(sources)
+        .endpoints(&config.endpoints)
+        .audit(&dir.path().join("a.jsonl"))
+        .build();
     let caller = Caller::stdio(Principal::new("t", ["admins"]));
     let req = CallRequest {
         tool,

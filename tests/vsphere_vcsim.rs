@@ -11,15 +11,12 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
-use portcullis::audit::AuditLog;
-use portcullis::backends::Backends;
-use portcullis::catalog::Catalog;
 use portcullis::config::{Config, Env};
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
-use portcullis::policy::{PolicyEngine, PolicySource};
+use portcullis::policy::PolicySource;
 use portcullis::principal::Principal;
+use portcullis::testing::GateBuilder;
 use serde_json::{json, Value};
 
 fn bin(name: &str) -> PathBuf {
@@ -136,7 +133,6 @@ timeout_seconds = 30
         sim.cert.display()
     );
     let config = Config::parse(&text, "test", dir.path(), &NoEnv).unwrap();
-    let catalog = Catalog::builtin();
     let sources = match policies {
         Some(text) => vec![PolicySource {
             name: "test.cedar".into(),
@@ -144,14 +140,11 @@ timeout_seconds = 30
         }],
         None => portcullis::lab::default_policies(),
     };
-    let engine = PolicyEngine::from_sources(&sources, &catalog).unwrap();
-    let log = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
-    let gate = Gate::new(
-        catalog,
-        engine,
-        Some(log),
-        Backends::new(&config.endpoints).unwrap(),
-    );
+    let gate = GateBuilder::new()
+        .policy_sources(sources)
+        .endpoints(&config.endpoints)
+        .audit(&dir.path().join("audit.jsonl"))
+        .build();
     Env_ { sim, gate, dir }
 }
 

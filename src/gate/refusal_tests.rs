@@ -3,26 +3,14 @@
 
 use super::*;
 use crate::config::Endpoint;
-use crate::policy::PolicySource;
 
 fn gate(policies: &[&str], tls_verify: bool, dir: &std::path::Path) -> Gate {
-    let sources: Vec<PolicySource> = policies
-        .iter()
-        .enumerate()
-        .map(|(i, t)| PolicySource {
-            name: format!("p{i}.cedar"),
-            text: t.to_string(),
-        })
-        .collect();
-    let engine = PolicyEngine::from_sources(&sources, &Catalog::builtin()).unwrap();
-    let audit = Arc::new(AuditLog::open(&dir.join("audit.jsonl")).unwrap());
-    Gate::new(
-        Catalog::builtin(),
-        engine,
-        Some(audit),
-        Backends::new(&[Endpoint::placeholder("e0", tls_verify, true)]).unwrap(),
-    )
-    .with_dry_run_source("--config '/etc/portcullis/portcullis.toml'".into())
+    crate::testing::GateBuilder::new()
+        .policies(policies)
+        .endpoints(&[Endpoint::placeholder("e0", tls_verify, true)])
+        .audit(&dir.join("audit.jsonl"))
+        .build()
+        .with_dry_run_source("--config '/etc/portcullis/portcullis.toml'".into())
 }
 
 fn caller(groups: &[&str]) -> Caller {
