@@ -98,7 +98,7 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
     Ok((labs, config))
 }
 
-/// What the lab simulates, for a person: "a simulated Proxmox VE cluster".
+/// What the lab simulates, for a person ("a simulated … cluster").
 pub fn description() -> String {
     PLUGS
         .iter()

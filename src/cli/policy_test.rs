@@ -81,7 +81,7 @@ fn local() -> String {
 
 fn gate_for(file: &TestFile, policies: PolicyEngine) -> Result<Gate, String> {
     // Without declared endpoints, one of each backend, named as its plug
-    // says ("pve", "vc", "volc" …), with its default test settings.
+    // says, with its default test settings.
     let no_extra = toml::Table::new();
     let declared: Vec<(&str, BackendKind, bool, &toml::Table)> = if file.endpoints.is_empty() {
         PLUGS

@@ -51,8 +51,8 @@ impl Credentials {
     }
 }
 
-/// What a backend keeps about an endpoint besides the common keys (a
-/// vCenter's transfer hosts, a Volcengine endpoint's regions); read back
+/// What a backend keeps about an endpoint besides the common keys (hosts
+/// it may be redirected to for transfers, regions it may call); read back
 /// by that backend with [`settings`].
 pub trait EndpointSettings: Any + std::fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;

@@ -1,6 +1,6 @@
-//! Configuration: a TOML file, plus the environment variables mcp-pve users
-//! already have (`PVE_BASE_URL`, `PVE_TOKEN_ID`, `PVE_TOKEN_SECRET`,
-//! `PVE_VERIFY_SSL`). Secrets are read from the environment or a file,
+//! Configuration: a TOML file, plus the environment variables each
+//! backend's seed MCP server is configured with (read by that backend, see
+//! `backends::registry`). Secrets are read from the environment or a file,
 //! never written inline, and held in `secrecy` types from the moment they
 //! are read.
 

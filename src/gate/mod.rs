@@ -261,7 +261,7 @@ impl Gate {
     }
 
     /// As [`prepare`], but asks the backend where the target lives when
-    /// the arguments cannot say (vSphere: folder, pool, host, cluster).
+    /// the arguments cannot say (where only the backend knows: folder, pool, host, cluster …).
     /// Read-only on the backend.
     pub async fn prepare_live(
         &self,

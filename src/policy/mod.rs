@@ -142,7 +142,7 @@ impl PolicyEngine {
 
     /// Whether any policy reads a resource's `tags`: only then are a VM's
     /// tags fetched for a decision (a round trip, and a dependency on the
-    /// vSphere Automation API being up).
+    /// backend API that serves them being up).
     pub fn reads_tags(&self) -> bool {
         self.reads_tags
     }

@@ -1,4 +1,4 @@
-//! MCP resources: inventory listings (`vsphere://<endpoint>/vms` …), each
+//! MCP resources: inventory listings (`<backend>://<endpoint>/vms` …), each
 //! the answer of a catalog list tool. Listing shows only what policy lets
 //! the caller read; reading goes through the gate like the tool call it is
 //! (authorized, audited), so a resource is never a way around policy.
