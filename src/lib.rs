@@ -2,6 +2,7 @@
 //! operations. Every tool call is validated, resolved to a Cedar request,
 //! authorized, recorded durably, and only then executed.
 
+pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod backends;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod reload;
+pub mod runtime;
 pub mod server;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

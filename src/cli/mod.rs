@@ -7,7 +7,6 @@ mod policy_test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
@@ -17,7 +16,7 @@ use crate::backends::Backends;
 use crate::catalog::Catalog;
 use crate::config::{Config, ProcessEnv};
 use crate::gate::verdict::DecisionKind;
-use crate::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, Rejection};
+use crate::gate::{CallRequest, Caller, Confirmation, Outcome, Rejection};
 use crate::policy::{schema, PolicyEngine};
 use crate::principal::Principal;
 
@@ -191,15 +190,7 @@ pub enum AuditCommand {
 /// A failure for the operator, printed on stderr.
 type CliResult<T> = Result<T, String>;
 
-/// A gate with what keeps it alive (the lab, when used).
-pub struct Runtime {
-    pub gate: Arc<Gate>,
-    pub config: Config,
-    /// The policy directory and the digest of what was loaded from it;
-    /// `None` for the embedded bundle, which cannot change.
-    pub policy_dir: Option<(PathBuf, String)>,
-    _lab: Option<crate::lab::Labs>,
-}
+pub use crate::runtime::Runtime;
 
 /// The policy texts, and the directory they came from (if any).
 fn policy_sources(
@@ -219,7 +210,6 @@ fn policy_sources(
 /// Build the gate from a configuration file or the lab. `audit` opens the
 /// audit log (every command that can execute needs it).
 pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
-    let catalog = Catalog::builtin();
     let (lab, config) = if source.lab {
         let (lab, config) = crate::lab::start(&source.lab_audit_log, 0.3).await?;
         (Some(lab), config)
@@ -240,31 +230,14 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
         };
         (lab, config)
     };
-    let (sources, dir) = policy_sources(source.policies.as_deref(), &config, source.lab)?;
-    let policies = PolicyEngine::from_sources(&sources, &catalog)
-        .map_err(|e| format!("policies refused: {e}"))?;
-    let policy_dir = dir.map(|d| (d, crate::reload::digest(&sources)));
-    for ep in config.endpoints.iter().filter(|e| !e.tls_verify) {
-        tracing::warn!(endpoint = %ep.name, url = %ep.url, "TLS certificate verification is OFF for this endpoint; every audit record says so");
-    }
-    let audit = if audit {
-        Some(Arc::new(
-            AuditLog::open(&config.audit_log).map_err(|e| format!("audit log refused: {e}"))?,
-        ))
-    } else {
-        None
-    };
-    let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
-    let gate = Arc::new(
-        Gate::new(catalog, policies, audit, backends)
-            .with_rate_limits(&config.rate_limits)
-            .with_dry_run_source(dry_run_source(source)),
-    );
-    Ok(Runtime {
-        gate,
+    let (policies, policy_dir) = policy_sources(source.policies.as_deref(), &config, source.lab)?;
+    crate::runtime::compose(crate::runtime::Parts {
         config,
+        policies,
         policy_dir,
-        _lab: lab,
+        audit,
+        dry_run_source: dry_run_source(source),
+        labs: lab,
     })
 }
 

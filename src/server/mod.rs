@@ -10,9 +10,8 @@
 //!   `elicitation/create` while the call waits;
 //! - other clients must pass `confirm: true`, if policy accepts that.
 
-mod pending;
 pub mod resources;
-pub use pending::Pending;
+pub use crate::approval::Pending;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +60,7 @@ pub struct PortcullisServer {
     /// Shared by every session of an HTTP listener: a confirmation may be
     /// answered on a different request (or replica-local session) than it
     /// was issued on.
-    pending: Arc<pending::Pending>,
+    pending: Arc<Pending>,
 }
 
 /// The MCP description of a catalog tool.
@@ -82,6 +81,17 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
         }
     );
     Tool::new(t.name, description, Arc::new(t.input_schema())).with_annotations(annotations)
+}
+
+/// The call an MCP request asks for, as the pending store keys it.
+fn call_key<'a>(
+    request: &'a CallToolRequestParams,
+    args: Option<&'a Value>,
+) -> crate::approval::CallKey<'a> {
+    crate::approval::CallKey {
+        tool: &request.name,
+        args,
+    }
 }
 
 fn to_mcp(r: ToolResult) -> CallToolResult {
@@ -147,7 +157,7 @@ impl PortcullisServer {
 
     /// A server for one HTTP session or request; the principal comes with
     /// each request.
-    pub fn http(gate: Arc<Gate>, pending: Arc<pending::Pending>) -> PortcullisServer {
+    pub fn http(gate: Arc<Gate>, pending: Arc<Pending>) -> PortcullisServer {
         PortcullisServer {
             gate,
             identity: Identity::PerRequest,
@@ -244,7 +254,12 @@ impl PortcullisServer {
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
         if modern {
-            let state = self.pending.insert(&caller.principal.id, request, call_id);
+            let args = request.arguments.clone().map(Value::Object);
+            let state = self.pending.insert(
+                &caller.principal.id,
+                call_key(request, args.as_ref()),
+                call_id,
+            );
             let mut asks = rmcp::model::InputRequests::new();
             asks.insert(
                 "confirm".into(),
@@ -357,7 +372,9 @@ impl ServerHandler for PortcullisServer {
         };
         // A retry after an input-required result: the state must be one we
         // issued, to this principal, for this very call, and still fresh.
-        let Some(call_id) = self.pending.take(&state, &caller.principal.id, &request) else {
+        let args = request.arguments.clone().map(Value::Object);
+        let retried = call_key(&request, args.as_ref());
+        let Some(call_id) = self.pending.take(&state, &caller.principal.id, retried) else {
             return Ok(to_mcp(ToolResult {
                 is_error: true,
                 text: "this confirmation is unknown, expired or for a different call; call the tool again".into(),

@@ -1,12 +1,13 @@
-//! Confirmations awaiting a client's retry (protocol 2026-07-28 and later).
-//! The `requestState` a client echoes is only a random handle into this
-//! table, so it carries nothing a client could forge or replay.
+//! Calls parked until someone answers for them: today a human's
+//! confirmation through an MCP client that retries later (its
+//! `requestState` is only a random handle into this table, so it carries
+//! nothing a client could forge or replay); next, an approver's decision.
+//! Transport-neutral: a call is its principal, tool and arguments.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rmcp::model::CallToolRequestParams;
 use serde_json::Value;
 
 use crate::audit::canonical;
@@ -29,24 +30,22 @@ pub struct Pending {
     open: Mutex<HashMap<String, Entry>>,
 }
 
+/// One call as it will run: its tool and arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct CallKey<'a> {
+    pub tool: &'a str,
+    pub args: Option<&'a Value>,
+}
+
 /// Tool name and arguments, so a confirmation cannot be spent on another call.
-fn fingerprint(request: &CallToolRequestParams) -> String {
-    let args = request
-        .arguments
-        .clone()
-        .map(Value::Object)
-        .unwrap_or(Value::Null);
-    let text = format!("{}\n{}", request.name, canonical::to_string(&args));
+fn fingerprint(call: CallKey) -> String {
+    let args = call.args.cloned().unwrap_or(Value::Null);
+    let text = format!("{}\n{}", call.tool, canonical::to_string(&args));
     crate::util::sha256_hex(text.as_bytes())
 }
 
 impl Pending {
-    pub fn insert(
-        &self,
-        principal: &str,
-        request: &CallToolRequestParams,
-        call_id: String,
-    ) -> String {
+    pub fn insert(&self, principal: &str, call: CallKey, call_id: String) -> String {
         let state = random_hex(16);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -64,7 +63,7 @@ impl Pending {
             state.clone(),
             Entry {
                 principal: principal.to_string(),
-                call: fingerprint(request),
+                call: fingerprint(call),
                 call_id,
                 expires: now + TTL,
             },
@@ -74,12 +73,7 @@ impl Pending {
 
     /// Spend a confirmation: returns the call id it was issued for, if the
     /// state is known, fresh, and for this principal and call.
-    pub fn take(
-        &self,
-        state: &str,
-        principal: &str,
-        request: &CallToolRequestParams,
-    ) -> Option<String> {
+    pub fn take(&self, state: &str, principal: &str, call: CallKey) -> Option<String> {
         let entry = self
             .open
             .lock()
@@ -87,7 +81,7 @@ impl Pending {
             .remove(state)?;
         let valid = entry.expires > Instant::now()
             && entry.principal == principal
-            && entry.call == fingerprint(request);
+            && entry.call == fingerprint(call);
         valid.then_some(entry.call_id)
     }
 }
@@ -97,22 +91,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn req(vmid: u64) -> CallToolRequestParams {
-        let args = json!({"node": "pve1", "vmid": vmid});
-        CallToolRequestParams::new("pve_delete_qemu_vm")
-            .with_arguments(args.as_object().unwrap().clone())
+    fn req(vmid: u64) -> CallKey<'static> {
+        let args: &'static Value = Box::leak(Box::new(json!({"node": "n1", "vmid": vmid})));
+        CallKey {
+            tool: "a_delete_tool",
+            args: Some(args),
+        }
     }
 
     #[test]
     fn a_state_is_single_use_and_bound_to_principal_and_call() {
         let p = Pending::default();
-        let s = p.insert("bob", &req(100), "c1".into());
-        assert_eq!(p.take(&s, "bob", &req(100)).as_deref(), Some("c1"));
-        assert_eq!(p.take(&s, "bob", &req(100)), None, "second use");
-        let s = p.insert("bob", &req(100), "c2".into());
-        assert_eq!(p.take(&s, "mallory", &req(100)), None, "other principal");
-        let s = p.insert("bob", &req(100), "c3".into());
-        assert_eq!(p.take(&s, "bob", &req(101)), None, "other arguments");
-        assert_eq!(p.take("forged", "bob", &req(100)), None);
+        let s = p.insert("bob", req(100), "c1".into());
+        assert_eq!(p.take(&s, "bob", req(100)).as_deref(), Some("c1"));
+        assert_eq!(p.take(&s, "bob", req(100)), None, "second use");
+        let s = p.insert("bob", req(100), "c2".into());
+        assert_eq!(p.take(&s, "mallory", req(100)), None, "other principal");
+        let s = p.insert("bob", req(100), "c3".into());
+        assert_eq!(p.take(&s, "bob", req(101)), None, "other arguments");
+        assert_eq!(p.take("forged", "bob", req(100)), None);
     }
 }

@@ -1,0 +1,7 @@
+//! Calls that wait for a person: parked with what exactly will run, and
+//! released (once) when that person answers. Transport-neutral, so the
+//! MCP server, the CLI and (next) an approvers' page share one store.
+
+mod pending;
+
+pub use pending::{CallKey, Pending};
