@@ -137,6 +137,41 @@ fn as_device(d: &Xml) -> String {
     d.to_xml()
 }
 
+/// A device call's arguments, decoded once from the validated ones (the
+/// catalog has checked presence and type; absent ones take their
+/// documented defaults).
+struct DeviceArgs<'a> {
+    disk: &'a str,
+    nic: &'a str,
+    network: &'a str,
+    uri: &'a str,
+    adapter: &'a str,
+    direction: &'a str,
+    port: Option<&'a str>,
+    /// Only the calls that take a size read it.
+    size_gb: Option<i64>,
+    thin: bool,
+    connected: bool,
+}
+
+impl<'a> DeviceArgs<'a> {
+    fn of(args: &'a ValidArgs) -> DeviceArgs<'a> {
+        let text = |name| args.str(name).unwrap_or_default();
+        DeviceArgs {
+            disk: text("disk"),
+            nic: text("nic"),
+            network: text("network"),
+            uri: text("uri"),
+            adapter: args.str("adapter").unwrap_or("vmxnet3"),
+            direction: args.str("direction").unwrap_or("server"),
+            port: args.str("port"),
+            size_gb: args.int("size_gb"),
+            thin: args.bool("thin").unwrap_or(true),
+            connected: args.bool("connected").unwrap_or(true),
+        }
+    }
+}
+
 impl VimClient {
     async fn devices(&self, vm: &MoRef) -> Result<Vec<Xml>, BackendError> {
         let p = self
@@ -208,7 +243,7 @@ impl VimClient {
     ) -> Result<Value, BackendError> {
         let vm = self.vm(args).await?;
         let devices = self.devices(&vm).await?;
-        let key = |name: &str| args.str(name).unwrap_or_default();
+        let a = DeviceArgs::of(args);
         match op {
             DeviceOp::ListDisks => Ok(Value::Array(
                 devices
@@ -217,19 +252,14 @@ impl VimClient {
                     .map(disk_json)
                     .collect(),
             )),
-            DeviceOp::DiskInfo => Ok(disk_json(self.one(
-                &devices,
-                "disk",
-                key("disk"),
-                is_disk,
-            )?)),
+            DeviceOp::DiskInfo => Ok(disk_json(self.one(&devices, "disk", a.disk, is_disk)?)),
             DeviceOp::ListNics => Ok(Value::Array(
                 devices.iter().filter(|d| is_nic(d)).map(nic_json).collect(),
             )),
             DeviceOp::NicInfo => Ok(nic_json(self.one(
                 &devices,
                 "network adapter",
-                key("nic"),
+                a.nic,
                 is_nic,
             )?)),
             DeviceOp::AddDisk => {
@@ -253,20 +283,20 @@ impl VimClient {
                 let unit = (0..16)
                     .find(|u| *u != 7 && !used.contains(u))
                     .ok_or_else(|| self.invalid("the disk controller has no free unit"))?;
-                let kb = args.int("size_gb").unwrap_or(1) * KB_PER_GB;
+                let kb = a.size_gb.unwrap_or(1) * KB_PER_GB;
                 let device = format!(
                     "<device xsi:type=\"VirtualDisk\"><key>-1</key>\
                      <backing xsi:type=\"VirtualDiskFlatVer2BackingInfo\"><fileName></fileName><diskMode>persistent</diskMode>\
                      <thinProvisioned>{}</thinProvisioned></backing>\
                      <controllerKey>{}</controllerKey><unitNumber>{unit}</unitNumber><capacityInKB>{kb}</capacityInKB></device>",
-                    args.bool("thin").unwrap_or(true),
+                    a.thin,
                     escape(controller)
                 );
                 self.reconfigure(&vm, change("add", Some("create"), &device), wait, progress)
                     .await
             }
             DeviceOp::RemoveDisk => {
-                let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
+                let disk = self.one(&devices, "disk", a.disk, is_disk)?;
                 let destroy = args
                     .bool("delete_file")
                     .unwrap_or(false)
@@ -280,9 +310,9 @@ impl VimClient {
                 .await
             }
             DeviceOp::ResizeDisk => {
-                let disk = self.one(&devices, "disk", key("disk"), is_disk)?;
+                let disk = self.one(&devices, "disk", a.disk, is_disk)?;
                 let now = int(disk, &["capacityInKB"]).unwrap_or(0);
-                let kb = args.int("size_gb").unwrap_or(0) * KB_PER_GB;
+                let kb = a.size_gb.unwrap_or(0) * KB_PER_GB;
                 if kb <= now {
                     return Err(self.invalid(format!(
                         "disks only grow: {} is {} GB, asked for {} GB",
@@ -300,9 +330,9 @@ impl VimClient {
                     .await
             }
             DeviceOp::AddNic => {
-                let name = key("network");
+                let name = a.network;
                 let net = self.network(name).await?;
-                let ty = match args.str("adapter").unwrap_or("vmxnet3") {
+                let ty = match a.adapter {
                     "e1000" => "VirtualE1000",
                     "e1000e" => "VirtualE1000e",
                     _ => "VirtualVmxnet3",
@@ -319,13 +349,13 @@ impl VimClient {
                     .await
             }
             DeviceOp::RemoveNic => {
-                let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
+                let nic = self.one(&devices, "network adapter", a.nic, is_nic)?;
                 self.reconfigure(&vm, change("remove", None, &as_device(nic)), wait, progress)
                     .await
             }
             DeviceOp::ConnectNic => {
-                let nic = self.one(&devices, "network adapter", key("nic"), is_nic)?;
-                let nic = connected(nic, args.bool("connected").unwrap_or(true));
+                let nic = self.one(&devices, "network adapter", a.nic, is_nic)?;
+                let nic = connected(nic, a.connected);
                 self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
                     .await
             }
@@ -337,13 +367,13 @@ impl VimClient {
                     .collect(),
             )),
             DeviceOp::SetupSerialPort => {
-                let uri = key("uri");
+                let uri = a.uri;
                 if !serial_uri_ok(uri) {
                     return Err(self.invalid(format!(
                         "uri {uri:?} must be scheme://[host]:port with scheme telnet, telnets, tcp or ssl, e.g. telnet://:2001"
                     )));
                 }
-                let direction = args.str("direction").unwrap_or("server");
+                let direction = a.direction;
                 let device = format!(
                     "<device xsi:type=\"VirtualSerialPort\"><key>-1</key>\
                      <backing xsi:type=\"VirtualSerialPortURIBackingInfo\">{}{}</backing>\
@@ -359,7 +389,7 @@ impl VimClient {
             | DeviceOp::ClearSerialPort
             | DeviceOp::RemoveSerialPort => {
                 let serials: Vec<&Xml> = devices.iter().filter(|d| is_serial(d)).collect();
-                let port = match (args.str("port"), serials.as_slice()) {
+                let port = match (a.port, serials.as_slice()) {
                     (Some(p), _) => self.one(&devices, "serial port", p, is_serial)?,
                     (None, [one]) => *one,
                     (None, _) => {
@@ -377,7 +407,7 @@ impl VimClient {
                         .await
                     }
                     DeviceOp::ConnectSerialPort => {
-                        let d = connected(port, args.bool("connected").unwrap_or(true));
+                        let d = connected(port, a.connected);
                         self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
                             .await
                     }
@@ -400,9 +430,9 @@ impl VimClient {
             }
             DeviceOp::ChangeNicNetwork => {
                 let mut nic = self
-                    .one(&devices, "network adapter", key("nic"), is_nic)?
+                    .one(&devices, "network adapter", a.nic, is_nic)?
                     .clone();
-                let name = key("network");
+                let name = a.network;
                 let net = self.network(name).await?;
                 let backing = Xml::parse(&format!(
                     "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualEthernetCardNetworkBackingInfo\">{}<network type=\"Network\">{}</network></backing>",
