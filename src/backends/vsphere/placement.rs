@@ -16,6 +16,42 @@ const ALLOCATION: &str =
     "<reservation>0</reservation><expandableReservation>true</expandableReservation>\
      <limit>-1</limit><shares><shares>4000</shares><level>normal</level></shares>";
 
+/// A placement call's arguments, decoded once from the validated ones:
+/// required names as text, optional places as options, sizes with their
+/// documented defaults.
+struct PlacementArgs<'a> {
+    name: &'a str,
+    vm: &'a str,
+    pool: &'a str,
+    task: &'a str,
+    folder: Option<&'a str>,
+    host: Option<&'a str>,
+    datastore: Option<&'a str>,
+    parent: Option<&'a str>,
+    guest_id: &'a str,
+    cpus: i64,
+    memory_mb: i64,
+}
+
+impl<'a> PlacementArgs<'a> {
+    fn of(args: &'a ValidArgs) -> PlacementArgs<'a> {
+        let text = |name| args.str(name).unwrap_or_default();
+        PlacementArgs {
+            name: text("name"),
+            vm: text("vm"),
+            pool: text("pool"),
+            task: text("task"),
+            folder: args.str("folder"),
+            host: args.str("host"),
+            datastore: args.str("datastore"),
+            parent: args.str("parent"),
+            guest_id: args.str("guest_id").unwrap_or("otherGuest"),
+            cpus: args.int("cpus").unwrap_or(1),
+            memory_mb: args.int("memory_mb").unwrap_or(1024),
+        }
+    }
+}
+
 impl VimClient {
     /// A host's root resource pool (of its cluster or standalone compute
     /// resource).
@@ -72,31 +108,31 @@ impl VimClient {
         wait: Option<Duration>,
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
-        let key = |name: &str| args.str(name).unwrap_or_default();
+        let a = PlacementArgs::of(args);
         match op {
             PlacementOp::CreateVm => {
-                let folder = self.vm_folder_or_default(args.str("folder")).await?;
-                let host = self.host_or_first(args.str("host")).await?;
+                let folder = self.vm_folder_or_default(a.folder).await?;
+                let host = self.host_or_first(a.host).await?;
                 let pool = self.pool_of_host(&host).await?;
                 self.datastore_arg(args).await?;
                 // ConfigSpec fields in the WSDL's order.
                 let config = format!(
                     "<config>{}{}<files>{}</files>{}{}</config>",
-                    el("name", key("name")),
-                    el("guestId", args.str("guest_id").unwrap_or("otherGuest")),
-                    el("vmPathName", &format!("[{}]", key("datastore"))),
-                    el("numCPUs", &args.int("cpus").unwrap_or(1).to_string()),
+                    el("name", a.name),
+                    el("guestId", a.guest_id),
                     el(
-                        "memoryMB",
-                        &args.int("memory_mb").unwrap_or(1024).to_string()
+                        "vmPathName",
+                        &format!("[{}]", a.datastore.unwrap_or_default())
                     ),
+                    el("numCPUs", &a.cpus.to_string()),
+                    el("memoryMB", &a.memory_mb.to_string()),
                 );
                 let body = format!("{config}{}{}", moref("pool", &pool), moref("host", &host));
                 self.run_task("CreateVM_Task", &folder, &body, wait, progress)
                     .await
             }
             PlacementOp::DeleteFolder => {
-                let folder = self.folder(key("folder"), None).await?;
+                let folder = self.folder(a.folder.unwrap_or_default(), None).await?;
                 let p = self
                     .props(&folder, &["childEntity"])
                     .await?
@@ -106,14 +142,14 @@ impl VimClient {
                     // vSphere would destroy everything inside, VMs included.
                     return Err(self.invalid(format!(
                         "folder {:?} holds {children} object(s); move or delete them first",
-                        key("folder")
+                        a.folder.unwrap_or_default()
                     )));
                 }
                 self.run_task("Destroy_Task", &folder, "", wait, progress)
                     .await
             }
             PlacementOp::CreateResourcePool => {
-                let parent = match args.str("parent") {
+                let parent = match a.parent {
                     Some(p) => self.find("ResourcePool", "resource pool", p).await?,
                     None => {
                         let host = self
@@ -134,7 +170,7 @@ impl VimClient {
                         request(
                             "CreateResourcePool",
                             &parent,
-                            &format!("{}{spec}", el("name", key("name"))),
+                            &format!("{}{spec}", el("name", a.name)),
                         )
                     })
                     .await?;
@@ -146,34 +182,30 @@ impl VimClient {
                 )
             }
             PlacementOp::DeleteResourcePool => {
-                let pool = self
-                    .find("ResourcePool", "resource pool", key("pool"))
-                    .await?;
+                let pool = self.find("ResourcePool", "resource pool", a.pool).await?;
                 self.run_task("Destroy_Task", &pool, "", wait, progress)
                     .await
             }
             PlacementOp::MoveToPool => {
                 // A relocation that changes only the pool.
-                let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
-                let pool = self
-                    .find("ResourcePool", "resource pool", key("pool"))
-                    .await?;
+                let vm = self.find("VirtualMachine", "VM", a.vm).await?;
+                let pool = self.find("ResourcePool", "resource pool", a.pool).await?;
                 let spec = format!("<spec>{}</spec>", moref("pool", &pool));
                 self.task_on_vm("RelocateVM_Task", &vm, &spec, wait, progress)
                     .await
             }
             PlacementOp::Migrate => {
-                let vm = self.find("VirtualMachine", "VM", key("vm")).await?;
-                if args.str("host").is_none() && args.str("datastore").is_none() {
+                let vm = self.find("VirtualMachine", "VM", a.vm).await?;
+                if a.host.is_none() && a.datastore.is_none() {
                     return Err(self.invalid("give host, datastore, or both"));
                 }
                 // RelocateSpec fields in the WSDL's order: datastore, pool, host.
                 let mut spec = String::new();
-                if let Some(d) = args.str("datastore") {
+                if let Some(d) = a.datastore {
                     let ds = self.find("Datastore", "datastore", d).await?;
                     spec.push_str(&moref("datastore", &ds));
                 }
-                if let Some(h) = args.str("host") {
+                if let Some(h) = a.host {
                     let host = self.find("HostSystem", "host", h).await?;
                     spec.push_str(&moref("pool", &self.pool_of_host(&host).await?));
                     spec.push_str(&moref("host", &host));
@@ -187,7 +219,7 @@ impl VimClient {
                 )
                 .await
             }
-            PlacementOp::CancelTask => self.cancel_task(key("task")).await,
+            PlacementOp::CancelTask => self.cancel_task(a.task).await,
         }
     }
 }
