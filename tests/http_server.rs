@@ -7,7 +7,7 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -16,55 +16,12 @@ use portcullis::http::Listener;
 use portcullis::reload::{PolicyReloader, Reloaded};
 use serde_json::{json, Value};
 
-const ALICE_KEY: &str = "pcl_test_alice_key";
-const BOB_KEY: &str = "pcl_test_bob_key";
-const METRICS_KEY: &str = "pcl_test_metrics_key";
-const ISSUER: &str = "https://idp.test.invalid";
-const AUDIENCE: &str = "https://portcullis.test.invalid/mcp";
-const KID: &str = "test-key-1";
-
-fn sha(key: &str) -> String {
-    hex::encode(portcullis::auth::apikey::digest(key))
-}
-
-/// An ES256 key pair as a JWK (public) and a PKCS#8 signing key.
-struct SigningKey {
-    pair: rcgen::KeyPair,
-}
-
-impl SigningKey {
-    fn new() -> SigningKey {
-        SigningKey {
-            pair: rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
-        }
-    }
-
-    fn jwk(&self, kid: &str) -> Value {
-        let raw = self.pair.public_key_raw();
-        assert_eq!(raw.len(), 65, "uncompressed P-256 point");
-        json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-               "x": B64.encode(&raw[1..33]), "y": B64.encode(&raw[33..])})
-    }
-
-    fn sign(&self, kid: &str, claims: &Value) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(kid.into());
-        let key = jsonwebtoken::EncodingKey::from_ec_der(&self.pair.serialize_der());
-        jsonwebtoken::encode(&header, claims, &key).unwrap()
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn claims(sub: &str, groups: &[&str]) -> Value {
-    json!({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "groups": groups,
-           "iat": now(), "exp": now() + 300})
-}
+#[path = "common/http.rs"]
+mod harness;
+use harness::{
+    call, claims, initialize, now, post, sha, Reply, SigningKey, ALICE_KEY, AUDIENCE, BOB_KEY,
+    ISSUER, KID, METRICS_KEY,
+};
 
 /// A CA, a server certificate for 127.0.0.1, and client certificates.
 struct Pki {
@@ -222,83 +179,6 @@ token_sha256 = "{metrics}"
         signer,
         pki,
         ids: std::sync::atomic::AtomicU64::new(100),
-    }
-}
-
-/// A JSON-RPC answer, whether it came as JSON or as an SSE stream.
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Option<Value>,
-}
-
-impl Reply {
-    fn session(&self) -> Option<String> {
-        self.headers
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_string())
-    }
-
-    fn result(&self) -> &Value {
-        &self.body.as_ref().expect("a JSON-RPC body")["result"]
-    }
-
-    fn text(&self) -> String {
-        self.result()["content"][0]["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "http-test", "version": "1"}}})
-}
-
-fn call(id: u64, tool: &str, args: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-           "params": {"name": tool, "arguments": args}})
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    auth: Option<&str>,
-    session: Option<&str>,
-    extra: &[(&str, &str)],
-    body: &Value,
-) -> Reply {
-    let mut req = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string());
-    if let Some(a) = auth {
-        req = req.bearer_auth(a);
-    }
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).ok().or_else(|| {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-            .find(|v| v.get("id").is_some())
-    });
-    Reply {
-        status,
-        headers,
-        body,
     }
 }
 
