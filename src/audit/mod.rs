@@ -27,6 +27,7 @@ pub use verify::{verify_file, VerifyError, VerifyReport};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
@@ -73,7 +74,6 @@ struct Chain {
     len: u64,
     next_seq: u64,
     prev: String,
-    broken: bool,
 }
 
 /// An append-only, hash-chained, durable JSONL log.
@@ -83,6 +83,9 @@ pub struct AuditLog {
     /// The same open file, for the inter-process lock (`flock` locks the
     /// open file description, which this duplicate shares).
     lock_handle: File,
+    /// Set once a write failed; read without the chain's mutex, so a
+    /// readiness probe never waits behind a writer.
+    broken: AtomicBool,
 }
 
 fn now_rfc3339() -> String {
@@ -92,10 +95,35 @@ fn now_rfc3339() -> String {
 /// Holds the file's exclusive lock until dropped.
 struct Locked<'f>(&'f File);
 
+/// How long a writer waits for another process's turn before failing
+/// closed: a record takes milliseconds, so this is a stalled or stopped
+/// process, and the call must be refused rather than hang.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl<'f> Locked<'f> {
     fn take(file: &'f File) -> std::io::Result<Locked<'f>> {
-        file.lock()?;
-        Ok(Locked(file))
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let mut pause = std::time::Duration::from_micros(200);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Locked(file)),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "another process has held the audit log's lock for over {} s; \
+                             stop it, or give each process its own audit_log",
+                            LOCK_WAIT.as_secs()
+                        ),
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
     }
 }
 
@@ -157,8 +185,8 @@ impl AuditLog {
                 len: u64::MAX,
                 next_seq: 0,
                 prev: GENESIS.to_string(),
-                broken: false,
             }),
+            broken: AtomicBool::new(false),
         })
     }
 
@@ -253,7 +281,7 @@ impl AuditLog {
     /// False once a write has failed: the chain can no longer be extended
     /// safely and every call is refused until an operator intervenes.
     pub fn is_writable(&self) -> bool {
-        !self.lock_chain().broken
+        !self.broken.load(Ordering::Acquire)
     }
 
     /// Append one record (a JSON object) and return only once it is on
@@ -263,7 +291,7 @@ impl AuditLog {
             return Err(AuditError::NotAnObject);
         };
         let mut chain = self.lock_chain();
-        if chain.broken {
+        if !self.is_writable() {
             return Err(AuditError::Broken {
                 path: self.path.display().to_string(),
             });
@@ -288,7 +316,14 @@ impl AuditLog {
             .write_all(line.as_bytes())
             .and_then(|_| chain.file.sync_data());
         if let Err(source) = written {
-            chain.broken = true;
+            // The record may be in the file without being durable, and the
+            // call will not run: take it back out, so neither this chain
+            // nor another writer's continues from a decision that did not
+            // hold. Best effort: the log is refused from now on anyway.
+            if chain.len != u64::MAX {
+                let _ = chain.file.set_len(chain.len);
+            }
+            self.broken.store(true, Ordering::Release);
             return Err(self.io(source));
         }
         chain.len = chain.len.saturating_add(line.len() as u64);

@@ -276,3 +276,30 @@ fn a_failing_disk_fails_every_append() {
         Err(AuditError::Broken { .. })
     ));
 }
+
+#[test]
+fn a_writer_waiting_on_a_stalled_process_fails_closed_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path).unwrap();
+    // Another process (another open file description) holds the lock.
+    let other = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    other.lock().unwrap();
+    let started = std::time::Instant::now();
+    let err = log
+        .append(json!({"kind": "decision"}))
+        .expect_err("must not write without the lock");
+    assert!(
+        err.to_string().contains("held the audit log's lock"),
+        "{err}"
+    );
+    assert!(started.elapsed() >= LOCK_WAIT, "waited its turn first");
+    // Not broken: once the other process lets go, writing resumes.
+    other.unlock().unwrap();
+    assert!(log.is_writable());
+    log.append(json!({"kind": "decision"})).unwrap();
+    assert_eq!(verify_file(&path).unwrap().records, 1);
+}

@@ -512,9 +512,12 @@ async fn mcp(
     }
     // A POST without a session may open one: it must fit the limits first.
     let opening = presented.is_none() && !state.cfg.stateless && parts.method == Method::POST;
+    let mut reservation = None;
     if opening {
-        if let Err(refused) = state.sessions.reserve(&principal, Instant::now()) {
-            let (status, reason, message) = match refused {
+        match state.sessions.reserve(&principal, Instant::now()) {
+            Ok(r) => reservation = Some(r),
+            Err(refused) => {
+                let (status, reason, message) = match refused {
                 SessionRefused::PrincipalFull(n) => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "session_limit",
@@ -526,10 +529,11 @@ async fn mcp(
                     format!("the server holds {n} MCP sessions, its limit ([http] max_sessions); retry later"),
                 ),
             };
-            state
-                .refuse(reason, &message, &parts, remote, Some(&principal))
-                .await;
-            return respond::jsonrpc_error(status, &message, None);
+                state
+                    .refuse(reason, &message, &parts, remote, Some(&principal))
+                    .await;
+                return respond::jsonrpc_error(status, &message, None);
+            }
         }
     }
     let deleting = parts.method == Method::DELETE;
@@ -546,14 +550,15 @@ async fn mcp(
         // The MCP library no longer has it (closed when idle).
         Some(s) if response.status() == StatusCode::NOT_FOUND => state.sessions.forget(s),
         Some(_) => {}
-        None if opening => {
-            let id = response
-                .headers()
-                .get(SESSION_HEADER)
-                .and_then(|v| v.to_str().ok());
-            state.sessions.opened(&principal, id, Instant::now());
+        None => {
+            if let Some(r) = reservation {
+                let id = response
+                    .headers()
+                    .get(SESSION_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                r.opened(id, Instant::now());
+            }
         }
-        None => {}
     }
     let (head, body) = response.into_parts();
     Response::from_parts(head, streams::hold(body, slot))

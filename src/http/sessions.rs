@@ -63,6 +63,29 @@ pub struct SessionOwners {
     limits: SessionLimits,
 }
 
+/// A place held for a session being opened.
+pub struct Reservation<'s> {
+    owners: &'s SessionOwners,
+    principal: String,
+    settled: bool,
+}
+
+impl Reservation<'_> {
+    /// The request's answer: the session it opened, if any.
+    pub fn opened(mut self, session: Option<&str>, now: Instant) {
+        self.settled = true;
+        self.owners.opened(&self.principal, session, now);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.owners.opened(&self.principal, None, Instant::now());
+        }
+    }
+}
+
 /// What the table says about a presented session id.
 #[derive(Debug, PartialEq)]
 pub enum Ownership {
@@ -83,9 +106,23 @@ impl SessionOwners {
         f(&mut self.table.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Room for one more session of `principal`? If so it is held until
-    /// [`SessionOwners::opened`] says what came of it.
-    pub fn reserve(&self, principal: &str, now: Instant) -> Result<(), SessionRefused> {
+    /// Room for one more session of `principal`? If so it is held by the
+    /// returned reservation until it says what came of it, or is dropped
+    /// (the client went away mid-request): a place is never leaked.
+    pub fn reserve<'s>(
+        &'s self,
+        principal: &str,
+        now: Instant,
+    ) -> Result<Reservation<'s>, SessionRefused> {
+        self.hold(principal, now)?;
+        Ok(Reservation {
+            owners: self,
+            principal: principal.to_string(),
+            settled: false,
+        })
+    }
+
+    fn hold(&self, principal: &str, now: Instant) -> Result<(), SessionRefused> {
         self.with(|t| {
             t.owners
                 .retain(|_, o| now.duration_since(o.last_used) < IDLE);
@@ -101,7 +138,7 @@ impl SessionOwners {
     }
 
     /// The answer to a reserved request: the session it opened, if any.
-    pub fn opened(&self, principal: &str, session: Option<&str>, now: Instant) {
+    fn opened(&self, principal: &str, session: Option<&str>, now: Instant) {
         self.with(|t| {
             if let Some(n) = t.opening.get_mut(principal) {
                 *n = n.saturating_sub(1);
@@ -162,8 +199,7 @@ mod tests {
     };
 
     fn open(s: &SessionOwners, id: &str, who: &str, t: Instant) -> Result<(), SessionRefused> {
-        s.reserve(who, t)?;
-        s.opened(who, Some(id), t);
+        s.reserve(who, t)?.opened(Some(id), t);
         Ok(())
     }
 
@@ -193,18 +229,24 @@ mod tests {
         for i in 0..2 {
             open(&s, &format!("m{i}"), "mallory", t).unwrap();
         }
-        // An answer still pending counts too.
-        s.reserve("mallory", t).unwrap();
+        // An answer still pending counts too; a request that went away
+        // without an answer gives its place back.
+        let pending = s.reserve("mallory", t).unwrap();
         assert_eq!(
-            s.reserve("mallory", t),
-            Err(SessionRefused::PrincipalFull(3))
+            s.reserve("mallory", t).err(),
+            Some(SessionRefused::PrincipalFull(3))
         );
-        s.opened("mallory", None, t);
+        drop(pending);
         open(&s, "m2", "mallory", t).unwrap();
         assert_eq!(
             open(&s, "m3", "mallory", t),
             Err(SessionRefused::PrincipalFull(3))
         );
+        // Dropped reservations leak nothing: the principal can still open
+        // once it closes one.
+        for _ in 0..10 {
+            drop(s.reserve("bob", t));
+        }
         open(&s, "b2", "bob", t).unwrap();
         // Full: the next is refused, nobody is evicted.
         assert_eq!(
