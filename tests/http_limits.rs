@@ -1,196 +1,83 @@
 //! The HTTP front door under abuse: malformed and batched JSON-RPC, browser
 //! origins on a loopback listener, and one principal flooding sessions and
 //! event streams while another keeps working. In process, real sockets,
-//! the embedded lab as backend.
+//! the embedded lab as backend (the shared HTTP harness).
 #![allow(
     clippy::unwrap_used,
     reason = "a test or benchmark that cannot go on fails loudly"
 )]
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use portcullis::cli::{runtime, Runtime, SourceArgs};
-use portcullis::http::Listener;
 use serde_json::{json, Value};
 
-const BOB: &str = "pcl_limits_bob";
-const MALLORY: &str = "pcl_limits_mallory";
+#[path = "common/http.rs"]
+mod harness;
+use harness::{initialize, post, start, Options, Server, ALICE_KEY, BOB_KEY};
 
-struct Server {
-    _rt: Runtime,
-    listener: Option<Listener>,
-    url: String,
-    base: String,
-    dir: tempfile::TempDir,
-}
+/// An operator who keeps working.
+const BOB: &str = BOB_KEY;
+/// A reader who floods.
+const MALLORY: &str = ALICE_KEY;
 
-fn sha(key: &str) -> String {
-    hex::encode(portcullis::auth::apikey::digest(key))
-}
-
-async fn start(http_extra: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/default");
-    let config = format!(
-        r#"[server]
-policies = "{policies}"
-audit_log = "audit.jsonl"
-
-[http]
-listen = "127.0.0.1:0"
-{http_extra}
-
-[[http.api_keys]]
-principal = "bob"
-groups = ["operators"]
-sha256 = "{bob}"
-
-[[http.api_keys]]
-principal = "mallory"
-groups = ["readers"]
-sha256 = "{mallory}"
-"#,
-        policies = policies.display(),
-        bob = sha(BOB),
-        mallory = sha(MALLORY),
-    );
-    let path = dir.path().join("portcullis.toml");
-    std::fs::write(&path, config).unwrap();
-    let source = SourceArgs {
-        config: Some(path),
-        lab: false,
-        policies: None,
-        lab_audit_log: PathBuf::from("unused"),
-        lab_backend: true,
-    };
-    let rt = runtime(&source, true).await.unwrap();
-    let listener = portcullis::http::start(
-        rt.gate.clone(),
-        rt.config.http.clone().unwrap(),
-        rt.config.principals.clone(),
-    )
+/// A server whose `[http]` section has these extra lines.
+async fn start_with(http: &'static str) -> Server {
+    start(Options {
+        http,
+        ..Options::default()
+    })
     .await
-    .unwrap();
-    let url = listener.url.clone();
-    let base = url.trim_end_matches("/mcp").to_string();
-    Server {
-        _rt: rt,
-        listener: Some(listener),
-        url,
-        base,
-        dir,
+}
+
+/// A POST of a raw body (possibly not JSON at all).
+fn raw_post(
+    s: &Server,
+    c: &reqwest::Client,
+    key: &str,
+    session: Option<&str>,
+    body: String,
+) -> reqwest::RequestBuilder {
+    let mut req = c
+        .post(&s.url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body);
+    if let Some(session) = session {
+        req = req.header("mcp-session-id", session);
+    }
+    req
+}
+
+/// Only the `initialize` request; `Err(status)` when refused.
+async fn initialize_only(s: &Server, c: &reqwest::Client, key: &str) -> Result<String, u16> {
+    let r = post(c, &s.url, Some(key), None, &[], &initialize()).await;
+    match (r.status, r.session()) {
+        (200, Some(id)) => Ok(id),
+        (status, _) => Err(status),
     }
 }
 
-impl Server {
-    fn refused(&self, reason: &str) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("audit.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|r| r["kind"] == "http_refused" && r["reason"] == reason)
-            .collect()
-    }
+/// The `initialized` notification of a session.
+async fn initialized(s: &Server, c: &reqwest::Client, key: &str, id: &str) {
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let n = post(c, &s.url, Some(key), Some(id), &[], &note).await;
+    assert_eq!(n.status, 202);
+}
 
-    fn post(
-        &self,
-        c: &reqwest::Client,
-        key: &str,
-        session: Option<&str>,
-        body: String,
-    ) -> reqwest::RequestBuilder {
-        let mut req = c
-            .post(&self.url)
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18")
-            .body(body);
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s);
-        }
-        req
-    }
-
-    /// Initialize a session and send `initialized`; `Err(status)` when refused.
-    async fn session(&self, c: &reqwest::Client, key: &str) -> Result<String, u16> {
-        let id = self.initialize(c, key).await?;
-        self.initialized(c, key, &id).await;
-        Ok(id)
-    }
-
-    async fn initialized(&self, c: &reqwest::Client, key: &str, id: &str) {
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        let n = self
-            .post(c, key, Some(id), note.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(n.status(), 202);
-    }
-
-    /// Only the `initialize` request; `Err(status)` when refused.
-    async fn initialize(&self, c: &reqwest::Client, key: &str) -> Result<String, u16> {
-        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "limits-test", "version": "1"}}});
-        let r = self
-            .post(c, key, None, init.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let id = r
-            .headers()
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_string());
-        let _ = r.text().await;
-        match (status, id) {
-            (200, Some(id)) => Ok(id),
-            (s, _) => Err(s),
-        }
-    }
-
-    /// One tools/call; its result.
-    async fn call(
-        &self,
-        c: &reqwest::Client,
-        key: &str,
-        session: &str,
-        tool: &str,
-        args: Value,
-    ) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                          "params": {"name": tool, "arguments": args}});
-        let r = self
-            .post(c, key, Some(session), body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let text = r.text().await.unwrap();
-        serde_json::from_str::<Value>(&text)
-            .ok()
-            .or_else(|| {
-                text.lines()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-                    .find(|v| v.get("id").is_some())
-            })
-            .expect("a JSON-RPC answer")
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(l) = self.listener.take() {
-            l.shutdown().await;
-        }
-    }
+/// One `pve_list_nodes` call on a session: its `isError`.
+async fn list_nodes(s: &Server, c: &reqwest::Client, key: &str, session: &str) -> Value {
+    let r = s
+        .tool(c, Some(key), Some(session), "pve_list_nodes", json!({}))
+        .await;
+    assert_eq!(r.status, 200);
+    r.result()["isError"].clone()
 }
 
 #[tokio::test]
 async fn malformed_json_and_batches_get_400_with_a_json_rpc_error_and_are_audited() {
-    let s = start("").await;
+    let s = start_with("").await;
     let c = reqwest::Client::new();
     let session = s.session(&c, BOB).await.unwrap();
     for (body, code, reason) in [
@@ -206,8 +93,7 @@ async fn malformed_json_and_batches_get_400_with_a_json_rpc_error_and_are_audite
         ),
         ("42", -32600, "not_a_message"),
     ] {
-        let r = s
-            .post(&c, BOB, Some(&session), body.into())
+        let r = raw_post(&s, &c, BOB, Some(&session), body.into())
             .send()
             .await
             .unwrap();
@@ -218,20 +104,20 @@ async fn malformed_json_and_batches_get_400_with_a_json_rpc_error_and_are_audite
         assert_eq!(s.refused(reason).len(), 1, "{reason} audited");
     }
     // The session still works.
-    let ok = s.call(&c, BOB, &session, "pve_list_nodes", json!({})).await;
-    assert_eq!(ok["result"]["isError"], false, "{ok}");
+    let ok = list_nodes(&s, &c, BOB, &session).await;
+    assert_eq!(ok, false, "{ok}");
     s.shutdown().await;
 }
 
 #[tokio::test]
 async fn loopback_origins_are_accepted_on_a_loopback_listener_and_foreign_ones_refused() {
-    let s = start("").await;
+    let s = start_with("").await;
     let c = reqwest::Client::new();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "origin-test", "version": "1"}}});
     let with_origin = |origin: &'static str| {
-        s.post(&c, BOB, None, init.to_string())
+        raw_post(&s, &c, BOB, None, init.to_string())
             .header("origin", origin)
             .send()
     };
@@ -254,9 +140,8 @@ async fn loopback_origins_are_accepted_on_a_loopback_listener_and_foreign_ones_r
     s.shutdown().await;
 
     // An explicit list is the whole list.
-    let s = start("allowed_origins = [\"https://console.example.org\"]").await;
-    let r = s
-        .post(&c, BOB, None, init.to_string())
+    let s = start_with("allowed_origins = [\"https://console.example.org\"]").await;
+    let r = raw_post(&s, &c, BOB, None, init.to_string())
         .header("origin", "http://localhost:8080")
         .send()
         .await
@@ -277,12 +162,10 @@ async fn one_principal_flooding_sessions_and_streams_cannot_starve_another() {
     const SESSIONS_EACH: usize = 8;
     const STREAMS_EACH: usize = 4;
     const FLOOD: usize = 2_048;
-    let s = std::sync::Arc::new(
-        start(&format!(
-            "max_sessions = 32\nmax_sessions_per_principal = {SESSIONS_EACH}\nmax_streams_per_principal = {STREAMS_EACH}\nmax_connections = 64"
-        ))
-        .await,
+    let limits = format!(
+        "max_sessions = 32\nmax_sessions_per_principal = {SESSIONS_EACH}\nmax_streams_per_principal = {STREAMS_EACH}\nmax_connections = 64"
     );
+    let s = std::sync::Arc::new(start_with(Box::leak(limits.into_boxed_str())).await);
     let c = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -300,7 +183,7 @@ async fn one_principal_flooding_sessions_and_streams_cannot_starve_another() {
         let mut attempts = tokio::task::JoinSet::new();
         for _ in 0..32 {
             let (s, c) = (s.clone(), c.clone());
-            attempts.spawn(async move { s.initialize(&c, MALLORY).await });
+            attempts.spawn(async move { initialize_only(&s, &c, MALLORY).await });
         }
         for r in attempts.join_all().await {
             match r {
@@ -312,7 +195,7 @@ async fn one_principal_flooding_sessions_and_streams_cannot_starve_another() {
     }
     let flood_secs = started.elapsed().as_secs_f64();
     for id in &mallory_sessions {
-        s.initialized(&c, MALLORY, id).await;
+        initialized(&s, &c, MALLORY, id).await;
     }
     assert_eq!(mallory_sessions.len(), SESSIONS_EACH);
     assert_eq!(refused_429, FLOOD / 32 * 32 - SESSIONS_EACH, "{other:?}");
@@ -356,8 +239,8 @@ async fn one_principal_flooding_sessions_and_streams_cannot_starve_another() {
     let t = Instant::now();
     for i in 0..calls {
         let session = if i % 2 == 0 { &bob_session } else { &bob_new };
-        let r = s.call(&c, BOB, session, "pve_list_nodes", json!({})).await;
-        assert_eq!(r["result"]["isError"], false, "call {i}: {r}");
+        let r = list_nodes(&s, &c, BOB, session).await;
+        assert_eq!(r, false, "call {i}: {r}");
     }
     let bob_rate = calls as f64 / t.elapsed().as_secs_f64();
     let health = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
