@@ -165,35 +165,49 @@ impl SectionInput<'_> {
             .map_err(|e: toml::de::Error| e.message().to_string())
     }
 
-    /// A secret named by `<what>_env` or `<what>_file` (exactly one).
-    pub fn secret(
-        &self,
-        env_key: (&str, Option<&str>),
-        file_key: (&str, Option<&Path>),
-    ) -> Result<SecretString, String> {
-        match (env_key.1, file_key.1) {
+    /// A credential's id and secret, as every backend's keys name them:
+    /// `<id>`, and the secret from `<secret>_env` or `<secret>_file`
+    /// (exactly one); `<secret>` itself exists only to be refused.
+    pub fn credential(&self, keys: CredentialKeys) -> Result<(String, SecretString), String> {
+        let secret = keys.secret;
+        if keys.inline.is_some() {
+            return Err(format!(
+                "secrets must not be written in the configuration file; use {secret}_env or {secret}_file"
+            ));
+        }
+        let id = keys
+            .id
+            .1
+            .ok_or_else(|| format!("{} is required", keys.id.0))?;
+        let value = match (keys.env, keys.file) {
             (Some(var), None) => self
                 .env
                 .var(var)
                 .map(SecretString::from)
-                .ok_or_else(|| format!("environment variable {var} is not set")),
-            (None, Some(file)) => read_secret_file(&resolve(self.base, file)),
-            _ => Err(format!(
-                "give exactly one of {} and {}",
-                env_key.0, file_key.0
-            )),
-        }
+                .ok_or_else(|| format!("environment variable {var} is not set"))?,
+            (None, Some(file)) => read_secret_file(&resolve(self.base, file))?,
+            _ => {
+                return Err(format!(
+                    "give exactly one of {secret}_env and {secret}_file"
+                ))
+            }
+        };
+        Ok((id, value))
     }
 }
 
-/// Refuse a secret written inline (the key exists only to say so).
-pub fn refuse_inline(value: Option<&toml::Value>, use_instead: &str) -> Result<(), String> {
-    match value {
-        Some(_) => Err(format!(
-            "secrets must not be written in the configuration file; use {use_instead}"
-        )),
-        None => Ok(()),
-    }
+/// A section's credential keys and their values (see
+/// [`SectionInput::credential`]).
+pub struct CredentialKeys<'a> {
+    /// The id's key and value (`token_id`, `username`, `access_key`).
+    pub id: (&'static str, Option<String>),
+    /// The secret's key stem (`token_secret`, `password`, `secret_key`).
+    pub secret: &'static str,
+    /// `<secret>`: present only to be refused.
+    pub inline: Option<&'a toml::Value>,
+    /// `<secret>_env`, `<secret>_file`.
+    pub env: Option<&'a str>,
+    pub file: Option<&'a Path>,
 }
 
 /// Parse one `[[endpoints]]` section: the common keys here, the rest by

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::config::{
-    env_bool, parse_url, refuse_inline, require_env, ConfigError, Credentials, Endpoint, Env,
+    env_bool, parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint, Env,
     NoSettings, SectionInput, DEFAULT_TIMEOUT,
 };
 
@@ -33,15 +33,13 @@ pub const KEYS: &[&str] = &[
 
 pub fn section(input: &SectionInput) -> Result<BackendParts, String> {
     let s: Section = input.parse()?;
-    refuse_inline(
-        s.token_secret.as_ref(),
-        "token_secret_env or token_secret_file",
-    )?;
-    let id = s.token_id.ok_or("token_id is required")?;
-    let secret = input.secret(
-        ("token_secret_env", s.token_secret_env.as_deref()),
-        ("token_secret_file", s.token_secret_file.as_deref()),
-    )?;
+    let (id, secret) = input.credential(CredentialKeys {
+        id: ("token_id", s.token_id),
+        secret: "token_secret",
+        inline: s.token_secret.as_ref(),
+        env: s.token_secret_env.as_deref(),
+        file: s.token_secret_file.as_deref(),
+    })?;
     Ok(BackendParts {
         credentials: Credentials::ApiToken { id, secret },
         settings: Arc::new(NoSettings),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::catalog::Ty;
 use crate::config::{
-    parse_url, refuse_inline, require_env, ConfigError, Credentials, Endpoint, EndpointSettings,
+    parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint, EndpointSettings,
     Env, SectionInput, DEFAULT_TIMEOUT,
 };
 
@@ -76,12 +76,13 @@ pub fn regions(regions: &[String]) -> Result<Vec<String>, String> {
 
 pub fn section(input: &SectionInput) -> Result<BackendParts, String> {
     let s: Section = input.parse()?;
-    refuse_inline(s.secret_key.as_ref(), "secret_key_env or secret_key_file")?;
-    let id = s.access_key.ok_or("access_key is required")?;
-    let secret = input.secret(
-        ("secret_key_env", s.secret_key_env.as_deref()),
-        ("secret_key_file", s.secret_key_file.as_deref()),
-    )?;
+    let (id, secret) = input.credential(CredentialKeys {
+        id: ("access_key", s.access_key),
+        secret: "secret_key",
+        inline: s.secret_key.as_ref(),
+        env: s.secret_key_env.as_deref(),
+        file: s.secret_key_file.as_deref(),
+    })?;
     Ok(BackendParts {
         credentials: Credentials::AccessKey { id, secret },
         settings: Arc::new(Settings {

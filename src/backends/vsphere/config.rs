@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::config::{
-    env_bool, parse_url, refuse_inline, require_env, ConfigError, Credentials, Endpoint,
+    env_bool, parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint,
     EndpointSettings, Env, SectionInput, DEFAULT_TIMEOUT,
 };
 
@@ -51,12 +51,13 @@ pub const KEYS: &[&str] = &[
 
 pub fn section(input: &SectionInput) -> Result<BackendParts, String> {
     let s: Section = input.parse()?;
-    refuse_inline(s.password.as_ref(), "password_env or password_file")?;
-    let user = s.username.ok_or("username is required")?;
-    let password = input.secret(
-        ("password_env", s.password_env.as_deref()),
-        ("password_file", s.password_file.as_deref()),
-    )?;
+    let (user, password) = input.credential(CredentialKeys {
+        id: ("username", s.username),
+        secret: "password",
+        inline: s.password.as_ref(),
+        env: s.password_env.as_deref(),
+        file: s.password_file.as_deref(),
+    })?;
     let transfer_hosts = s
         .transfer_hosts
         .iter()
