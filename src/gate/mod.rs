@@ -107,10 +107,6 @@ pub struct Prepared<'g> {
     pub confirmation: Confirmation,
 }
 
-/// Why a call could not be prepared: the name `check` and `prepare` use
-/// for [`Rejection`].
-pub type Refusal = Rejection;
-
 pub struct Gate {
     catalog: Catalog,
     policies: RwLock<Arc<PolicyEngine>>,
@@ -237,24 +233,24 @@ impl Gate {
     }
 
     /// Look up the tool, validate the arguments, pick the endpoint.
-    fn check(&self, req: &CallRequest) -> Result<(&ToolDef, ValidArgs, EndpointInfo), Refusal> {
-        let tool = self.catalog.get(req.tool).ok_or(Refusal::UnknownTool)?;
-        let args = validate(tool, req.args).map_err(Refusal::InvalidArguments)?;
+    fn check(&self, req: &CallRequest) -> Result<(&ToolDef, ValidArgs, EndpointInfo), Rejection> {
+        let tool = self.catalog.get(req.tool).ok_or(Rejection::UnknownTool)?;
+        let args = validate(tool, req.args).map_err(Rejection::InvalidArguments)?;
         let endpoint = self
             .backends
             .pick(tool.backend, args.str(control::ENDPOINT))
-            .map_err(Refusal::Invalid)?
+            .map_err(Rejection::Invalid)?
             .clone();
         // The endpoint's own rules (configured regions …): refused here,
         // before any backend is contacted.
-        (tool.backend.plug().check_call)(&endpoint, &args).map_err(Refusal::Invalid)?;
+        (tool.backend.plug().check_call)(&endpoint, &args).map_err(Rejection::Invalid)?;
         Ok((tool, args, endpoint))
     }
 
     /// Look up, validate, resolve from the arguments alone and authorize,
     /// without side effects and without contacting any backend (policy
     /// tests, offline dry runs).
-    pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Refusal> {
+    pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
         let resources = resolve::resources(tool, &args, &endpoint);
         self.decide(caller, req, tool, args, endpoint, resources)
@@ -267,7 +263,7 @@ impl Gate {
         &self,
         caller: &Caller,
         req: &CallRequest<'_>,
-    ) -> Result<Prepared<'_>, Refusal> {
+    ) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
         let with_tags = self.policies().reads_tags();
         let resources = match self
@@ -277,7 +273,7 @@ impl Gate {
         {
             Ok(Some(found)) => resolve::located(found, &endpoint),
             Ok(None) => resolve::resources(tool, &args, &endpoint),
-            Err(e) => return Err(Refusal::Unresolved(e.to_string())),
+            Err(e) => return Err(Rejection::Unresolved(e.to_string())),
         };
         self.decide(caller, req, tool, args, endpoint, resources)
     }
@@ -290,7 +286,7 @@ impl Gate {
         args: ValidArgs,
         endpoint: EndpointInfo,
         resources: Vec<EntitySpec>,
-    ) -> Result<Prepared<'g>, Refusal> {
+    ) -> Result<Prepared<'g>, Rejection> {
         let confirmation = match req.confirmation {
             Confirmation::None if args.bool(control::CONFIRM) == Some(true) => {
                 Confirmation::Argument
@@ -307,7 +303,7 @@ impl Gate {
         let decision = self
             .policies()
             .authorize(&input)
-            .map_err(|e| Refusal::Invalid(e.to_string()))?;
+            .map_err(|e| Rejection::Invalid(e.to_string()))?;
         Ok(Prepared {
             tool,
             args,

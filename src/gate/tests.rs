@@ -630,7 +630,7 @@ fn resources_chain_up_to_the_endpoint() {
         )
         .err();
     assert!(
-        matches!(err, Some(Refusal::Invalid(m)) if m.contains("not a configured pve endpoint"))
+        matches!(err, Some(Rejection::Invalid(m)) if m.contains("not a configured pve endpoint"))
     );
 }
 
