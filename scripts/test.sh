@@ -29,6 +29,9 @@ step "shipped policy decision tests"
 step "interop: official Python MCP SDK over stdio against fakepve"
 .venv/bin/python tests/interop/mcp_stdio_fakepve.py "$bin"
 
+step "interop: official Python MCP SDK over stdio against the lab (Proxmox VE and VergeOS)"
+.venv/bin/python tests/interop/mcp_stdio_lab.py "$bin"
+
 step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API key, OAuth, mTLS)"
 .venv/bin/python tests/interop/mcp_http.py "$bin"
 

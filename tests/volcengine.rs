@@ -857,23 +857,7 @@ async fn the_secret_key_appears_in_no_output() {
         ),
         ("volc_describe_vpn_gateways", r#"{"region":"us-east-1"}"#),
     ] {
-        let (cfg, log) = (cfg.clone(), log.clone());
-        // Blocking on the child off the runtime: the fake keeps serving.
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
-                .args(["call", "--config"])
-                .arg(&cfg)
-                .args(["--as", "root", tool, args])
-                .env("VOLC_SK", SK)
-                .env("PORTCULLIS_LOG", "trace")
-                .env("PORTCULLIS_LOG_FILE", &log)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&out.stdout));
-        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+        seen.push_str(&common::call_traced(&cfg, &log, &[("VOLC_SK", SK)], tool, args).await);
     }
     // The calls did real work, so the scan covers real output.
     assert!(

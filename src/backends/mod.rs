@@ -5,6 +5,8 @@ pub mod http;
 pub mod path;
 pub mod pve;
 pub mod registry;
+pub mod sim;
+pub mod vergeos;
 pub mod volc;
 pub mod vsphere;
 
@@ -126,6 +128,10 @@ pub enum BackendError {
     OffEndpoint { endpoint: String, host: String },
     #[error("endpoint {endpoint:?} has no {what}; list what exists with the matching list tool")]
     NotFound { endpoint: String, what: String },
+    /// The object is not in a state the action needs; what was and was
+    /// not sent is in the message.
+    #[error("endpoint {endpoint:?}: {message}")]
+    State { endpoint: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -149,6 +155,7 @@ impl BackendError {
             BackendError::Fault { .. } => "fault",
             BackendError::LoginFailed { .. } => "auth",
             BackendError::NotFound { .. } => "not_found",
+            BackendError::State { .. } => "state",
             BackendError::OffEndpoint { .. } => "off_endpoint",
             BackendError::Internal(_) => "internal",
         }
@@ -226,6 +233,10 @@ impl BackendError {
             E::NotFound { endpoint, what } => E::NotFound {
                 endpoint,
                 what: f(what),
+            },
+            E::State { endpoint, message } => E::State {
+                endpoint,
+                message: f(message),
             },
             E::Internal(m) => E::Internal(f(m)),
             e @ (E::Timeout { .. }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::catalog::{ToolDef, ValidArgs};
 use crate::config::{ConfigError, Credentials, Endpoint, EndpointSettings, Env, SectionInput};
 
-use super::{pve, volc, vsphere, BackendError, Client, EndpointInfo, Located};
+use super::{pve, vergeos, volc, vsphere, BackendError, Client, EndpointInfo, Located};
 
 /// Which backend serves a tool or an endpoint: one variant per plug, in
 /// the order of [`PLUGS`].
@@ -18,6 +18,7 @@ pub enum BackendKind {
     Pve,
     Vsphere,
     Volcengine,
+    Vergeos,
 }
 
 /// What an endpoint section's backend keys amount to.
@@ -48,7 +49,7 @@ pub struct Plug {
     pub from_env: fn(&dyn Env) -> Result<Option<Endpoint>, ConfigError>,
     /// Rules a call's arguments must meet on an endpoint, checked before
     /// any backend is contacted (configured regions …).
-    pub check_call: fn(&EndpointInfo, &ValidArgs) -> Result<(), String>,
+    pub check_call: fn(&ToolDef, &EndpointInfo, &ValidArgs) -> Result<(), String>,
     /// Where a call's target lives, from its arguments alone (the endpoint
     /// entity itself is added by the gate).
     pub place: fn(&ToolDef, &ValidArgs, &EndpointInfo) -> Vec<Located>,
@@ -96,13 +97,14 @@ pub struct DemoStep {
 }
 
 /// Every backend, in [`BackendKind`] order.
-pub static PLUGS: [&Plug; 3] = [&pve::PLUG, &vsphere::PLUG, &volc::PLUG];
+pub static PLUGS: [&Plug; 4] = [&pve::PLUG, &vsphere::PLUG, &volc::PLUG, &vergeos::PLUG];
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [
+    pub const ALL: [BackendKind; 4] = [
         BackendKind::Pve,
         BackendKind::Vsphere,
         BackendKind::Volcengine,
+        BackendKind::Vergeos,
     ];
 
     pub fn plug(self) -> &'static Plug {
@@ -134,8 +136,34 @@ pub fn tools() -> Vec<ToolDef> {
     PLUGS.iter().flat_map(|p| (p.tools)()).collect()
 }
 
+/// A backend's entity type by name, as its schema text spells it (the
+/// name a policy test gives a resource must be one).
+pub fn entity_type(name: &str) -> Option<&'static str> {
+    PLUGS.iter().find_map(|p| {
+        p.entity_types.lines().find_map(|line| {
+            let rest = line.strip_prefix("entity ")?;
+            let declared = rest.split([' ', ';']).next()?;
+            (declared == name).then_some(declared)
+        })
+    })
+}
+
+/// An attribute of a backend's entity type, as its schema text spells it.
+pub fn entity_attr(kind: &str, name: &str) -> Option<&'static str> {
+    PLUGS.iter().find_map(|p| {
+        let text: &'static str = p.entity_types;
+        let start = text.find(&format!("entity {kind} "))?;
+        let block = &text[start..];
+        let block = &block[..block.find("};")?];
+        block.lines().skip(1).find_map(|line| {
+            let declared = line.trim().split(':').next()?.trim_end_matches('?');
+            (declared == name).then_some(declared)
+        })
+    })
+}
+
 /// No rule on a call's arguments.
-pub fn any_call(_: &EndpointInfo, _: &ValidArgs) -> Result<(), String> {
+pub fn any_call(_: &ToolDef, _: &EndpointInfo, _: &ValidArgs) -> Result<(), String> {
     Ok(())
 }
 
@@ -152,6 +180,21 @@ mod tests {
         let mut names: Vec<&str> = PLUGS.iter().map(|p| p.name).collect();
         names.dedup();
         assert_eq!(names.len(), PLUGS.len());
+    }
+
+    #[test]
+    fn entity_types_are_found_by_name_and_only_declared_ones() {
+        assert_eq!(entity_type("VergeVm"), Some("VergeVm"));
+        assert_eq!(entity_type("Vm"), Some("Vm"));
+        assert_eq!(entity_type("VergeV"), None);
+        assert_eq!(
+            entity_type("Endpoint"),
+            None,
+            "common types are not a backend's"
+        );
+        assert_eq!(entity_attr("VergeVm", "tenant"), Some("tenant"));
+        assert_eq!(entity_attr("VergeVm", "tenant_id"), None);
+        assert_eq!(entity_attr("Vm", "vmid"), Some("vmid"));
     }
 
     #[test]

@@ -49,6 +49,38 @@ pub trait Operation: std::any::Any + std::fmt::Debug + Send + Sync {
     }
 }
 
+/// An argument value that makes a call of a conditionally destructive tool
+/// destructive: `param` equal to one of `values` (a boolean as `"true"`).
+/// A tool that may destroy only on some arguments (a graceful power-off
+/// that forces after a timeout) declares these instead of being
+/// destructive always. The catalog then treats it as *possibly*
+/// destructive (it is in `Action::"destructive"` in the schema, so policies
+/// about destructive actions are checked against it, and it takes
+/// `confirm`), and the gate decides each call with the action in that
+/// group only when one of these holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DestructiveIf {
+    pub param: &'static str,
+    pub values: &'static [&'static str],
+}
+
+impl DestructiveIf {
+    fn holds(&self, args: &ValidArgs) -> bool {
+        let given = match args.as_map().get(self.param) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return false,
+        };
+        self.values.contains(&given.as_str())
+    }
+
+    /// `force_after_timeout is true`, `action is poweroff or reset`.
+    pub fn describe(&self) -> String {
+        format!("{} is {}", self.param, self.values.join(" or "))
+    }
+}
+
 /// One tool, declared once.
 #[derive(Debug, Clone)]
 pub struct ToolDef {
@@ -58,7 +90,10 @@ pub struct ToolDef {
     pub backend: BackendKind,
     pub category: &'static str,
     pub tier: Tier,
+    /// The tool may destroy: always, or (when `destructive_if` is not
+    /// empty) only on the arguments those name.
     pub destructive: bool,
+    pub destructive_if: &'static [DestructiveIf],
     pub idempotent: bool,
     pub params: Vec<Param>,
     /// The Cedar entity type of the object a call acts on (`Endpoint` for
@@ -76,13 +111,51 @@ pub struct ToolDef {
 /// A tool declaration being built (the backend catalogs' shared builder).
 pub struct Decl(pub ToolDef);
 
+/// What every tool declaration names.
+pub struct Head {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub backend: BackendKind,
+    pub category: &'static str,
+    pub tier: Tier,
+    /// The Cedar entity type of the object a call acts on.
+    pub target: &'static str,
+}
+
 impl Decl {
+    /// A tool that destroys nothing, takes no parameters, is idempotent
+    /// when read-only and starts no task, until the builder says otherwise.
+    pub fn new(head: Head, operation: impl Operation) -> Decl {
+        Decl(ToolDef {
+            name: head.name,
+            title: head.title,
+            description: head.description,
+            backend: head.backend,
+            category: head.category,
+            tier: head.tier,
+            destructive: false,
+            destructive_if: &[],
+            idempotent: head.tier == Tier::Read,
+            params: Vec::new(),
+            target: head.target,
+            returns_task: false,
+            operation: std::sync::Arc::new(operation),
+            resource: None,
+        })
+    }
     pub fn params(mut self, params: &[Param]) -> Decl {
         self.0.params = params.to_vec();
         self
     }
     pub fn destructive(mut self) -> Decl {
         self.0.destructive = true;
+        self
+    }
+    /// Destructive only when one of these argument values is given.
+    pub fn destructive_if(mut self, when: &'static [DestructiveIf]) -> Decl {
+        self.0.destructive = true;
+        self.0.destructive_if = when;
         self
     }
     pub fn idempotent(mut self, yes: bool) -> Decl {
@@ -150,6 +223,28 @@ impl ToolDef {
             self.param_ty(name),
             Some(Ty::Secret { .. } | Ty::Content { .. } | Ty::TagFilters)
         )
+    }
+
+    /// Whether this call, with these arguments, is destructive.
+    pub fn destructive_for(&self, args: &ValidArgs) -> bool {
+        self.destructive
+            && (self.destructive_if.is_empty() || self.destructive_if.iter().any(|c| c.holds(args)))
+    }
+
+    /// "yes", "no", or "when force_after_timeout is true": for tables and
+    /// tool descriptions.
+    pub fn destructive_text(&self) -> String {
+        match (self.destructive, self.destructive_if) {
+            (false, _) => "no".into(),
+            (true, []) => "yes".into(),
+            (true, when) => format!(
+                "when {}",
+                when.iter()
+                    .map(DestructiveIf::describe)
+                    .collect::<Vec<_>>()
+                    .join(", or ")
+            ),
+        }
     }
 
     pub fn read_only(&self) -> bool {
@@ -300,7 +395,7 @@ impl Catalog {
                 "| `{}` | {} | {} | {} | {} | {} |\n",
                 t.name,
                 t.tier.as_str(),
-                if t.destructive { "yes" } else { "no" },
+                t.destructive_text(),
                 t.category,
                 t.target,
                 t.title

@@ -366,7 +366,7 @@ async fn dry_run(
             "action: {} [tier {}{}]",
             p.tool.name,
             p.tool.tier.as_str(),
-            if p.tool.destructive {
+            if p.context.destructive {
                 ", destructive"
             } else {
                 ""

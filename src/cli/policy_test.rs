@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::backends::registry::{self, BackendKind, PLUGS};
-use crate::backends::Backends;
+use crate::backends::{Backends, Located};
 use crate::catalog::Catalog;
 use crate::config::Endpoint;
 use crate::gate::{Authentication, CallRequest, Caller, Gate, Rejection, Transport};
@@ -63,8 +63,55 @@ struct Case {
     /// How the principal authenticated: local, api_key, oauth or mtls.
     #[serde(default = "local")]
     authentication: String,
+    /// Where the target lives, when the arguments cannot say (what a live
+    /// call asks the backend): the target first, then its places.
+    #[serde(default)]
+    resource: Vec<TestPlace>,
     /// allow, deny or invalid.
     expect: String,
+}
+
+/// One entity of a case's `resource` chain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestPlace {
+    /// A backend's entity type (`VergeVm`, `Vm` …).
+    kind: String,
+    id: String,
+    #[serde(default)]
+    attrs: serde_json::Map<String, Value>,
+    /// `[type, id]` pairs; none: directly under the endpoint.
+    #[serde(default)]
+    parents: Vec<(String, String)>,
+}
+
+impl TestPlace {
+    fn located(&self) -> Result<Located, String> {
+        let known = |k: &str| {
+            registry::entity_type(k)
+                .ok_or_else(|| format!("resource kind {k:?} is not an entity type of any backend"))
+        };
+        let kind = known(&self.kind)?;
+        let attrs = self
+            .attrs
+            .iter()
+            .map(|(k, v)| {
+                let name = registry::entity_attr(kind, k)
+                    .ok_or_else(|| format!("{kind} has no attribute {k:?}"))?;
+                Ok((name, v.clone()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Located {
+            kind,
+            id: self.id.clone(),
+            attrs,
+            parents: self
+                .parents
+                .iter()
+                .map(|(k, id)| Ok((known(k)?, id.clone())))
+                .collect::<Result<_, String>>()?,
+        })
+    }
 }
 
 fn none() -> String {
@@ -180,7 +227,18 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
             confirmation,
             confirms: None,
         };
-        let (got, detail) = match gate.prepare(&caller, &req) {
+        let prepared = if case.resource.is_empty() {
+            gate.prepare(&caller, &req)
+        } else {
+            let found = case
+                .resource
+                .iter()
+                .map(TestPlace::located)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: case {:?}: {e}", path.display(), case.name))?;
+            gate.prepare_located(&caller, &req, found)
+        };
+        let (got, detail) = match prepared {
             Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
             Ok(p) => ("deny", p.decision.policies.join(", ")),
             Err(Rejection::Invalid(m) | Rejection::Unresolved(m)) => ("invalid", m),

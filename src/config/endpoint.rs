@@ -295,6 +295,16 @@ pub(super) fn from_section(
 }
 
 /// An endpoint's URL: https, a host, no credentials, no path.
+/// A seed's host variable (`host` or `host:port`, or already a URL) as an
+/// https URL with `path`.
+pub fn host_url(host: &str, path: &str) -> String {
+    if host.contains("://") {
+        host.to_string()
+    } else {
+        format!("https://{host}{path}")
+    }
+}
+
 pub fn parse_url(endpoint: &str, raw: &str) -> Result<url::Url, ConfigError> {
     // Error messages show the URL without any user or password in it: a
     // refused config must not print the secret it was refused for.

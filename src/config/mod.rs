@@ -15,7 +15,7 @@ use crate::principal::Principal;
 mod endpoint;
 mod http;
 pub use endpoint::{
-    env_bool, parse_url, require_env, settings, CredentialKeys, Credentials, Endpoint,
+    env_bool, host_url, parse_url, require_env, settings, CredentialKeys, Credentials, Endpoint,
     EndpointSettings, NoSettings, SectionInput, DEFAULT_TIMEOUT,
 };
 pub use http::{

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use crate::audit::AuditLog;
 use crate::backends::BackendError;
-use crate::backends::{Backends, EndpointInfo, ProgressSink};
+use crate::backends::{Backends, EndpointInfo, Located, ProgressSink};
 use crate::catalog::{control, validate, Catalog, Tier, ToolDef, ValidArgs};
 use crate::config::RateLimit;
 use crate::metrics::Metrics;
@@ -139,6 +139,7 @@ fn context(
         client: caller.client.clone(),
         endpoint: ep.name.clone(),
         tls_verify: ep.tls_verify,
+        destructive: tool.destructive_for(args),
         time: t.into(),
     };
     confirmed(ctx, confirmation)
@@ -243,7 +244,7 @@ impl Gate {
             .clone();
         // The endpoint's own rules (configured regions …): refused here,
         // before any backend is contacted.
-        (tool.backend.plug().check_call)(&endpoint, &args).map_err(Rejection::Invalid)?;
+        (tool.backend.plug().check_call)(tool, &endpoint, &args).map_err(Rejection::Invalid)?;
         Ok((tool, args, endpoint))
     }
 
@@ -253,6 +254,19 @@ impl Gate {
     pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
         let resources = resolve::resources(tool, &args, &endpoint);
+        self.decide(caller, req, tool, args, endpoint, resources)
+    }
+
+    /// As [`prepare`], with the target placed as given instead of from
+    /// the arguments (policy tests: "this VM, in that tenant").
+    pub fn prepare_located(
+        &self,
+        caller: &Caller,
+        req: &CallRequest,
+        found: Vec<Located>,
+    ) -> Result<Prepared<'_>, Rejection> {
+        let (tool, args, endpoint) = self.check(req)?;
+        let resources = resolve::located(found, &endpoint);
         self.decide(caller, req, tool, args, endpoint, resources)
     }
 

@@ -102,15 +102,18 @@ impl<'a> Base<'a> {
 #[derive(Serialize)]
 struct ToolFacts {
     tier: &'static str,
+    /// Whether this call destroys, when its arguments are known (a
+    /// conditionally destructive tool with the enabling argument unset
+    /// is not); before validation, whether the tool may.
     destructive: bool,
     backend: &'static str,
 }
 
 impl ToolFacts {
-    fn of(tool: &ToolDef) -> ToolFacts {
+    fn of(tool: &ToolDef, destructive: bool) -> ToolFacts {
         ToolFacts {
             tier: tool.tier.as_str(),
-            destructive: tool.destructive,
+            destructive,
             backend: tool.backend.as_str(),
         }
     }
@@ -185,7 +188,7 @@ pub fn refused<'a>(
 ) -> RefusedRecord<'a> {
     RefusedRecord {
         base: Base::new(ids, caller, "decision", tool_name),
-        facts: tool.map(ToolFacts::of),
+        facts: tool.map(|t| ToolFacts::of(t, t.destructive)),
         args: raw_args.map_or(Value::Null, |a| logged_args(tool, a)),
         decision,
         reason: clip(message),
@@ -234,7 +237,7 @@ pub fn decision<'a>(
     args.remove(control::CONFIRM);
     DecisionRecord {
         base: Base::new(ids, caller, "decision", p.tool.name),
-        facts: ToolFacts::of(p.tool),
+        facts: ToolFacts::of(p.tool, p.context.destructive),
         endpoint: &p.endpoint.name,
         endpoint_host: &p.endpoint.host,
         tls_verify: p.endpoint.tls_verify,

@@ -19,6 +19,9 @@ fn endpoints(names: &[&str]) -> Backends {
         regions: vec!["cn-beijing".into(), "cn-shanghai".into()],
     });
     eps.push(volc);
+    let mut vg = Endpoint::placeholder("vg", true, true);
+    vg.backend = crate::catalog::BackendKind::Vergeos;
+    eps.push(vg);
     Backends::new(&eps).unwrap()
 }
 
@@ -695,6 +698,11 @@ fn every_tools_request_conforms_to_the_schema() {
             crate::catalog::BackendKind::Volcengine => {
                 args.insert("endpoint".into(), json!("volc"));
             }
+            crate::catalog::BackendKind::Vergeos => {
+                args.insert("endpoint".into(), json!("vg"));
+                // add_drive takes vm_id or machine_id, never both.
+                args.remove("machine_id");
+            }
             crate::catalog::BackendKind::Pve => {}
         }
         let args = Value::Object(args);
@@ -977,4 +985,85 @@ fn http_refused_and_reload_records_keep_their_keys() {
         json!({"kind": "policy_reload", "trigger": "watch", "result": "refused",
                "dir": "/p", "digest": "d2", "error": "bad"})
     );
+}
+
+/// What the VergeOS client locates (a VM in its tenant, a drive under its
+/// VM, a tenant's network) conforms to the schema, and policies on a
+/// tenant see through it.
+#[tokio::test]
+async fn located_vergeos_entities_conform_and_sit_in_their_tenant() {
+    use crate::backends::vergeos::lab::{Lab, ACME_APP, WEB};
+    let lab = Lab::start().await.unwrap();
+    let sources = [PolicySource {
+        name: "p.cedar".into(),
+        text: r#"permit(principal, action, resource in VergeTenant::"vg/1");"#.into(),
+    }];
+    let engine = PolicyEngine::from_sources(&sources, &Catalog::builtin()).unwrap();
+    let backends = Backends::new(&[lab.endpoint("vg").unwrap()]).unwrap();
+    let gate = Gate::new(Catalog::builtin(), engine, None, backends);
+    let caller = local_caller(&["g0"]);
+    for (tool, args, in_acme) in [
+        ("vergeos_get_vm", json!({"id": ACME_APP.0}), true),
+        ("vergeos_get_vm", json!({"id": WEB.0}), false),
+        (
+            "vergeos_add_drive",
+            json!({"machine_id": ACME_APP.1, "name": "d", "size_gb": 1}),
+            true,
+        ),
+        (
+            "vergeos_resize_drive",
+            json!({"drive_id": 4, "new_size_gb": 30}),
+            true,
+        ),
+        (
+            "vergeos_resize_drive",
+            json!({"drive_id": 1, "new_size_gb": 50}),
+            false,
+        ),
+        ("vergeos_list_vm_snapshots", json!({"vm_id": WEB.0}), false),
+        ("vergeos_get_network", json!({"id": 3}), true),
+        ("vergeos_get_network", json!({"id": 1}), false),
+        ("vergeos_get_tenant", json!({"id": 1}), true),
+        ("vergeos_get_node_stats", json!({"id": 1}), false),
+        (
+            "vergeos_delete_vm_snapshot",
+            json!({"snapshot_id": 1, "confirm": true}),
+            false,
+        ),
+    ] {
+        let req = CallRequest {
+            tool,
+            args: Some(&args),
+            confirmation: Confirmation::None,
+            confirms: None,
+        };
+        let p = gate
+            .prepare_live(&caller, &req)
+            .await
+            .unwrap_or_else(|e| panic!("{tool} {args}: {e:?}"));
+        assert_eq!(
+            p.decision.allowed, in_acme,
+            "{tool} {args}: {:?}",
+            p.resources
+        );
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: tool,
+            resources: &p.resources,
+            context: p.context.to_json(),
+        };
+        gate.policies()
+            .entities_conform(&input)
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    }
+    // add_drive by machine id is placed on the VM itself.
+    let args = json!({"machine_id": ACME_APP.1, "name": "d", "size_gb": 1});
+    let req = CallRequest {
+        tool: "vergeos_add_drive",
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let p = gate.prepare_live(&caller, &req).await.unwrap();
+    assert_eq!(p.resources[0].id, format!("vg/{}", ACME_APP.0));
 }

@@ -306,7 +306,7 @@ pub fn message(verdict: &Verdict, w: &Wording) -> Option<String> {
             caller.principal.id,
             p.tool.name,
             p.tool.title,
-            if p.tool.destructive {
+            if p.context.destructive {
                 ", a destructive action"
             } else {
                 ""
@@ -315,7 +315,7 @@ pub fn message(verdict: &Verdict, w: &Wording) -> Option<String> {
         Verdict::Deny(Denial::NeedsConfirmation) => format!(
             "{} on {target} needs confirmation: it is {}. Ask the human to confirm, then call it again with \"confirm\": true.",
             p.tool.name,
-            if p.tool.destructive {
+            if p.context.destructive {
                 "destructive"
             } else {
                 "guarded by policy"

@@ -48,6 +48,11 @@ policy_context! {
     client: String => CedarType::Named("String"),
     endpoint: String => CedarType::Named("String"),
     tls_verify: bool => CedarType::Named("Bool"),
+    /// This call, with these arguments, destroys: always for a destructive
+    /// tool, and for a conditionally destructive one (in the `destructive`
+    /// group because it *may* destroy) only when an enabling argument is
+    /// set, e.g. `force_after_timeout: true`.
+    destructive: bool => CedarType::Named("Bool"),
     time: RequestTime => CedarType::Named("RequestTime"),
 }
 
@@ -111,6 +116,7 @@ mod tests {
             client: "c".into(),
             endpoint: "e".into(),
             tls_verify: true,
+            destructive: false,
             time: RequestTime {
                 epoch: 0,
                 hour: 0,

@@ -74,10 +74,10 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
         "{} [tier: {}{}]",
         t.description,
         t.tier.as_str(),
-        if t.destructive {
-            ", destructive: needs confirmation"
-        } else {
-            ""
+        match t.destructive_text().as_str() {
+            "no" => String::new(),
+            "yes" => ", destructive: needs confirmation".into(),
+            when => format!(", destructive {when}: then needs confirmation"),
         }
     );
     Tool::new(t.name, description, Arc::new(t.input_schema())).with_annotations(annotations)

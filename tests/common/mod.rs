@@ -110,3 +110,32 @@ pub fn assert_no_secret(secrets: &[&str], outputs: &[(&str, &str)]) {
         }
     }
 }
+
+/// Run `portcullis call --config CFG --as root TOOL ARGS` with trace
+/// logging into `log` and these extra environment variables, off the
+/// runtime (so an in-process fake keeps serving); its stdout and stderr.
+pub async fn call_traced(
+    cfg: &std::path::Path,
+    log: &std::path::Path,
+    env: &[(&str, &str)],
+    tool: &str,
+    args: &str,
+) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(["call", "--config"])
+        .arg(cfg)
+        .args(["--as", "root", tool, args])
+        .env("PORTCULLIS_LOG", "trace")
+        .env("PORTCULLIS_LOG_FILE", log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

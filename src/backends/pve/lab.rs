@@ -11,21 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response, StatusCode};
+use hyper::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
-/// An injected failure for the next request(s).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Fault {
-    Status(u16),
-    Garbage,
-    Hang(Duration),
-    Reset,
-}
+pub use crate::backends::sim::Fault;
+use crate::backends::sim::{HttpsSim, SimRequest, SimResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -57,11 +48,6 @@ struct Task {
 struct State {
     guests: BTreeMap<u64, Guest>,
     tasks: Vec<Task>,
-    /// The most recent requests (at most [`REQUEST_LOG`]), for tests to
-    /// check what reached the backend; bounded so a long-running lab does
-    /// not grow.
-    requests: std::collections::VecDeque<(String, String)>,
-    faults: Vec<Fault>,
     task_seconds: f64,
     pid: u32,
 }
@@ -73,7 +59,7 @@ pub struct Lab {
     pub token_id: String,
     pub token_secret: SecretString,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
+    server: HttpsSim,
 }
 
 const NODES: [&str; 2] = ["pve1", "pve2"];
@@ -90,8 +76,6 @@ fn now() -> u64 {
 }
 
 /// Requests remembered by the lab.
-const REQUEST_LOG: usize = 10_000;
-
 fn seed() -> BTreeMap<u64, Guest> {
     let mut g = BTreeMap::new();
     let qemu = |node: &str, name: &str, running: bool, cores: u64, mem: u64| Guest {
@@ -493,161 +477,57 @@ fn route_inner(
     })
 }
 
-fn respond(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
-    r
-}
-
-async fn handle(
-    state: Arc<Mutex<State>>,
-    expected_auth: Arc<SecretString>,
-    req: Request<hyper::body::Incoming>,
-) -> Result<Response<Full<Bytes>>, std::io::Error> {
-    let method = req.method().as_str().to_string();
-    let full_path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
+fn handle(state: &Mutex<State>, expected_auth: &SecretString, req: SimRequest) -> SimResponse {
     let authorized = req
-        .headers()
+        .headers
         .get(hyper::header::AUTHORIZATION)
         .is_some_and(|v| {
             crate::util::constant_time_eq(v.as_bytes(), expected_auth.expose_secret().as_bytes())
         });
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let fault = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.requests.len() == REQUEST_LOG {
-            s.requests.pop_front();
-        }
-        s.requests.push_back((method.clone(), full_path.clone()));
-        if s.faults.is_empty() {
-            None
-        } else {
-            Some(s.faults.remove(0))
-        }
-    };
-    match fault {
-        Some(Fault::Status(code)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return Ok(respond(
-                status,
-                json!({"data": null, "message": "injected failure"}),
-            ));
-        }
-        Some(Fault::Garbage) => {
-            let mut r = Response::new(Full::new(Bytes::from_static(
-                b"<html>502 Bad Gateway</html>",
-            )));
-            *r.status_mut() = StatusCode::OK;
-            return Ok(r);
-        }
-        Some(Fault::Hang(d)) => tokio::time::sleep(d).await,
-        Some(Fault::Reset) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "injected reset",
-            ))
-        }
-        None => {}
-    }
     if !authorized {
-        return Ok(respond(
+        return SimResponse::json(
             StatusCode::UNAUTHORIZED,
             json!({"data": null, "message": "authentication failure"}),
-        ));
+        );
     }
-    let Some(path) = full_path.strip_prefix("/api2/json") else {
-        return Ok(respond(
+    let Some(path) = req.path.strip_prefix("/api2/json") else {
+        return SimResponse::json(
             StatusCode::NOT_IMPLEMENTED,
             json!({"data": null, "message": "not an API path"}),
-        ));
+        );
     };
-    let mut params = parse_form(&query);
-    params.extend(parse_form(&String::from_utf8_lossy(&body)));
-    let (status, v) = {
-        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        route(&mut s, &method, path, &params)
-    };
-    Ok(respond(status, v))
-}
-
-fn tls_config() -> Result<(Arc<rustls::ServerConfig>, Vec<u8>), String> {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .map_err(|e| e.to_string())?;
-    let pem = cert.cert.pem().into_bytes();
-    let der = cert.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
-        .map_err(|e| e.to_string())?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_no_client_auth()
-    .with_single_cert(vec![der], key)
-    .map_err(|e| e.to_string())?;
-    Ok((Arc::new(config), pem))
+    let mut params = parse_form(&req.query);
+    params.extend(parse_form(&String::from_utf8_lossy(&req.body)));
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (status, v) = route(&mut s, &req.method, path, &params);
+    SimResponse::json(status, v)
 }
 
 impl Lab {
     /// Start a lab on an ephemeral loopback port. Tasks finish after
     /// `task_seconds`.
     pub async fn start(task_seconds: f64) -> Result<Lab, String> {
-        let (tls, ca_pem) = tls_config()?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let secret = crate::util::random_hex(16);
-        let expected = Arc::new(SecretString::from(format!(
-            "PVEAPIToken={TOKEN_ID}={secret}"
-        )));
+        let expected = SecretString::from(format!("PVEAPIToken={TOKEN_ID}={secret}"));
         let state = Arc::new(Mutex::new(State {
             guests: seed(),
             tasks: Vec::new(),
-            requests: Default::default(),
-            faults: Vec::new(),
             task_seconds,
             pid: 0x1000,
         }));
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         let st = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (acceptor, st, expected) = (acceptor.clone(), st.clone(), expected.clone());
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let svc = hyper::service::service_fn(move |req| {
-                        handle(st.clone(), expected.clone(), req)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                        .await;
-                });
-            }
-        });
+        let server = HttpsSim::start(
+            Arc::new(move |req| handle(&st, &expected, req)),
+            json!({"data": null, "message": "injected failure"}),
+        )
+        .await?;
         Ok(Lab {
-            url: format!("https://127.0.0.1:{port}"),
-            ca_pem,
+            url: server.url.clone(),
+            ca_pem: server.ca_pem.clone(),
             token_id: TOKEN_ID.to_string(),
             token_secret: SecretString::from(secret),
             state,
-            task,
+            server,
         })
     }
 
@@ -657,12 +537,12 @@ impl Lab {
 
     /// Every (method, path) the lab received, in order.
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.with(|s| s.requests.iter().cloned().collect())
+        self.server.requests()
     }
 
     /// Fail the next request(s) in the given ways, in order.
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.with(|s| s.faults.extend(faults));
+        self.server.inject(faults);
     }
 
     /// Whether a guest exists and is running: `None` when it does not exist.
@@ -680,12 +560,6 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 impl crate::backends::registry::Simulator for Lab {
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -699,22 +573,14 @@ impl crate::backends::registry::Simulator for Lab {
 impl Lab {
     /// The lab cluster as endpoint "lab".
     pub fn endpoint(&self) -> Result<crate::config::Endpoint, String> {
-        Ok(crate::config::Endpoint {
-            name: "lab".into(),
-            backend: crate::backends::BackendKind::Pve,
-            url: url::Url::parse(&self.url).map_err(|e| e.to_string())?,
-            credentials: crate::config::Credentials::ApiToken {
+        self.server.endpoint(
+            "lab",
+            crate::backends::BackendKind::Pve,
+            crate::config::Credentials::ApiToken {
                 id: self.token_id.clone(),
-                secret: SecretString::from(
-                    secrecy::ExposeSecret::expose_secret(&self.token_secret).to_string(),
-                ),
+                secret: self.token_secret.clone(),
             },
-            tls_verify: true,
-            ca_pem: Some(self.ca_pem.clone()),
-            timeout: Duration::from_secs(10),
-            default: true,
-            settings: Arc::new(crate::config::NoSettings),
-        })
+        )
     }
 }
 

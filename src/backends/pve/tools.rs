@@ -1,9 +1,9 @@
 //! Proxmox VE tools: names, arguments and meaning as in mcp-pve, each with
 //! its tier, destructive flag, target resource and REST call.
 
-use std::sync::Arc;
-
-use crate::catalog::{template_names, BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+use crate::catalog::{
+    template_names, BackendKind, Decl, Head, Operation, Param, Tier, ToolDef, Ty,
+};
 
 /// Proxmox VE's own value formats.
 impl Ty {
@@ -135,25 +135,26 @@ struct Spec {
 }
 
 fn tool(s: Spec) -> Decl {
-    Decl(ToolDef {
-        name: s.name,
-        title: s.title,
-        description: s.description,
-        backend: BackendKind::Pve,
-        category: s.category,
-        tier: s.tier,
-        destructive: false,
-        idempotent: matches!(s.method, Method::Get | Method::Put | Method::Delete),
-        params: Vec::new(),
-        target: s.target.entity_type(),
-        returns_task: false,
-        resource: None,
-        operation: Arc::new(RestCall {
+    Decl::new(
+        Head {
+            name: s.name,
+            title: s.title,
+            description: s.description,
+            backend: BackendKind::Pve,
+            category: s.category,
+            tier: s.tier,
+            target: s.target.entity_type(),
+        },
+        RestCall {
             method: s.method,
             path: s.path,
             target: s.target,
-        }),
-    })
+        },
+    )
+    .idempotent(matches!(
+        s.method,
+        Method::Get | Method::Put | Method::Delete
+    ))
 }
 
 pub fn tools() -> Vec<ToolDef> {

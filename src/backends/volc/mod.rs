@@ -35,7 +35,7 @@ pub static PLUG: Plug = Plug {
     section: config::section,
     env_var: "VOLCENGINE_ACCESS_KEY",
     from_env: config::from_env,
-    check_call: |ep, args| region(ep, args).map(|_| ()),
+    check_call: |_, ep, args| region(ep, args).map(|_| ()),
     place,
     connect: |ep| Ok(Box::new(VolcClient::new(ep)?)),
     test_endpoint: "volc",

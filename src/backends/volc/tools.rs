@@ -3,9 +3,7 @@
 //! the OpenAPI offers. Parameter names are the OpenAPI's in snake case; the
 //! backend turns them back (`vpn_gateway_ids` → `VpnGatewayIds`).
 
-use std::sync::Arc;
-
-use crate::catalog::{BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+use crate::catalog::{BackendKind, Decl, Head, Operation, Param, Tier, ToolDef, Ty};
 
 /// The object a Volcengine call acts on: a region of the endpoint (list
 /// tools), or a VPN object in it, named by its id.
@@ -143,25 +141,22 @@ fn tool(
     action: &'static str,
     list_key: Option<&'static str>,
 ) -> Decl {
-    Decl(ToolDef {
-        name,
-        title,
-        description,
-        backend: BackendKind::Volcengine,
-        category: "vpn",
-        tier: Tier::Read,
-        destructive: false,
-        idempotent: true,
-        params: Vec::new(),
-        target: target.entity_type(),
-        returns_task: false,
-        resource: None,
-        operation: Arc::new(VolcCall {
+    Decl::new(
+        Head {
+            name,
+            title,
+            description,
+            backend: BackendKind::Volcengine,
+            category: "vpn",
+            tier: Tier::Read,
+            target: target.entity_type(),
+        },
+        VolcCall {
             action,
             list_key,
             target,
-        }),
-    })
+        },
+    )
 }
 
 /// A list tool, every field named: filters, then region and paging.

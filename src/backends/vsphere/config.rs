@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::config::{
-    env_bool, parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint,
+    env_bool, host_url, parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint,
     EndpointSettings, Env, SectionInput, DEFAULT_TIMEOUT,
 };
 
@@ -88,11 +88,7 @@ pub fn from_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
         "the vCenter user and password",
     )?;
     let insecure = env_bool(env, "VCENTER_INSECURE", false)?;
-    let url = if host.contains("://") {
-        host
-    } else {
-        format!("https://{host}/sdk")
-    };
+    let url = host_url(&host, "/sdk");
     Ok(Some(Endpoint {
         name: "vcenter".into(),
         backend: BackendKind::Vsphere,

@@ -14,9 +14,7 @@ mod placement;
 mod tags;
 mod vm;
 
-use std::sync::Arc;
-
-use crate::catalog::{BackendKind, Decl, Operation, Param, Tier, ToolDef, Ty};
+use crate::catalog::{BackendKind, Decl, Head, Operation, Param, Tier, ToolDef, Ty};
 
 /// The object a vSphere call acts on, named by its inventory name (or
 /// managed object id); the backend places it in the inventory.
@@ -261,24 +259,21 @@ struct Spec {
 }
 
 fn tool(s: Spec) -> Decl {
-    Decl(ToolDef {
-        name: s.name,
-        title: s.title,
-        description: s.description,
-        backend: BackendKind::Vsphere,
-        category: s.category,
-        tier: s.tier,
-        destructive: false,
-        idempotent: s.tier == Tier::Read,
-        params: Vec::new(),
-        target: s.target.entity_type(),
-        returns_task: false,
-        resource: None,
-        operation: Arc::new(VimCall {
+    Decl::new(
+        Head {
+            name: s.name,
+            title: s.title,
+            description: s.description,
+            backend: BackendKind::Vsphere,
+            category: s.category,
+            tier: s.tier,
+            target: s.target.entity_type(),
+        },
+        VimCall {
             op: s.op,
             target: s.target,
-        }),
-    })
+        },
+    )
 }
 
 /// Every vSphere tool, in the order the catalog presents them (sections of
