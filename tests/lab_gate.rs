@@ -5,6 +5,8 @@
     reason = "a test or benchmark that cannot go on fails loudly"
 )]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,76 +14,18 @@ use portcullis::audit::{verify_file, AuditLog};
 use portcullis::backends::pve::lab::{Fault, Lab};
 use portcullis::backends::Backends;
 use portcullis::catalog::Catalog;
-use portcullis::config::Config;
 use portcullis::gate::{CallRequest, Caller, Confirmation, Gate, Outcome, ToolResult};
 use portcullis::policy::PolicyEngine;
-use portcullis::testing::GateBuilder;
-use serde_json::{json, Value};
+use serde_json::json;
 
-struct Env {
-    lab: Lab,
-    config: Config,
-    gate: Gate,
-    audit: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+use common::pve_lab::Env;
 
 async fn env_with(timeout: Duration) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let (mut labs, mut config) = portcullis::lab::start(&audit, 0.3).await.unwrap();
-    let lab: Lab = labs.take().unwrap();
-    config.endpoints[0].timeout = timeout;
-    let gate = GateBuilder::new()
-        .endpoints(&config.endpoints)
-        .audit(&audit)
-        .build();
-    Env {
-        lab,
-        config,
-        gate,
-        audit,
-        _dir: dir,
-    }
+    common::pve_lab::start(timeout, 0.3).await
 }
 
 async fn env() -> Env {
     env_with(Duration::from_secs(10)).await
-}
-
-impl Env {
-    fn caller(&self, who: &str) -> Caller {
-        Caller::stdio(self.config.principal(who).unwrap().clone())
-    }
-
-    async fn call(&self, who: &str, tool: &str, args: Value) -> ToolResult {
-        let req = CallRequest {
-            tool,
-            args: Some(&args),
-            confirmation: Confirmation::None,
-            confirms: None,
-        };
-        match self.gate.call(&self.caller(who), req, None).await {
-            Outcome::Done(r) => r,
-            other => panic!("{tool}: {other:?}"),
-        }
-    }
-
-    fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn tool_requests(&self) -> Vec<(String, String)> {
-        self.lab
-            .requests()
-            .into_iter()
-            .filter(|(_, p)| !p.contains("/tasks/"))
-            .collect()
-    }
 }
 
 #[tokio::test]

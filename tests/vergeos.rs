@@ -537,6 +537,18 @@ async fn refusals_and_unconfirmed_destruction_send_nothing_and_are_audited() {
             "needs confirmation: it is destructive",
         ),
         (
+            &["vergeos-platform"],
+            "vergeos_tenant_action",
+            json!({"id": 1, "action": "poweron"}),
+            "tenant actions (power a whole tenant on, off or reset it) are for VergeOS admins only",
+        ),
+        (
+            &["vergeos-operators"],
+            "vergeos_power_off_vm",
+            json!({"id": WEB.0, "force_after_timeout": true, "confirm": true}),
+            "force_after_timeout needs wait_timeout",
+        ),
+        (
             &["vergeos-admins"],
             "vergeos_modify_vm",
             json!({"id": DB.0, "cpu_cores": 8, "shutdown_if_running": true}),
@@ -753,6 +765,33 @@ async fn tls_is_verified_unless_told_otherwise() {
 }
 
 #[tokio::test]
+async fn without_tls_verification_nothing_destructive_runs() {
+    let e = env_with(|lab| {
+        let mut ep = lab.endpoint("vergeos").unwrap();
+        ep.tls_verify = false;
+        ep.ca_pem = None;
+        ep
+    })
+    .await;
+    e.ok(
+        "vergeos_power_off_vm",
+        json!({"id": ACME_APP.0, "wait_timeout": 1}),
+    )
+    .await;
+    let text = e
+        .err(
+            "vergeos_force_off_vm",
+            json!({"id": WEB.0, "confirm": true}),
+        )
+        .await;
+    assert!(
+        text.contains("TLS certificate verification is off"),
+        "{text}"
+    );
+    assert!(e.lab.running(WEB.1));
+}
+
+#[tokio::test]
 async fn nics_drives_and_snapshots_of_other_machines_are_dropped() {
     let e = env().await;
     e.lab.nic_quirk(true);
@@ -770,6 +809,17 @@ async fn nics_drives_and_snapshots_of_other_machines_are_dropped() {
     );
     let db = e.ok("vergeos_get_vm_nics", json!({"id": DB.0})).await;
     assert_eq!(db.as_array().unwrap().len(), 1);
+    let drives = e.ok("vergeos_get_vm_drives", json!({"id": DB.0})).await;
+    assert_eq!(drives[0]["id"], 3);
+    assert_eq!(
+        drives.as_array().unwrap().len(),
+        1,
+        "only db-01's drive of five"
+    );
+    let snaps = e
+        .ok("vergeos_list_vm_snapshots", json!({"vm_id": DB.0}))
+        .await;
+    assert_eq!(names(&snaps), ["nightly"]);
 }
 
 #[tokio::test]
@@ -944,15 +994,17 @@ async fn every_tool_is_denied_confirmed_and_failed_as_policy_and_the_backend_say
         .collect();
     assert_eq!(covered, every);
     for (tool, args) in &calls {
-        // Nobody's tool: denied, nothing written.
+        // Nobody's tool: denied without VergeOS being asked anything (no
+        // session opened, no answer telling what exists).
         let before = e.writes();
+        let asked = e.lab.requests().len();
         let r = e.as_(&["nobody"], tool, args.clone()).await;
         assert!(
             r.is_error && r.text.contains("no policy permits it"),
             "{tool}: {}",
             r.text
         );
-        assert_eq!(e.writes(), before, "{tool}");
+        assert_eq!(e.lab.requests().len(), asked, "{tool}: VergeOS was asked");
         // Destructive (in these arguments): an admin must confirm first.
         if catalog.get(tool).unwrap().destructive {
             let r = e.as_(&["vergeos-admins"], tool, args.clone()).await;

@@ -54,6 +54,9 @@ impl SimResponse {
     }
 }
 
+/// The largest request body a simulator reads.
+const MAX_BODY: usize = 1 << 20;
+
 /// The most requests a simulator remembers (a long-running lab must not grow).
 const REQUEST_LOG: usize = 10_000;
 
@@ -113,12 +116,19 @@ async fn serve_one(
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let headers = req.headers().clone();
-    let body = req
-        .into_body()
+    // Simulators take small JSON bodies; a larger one is refused unread.
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY)
         .collect()
         .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(respond(SimResponse::json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                fault_body,
+            )))
+        }
+    };
     let fault = {
         let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
         if s.requests.len() == REQUEST_LOG {
@@ -170,6 +180,8 @@ impl HttpsSim {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
+                    // Out of descriptors, say: back off rather than spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let (acceptor, sh, handler, fault_body) = (

@@ -65,6 +65,16 @@ pub enum Ty {
     },
     Bool,
     Enum(&'static [&'static str]),
+    /// A property string (Proxmox VE's `virtio=BC:24:11:00:00:01,bridge=vmbr0`):
+    /// an optional first value without a key, then `key=value` pairs, every
+    /// key one of `keys` and given once, every value plain (letters, digits,
+    /// `_ . : / + @ -`, and `;` between list items), so that no value can
+    /// carry another key, another setting or a line break.
+    PropString {
+        keys: &'static [&'static str],
+        max_len: usize,
+        what: &'static str,
+    },
 }
 
 impl Ty {
@@ -133,6 +143,9 @@ impl Ty {
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
+            Ty::PropString { max_len, .. } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": PROP_STRING_PATTERN})
+            }
         }
     }
 
@@ -150,10 +163,14 @@ impl Ty {
             | Ty::Secret { .. }
             | Ty::Content { .. }
             | Ty::RelPath { .. }
+            | Ty::PropString { .. }
             | Ty::Enum(_) => "String",
         }
     }
 }
+
+/// The characters of a property string: its values' and the separators.
+pub const PROP_STRING_PATTERN: &str = r"^[A-Za-z0-9_.:/+@;=,-]+$";
 
 /// One declared parameter.
 #[derive(Debug, Clone)]

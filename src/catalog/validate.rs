@@ -52,6 +52,13 @@ pub enum ValidationError {
         field: &'static str,
         allowed: String,
     },
+    #[error("argument `{field}` must be {what}: {detail} (keys: {keys})")]
+    PropString {
+        field: &'static str,
+        what: &'static str,
+        detail: String,
+        keys: String,
+    },
     #[error("argument `{field}` contains a control character")]
     ControlCharacter { field: &'static str },
 }
@@ -68,6 +75,7 @@ impl ValidationError {
             | ValidationError::Pattern { field: f, .. }
             | ValidationError::OutOfRange { field: f, .. }
             | ValidationError::NotInEnum { field: f, .. }
+            | ValidationError::PropString { field: f, .. }
             | ValidationError::ControlCharacter { field: f } => Some(f),
         }
     }
@@ -332,6 +340,14 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         Ty::Bool => {
             v.as_bool().ok_or_else(|| wrong("a boolean"))?;
         }
+        Ty::PropString {
+            keys,
+            max_len,
+            what,
+        } => {
+            let s = bounded_str(v, field, max_len)?;
+            check_prop_string(field, s, keys, what)?;
+        }
         Ty::Enum(allowed) => {
             let s = v.as_str().ok_or_else(|| wrong("a string"))?;
             if !allowed.contains(&s) {
@@ -343,6 +359,66 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         }
     }
     Ok(())
+}
+
+/// A property string: an optional leading value, then `key=value` pairs
+/// with known keys, each once, and plain values.
+fn check_prop_string(
+    field: &'static str,
+    s: &str,
+    keys: &[&str],
+    what: &'static str,
+) -> Result<(), ValidationError> {
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:/+@;-".contains(&b))
+    };
+    let bad = |detail: String| ValidationError::PropString {
+        field,
+        what,
+        detail,
+        keys: keys.join(", "),
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, item) in s.split(',').enumerate() {
+        match item.split_once('=') {
+            None if i == 0 && plain(item) => {}
+            None => return Err(bad(format!("{item:?} is not key=value"))),
+            Some((k, v)) => {
+                if !keys.contains(&k) {
+                    return Err(bad(format!("unknown key {k:?}")));
+                }
+                if seen.contains(&k) {
+                    return Err(bad(format!("{k:?} is given twice")));
+                }
+                if !plain(v) {
+                    return Err(bad(format!(
+                        "the value of {k:?} must be letters, digits and _ . : / + @ ; - only"
+                    )));
+                }
+                seen.push(k);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An integer parameter given as an integral JSON number (`100.0`, as some
+/// clients serialize every number) is that integer; any other value is
+/// left for the check to refuse.
+fn integral(p: &Param, v: &Value) -> Value {
+    match (p.ty, v) {
+        (Ty::Int { .. }, Value::Number(n)) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            // Exactly representable integers only: beyond 2^53 a float
+            // names a neighbourhood, not an id.
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                Value::from(f as i64)
+            }
+            _ => v.clone(),
+        },
+        _ => v.clone(),
+    }
 }
 
 /// Validate `args` (the raw `arguments` of a tools/call; `None` when absent)
@@ -374,8 +450,9 @@ pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, Valid
             None if p.required => return Err(ValidationError::Missing(p.name)),
             None => {}
             Some(v) => {
-                check_value(p, v)?;
-                out.insert(p.name.to_string(), v.clone());
+                let v = integral(p, v);
+                check_value(p, &v)?;
+                out.insert(p.name.to_string(), v);
             }
         }
     }
@@ -414,6 +491,20 @@ mod tests {
         let ok = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100})).unwrap();
         assert_eq!(ok.int("vmid"), Some(100));
         assert_eq!(ok.str("node"), Some("pve1"));
+    }
+
+    #[test]
+    fn an_integral_number_is_the_integer_and_a_fraction_is_refused() {
+        let ok = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100.0})).unwrap();
+        assert_eq!(
+            ok.as_map()["vmid"],
+            json!(100),
+            "sent to the backend as 100"
+        );
+        let err = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 100.5})).unwrap_err();
+        assert!(err.to_string().contains("vmid"), "{err}");
+        let err = check("pve_stop_qemu_vm", json!({"node": "pve1", "vmid": 1e300})).unwrap_err();
+        assert!(err.to_string().contains("vmid"), "{err}");
     }
 
     #[test]

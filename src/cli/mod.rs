@@ -466,7 +466,7 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
             "{:<32} {:<8} {:<11} {may}",
             t.name,
             t.tier.as_str(),
-            if t.destructive { "yes" } else { "no" }
+            t.destructive_text()
         );
     }
     Ok(ExitCode::SUCCESS)

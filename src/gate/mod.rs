@@ -279,6 +279,13 @@ impl Gate {
         req: &CallRequest<'_>,
     ) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
+        // A caller no policy can permit this tool is refused without the
+        // backend being asked anything: no session opened for them, and
+        // no answer that tells which objects exist.
+        if !self.policies().may_permit(&caller.principal, tool.name) {
+            let resources = resolve::resources(tool, &args, &endpoint);
+            return self.decide(caller, req, tool, args, endpoint, resources);
+        }
         let with_tags = self.policies().reads_tags();
         let resources = match self
             .backends

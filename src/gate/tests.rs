@@ -667,6 +667,7 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Ident { pattern, .. } if pattern.contains("/[0-9]{1,3}$") => json!("10.0.0.0/16"),
         Ty::Ident { pattern, .. } if pattern.starts_with("^[0-9A-Fa-f]{1,4}") => json!("10.1.2.3"),
         Ty::Enum(values) => json!(values[0]),
+        Ty::PropString { keys, .. } => json!(format!("{}=1", keys[0])),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),
         t if t == Ty::STORAGE => json!("local"),

@@ -2,6 +2,8 @@
 // Each test crate uses part of it.
 #![allow(dead_code, reason = "each test crate uses part of it")]
 
+pub mod pve_lab;
+
 use std::sync::Arc;
 
 /// A loopback TLS listener with a fresh self-signed certificate for

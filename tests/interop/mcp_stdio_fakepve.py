@@ -67,6 +67,54 @@ def tool_requests(pve):
     return [r for r in pve.requests if "/tasks/" not in r[1]]
 
 
+# Every tool added in issue 14 so far, with arguments and the API path
+# (the end of it) the call must reach.
+FAMILY_CALLS = [
+    ("pve_get_lxc_status", {"node": "pve1", "vmid": 200}, "/lxc/200/status/current"),
+    ("pve_get_lxc_config", {"node": "pve1", "vmid": 200}, "/lxc/200/config"),
+    ("pve_get_lxc_rrddata", {"node": "pve1", "vmid": 200, "timeframe": "hour"}, "/lxc/200/rrddata"),
+    ("pve_list_lxc_snapshots", {"node": "pve1", "vmid": 200}, "/lxc/200/snapshot"),
+    ("pve_suspend_lxc_container", {"node": "pve1", "vmid": 200}, "/lxc/200/status/suspend"),
+    ("pve_resume_lxc_container", {"node": "pve1", "vmid": 200}, "/lxc/200/status/resume"),
+    ("pve_reboot_lxc_container", {"node": "pve1", "vmid": 200}, "/lxc/200/status/reboot"),
+    ("pve_update_lxc_config", {"node": "pve1", "vmid": 200, "hostname": "ct-02", "memory": 1024,
+                               "net0": "name=eth0,bridge=vmbr0,ip=dhcp"}, "/lxc/200/config"),
+    ("pve_create_lxc_snapshot", {"node": "pve1", "vmid": 200, "snapname": "s1"}, "/lxc/200/snapshot"),
+    ("pve_rollback_lxc_snapshot", {"node": "pve1", "vmid": 200, "snapname": "s1"}, "/lxc/200/snapshot/s1/rollback"),
+    ("pve_clone_lxc_container", {"node": "pve1", "vmid": 200, "newid": 201, "hostname": "ct-clone"}, "/lxc/200/clone"),
+    ("pve_delete_lxc_snapshot", {"node": "pve1", "vmid": 200, "snapname": "s1"}, "/lxc/200/snapshot/s1"),
+    ("pve_start_lxc_container", {"node": "pve1", "vmid": 200}, "/lxc/200/status/start"),
+    ("pve_shutdown_lxc_container", {"node": "pve1", "vmid": 200}, "/lxc/200/status/shutdown"),
+    ("pve_create_lxc_container", {"node": "pve1", "vmid": 210, "ostemplate": "local:vztmpl/debian-13-standard_13.1-1_amd64.tar.zst",
+                                  "hostname": "ct-new", "rootfs": "local-lvm:8", "password": "interop-ct-pw-1",
+                                  "ssh_public_keys": "ssh-ed25519 AAAAC3 k@x", "unprivileged": True}, "/nodes/pve1/lxc"),
+    ("pve_delete_lxc_container", {"node": "pve1", "vmid": 201, "purge": True}, "/lxc/201"),
+    ("pve_get_qemu_rrddata", {"node": "pve1", "vmid": 100, "timeframe": "day"}, "/qemu/100/rrddata"),
+    ("pve_start_qemu_vm", {"node": "pve1", "vmid": 100}, "/qemu/100/status/start"),
+    ("pve_suspend_qemu_vm", {"node": "pve1", "vmid": 100}, "/qemu/100/status/suspend"),
+    ("pve_resume_qemu_vm", {"node": "pve1", "vmid": 100}, "/qemu/100/status/resume"),
+    ("pve_reset_qemu_vm", {"node": "pve1", "vmid": 100}, "/qemu/100/status/reset"),
+    ("pve_create_qemu_vm", {"node": "pve1", "vmid": 300, "name": "new-01", "memory": 2048, "ostype": "l26",
+                            "scsi0": "local-lvm:32,discard=on", "net0": "virtio,bridge=vmbr0,firewall=1",
+                            "scsihw": "virtio-scsi-single", "boot": "order=scsi0;net0"}, "/nodes/pve1/qemu"),
+    ("pve_update_qemu_config", {"node": "pve1", "vmid": 300, "cpu": "host,flags=+aes", "cores": 2}, "/qemu/300/config"),
+    ("pve_migrate_qemu_vm", {"node": "pve1", "vmid": 300, "target": "pve2"}, "/qemu/300/migrate"),
+    ("pve_get_node_version", {"node": "pve1"}, "/nodes/pve1/version"),
+    ("pve_get_node_dns", {"node": "pve1"}, "/nodes/pve1/dns"),
+    ("pve_get_node_time", {"node": "pve1"}, "/nodes/pve1/time"),
+    ("pve_get_node_syslog", {"node": "pve1", "start": 0, "limit": 5}, "/nodes/pve1/syslog"),
+    ("pve_list_node_services", {"node": "pve1"}, "/nodes/pve1/services"),
+    ("pve_manage_node_service", {"node": "pve1", "service": "pveproxy", "command": "reload"}, "/services/pveproxy/reload"),
+    ("pve_list_tasks", {"node": "pve1", "typefilter": "qmstart", "start": 0}, "/nodes/pve1/tasks"),
+    ("pve_get_next_vmid", {}, "/cluster/nextid"),
+    ("pve_get_cluster_log", {"max": 10}, "/cluster/log"),
+    ("pve_get_cluster_options", {}, "/cluster/options"),
+    ("pve_list_cluster_backup_info", {}, "/cluster/backup-info/not-backed-up"),
+    ("pve_get_cluster_ha_status", {}, "/cluster/ha/status/current"),
+    ("pve_list_cluster_replication", {}, "/cluster/replication"),
+]
+
+
 async def main():
     tmp = tempfile.mkdtemp(prefix="portcullis-interop-")
     certfile, keyfile, _ = make_cert(tmp, hosts=("127.0.0.1",))
@@ -139,6 +187,18 @@ async def main():
         async with client(cfg, "carol", accept, mode="legacy") as c:
             r = await c.call_tool("pve_delete_qemu_vm", {"node": "pve1", "vmid": 101})
             check("an accepted confirmation deletes (legacy elicitation)", not is_error(r), text(r))
+        # The tools beyond mcp-pve's first release, each through the SDK
+        # against fakepve, which checks every request against the official
+        # PVE API schema (parameters, property-string formats).
+        pve.add_ct(200, "ct-01", node="pve1", status="running")
+        pve.add_node("pve2")
+        async with client(cfg, "carol", accept) as c:
+            for tool, args, path in FAMILY_CALLS:
+                before = len(pve.requests)
+                r = await c.call_tool(tool, args)
+                seen = [q[:2] for q in pve.requests[before:]]
+                check(f"{tool} is accepted by fakepve's PVE schema", not is_error(r), text(r))
+                check(f"{tool} reached {path}", any(m_p[1].endswith(path) for m_p in seen), seen)
     finally:
         await pve.stop()
 

@@ -13,6 +13,13 @@ import os
 import sys
 
 from interop_common import accept, check, is_error, summary, text
+
+ASKED = []
+
+
+async def counting_accept(ctx, params):
+    ASKED.append(params)
+    return await accept(ctx, params)
 from mcp import Client, StdioServerParameters
 
 BIN = sys.argv[1]
@@ -36,7 +43,7 @@ def client(who, elicit=None):
 
 
 async def main():
-    async with client("carol", accept) as c:
+    async with client("carol", counting_accept) as c:
         tools = {t.name: t for t in (await c.list_tools()).tools}
         vergeos = sorted(n for n in tools if n.startswith("vergeos_"))
         check("an admin sees all 29 VergeOS tools", vergeos == sorted("vergeos_" + n for n in PEER_TOOLS), vergeos)
@@ -54,8 +61,9 @@ async def main():
         check("reading vms/list answers the VMs", [v["name"] for v in body] == ["web-01", "db-01", "acme-app", "legacy-01"], body)
         r = await c.call_tool("vergeos_power_off_vm", {"id": 4, "wait_timeout": 1, "force_after_timeout": True})
         check("the forced power-off runs once a human confirms", not is_error(r) and '"forced":true' in text(r).replace(" ", ""), text(r))
+        check("the human was asked once", len(ASKED) == 1, ASKED)
         r = await c.call_tool("vergeos_power_off_vm", {"id": 2})
-        check("a graceful power-off runs without asking", not is_error(r), text(r))
+        check("a graceful power-off runs without asking", not is_error(r) and len(ASKED) == 1, (text(r), ASKED))
 
     async with client("bob") as c:
         names = {t.name for t in (await c.list_tools()).tools}

@@ -30,6 +30,8 @@ struct Guest {
     node: String,
     name: String,
     running: bool,
+    /// Paused (QEMU) or frozen (LXC) while running.
+    suspended: bool,
     config: BTreeMap<String, Value>,
     snapshots: Vec<(String, String, u64)>,
 }
@@ -48,6 +50,9 @@ struct Task {
 struct State {
     guests: BTreeMap<u64, Guest>,
     tasks: Vec<Task>,
+    /// Each node's system services and whether they run (one set, as the
+    /// lab's nodes are alike).
+    services: BTreeMap<String, bool>,
     task_seconds: f64,
     pid: u32,
 }
@@ -83,6 +88,7 @@ fn seed() -> BTreeMap<u64, Guest> {
         node: node.into(),
         name: name.into(),
         running,
+        suspended: false,
         config: [
             ("name".to_string(), json!(name)),
             ("cores".to_string(), json!(cores)),
@@ -196,6 +202,47 @@ fn only(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), (Stat
     }
 }
 
+/// The guest kind a path segment names.
+fn kind_of(segment: &str) -> Kind {
+    if segment == "qemu" {
+        Kind::Qemu
+    } else {
+        Kind::Lxc
+    }
+}
+
+/// The task type prefix of a guest kind (qmstart, vzstart).
+fn prefix(k: Kind) -> &'static str {
+    if k == Kind::Qemu {
+        "qm"
+    } else {
+        "vz"
+    }
+}
+
+/// Config keys each kind's PUT takes.
+const QEMU_CONFIG: &[&str] = &[
+    "name",
+    "cores",
+    "sockets",
+    "memory",
+    "onboot",
+    "tags",
+    "description",
+    "cpu",
+    "net0",
+    "scsi0",
+];
+const LXC_CONFIG: &[&str] = &[
+    "hostname",
+    "cores",
+    "memory",
+    "swap",
+    "onboot",
+    "description",
+    "net0",
+];
+
 fn route(
     st: &mut State,
     method: &str,
@@ -271,31 +318,95 @@ fn route_inner(
                 st.guests.iter().filter(|(_, g)| g.node == *node && g.kind == want).map(|(id, g)| State::guest_view(*id, g)).collect(),
             ))
         }
-        ("GET", ["nodes", node, "qemu", vmid, "status", "current"]) => {
-            let id = find(st, node, vmid, Kind::Qemu)?;
+        ("GET", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "status", "current"]) => {
+            let id = find(st, node, vmid, kind_of(kind))?;
             let mut v = State::guest_view(id, &st.guests[&id]);
-            v["qmpstatus"] = v["status"].clone();
+            if st.guests[&id].suspended {
+                v["status"] = json!("running");
+                v["qmpstatus"] = json!("paused");
+            } else {
+                v["qmpstatus"] = v["status"].clone();
+            }
             ok(v)
         }
-        ("GET", ["nodes", node, "qemu", vmid, "config"]) => {
-            let id = find(st, node, vmid, Kind::Qemu)?;
+        ("GET", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "config"]) => {
+            let id = find(st, node, vmid, kind_of(kind))?;
             ok(json!(st.guests[&id].config))
         }
-        ("PUT", ["nodes", node, "qemu", vmid, "config"]) => {
-            only(p, &["name", "cores", "sockets", "memory", "onboot", "tags", "description"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
+        ("GET", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "rrddata"]) => {
+            only(p, &["timeframe", "cf"])?;
+            let id = find(st, node, vmid, kind_of(kind))?;
+            let points = match p.get("timeframe").map(String::as_str) {
+                Some("hour") => 70,
+                Some("day" | "week" | "month" | "year") => 70,
+                _ => return Err(bad_params(json!({"timeframe": "value must be one of hour, day, week, month, year"}))),
+            };
+            let running = st.guests[&id].running;
+            ok(Value::Array(
+                (0..points)
+                    .map(|i| json!({"time": now() - (points - i) * 60, "cpu": if running { 0.05 } else { 0.0 }, "mem": 536_870_912u64, "maxmem": 2_147_483_648u64}))
+                    .collect(),
+            ))
+        }
+        ("PUT", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "config"]) => {
+            let k = kind_of(kind);
+            only(p, if k == Kind::Qemu { QEMU_CONFIG } else { LXC_CONFIG })?;
+            let id = find(st, node, vmid, k)?;
             let g = st.guests.get_mut(&id).expect("found above");
-            for (k, v) in p {
+            for (key, v) in p {
                 let value = v.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v));
-                g.config.insert(k.clone(), value);
-                if k == "name" {
+                g.config.insert(key.clone(), value);
+                if key == "name" || key == "hostname" {
                     g.name = v.clone();
                 }
             }
             ok(Value::Null)
         }
-        ("GET", ["nodes", node, "qemu", vmid, "snapshot"]) => {
+        ("POST", ["nodes", node, kind @ ("qemu" | "lxc")]) => {
+            let k = kind_of(kind);
+            let allowed: &[&str] = if k == Kind::Qemu {
+                &["vmid", "name", "memory", "cores", "sockets", "ostype", "ide2", "scsi0", "net0", "scsihw", "boot", "start", "description"]
+            } else {
+                &["vmid", "ostemplate", "hostname", "memory", "swap", "cores", "rootfs", "net0", "password", "unprivileged", "start", "ssh-public-keys", "storage", "entrypoint", "env"]
+            };
+            only(p, allowed)?;
+            let vmid: u64 = p.get("vmid").and_then(|v| v.parse().ok()).ok_or_else(|| bad_params(json!({"vmid": "property is missing and it is not optional"})))?;
+            if k == Kind::Lxc && !p.contains_key("ostemplate") {
+                return Err(bad_params(json!({"ostemplate": "property is missing and it is not optional"})));
+            }
+            if st.guests.contains_key(&vmid) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("unable to create VM {vmid}: config file already exists")));
+            }
+            let name_key = if k == Kind::Qemu { "name" } else { "hostname" };
+            let name = p.get(name_key).cloned().unwrap_or_else(|| format!("{kind}-{vmid}"));
+            let config: BTreeMap<String, Value> = p
+                .iter()
+                .filter(|(key, _)| !["vmid", "start", "password", "ostemplate"].contains(&key.as_str()))
+                .map(|(key, v)| (key.clone(), v.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v))))
+                .collect();
+            st.guests.insert(vmid, Guest { kind: k, node: node.to_string(), name, running: p.get("start").is_some_and(|v| v == "1"), suspended: false, config, snapshots: Vec::new() });
+            let task = if k == Kind::Qemu { "qmcreate" } else { "vzcreate" };
+            ok(json!(st.new_task(node, task, &vmid.to_string(), "OK")))
+        }
+        ("POST", ["nodes", node, "qemu", vmid, "migrate"]) => {
+            only(p, &["target", "online", "with-local-disks", "targetstorage"])?;
             let id = find(st, node, vmid, Kind::Qemu)?;
+            let target = p.get("target").cloned().ok_or_else(|| bad_params(json!({"target": "property is missing and it is not optional"})))?;
+            if !NODES.contains(&target.as_str()) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("no such cluster node '{target}'")));
+            }
+            if target == *node {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "target is local node.".to_string()));
+            }
+            let g = st.guests.get_mut(&id).expect("found above");
+            if g.running && p.get("online").is_none_or(|o| o != "1") {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "can't migrate running VM without --online".into()));
+            }
+            g.node = target;
+            ok(json!(st.new_task(node, "qmigrate", vmid, "OK")))
+        }
+        ("GET", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "snapshot"]) => {
+            let id = find(st, node, vmid, kind_of(kind))?;
             let mut list: Vec<Value> = st.guests[&id]
                 .snapshots
                 .iter()
@@ -304,43 +415,46 @@ fn route_inner(
             list.push(json!({"name": "current", "description": "You are here!", "running": st.guests[&id].running as u8}));
             ok(Value::Array(list))
         }
-        ("POST", ["nodes", node, "qemu", vmid, "snapshot"]) => {
-            only(p, &["snapname", "description", "vmstate"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
+        ("POST", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "snapshot"]) => {
+            let k = kind_of(kind);
+            only(p, if k == Kind::Qemu { &["snapname", "description", "vmstate"] } else { &["snapname", "description"] })?;
+            let id = find(st, node, vmid, k)?;
             let name = p.get("snapname").cloned().ok_or_else(|| bad_params(json!({"snapname": "property is missing and it is not optional"})))?;
             let g = st.guests.get_mut(&id).expect("found above");
             if g.snapshots.iter().any(|(n, _, _)| *n == name) {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot name '{name}' already used")));
             }
             g.snapshots.push((name, p.get("description").cloned().unwrap_or_default(), now()));
-            ok(json!(st.new_task(node, "qmsnapshot", vmid, "OK")))
+            ok(json!(st.new_task(node, &format!("{}snapshot", prefix(k)), vmid, "OK")))
         }
-        ("POST", ["nodes", node, "qemu", vmid, "snapshot", snap, "rollback"]) => {
+        ("POST", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "snapshot", snap, "rollback"]) => {
             only(p, &["start"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
+            let k = kind_of(kind);
+            let id = find(st, node, vmid, k)?;
             if !st.guests[&id].snapshots.iter().any(|(n, _, _)| n == snap) {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot '{snap}' does not exist")));
             }
             st.guests.get_mut(&id).expect("found above").running = false;
-            ok(json!(st.new_task(node, "qmrollback", vmid, "OK")))
+            ok(json!(st.new_task(node, &format!("{}rollback", prefix(k)), vmid, "OK")))
         }
-        ("DELETE", ["nodes", node, "qemu", vmid, "snapshot", snap]) => {
+        ("DELETE", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "snapshot", snap]) => {
             only(p, &["force"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
+            let k = kind_of(kind);
+            let id = find(st, node, vmid, k)?;
             let g = st.guests.get_mut(&id).expect("found above");
             let before = g.snapshots.len();
             g.snapshots.retain(|(n, _, _)| n != snap);
             if g.snapshots.len() == before {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot '{snap}' does not exist")));
             }
-            ok(json!(st.new_task(node, "qmdelsnapshot", vmid, "OK")))
+            ok(json!(st.new_task(node, &format!("{}delsnapshot", prefix(k)), vmid, "OK")))
         }
         ("POST", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "status", action]) => {
             let k = if *kind == "qemu" { Kind::Qemu } else { Kind::Lxc };
             let allowed: &[&str] = if *action == "shutdown" { &["timeout", "forceStop"] } else { &[] };
             only(p, allowed)?;
             let id = find(st, node, vmid, k)?;
-            let prefix = if k == Kind::Qemu { "qm" } else { "vz" };
+            let prefix = prefix(k);
             let g = st.guests.get_mut(&id).expect("found above");
             let (task, exit) = match *action {
                 "start" if g.running => (format!("{prefix}start"), "VM already running".to_string()),
@@ -350,39 +464,120 @@ fn route_inner(
                 }
                 "stop" | "shutdown" => {
                     g.running = false;
+                    g.suspended = false;
                     (format!("{prefix}{action}"), "OK".into())
                 }
-                "reboot" if k == Kind::Qemu && g.running => (format!("{prefix}reboot"), "OK".into()),
-                "reboot" if k == Kind::Qemu => (format!("{prefix}reboot"), format!("VM {vmid} not running")),
+                "reboot" | "reset" | "suspend" if !g.running => (format!("{prefix}{action}"), format!("VM {vmid} not running")),
+                "reboot" | "reset" => (format!("{prefix}{action}"), "OK".into()),
+                "suspend" => {
+                    g.suspended = true;
+                    (format!("{prefix}suspend"), "OK".into())
+                }
+                "resume" if !g.suspended => (format!("{prefix}resume"), format!("VM {vmid} not suspended")),
+                "resume" => {
+                    g.suspended = false;
+                    (format!("{prefix}resume"), "OK".into())
+                }
                 other => return Err(fail(StatusCode::NOT_IMPLEMENTED, format!("Method 'POST /nodes/{node}/{kind}/{vmid}/status/{other}' not implemented"))),
             };
             ok(json!(st.new_task(node, &task, vmid, &exit)))
         }
-        ("POST", ["nodes", node, "qemu", vmid, "clone"]) => {
-            only(p, &["newid", "name", "target", "full", "storage", "description"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
+        ("POST", ["nodes", node, kind @ ("qemu" | "lxc"), vmid, "clone"]) => {
+            let k = kind_of(kind);
+            let name_key = if k == Kind::Qemu { "name" } else { "hostname" };
+            only(p, &["newid", name_key, "target", "full", "storage", "description", "snapname"])?;
+            let id = find(st, node, vmid, k)?;
+            if let Some(snap) = p.get("snapname") {
+                if !st.guests[&id].snapshots.iter().any(|(n, _, _)| n == snap) {
+                    return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("snapshot '{snap}' does not exist")));
+                }
+            }
             let newid: u64 = p.get("newid").and_then(|v| v.parse().ok()).ok_or_else(|| bad_params(json!({"newid": "property is missing and it is not optional"})))?;
             if st.guests.contains_key(&newid) {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("unable to create VM {newid}: config file already exists")));
             }
             let mut g = st.guests[&id].clone();
-            g.name = p.get("name").cloned().unwrap_or_else(|| format!("Copy-of-VM-{}", g.name));
-            g.config.insert("name".into(), json!(g.name));
+            g.name = p.get(name_key).cloned().unwrap_or_else(|| format!("Copy-of-VM-{}", g.name));
+            g.config.insert(name_key.into(), json!(g.name));
             g.node = p.get("target").cloned().unwrap_or_else(|| node.to_string());
             g.running = false;
             g.snapshots.clear();
             st.guests.insert(newid, g);
-            ok(json!(st.new_task(node, "qmclone", vmid, "OK")))
+            ok(json!(st.new_task(node, &format!("{}clone", prefix(k)), vmid, "OK")))
         }
-        ("DELETE", ["nodes", node, "qemu", vmid]) => {
-            only(p, &["purge", "destroy-unreferenced-disks", "skiplock"])?;
-            let id = find(st, node, vmid, Kind::Qemu)?;
-            if st.guests[&id].running {
+        ("DELETE", ["nodes", node, kind @ ("qemu" | "lxc"), vmid]) => {
+            let k = kind_of(kind);
+            only(p, if k == Kind::Qemu { &["purge", "destroy-unreferenced-disks", "skiplock"] } else { &["purge", "destroy-unreferenced-disks", "force"] })?;
+            let id = find(st, node, vmid, k)?;
+            if st.guests[&id].running && !(k == Kind::Lxc && p.get("force").is_some_and(|f| f == "1")) {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("VM {vmid} is running - destroy failed")));
             }
             st.guests.remove(&id);
-            ok(json!(st.new_task(node, "qmdestroy", vmid, "OK")))
+            ok(json!(st.new_task(node, &format!("{}destroy", prefix(k)), vmid, "OK")))
         }
+        ("GET", ["nodes", node, "version"]) => ok(json!({"version": "9.0.3", "release": "9.0", "repoid": "lab", "node": node})),
+        ("GET", ["nodes", _, "dns"]) => ok(json!({"search": "lab.internal", "dns1": "192.0.2.53", "dns2": "192.0.2.54"})),
+        ("GET", ["nodes", _, "time"]) => ok(json!({"timezone": "UTC", "time": now(), "localtime": now()})),
+        ("GET", ["nodes", node, "syslog"]) => {
+            only(p, &["start", "limit", "since", "until", "service"])?;
+            let start = p.get("start").and_then(|v| v.parse().ok()).unwrap_or(0usize);
+            let limit = p.get("limit").and_then(|v| v.parse().ok()).unwrap_or(50usize);
+            ok(Value::Array(
+                (0..200usize)
+                    .skip(start)
+                    .take(limit)
+                    .map(|n| json!({"n": n + 1, "t": format!("{node} pvedaemon[1234]: lab log line {}", n + 1)}))
+                    .collect(),
+            ))
+        }
+        ("GET", ["nodes", _, "services"]) => ok(Value::Array(
+            st.services.iter().map(|(name, running)| json!({"service": name, "name": name, "state": if *running { "running" } else { "stopped" }, "desc": format!("{name} (lab)")})).collect(),
+        )),
+        ("POST", ["nodes", node, "services", service, command]) => {
+            only(p, &[])?;
+            let Some(running) = st.services.get_mut(*service) else {
+                return Err(bad_params(json!({"service": format!("value '{service}' does not have a value in the enumeration")})));
+            };
+            *running = match *command {
+                "start" | "restart" | "reload" => true,
+                "stop" => false,
+                other => return Err(fail(StatusCode::NOT_IMPLEMENTED, format!("Method 'POST /nodes/{node}/services/{service}/{other}' not implemented"))),
+            };
+            ok(json!(st.new_task(node, &format!("srv{command}"), service, "OK")))
+        }
+        ("DELETE", ["nodes", node, "tasks", upid]) => {
+            let t = st
+                .tasks
+                .iter_mut()
+                .find(|t| t.upid == *upid && t.node == *node)
+                .ok_or_else(|| fail(StatusCode::INTERNAL_SERVER_ERROR, "no such task".into()))?;
+            if Instant::now() < t.done_at {
+                t.done_at = Instant::now();
+                t.exit = "interrupted by signal".into();
+            }
+            ok(Value::Null)
+        }
+        ("GET", ["cluster", "nextid"]) => {
+            only(p, &["vmid"])?;
+            let next = (100u64..).find(|id| !st.guests.contains_key(id)).unwrap_or(100);
+            ok(json!(next.to_string()))
+        }
+        ("GET", ["cluster", "log"]) => {
+            only(p, &["max"])?;
+            let max = p.get("max").and_then(|v| v.parse().ok()).unwrap_or(50usize);
+            ok(Value::Array(
+                st.tasks.iter().rev().take(max).enumerate().map(|(i, t)| json!({"id": i, "node": t.node, "time": t.start, "pri": 6, "tag": "pvedaemon", "user": TOKEN_ID, "msg": format!("starting task {}", t.upid)})).collect(),
+            ))
+        }
+        ("GET", ["cluster", "options"]) => ok(json!({"keyboard": "en-us", "language": "en", "console": "html5", "http_proxy": "http://proxyuser:proxy-canary-pw@proxy.lab.internal:3128", "migration": {"type": "secure"}})),
+        ("GET", ["cluster", "backup-info", "not-backed-up"]) => ok(Value::Array(
+            st.guests.iter().map(|(id, g)| json!({"vmid": id, "name": g.name, "type": if g.kind == Kind::Qemu { "qemu" } else { "lxc" }})).collect(),
+        )),
+        ("GET", ["cluster", "ha", "status", "current"]) => ok(json!([
+            {"id": "quorum", "type": "quorum", "status": "OK", "quorate": 1, "node": "pve1"},
+            {"id": "master", "type": "master", "status": "pve1 (active, 1764547200)", "node": "pve1"},
+        ])),
+        ("GET", ["cluster", "replication"]) => ok(json!([])),
         ("GET", ["storage"]) => {
             only(p, &["type"])?;
             ok(Value::Array(
@@ -443,13 +638,16 @@ fn route_inner(
             ok(Value::Array(r))
         }
         ("GET", ["nodes", node, "tasks"]) => {
-            only(p, &["limit", "vmid", "errors", "source", "start"])?;
+            only(p, &["limit", "vmid", "errors", "source", "start", "typefilter"])?;
             let limit = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50usize);
+            let skip = p.get("start").and_then(|l| l.parse().ok()).unwrap_or(0usize);
             let list: Vec<Value> = st
                 .tasks
                 .iter()
                 .rev()
                 .filter(|t| t.node == *node && p.get("vmid").is_none_or(|v| *v == t.id))
+                .filter(|t| p.get("typefilter").is_none_or(|k| *k == t.kind))
+                .skip(skip)
                 .map(State::task_view)
                 .filter(|v| p.get("errors").is_none_or(|e| e == "0") || v["exitstatus"].as_str().is_some_and(|x| x != "OK"))
                 .take(limit)
@@ -512,6 +710,20 @@ impl Lab {
         let state = Arc::new(Mutex::new(State {
             guests: seed(),
             tasks: Vec::new(),
+            services: [
+                "pveproxy",
+                "pvedaemon",
+                "pvestatd",
+                "pve-cluster",
+                "corosync",
+                "pve-firewall",
+                "pve-ha-lrm",
+                "sshd",
+                "chrony",
+            ]
+            .into_iter()
+            .map(|s| (s.to_string(), true))
+            .collect(),
             task_seconds,
             pid: 0x1000,
         }));

@@ -84,9 +84,12 @@ fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
     shorten(parts.join("; "))
 }
 
+/// mcp-pve argument names whose Proxmox VE parameter is spelt otherwise.
+const WIRE_NAMES: &[(&str, &str)] = &[("ssh_public_keys", "ssh-public-keys")];
+
 /// Arguments sent as query or form parameters: everything but path
 /// placeholders and Portcullis's own control arguments. PVE wants booleans
-/// as 0/1.
+/// as 0/1, and a list (a container's `env`) as one NUL-separated string.
 fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
     let in_path = tool.path_params();
     args.as_map()
@@ -96,11 +99,38 @@ fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
             let v = match v {
                 Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
                 Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\0"),
                 other => other.to_string(),
             };
-            (k.clone(), v)
+            let name = WIRE_NAMES
+                .iter()
+                .find(|(ours, _)| ours == k)
+                .map_or(k.as_str(), |(_, wire)| wire);
+            (name.to_string(), v)
         })
         .collect()
+}
+
+/// Credentials inside URLs in an answer (a datacenter's `http_proxy`
+/// as `http://user:password@proxy`) are withheld: an agent's transcript
+/// is no place for them.
+fn withhold_url_credentials(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains("://") && s.contains('@') => {
+            if let Ok(mut u) = url::Url::parse(s) {
+                if u.password().is_some() && u.set_password(Some("[withheld]")).is_ok() {
+                    *s = u.to_string();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(withhold_url_credentials),
+        Value::Object(map) => map.values_mut().for_each(withhold_url_credentials),
+        _ => {}
+    }
 }
 
 /// The path template of a PVE tool (every PVE tool is a REST tool).
@@ -208,9 +238,10 @@ impl PveClient {
             .ok_or_else(|| BackendError::Internal(format!("{} is not a REST tool", tool.name)))?;
         let path =
             path::fill(call.path, args).map_err(|e| BackendError::Internal(e.to_string()))?;
-        let data = self
+        let mut data = self
             .request(call.method, &path, &backend_params(tool, args))
             .await?;
+        withhold_url_credentials(&mut data);
         if !tool.returns_task {
             return Ok(data);
         }

@@ -19,6 +19,9 @@ enum Auth {
         user: String,
         password: SecretString,
         session: Mutex<Option<SecretString>>,
+        /// Every token this client was handed, to scrub from answers
+        /// whatever the session lock is doing (at most a few per run).
+        issued: std::sync::Mutex<Vec<SecretString>>,
     },
     /// A pre-issued API token, sent as a bearer token (as the official
     /// SDK sends one); it cannot be renewed.
@@ -34,7 +37,8 @@ pub struct VergeClient {
 }
 
 /// VergeOS's error wording: `err`, `error` or `message`, a string or an
-/// object with a `message`.
+/// object with a `message`; not yet shortened (secrets are scrubbed from
+/// the whole text first, so none is cut in half).
 fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let found = parsed.as_ref().and_then(|v| {
@@ -46,12 +50,12 @@ fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
                 _ => None,
             })
     });
-    shorten(found.unwrap_or_else(|| {
+    found.unwrap_or_else(|| {
         status
             .canonical_reason()
             .unwrap_or("no reason given")
             .to_string()
-    }))
+    })
 }
 
 /// A session token VergeOS handed out, checked before it goes anywhere
@@ -67,6 +71,7 @@ impl VergeClient {
                 user: user.clone(),
                 password: password.clone(),
                 session: Mutex::new(None),
+                issued: std::sync::Mutex::new(Vec::new()),
             },
             Credentials::ApiToken { secret, .. } => Auth::ApiToken(secret.clone()),
             Credentials::AccessKey { .. } => {
@@ -93,19 +98,40 @@ impl VergeClient {
         }
     }
 
-    /// Remove the password and any session token from backend text.
-    pub(super) fn scrub(&self, s: String) -> String {
+    /// The secrets an answer must not carry: the password or API token,
+    /// and every session token handed out.
+    fn secrets(&self) -> Vec<SecretString> {
         match &self.auth {
-            Auth::ApiToken(t) => crate::backends::scrub(t, s),
+            Auth::ApiToken(t) => vec![t.clone()],
             Auth::Login {
-                password, session, ..
+                password, issued, ..
             } => {
-                let s = crate::backends::scrub(password, s);
-                match session.try_lock().ok().and_then(|g| g.clone()) {
-                    Some(t) => crate::backends::scrub(&t, s),
-                    None => s,
-                }
+                let mut all = vec![password.clone()];
+                all.extend(
+                    issued
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .iter()
+                        .cloned(),
+                );
+                all
             }
+        }
+    }
+
+    /// Backend text without secrets, then shortened.
+    pub(super) fn scrub(&self, s: String) -> String {
+        shorten(
+            self.secrets()
+                .iter()
+                .fold(s, |s, secret| crate::backends::scrub(secret, s)),
+        )
+    }
+
+    /// A backend answer without secrets.
+    pub(super) fn scrub_value(&self, v: &mut Value) {
+        for secret in self.secrets() {
+            crate::backends::scrub_value(&secret, v);
         }
     }
 
@@ -163,12 +189,20 @@ impl VergeClient {
                 user,
                 password,
                 session,
+                issued,
             } => {
                 let mut current = session.lock().await;
                 let token = match &*current {
                     Some(t) => t.clone(),
                     None => {
                         let t = self.login(user, password).await?;
+                        let mut all = issued.lock().unwrap_or_else(|p| p.into_inner());
+                        // Older tokens are long dead; a bounded list.
+                        if all.len() == 16 {
+                            all.remove(0);
+                        }
+                        all.push(t.clone());
+                        drop(all);
                         *current = Some(t.clone());
                         t
                     }

@@ -51,7 +51,11 @@ impl super::Client for VergeClient {
         _endpoint: &'a EndpointInfo,
         _progress: Option<&'a ProgressSink>,
     ) -> BoxFuture<'a, Result<Value, BackendError>> {
-        Box::pin(ops::execute(self, tool, args))
+        Box::pin(async move {
+            let mut answer = ops::execute(self, tool, args).await?;
+            self.scrub_value(&mut answer);
+            Ok(answer)
+        })
     }
 
     fn locate<'a>(

@@ -19,6 +19,8 @@ const GIB: i64 = 1 << 30;
 /// first quick look.
 const POLL: Duration = Duration::from_secs(3);
 const FIRST_POLL: Duration = Duration::from_millis(500);
+/// How long a forced power-off may take to show.
+const KILL_WAIT: Duration = Duration::from_secs(15);
 
 fn q(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
@@ -127,10 +129,7 @@ impl VergeClient {
     async fn vm_by_machine(&self, machine: i64) -> Result<Row, BackendError> {
         let filter = format!("machine eq {machine} and is_snapshot eq false");
         let found = self
-            .rows(
-                "vms",
-                &q(&[("filter", &filter), ("fields", "most"), ("limit", "1")]),
-            )
+            .rows("vms", &q(&[("filter", &filter), ("fields", "most")]))
             .await?;
         found
             .into_iter()
@@ -145,7 +144,9 @@ impl VergeClient {
         int_of(vm, "machine").ok_or_else(|| self.garbage("a VM without a machine id"))
     }
 
-    /// A machine's status row, if VergeOS has one.
+    /// A machine's status row. No `limit`: the rows are filtered here
+    /// too, and a status VergeOS does not give is an error, never "stopped"
+    /// (acting on a VM whose state is unknown is how running VMs get changed).
     async fn status(&self, machine: i64) -> Result<Option<Row>, BackendError> {
         let filter = format!("machine eq {machine}");
         let rows = self
@@ -154,13 +155,18 @@ impl VergeClient {
                 &q(&[
                     ("filter", &filter),
                     ("fields", "machine,running,status,status_info,migratable"),
-                    ("limit", "1"),
                 ]),
             )
             .await?;
-        Ok(rows
+        match rows
             .into_iter()
-            .find(|r| int_of(r, "machine") == Some(machine)))
+            .find(|r| int_of(r, "machine") == Some(machine))
+        {
+            Some(r) => Ok(Some(r)),
+            None => Err(self.garbage(format!(
+                "no status for machine {machine}, so its power state is unknown; nothing was sent"
+            ))),
+        }
     }
 
     async fn vm_and_status(&self, id: i64) -> Result<(Row, Option<Row>), BackendError> {
@@ -236,7 +242,21 @@ impl VergeClient {
         }
         self.action("vm_actions", json!({"vm": id, "action": "kill"}))
             .await?;
-        let now = self.status(machine).await?;
+        // VergeOS answers the action before the machine is off: wait for
+        // it, boundedly.
+        let killed = Instant::now();
+        let mut now = self.status(machine).await?;
+        while running(now.as_ref()) && killed.elapsed() < KILL_WAIT {
+            tokio::time::sleep(FIRST_POLL).await;
+            now = self.status(machine).await?;
+        }
+        if running(now.as_ref()) {
+            return Err(self.state(format!(
+                "VM '{name}' (id {id}) did not shut down within {wait}s and was forced off (kill), \
+                 but still showed as running {}s later; check it with vergeos_get_vm_status",
+                KILL_WAIT.as_secs()
+            )));
+        }
         Ok(json!({"success": true,
             "message": format!("VM '{name}' did not shut down within {wait}s - forced power off"),
             "final_state": power_state(now.as_ref()), "forced": true,
@@ -600,11 +620,7 @@ pub async fn execute(
             let machine =
                 int_of(&node, "machine").ok_or_else(|| c.garbage("a node without a machine id"))?;
             let stats = c
-                .of_machine(
-                    "machine_stats",
-                    machine,
-                    &[("fields", "most"), ("limit", "1")],
-                )
+                .of_machine("machine_stats", machine, &[("fields", "most")])
                 .await?;
             let stats = stats
                 .into_iter()
@@ -721,9 +737,10 @@ async fn vm_place(c: &VergeClient, ep: &str, vm: &Row) -> Result<Vec<Located>, B
     let id = key_of(vm).ok_or_else(|| c.garbage("a VM row without a $key"))?;
     let machine = c.machine_of(vm)?;
     let status = c.status(machine).await?;
+    // 0 or null: no tenant.
     let tenant = match int_of(vm, "tenant") {
-        Some(t) => Some(tenant_place(c, ep, t).await?),
-        None => None,
+        Some(t) if t > 0 => Some(tenant_place(c, ep, t).await?),
+        _ => None,
     };
     let mut attrs = vec![
         ("vm_id", json!(id)),
@@ -843,11 +860,7 @@ pub async fn locate(
             let owner = c
                 .rows(
                     "tenants",
-                    &q(&[
-                        ("filter", &filter),
-                        ("fields", "$key,name,vnet"),
-                        ("limit", "1"),
-                    ]),
+                    &q(&[("filter", &filter), ("fields", "$key,name,vnet")]),
                 )
                 .await?
                 .into_iter()

@@ -57,6 +57,15 @@ pub fn check_call(tool: &ToolDef, _: &EndpointInfo, args: &ValidArgs) -> Result<
         Some(Op::ModifyVm) if !given("cpu_cores") && !given("ram_mb") => {
             Err("give cpu_cores and/or ram_mb: there is nothing to modify".into())
         }
+        // Forcing "after the wait" with no wait would force at once, or
+        // never (the peer's code did the latter): say so rather than ask
+        // a human to confirm a force that will not happen.
+        Some(Op::PowerOff)
+            if args.bool("force_after_timeout") == Some(true)
+                && args.int("wait_timeout").unwrap_or(0) == 0 =>
+        {
+            Err("force_after_timeout needs wait_timeout: the seconds to wait for the graceful shutdown first (1-300)".into())
+        }
         _ => Ok(()),
     }
 }

@@ -33,8 +33,9 @@ struct State {
     password: String,
     api_token: String,
     stubborn: BTreeSet<i64>,
-    /// Answer `machine_nics` queries with every machine's NICs, as the
-    /// VergeOS MCP server reports VergeOS doing.
+    /// Answer per-machine queries (`machine_nics`, drives, snapshots) with
+    /// every machine's rows, as the VergeOS MCP server reports VergeOS
+    /// doing for NICs.
     nic_quirk: bool,
     /// Hand out session tokens but accept none (an account without API
     /// rights).
@@ -297,7 +298,11 @@ impl State {
                     format!("Invalid filter field '{bad}' for table '{table}'"),
                 );
             }
-            let quirk = self.nic_quirk && table == "machine_nics";
+            let quirk = self.nic_quirk
+                && matches!(
+                    table,
+                    "machine_nics" | "machine_drives" | "machine_snapshots"
+                );
             if !quirk {
                 rows.retain(|r| query::matches(self, table, r, &aliases, &filter));
             }

@@ -50,6 +50,114 @@ impl Ty {
     };
 }
 
+/// Proxmox VE property strings, with the keys each takes (PVE's
+/// `pve-qm-net`, `pve-qm-drive`, `pve-vm-cpu-conf`, `pve-ct-network`,
+/// `pve-ct-rootfs`, `pve-qm-boot` formats).
+impl Ty {
+    pub const QEMU_NET: Ty = Ty::PropString {
+        keys: &[
+            "virtio",
+            "e1000",
+            "e1000e",
+            "rtl8139",
+            "vmxnet3",
+            "model",
+            "macaddr",
+            "bridge",
+            "firewall",
+            "link_down",
+            "mtu",
+            "queues",
+            "rate",
+            "tag",
+            "trunks",
+        ],
+        max_len: 512,
+        what: "a network device (e.g. virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1)",
+    };
+    pub const QEMU_DRIVE: Ty = Ty::PropString {
+        keys: &[
+            "file",
+            "media",
+            "size",
+            "cache",
+            "discard",
+            "iothread",
+            "ssd",
+            "backup",
+            "replicate",
+            "format",
+            "aio",
+            "ro",
+            "serial",
+            "cyls",
+            "heads",
+            "secs",
+            "trans",
+            "snapshot",
+            "import-from",
+            "detect_zeroes",
+            "werror",
+            "rerror",
+            "shared",
+        ],
+        max_len: 1024,
+        what: "a drive (e.g. local-lvm:32,discard=on,ssd=1 or local:iso/debian.iso,media=cdrom)",
+    };
+    pub const QEMU_CPU: Ty = Ty::PropString {
+        keys: &[
+            "cputype",
+            "flags",
+            "hidden",
+            "hv-vendor-id",
+            "phys-bits",
+            "reported-model",
+        ],
+        max_len: 512,
+        what: "a CPU type (e.g. host or x86-64-v2-AES,flags=+aes)",
+    };
+    pub const QEMU_BOOT: Ty = Ty::PropString {
+        keys: &["order", "legacy"],
+        max_len: 256,
+        what: "a boot order (e.g. order=scsi0;ide2;net0)",
+    };
+    pub const LXC_NET: Ty = Ty::PropString {
+        keys: &[
+            "name",
+            "bridge",
+            "firewall",
+            "gw",
+            "gw6",
+            "hwaddr",
+            "ip",
+            "ip6",
+            "link_down",
+            "mtu",
+            "rate",
+            "tag",
+            "trunks",
+            "type",
+        ],
+        max_len: 512,
+        what: "a container network device (e.g. name=eth0,bridge=vmbr0,ip=dhcp)",
+    };
+    pub const LXC_ROOTFS: Ty = Ty::PropString {
+        keys: &[
+            "volume",
+            "size",
+            "acl",
+            "backup",
+            "mountoptions",
+            "quota",
+            "replicate",
+            "ro",
+            "shared",
+        ],
+        max_len: 512,
+        what: "a root file system (e.g. local-lvm:8)",
+    };
+}
+
 /// The object a Proxmox VE call acts on, named by its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -110,16 +218,23 @@ pub fn rest_call(tool: &ToolDef) -> Option<&RestCall> {
     tool.operation::<RestCall>()
 }
 
-const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
-const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
-const SNAPNAME: Param = Param::required("snapname", Ty::SNAPNAME, "Snapshot name.");
-const STORAGE: Param = Param::required("storage", Ty::STORAGE, "Storage id, e.g. local-lvm.");
-const UPID: Param = Param::required("upid", Ty::UPID, "Task id (UPID) as returned by an action.");
-const DESCRIPTION: Param = Param::optional(
+pub(super) const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
+pub(super) const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
+pub(super) const SNAPNAME: Param = Param::required("snapname", Ty::SNAPNAME, "Snapshot name.");
+pub(super) const STORAGE: Param =
+    Param::required("storage", Ty::STORAGE, "Storage id, e.g. local-lvm.");
+pub(super) const UPID: Param =
+    Param::required("upid", Ty::UPID, "Task id (UPID) as returned by an action.");
+pub(super) const DESCRIPTION: Param = Param::optional(
     "description",
     Ty::Text { max_len: 8192 },
     "Free-text description.",
 );
+
+mod cluster;
+mod lxc;
+mod nodes;
+mod qemu;
 
 /// One Proxmox VE tool, every field named (a title and a description
 /// cannot be swapped).
@@ -133,6 +248,13 @@ struct Spec {
     method: Method,
     path: &'static str,
 }
+
+/// Guest statistics over a time frame (mcp-pve's `timeframe`).
+const TIMEFRAME: Param = Param::required(
+    "timeframe",
+    Ty::Enum(&["hour", "day", "week", "month", "year"]),
+    "Time frame of the statistics.",
+);
 
 fn tool(s: Spec) -> Decl {
     Decl::new(
@@ -370,6 +492,21 @@ pub fn tools() -> Vec<ToolDef> {
             ),
             Param::optional("onboot", Ty::Bool, "Start at boot."),
             Param::optional("tags", Ty::TAGS, "Tags, separated by ';'."),
+            Param::optional(
+                "cpu",
+                Ty::QEMU_CPU,
+                "CPU type and flags, e.g. host,flags=+aes.",
+            ),
+            Param::optional(
+                "net0",
+                Ty::QEMU_NET,
+                "First network device, e.g. virtio,bridge=vmbr0.",
+            ),
+            Param::optional(
+                "scsi0",
+                Ty::QEMU_DRIVE,
+                "First SCSI drive, e.g. local-lvm:32.",
+            ),
             DESCRIPTION,
         ]),
         tool(Spec {
@@ -390,6 +527,11 @@ pub fn tools() -> Vec<ToolDef> {
             Param::optional("target", Ty::NODE, "Node to put the clone on."),
             Param::optional("full", Ty::Bool, "Full clone instead of a linked clone."),
             Param::optional("storage", Ty::STORAGE, "Target storage for a full clone."),
+            Param::optional(
+                "snapname",
+                Ty::SNAPNAME,
+                "Clone the state of this snapshot.",
+            ),
             DESCRIPTION,
         ])
         .task(),
@@ -558,6 +700,23 @@ pub fn tools() -> Vec<ToolDef> {
                 "At most this many tasks (default 50).",
             ),
             Param::optional("vmid", Ty::VMID, "Only tasks of this guest."),
+            Param::optional(
+                "start",
+                Ty::Int {
+                    min: 0,
+                    max: 10_000_000,
+                },
+                "Skip this many tasks (paging).",
+            ),
+            Param::optional(
+                "typefilter",
+                Ty::Ident {
+                    pattern: r"^[a-z][a-z0-9_]{0,31}$",
+                    max_len: 32,
+                    what: "a task type (e.g. qmstart, vzdump)",
+                },
+                "Only tasks of this type, e.g. qmstart or vzdump.",
+            ),
             Param::optional("errors", Ty::Bool, "Only failed tasks."),
             Param::optional(
                 "source",
@@ -605,6 +764,10 @@ pub fn tools() -> Vec<ToolDef> {
         ]),
     ]
     .into_iter()
+    .chain(qemu::tools())
+    .chain(lxc::tools())
+    .chain(nodes::tools())
+    .chain(cluster::tools())
     .map(|d| d.0)
     .collect()
 }
