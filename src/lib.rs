@@ -9,6 +9,7 @@ pub mod backends;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dropin;
 pub mod gate;
 pub mod http;
 pub mod lab;

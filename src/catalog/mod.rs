@@ -106,6 +106,9 @@ pub struct ToolDef {
     /// When set, the tool's answer is also offered as the MCP resource
     /// `<backend>://<endpoint>/<name>` (an inventory listing).
     pub resource: Option<&'static str>,
+    /// The argument listing the guests a bulk call acts on: each is
+    /// authorized (and recorded) as its own resource.
+    pub per_guest: Option<&'static str>,
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -142,6 +145,7 @@ impl Decl {
             returns_task: false,
             operation: std::sync::Arc::new(operation),
             resource: None,
+            per_guest: None,
         })
     }
     pub fn params(mut self, params: &[Param]) -> Decl {
@@ -165,6 +169,11 @@ impl Decl {
     /// Offer the tool's answer as an MCP resource too.
     pub fn resource(mut self, name: &'static str) -> Decl {
         self.0.resource = Some(name);
+        self
+    }
+    /// The call acts on every guest `param` lists, each authorized alone.
+    pub fn per_guest(mut self, param: &'static str) -> Decl {
+        self.0.per_guest = Some(param);
         self
     }
     /// The tool starts a backend task that can be waited on.

@@ -65,6 +65,13 @@ pub enum Ty {
     },
     Bool,
     Enum(&'static [&'static str]),
+    /// A list of integers (guest ids), each in `min..=max`, at least one
+    /// and at most `max_items`.
+    IntList {
+        min: i64,
+        max: i64,
+        max_items: usize,
+    },
     /// A property string (Proxmox VE's `virtio=BC:24:11:00:00:01,bridge=vmbr0`):
     /// an optional first value without a key, then `key=value` pairs, every
     /// key one of `keys` and given once, every value plain (letters, digits,
@@ -143,6 +150,16 @@ impl Ty {
             Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Enum(values) => json!({"type": "string", "enum": values}),
+            Ty::IntList {
+                min,
+                max,
+                max_items,
+            } => json!({
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_items,
+                "items": {"type": "integer", "minimum": min, "maximum": max},
+            }),
             Ty::PropString { max_len, .. } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": PROP_STRING_PATTERN})
             }
@@ -153,6 +170,7 @@ impl Ty {
     pub fn cedar_type(&self) -> &'static str {
         match self {
             Ty::IdList { .. } => "Set<String>",
+            Ty::IntList { .. } => "Set<Long>",
             // Withheld from the context (no Cedar record type fits well).
             Ty::TagFilters => "String",
             Ty::Int { .. } => "Long",
@@ -173,7 +191,7 @@ impl Ty {
 pub const PROP_STRING_PATTERN: &str = r"^[A-Za-z0-9_.:/+@;=,-]+$";
 
 /// One declared parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Param {
     pub name: &'static str,
     pub ty: Ty,

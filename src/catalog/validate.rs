@@ -340,6 +340,33 @@ fn check_value(p: &Param, v: &Value) -> Result<(), ValidationError> {
         Ty::Bool => {
             v.as_bool().ok_or_else(|| wrong("a boolean"))?;
         }
+        Ty::IntList {
+            min,
+            max,
+            max_items,
+        } => {
+            let items = v.as_array().ok_or_else(|| wrong("an array of integers"))?;
+            if items.is_empty() || items.len() > max_items {
+                return Err(ValidationError::TooLong {
+                    field,
+                    len: items.len(),
+                    max: max_items,
+                });
+            }
+            for item in items {
+                match item.as_i64() {
+                    Some(i) if (min..=max).contains(&i) => {}
+                    _ => {
+                        return Err(ValidationError::OutOfRange {
+                            field,
+                            min,
+                            max,
+                            got: item.to_string(),
+                        })
+                    }
+                }
+            }
+        }
         Ty::PropString {
             keys,
             max_len,

@@ -210,14 +210,32 @@ fn policy_sources(
 /// Build the gate from a configuration file or the lab. `audit` opens the
 /// audit log (every command that can execute needs it).
 pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
+    // No configuration file, but mcp-pve's environment: a drop-in.
+    if !source.lab && source.config.is_none() {
+        if let Some((config, policies)) = crate::dropin::config(&ProcessEnv)? {
+            let policies = match source.policies.as_deref() {
+                Some(dir) => {
+                    crate::policy::read_dir(dir).map_err(|e| format!("policies refused: {e}"))?
+                }
+                None => policies,
+            };
+            return crate::runtime::compose(crate::runtime::Parts {
+                config,
+                policies,
+                policy_dir: source.policies.clone(),
+                audit,
+                dry_run_source: dry_run_source(source),
+                labs: None,
+            });
+        }
+    }
     let (lab, config) = if source.lab {
         let (lab, config) = crate::lab::start(&source.lab_audit_log, 0.3).await?;
         (Some(lab), config)
     } else {
-        let path = source
-            .config
-            .as_ref()
-            .ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
+        let path = source.config.as_ref().ok_or(
+            "give --config FILE (or set PORTCULLIS_CONFIG), use --lab, or set mcp-pve's PVE_BASE_URL, PVE_TOKEN_ID and PVE_TOKEN_SECRET",
+        )?;
         let mut config =
             Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?;
         let lab = if source.lab_backend {

@@ -105,6 +105,17 @@ pub struct Prepared<'g> {
     pub context: PolicyContext,
     pub decision: Decision,
     pub confirmation: Confirmation,
+    /// For a call on several guests: each one's decision (the call is
+    /// allowed only if every one is; `resources` is the first refused).
+    pub guests: Vec<GuestDecision>,
+}
+
+/// One guest's decision in a bulk call.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GuestDecision {
+    pub resource: String,
+    pub allowed: bool,
+    pub policies: Vec<String>,
 }
 
 pub struct Gate {
@@ -253,6 +264,11 @@ impl Gate {
     /// tests, offline dry runs).
     pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
+        if tool.per_guest.is_some() {
+            let found = (tool.backend.plug().place)(tool, &args, &endpoint);
+            let chains = resolve::chains(found, &endpoint);
+            return self.decide_each(caller, req, tool, args, endpoint, chains);
+        }
         let resources = resolve::resources(tool, &args, &endpoint);
         self.decide(caller, req, tool, args, endpoint, resources)
     }
@@ -283,20 +299,64 @@ impl Gate {
         // backend being asked anything: no session opened for them, and
         // no answer that tells which objects exist.
         if !self.policies().may_permit(&caller.principal, tool.name) {
-            let resources = resolve::resources(tool, &args, &endpoint);
-            return self.decide(caller, req, tool, args, endpoint, resources);
+            return self.prepare(caller, req);
         }
         let with_tags = self.policies().reads_tags();
-        let resources = match self
+        // Where the backend says the target is, or (it cannot say) where
+        // the arguments say.
+        let found = match self
             .backends
             .locate(&endpoint.name, tool, &args, with_tags)
             .await
         {
-            Ok(Some(found)) => resolve::located(found, &endpoint),
-            Ok(None) => resolve::resources(tool, &args, &endpoint),
+            Ok(Some(found)) => found,
+            Ok(None) => (tool.backend.plug().place)(tool, &args, &endpoint),
             Err(e) => return Err(Rejection::Unresolved(e.to_string())),
         };
+        if tool.per_guest.is_some() {
+            let chains = resolve::chains(found, &endpoint);
+            return self.decide_each(caller, req, tool, args, endpoint, chains);
+        }
+        let resources = resolve::located(found, &endpoint);
         self.decide(caller, req, tool, args, endpoint, resources)
+    }
+
+    /// Decide a call on several guests: each guest as its own request; the
+    /// call is allowed only if all are, and carries the first refused
+    /// guest (so the refusal names it) or else the first.
+    fn decide_each<'g>(
+        &'g self,
+        caller: &Caller,
+        req: &CallRequest,
+        tool: &'g ToolDef,
+        args: ValidArgs,
+        endpoint: EndpointInfo,
+        chains: Vec<Vec<EntitySpec>>,
+    ) -> Result<Prepared<'g>, Rejection> {
+        let mut prepared: Option<Prepared<'g>> = None;
+        let mut guests = Vec::with_capacity(chains.len());
+        let mut all_allowed = true;
+        for chain in chains {
+            let p = self.decide(caller, req, tool, args.clone(), endpoint.clone(), chain)?;
+            guests.push(GuestDecision {
+                resource: p
+                    .resources
+                    .first()
+                    .map(EntitySpec::display)
+                    .unwrap_or_default(),
+                allowed: p.decision.allowed,
+                policies: p.decision.policies.clone(),
+            });
+            let first_refusal = all_allowed && !p.decision.allowed;
+            all_allowed &= p.decision.allowed;
+            if prepared.is_none() || first_refusal {
+                prepared = Some(p);
+            }
+        }
+        let mut p =
+            prepared.ok_or_else(|| Rejection::Invalid(format!("{}: no guest named", tool.name)))?;
+        p.guests = guests;
+        Ok(p)
     }
 
     fn decide<'g>(
@@ -333,6 +393,7 @@ impl Gate {
             context: ctx,
             decision,
             confirmation,
+            guests: Vec::new(),
         })
     }
 

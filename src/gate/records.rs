@@ -216,6 +216,9 @@ pub struct DecisionRecord<'a> {
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<RefusalKind>,
+    /// A bulk call's decision for each guest.
+    #[serde(skip_serializing_if = "<[super::GuestDecision]>::is_empty")]
+    guests: &'a [super::GuestDecision],
 }
 
 impl DecisionRecord<'_> {
@@ -249,6 +252,7 @@ pub fn decision<'a>(
         policy_errors: &p.decision.errors,
         reason,
         refusal: None,
+        guests: &p.guests,
     }
 }
 

@@ -24,6 +24,38 @@ pub fn resources(tool: &ToolDef, args: &ValidArgs, ep: &EndpointInfo) -> Vec<Ent
     located((tool.backend.plug().place)(tool, args, ep), ep)
 }
 
+/// For a call on several targets (a bulk call's guests): one chain per
+/// target, the target first, then its places, the endpoint last. A target
+/// is an entry no other entry names as a parent.
+pub fn chains(found: Vec<Located>, ep: &EndpointInfo) -> Vec<Vec<EntitySpec>> {
+    let named: Vec<(&str, &str)> = found
+        .iter()
+        .flat_map(|l| l.parents.iter().map(|(k, id)| (*k, id.as_str())))
+        .collect();
+    let targets: Vec<&Located> = found
+        .iter()
+        .filter(|l| !named.contains(&(l.kind, l.id.as_str())))
+        .collect();
+    targets
+        .into_iter()
+        .map(|t| {
+            let mut chain = vec![t.clone()];
+            let mut i = 0;
+            while i < chain.len() {
+                for (k, id) in chain[i].parents.clone() {
+                    if let Some(p) = found.iter().find(|l| l.kind == k && l.id == id) {
+                        if !chain.iter().any(|c| c.kind == p.kind && c.id == p.id) {
+                            chain.push(p.clone());
+                        }
+                    }
+                }
+                i += 1;
+            }
+            located(chain, ep)
+        })
+        .collect()
+}
+
 /// Entities for an object the backend located, its places, and the
 /// endpoint. A place without a parent sits directly under the endpoint.
 pub fn located(found: Vec<Located>, ep: &EndpointInfo) -> Vec<EntitySpec> {

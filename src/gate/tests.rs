@@ -453,7 +453,7 @@ fn valid_call(tool: &crate::catalog::ToolDef, path: &[&str]) -> serde_json::Map<
     tool.params
         .iter()
         .filter(|p| p.required || path.contains(&p.name))
-        .map(|p| (p.name.to_string(), sample(p.ty)))
+        .map(|p| (p.name.to_string(), sample_for(p)))
         .collect()
 }
 
@@ -585,9 +585,14 @@ fn well_formed_arguments_produce_paths_inside_the_template() {
                 "storage": format!("st.{node}"), "newid": 200,
                 "upid": format!("UPID:n{node}:{vmid:08X}:0000ABCD:6740A1B2:qmstop:{vmid}:root@pam!t:"),
             });
-            let mut args = args.as_object().unwrap().clone();
-            let names: Vec<&str> = tool.params.iter().map(|p| p.name).collect();
-            args.retain(|k, _| names.contains(&k.as_str()) && tool.params.iter().any(|p| p.name == k && p.required));
+            let random = args.as_object().unwrap().clone();
+            // Every required parameter, the path ones with random values.
+            let args: Map<String, Value> = tool
+                .params
+                .iter()
+                .filter(|p| p.required)
+                .map(|p| (p.name.to_string(), random.get(p.name).cloned().unwrap_or_else(|| sample_for(p))))
+                .collect();
             let valid = validate(tool, Some(&Value::Object(args))).expect("valid");
             same_shape(rest.path, &crate::backends::path::fill(rest.path, &valid).unwrap())
         })
@@ -647,6 +652,56 @@ fn id_sample(pattern: &str) -> String {
     format!("{prefix}-abcd1234")
 }
 
+/// A value a parameter accepts: by name for identifiers whose pattern is
+/// the parameter's own (a user id, an HA resource id …), else by type.
+fn sample_for(p: &crate::catalog::Param) -> Value {
+    if !matches!(
+        p.ty,
+        crate::catalog::Ty::Ident { .. } | crate::catalog::Ty::IdList { .. }
+    ) {
+        return sample(p.ty);
+    }
+    let by_name = match p.name {
+        "userid" | "users" => Some(json!("alice@pve")),
+        "poolid" | "pool" => Some(json!("dev")),
+        "storage" => Some(json!("local")),
+        "sid" | "resource" | "resources" => Some(json!("vm:100")),
+        "rule" | "group" => Some(json!("r1")),
+        "groups" | "roles" => Some(json!("ops")),
+        "path" | "export" => Some(json!("/vms/100")),
+        "email" | "mailto" => Some(json!("ops@example.org")),
+        "vms" | "vmid" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => {
+            Some(json!("100,101"))
+        }
+        "reference" => Some(json!("docker.io/library/alpine:3.20")),
+        "filename" => Some(json!("alpine.tar")),
+        "content" => Some(json!("images,iso")),
+        "server" => Some(json!("192.0.2.10")),
+        "vgname" => Some(json!("vg0")),
+        "nodes" => Some(json!("pve1")),
+        "iface" => Some(json!("vmbr1")),
+        "address" | "netmask" | "gateway" => Some(json!("10.0.0.1")),
+        "bridge_ports" => Some(json!("eno1")),
+        "schedule" => Some(json!("daily")),
+        "id" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => Some(json!("backup-1")),
+        "keyboard" => Some(json!("de")),
+        "language" => Some(json!("en")),
+        "service" => Some(json!("pveproxy")),
+        "command" => Some(json!("reload")),
+        "ostemplate" => Some(json!("local:vztmpl/debian.tar.zst")),
+        "typefilter" => Some(json!("qmstart")),
+        "env" => Some(json!(["A=1"])),
+        "source" | "dest" => Some(json!("10.0.0.0/24")),
+        "proto" => Some(json!("tcp")),
+        "dport" | "sport" => Some(json!("22")),
+        "delete_settings" => Some(json!("comment")),
+        "digest" => Some(json!("0123456789abcdef0123456789abcdef01234567")),
+        "type" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => Some(json!("dir")),
+        _ => None,
+    };
+    by_name.unwrap_or_else(|| sample(p.ty))
+}
+
 /// A value each parameter type accepts, so every parameter can be sent.
 fn sample(ty: crate::catalog::Ty) -> Value {
     use crate::catalog::Ty;
@@ -668,6 +723,7 @@ fn sample(ty: crate::catalog::Ty) -> Value {
         Ty::Ident { pattern, .. } if pattern.starts_with("^[0-9A-Fa-f]{1,4}") => json!("10.1.2.3"),
         Ty::Enum(values) => json!(values[0]),
         Ty::PropString { keys, .. } => json!(format!("{}=1", keys[0])),
+        Ty::IntList { min, .. } => json!([min]),
         t if t == Ty::NODE => json!("pve1"),
         t if t == Ty::SNAPNAME => json!("snap1"),
         t if t == Ty::STORAGE => json!("local"),
@@ -690,7 +746,7 @@ fn every_tools_request_conforms_to_the_schema() {
         let mut args: Map<String, Value> = tool
             .all_params()
             .iter()
-            .map(|p| (p.name.to_string(), sample(p.ty)))
+            .map(|p| (p.name.to_string(), sample_for(p)))
             .collect();
         match tool.backend {
             crate::catalog::BackendKind::Vsphere => {
@@ -703,6 +759,10 @@ fn every_tools_request_conforms_to_the_schema() {
                 args.insert("endpoint".into(), json!("vg"));
                 // add_drive takes vm_id or machine_id, never both.
                 args.remove("machine_id");
+                // A force after the wait needs a wait.
+                if args.contains_key("wait_timeout") {
+                    args.insert("wait_timeout".into(), json!(1));
+                }
             }
             crate::catalog::BackendKind::Pve => {}
         }

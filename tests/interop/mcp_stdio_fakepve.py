@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 from fakepve import FakePve
@@ -112,6 +113,87 @@ FAMILY_CALLS = [
     ("pve_list_cluster_backup_info", {}, "/cluster/backup-info/not-backed-up"),
     ("pve_get_cluster_ha_status", {}, "/cluster/ha/status/current"),
     ("pve_list_cluster_replication", {}, "/cluster/replication"),
+    ("pve_list_users", {"enabled": True}, "/access/users"),
+    ("pve_create_user", {"userid": "ci@pve", "password": "interop-user-pw-1", "email": "ci@example.org",
+                         "firstname": "C", "lastname": "I", "enable": True, "expire": 0}, "/access/users"),
+    ("pve_get_user", {"userid": "ci@pve"}, "/access/users/ci@pve"),
+    ("pve_update_user", {"userid": "ci@pve", "comment": "interop"}, "/access/users/ci@pve"),
+    ("pve_list_roles", {}, "/access/roles"),
+    ("pve_list_groups", {}, "/access/groups"),
+    ("pve_list_acls", {}, "/access/acl"),
+    ("pve_list_domains", {}, "/access/domains"),
+    ("pve_update_acl", {"path": "/vms/100", "roles": "PVEVMUser", "users": "ci@pve", "propagate": True}, "/access/acl"),
+    ("pve_delete_user", {"userid": "ci@pve"}, "/access/users/ci@pve"),
+    ("pve_create_pool", {"poolid": "ci", "comment": "interop"}, "/pools"),
+    ("pve_list_pools", {}, "/pools"),
+    ("pve_get_pool", {"poolid": "ci"}, "/pools/ci"),
+    ("pve_update_pool", {"poolid": "ci", "vms": "300"}, "/pools/ci"),
+    ("pve_update_pool", {"poolid": "ci", "vms": "300", "delete": True}, "/pools/ci"),
+    ("pve_delete_pool", {"poolid": "ci"}, "/pools/ci"),
+    ("pve_create_ha_resource", {"sid": "vm:300", "state": "stopped", "max_restart": 2, "max_relocate": 1}, "/cluster/ha/resources"),
+    ("pve_list_ha_resources", {"type": "vm"}, "/cluster/ha/resources"),
+    ("pve_get_ha_resource", {"sid": "vm:300"}, "/cluster/ha/resources/vm:300"),
+    ("pve_update_ha_resource", {"sid": "vm:300", "comment": "ci"}, "/cluster/ha/resources/vm:300"),
+    ("pve_create_ha_rule", {"rule": "ci-rule", "type": "node-affinity", "resources": "vm:300", "nodes": "pve1:2,pve2"}, "/cluster/ha/rules"),
+    ("pve_list_ha_rules", {"type": "node-affinity"}, "/cluster/ha/rules"),
+    ("pve_get_ha_rule", {"rule": "ci-rule"}, "/cluster/ha/rules/ci-rule"),
+    ("pve_update_ha_rule", {"rule": "ci-rule", "comment": "ci"}, "/cluster/ha/rules/ci-rule"),
+    ("pve_delete_ha_rule", {"rule": "ci-rule"}, "/cluster/ha/rules/ci-rule"),
+    ("pve_delete_ha_resource", {"sid": "vm:300"}, "/cluster/ha/resources/vm:300"),
+    ("pve_disarm_ha", {"resource_mode": "freeze"}, "/cluster/ha/status/disarm-ha"),
+    ("pve_arm_ha", {}, "/cluster/ha/status/arm-ha"),
+    ("pve_get_firewall_options", {}, "/cluster/firewall/options"),
+    ("pve_list_firewall_rules", {}, "/cluster/firewall/rules"),
+    ("pve_list_firewall_aliases", {}, "/cluster/firewall/aliases"),
+    ("pve_list_firewall_ipsets", {}, "/cluster/firewall/ipset"),
+    ("pve_update_firewall_options", {"policy_in": "DROP", "log_ratelimit": "enable=1,burst=5,rate=1/second"}, "/cluster/firewall/options"),
+    ("pve_create_firewall_rule", {"action": "ACCEPT", "type": "in", "proto": "tcp", "dport": "22",
+                                  "source": "10.0.0.0/24", "comment": "ssh", "enable": True}, "/cluster/firewall/rules"),
+    ("pve_update_firewall_rule", {"pos": 0, "comment": "ssh from lan"}, "/cluster/firewall/rules/0"),
+    ("pve_delete_firewall_rule", {"pos": 0}, "/cluster/firewall/rules/0"),
+    ("pve_get_storage_config", {"storage": "local"}, "/storage/local"),
+    ("pve_list_node_storage", {"node": "pve1", "content": "iso"}, "/nodes/pve1/storage"),
+    ("pve_get_storage_status", {"node": "pve1", "storage": "local"}, "/nodes/pve1/storage/local/status"),
+    ("pve_create_storage", {"storage": "nas", "type": "nfs", "server": "192.0.2.10", "export": "/srv/pve",
+                            "content": "images,iso"}, "/storage"),
+    ("pve_update_storage", {"storage": "nas", "nodes": "pve1", "disable": False}, "/storage/nas"),
+    ("pve_delete_storage", {"storage": "nas"}, "/storage/nas"),
+    ("pve_list_networks", {"node": "pve1", "type": "bridge"}, "/nodes/pve1/network"),
+    ("pve_create_network", {"node": "pve1", "iface": "vmbr1", "type": "bridge", "bridge_ports": "eno2",
+                            "autostart": True}, "/nodes/pve1/network"),
+    ("pve_get_network", {"node": "pve1", "iface": "vmbr1"}, "/nodes/pve1/network/vmbr1"),
+    ("pve_update_network", {"node": "pve1", "iface": "vmbr1", "type": "bridge", "address": "10.9.0.1",
+                            "netmask": "255.255.255.0"}, "/nodes/pve1/network/vmbr1"),
+    ("pve_delete_network", {"node": "pve1", "iface": "vmbr1"}, "/nodes/pve1/network/vmbr1"),
+    ("pve_list_backup_jobs", {}, "/cluster/backup"),
+    ("pve_create_backup_job", {"vmid": "300", "storage": "local", "schedule": "sat 02:00", "mode": "snapshot",
+                               "compress": "zstd", "enabled": True}, "/cluster/backup"),
+    ("pve_run_backup", {"node": "pve1", "vmid": "300", "storage": "local", "mode": "snapshot"}, "/nodes/pve1/vzdump"),
+    ("pve_update_cluster_options", {"keyboard": "de", "console": "html5", "crs": "ha=static"}, "/cluster/options"),
+    ("pve_list_nodes", {}, "/nodes"),
+    ("pve_get_cluster_status", {}, "/cluster/status"),
+    ("pve_list_cluster_resources", {"type": "vm"}, "/cluster/resources"),
+    ("pve_list_lxc_containers", {"node": "pve1"}, "/nodes/pve1/lxc"),
+    ("pve_get_qemu_status", {"node": "pve1", "vmid": 300}, "/qemu/300/status/current"),
+    ("pve_get_qemu_config", {"node": "pve1", "vmid": 300}, "/qemu/300/config"),
+    ("pve_create_qemu_snapshot", {"node": "pve1", "vmid": 300, "snapname": "ci1", "description": "ci"}, "/qemu/300/snapshot"),
+    ("pve_list_qemu_snapshots", {"node": "pve1", "vmid": 300}, "/qemu/300/snapshot"),
+    ("pve_rollback_qemu_snapshot", {"node": "pve1", "vmid": 300, "snapname": "ci1"}, "/qemu/300/snapshot/ci1/rollback"),
+    ("pve_clone_qemu_vm", {"node": "pve1", "vmid": 300, "newid": 302, "name": "ci-clone", "snapname": "ci1"}, "/qemu/300/clone"),
+    ("pve_delete_qemu_snapshot", {"node": "pve1", "vmid": 300, "snapname": "ci1"}, "/qemu/300/snapshot/ci1"),
+    ("pve_start_qemu_vm", {"node": "pve1", "vmid": 302}, "/qemu/302/status/start"),
+    ("pve_reboot_qemu_vm", {"node": "pve1", "vmid": 302}, "/qemu/302/status/reboot"),
+    ("pve_shutdown_qemu_vm", {"node": "pve1", "vmid": 302, "timeout": 30}, "/qemu/302/status/shutdown"),
+    ("pve_start_lxc_container", {"node": "pve1", "vmid": 210}, "/lxc/210/status/start"),
+    ("pve_stop_lxc_container", {"node": "pve1", "vmid": 210}, "/lxc/210/status/stop"),
+    ("pve_list_storage", {"type": "dir"}, "/storage"),
+    ("pve_list_storage_content", {"node": "pve1", "storage": "local", "content": "iso"}, "/nodes/pve1/storage/local/content"),
+    ("pve_bulk_start_guests", {"vms": [300, 302], "max_workers": 2}, "/cluster/bulk-action/guest/start"),
+    ("pve_bulk_suspend_guests", {"vms": [300], "to_disk": False}, "/cluster/bulk-action/guest/suspend"),
+    ("pve_bulk_migrate_guests", {"vms": [302], "target": "pve2", "online": True}, "/cluster/bulk-action/guest/migrate"),
+    ("pve_bulk_shutdown_guests", {"vms": [300, 302], "timeout": 30, "force_stop": False}, "/cluster/bulk-action/guest/shutdown"),
+    ("pve_get_backup_job", {"id": "backup-ci"}, "/cluster/backup/backup-ci"),
+    ("pve_delete_backup_job", {"id": "backup-ci"}, "/cluster/backup/backup-ci"),
 ]
 
 
@@ -198,7 +280,24 @@ async def main():
                 r = await c.call_tool(tool, args)
                 seen = [q[:2] for q in pve.requests[before:]]
                 check(f"{tool} is accepted by fakepve's PVE schema", not is_error(r), text(r))
-                check(f"{tool} reached {path}", any(m_p[1].endswith(path) for m_p in seen), seen)
+                check(f"{tool} reached {path}", any(urllib.parse.unquote(m_p[1]).endswith(path) for m_p in seen), seen)
+        # A drop-in for mcp-pve: no configuration file, mcp-pve's environment.
+        env = {"PVE_BASE_URL": pve.url, "PVE_TOKEN_ID": TOKEN, "PVE_TOKEN_SECRET": SECRET, "PVE_VERIFY_SSL": "false",
+               "PVE_ACCESS_TIER": "read-only", "PVE_TOOL_BLACKLIST": "pve_get_node_syslog",
+               "PORTCULLIS_AUDIT_LOG": str(Path(tmp) / "dropin-audit.jsonl"),
+               "PORTCULLIS_LOG": "warn", "PATH": os.environ.get("PATH", "")}
+        async with Client(StdioServerParameters(command=BIN, args=["serve"], env=env)) as c:
+            names = {t.name for t in (await c.list_tools()).tools}
+            check("drop-in: the read-only tier lists read tools only",
+                  "pve_list_nodes" in names and "pve_start_qemu_vm" not in names, sorted(names))
+            check("drop-in: a blacklisted tool is not listed", "pve_get_node_syslog" not in names, sorted(names))
+            r = await c.call_tool("pve_list_qemu_vms", {"node": "pve1"})
+            check("drop-in: a read reaches fakepve", not is_error(r), text(r))
+            r = await c.call_tool("pve_get_node_syslog", {"node": "pve1"})
+            check("drop-in: the blacklisted tool is refused", is_error(r), text(r))
+        dropin_log = (Path(tmp) / "dropin-audit.jsonl").read_text()
+        check("drop-in: calls are audited where PORTCULLIS_AUDIT_LOG says", "pve_list_qemu_vms" in dropin_log)
+        check("drop-in: the token secret is not in its audit log", SECRET not in dropin_log)
     finally:
         await pve.stop()
 
@@ -216,6 +315,8 @@ async def main():
     check("the audit chain verifies", verify.returncode == 0, verify.stdout + verify.stderr)
     blob = audit.read_text()
     check("the token secret is not in the audit log", SECRET not in blob)
+    check("passwords given to tools are not in the audit log",
+          "interop-user-pw-1" not in blob and "interop-ct-pw-1" not in blob)
     return summary("interop")
 
 

@@ -53,6 +53,14 @@ struct State {
     /// Each node's system services and whether they run (one set, as the
     /// lab's nodes are alike).
     services: BTreeMap<String, bool>,
+    /// Access control, pools and HA: each a collection of objects by id.
+    collections: BTreeMap<&'static str, BTreeMap<String, serde_json::Map<String, Value>>>,
+    acl: Vec<Value>,
+    ha_armed: bool,
+    firewall: serde_json::Map<String, Value>,
+    rules: Vec<serde_json::Map<String, Value>>,
+    network: BTreeMap<(String, String), serde_json::Map<String, Value>>,
+    options: serde_json::Map<String, Value>,
     task_seconds: f64,
     pid: u32,
 }
@@ -130,13 +138,54 @@ fn bad_params(errors: Value) -> (StatusCode, Value) {
     )
 }
 
+/// Form or query parameters; a repeated one (a list, as PVE takes
+/// `vms=100&vms=101`) joined with commas.
 fn parse_form(raw: &str) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect()
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()).into_owned() {
+        out.entry(k)
+            .and_modify(|have| {
+                have.push(',');
+                have.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    out
 }
 
 impl State {
+    /// The pool a guest is a member of, if any.
+    fn pool_of(&self, vmid: u64) -> Option<String> {
+        self.collections
+            .get("pools")?
+            .iter()
+            .find_map(|(id, pool)| {
+                let listed = pool
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .is_some_and(|m| m.iter().any(|x| x["vmid"] == json!(vmid)))
+                    || pool
+                        .get("vms")
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.split(',').any(|x| x == vmid.to_string()));
+                listed.then(|| id.clone())
+            })
+    }
+
+    fn storages(&self) -> impl Iterator<Item = &serde_json::Map<String, Value>> {
+        self.collections
+            .get("storage")
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    /// Firewall rules are numbered by position, from 0.
+    fn renumber_rules(&mut self) {
+        for (i, r) in self.rules.iter_mut().enumerate() {
+            r.insert("pos".into(), json!(i));
+        }
+    }
+
     fn new_task(&mut self, node: &str, kind: &str, id: &str, exit: &str) -> String {
         self.pid += 1;
         let start = now();
@@ -200,6 +249,252 @@ fn only(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), (Stat
     } else {
         Err(bad_params(Value::Object(extra)))
     }
+}
+
+/// A collection the lab keeps: its API path, the parameter naming an
+/// object, and the parameters create and update take.
+struct Collection {
+    path: &'static str,
+    id: &'static str,
+    create: &'static [&'static str],
+    update: &'static [&'static str],
+}
+
+type Objects = BTreeMap<String, serde_json::Map<String, Value>>;
+
+const COLLECTIONS: [Collection; 6] = [
+    Collection {
+        path: "storage",
+        id: "storage",
+        create: &[
+            "storage", "type", "content", "path", "server", "export", "vgname", "pool", "nodes",
+            "shared",
+        ],
+        update: &["content", "nodes", "shared", "disable"],
+    },
+    Collection {
+        path: "cluster/backup",
+        id: "id",
+        create: &[
+            "id",
+            "vmid",
+            "storage",
+            "schedule",
+            "mode",
+            "compress",
+            "mailnotification",
+            "mailto",
+            "enabled",
+            "node",
+            "pool",
+            "maxfiles",
+        ],
+        update: &["vmid", "storage", "schedule", "mode", "compress", "enabled"],
+    },
+    Collection {
+        path: "access/users",
+        id: "userid",
+        create: &[
+            "userid",
+            "password",
+            "email",
+            "firstname",
+            "lastname",
+            "groups",
+            "comment",
+            "enable",
+            "expire",
+        ],
+        update: &[
+            "email",
+            "firstname",
+            "lastname",
+            "groups",
+            "comment",
+            "enable",
+            "expire",
+        ],
+    },
+    Collection {
+        path: "pools",
+        id: "poolid",
+        create: &["poolid", "comment"],
+        update: &["comment", "vms", "storage", "delete"],
+    },
+    Collection {
+        path: "cluster/ha/resources",
+        id: "sid",
+        create: &[
+            "sid",
+            "group",
+            "max_relocate",
+            "max_restart",
+            "state",
+            "comment",
+        ],
+        update: &[
+            "group",
+            "max_relocate",
+            "max_restart",
+            "state",
+            "comment",
+            "delete",
+            "digest",
+        ],
+    },
+    Collection {
+        path: "cluster/ha/rules",
+        id: "rule",
+        create: &[
+            "rule",
+            "type",
+            "resources",
+            "affinity",
+            "nodes",
+            "strict",
+            "disable",
+            "comment",
+        ],
+        update: &[
+            "resources",
+            "affinity",
+            "nodes",
+            "strict",
+            "disable",
+            "comment",
+            "delete",
+            "digest",
+            "type",
+        ],
+    },
+];
+
+fn seed_collections() -> BTreeMap<&'static str, Objects> {
+    let objects = |items: Value, id: &str| -> Objects {
+        items
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| Some((o.get(id)?.as_str()?.to_string(), o.as_object()?.clone())))
+            .collect()
+    };
+    [
+        ("access/users", objects(json!([
+            {"userid": "root@pam", "enable": 1, "expire": 0, "tokens": {"lab": {"privsep": 1, "expire": 0}}},
+            {"userid": "alice@pve", "enable": 1, "expire": 0, "groups": "readers"},
+        ]), "userid")),
+        ("pools", objects(json!([
+            {"poolid": "dev", "comment": "development", "members": [{"type": "qemu", "vmid": 102, "id": "qemu/102"}]},
+        ]), "poolid")),
+        ("cluster/ha/resources", objects(json!([
+            {"sid": "vm:101", "type": "vm", "state": "started", "max_relocate": 1, "max_restart": 1},
+        ]), "sid")),
+        ("storage", objects(Value::Array(
+            STORAGE
+                .iter()
+                .map(|(s, t, c)| json!({"storage": s, "type": t, "content": c, "shared": 0}))
+                .collect(),
+        ), "storage")),
+        ("cluster/backup", objects(json!([
+            {"id": "backup-nightly", "schedule": "daily 02:00", "storage": "local", "mode": "snapshot", "all": 1, "enabled": 1},
+        ]), "id")),
+        ("cluster/ha/rules", objects(json!([
+            {"rule": "keep-db-apart", "type": "resource-affinity", "resources": "vm:101", "affinity": "negative"},
+        ]), "rule")),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// GET, POST, PUT and DELETE on one of the lab's collections.
+fn collection(
+    st: &mut State,
+    method: &str,
+    c: &Collection,
+    id: Option<&str>,
+    p: &BTreeMap<String, String>,
+) -> Result<(StatusCode, Value), (StatusCode, Value)> {
+    let items = st.collections.entry(c.path).or_default();
+    let missing = |id: &str| {
+        fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{} '{id}' does not exist", c.id),
+        )
+    };
+    Ok(match (method, id) {
+        ("GET", None) => ok(Value::Array(
+            items
+                .values()
+                .filter(|o| {
+                    p.iter().all(|(k, want)| {
+                        let key = if k == "enabled" { "enable" } else { k.as_str() };
+                        match o.get(key) {
+                            Some(Value::String(s)) => s == want,
+                            Some(other) => {
+                                serde_json::from_str::<Value>(want).ok().as_ref() == Some(other)
+                            }
+                            None => false,
+                        }
+                    })
+                })
+                .cloned()
+                .map(Value::Object)
+                .collect(),
+        )),
+        ("GET", Some(id)) => ok(Value::Object(
+            items.get(id).cloned().ok_or_else(|| missing(id))?,
+        )),
+        ("POST", None) => {
+            only(p, c.create)?;
+            let id = p.get(c.id).cloned().ok_or_else(|| {
+                bad_params(json!({c.id: "property is missing and it is not optional"}))
+            })?;
+            if items.contains_key(&id) {
+                return Err(fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("{} '{id}' already exists", c.id),
+                ));
+            }
+            let o: serde_json::Map<String, Value> = p
+                .iter()
+                .filter(|(k, _)| *k != "password")
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            items.insert(id, o);
+            ok(Value::Null)
+        }
+        ("PUT", Some(id)) => {
+            only(p, c.update)?;
+            let o = items.get_mut(id).ok_or_else(|| missing(id))?;
+            for (k, v) in p {
+                o.insert(k.clone(), json!(v));
+            }
+            ok(Value::Null)
+        }
+        ("DELETE", Some(id)) => {
+            only(p, &[])?;
+            let members = items
+                .get(id)
+                .ok_or_else(|| missing(id))?
+                .get("members")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if members > 0 {
+                return Err(fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("pool '{id}' is not empty"),
+                ));
+            }
+            items.remove(id);
+            ok(Value::Null)
+        }
+        (m, _) => {
+            return Err(fail(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("Method '{m} /{}' not implemented", c.path),
+            ))
+        }
+    })
 }
 
 /// The guest kind a path segment names.
@@ -299,7 +594,113 @@ fn route_inner(
                 _ => Err(guest_missing(node, id, kind)),
             }
         };
+    let joined = segs.join("/");
+    // A backup job's id is made by PVE, not given.
+    if method == "POST" && joined == "cluster/backup" {
+        let n = st
+            .collections
+            .get("cluster/backup")
+            .map_or(0, BTreeMap::len);
+        let mut with_id = p.clone();
+        with_id.insert("id".into(), format!("backup-{:08x}", n + 1));
+        return collection(st, method, &COLLECTIONS[1], None, &with_id);
+    }
+    for c in &COLLECTIONS {
+        if joined == c.path {
+            return collection(st, method, c, None, p);
+        }
+        if let Some(id) = joined
+            .strip_prefix(c.path)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            if !id.contains('/') {
+                return collection(st, method, c, Some(id), p);
+            }
+        }
+    }
     Ok(match (method, segs.as_slice()) {
+        ("GET", ["access", "roles"]) => ok(json!([
+            {"roleid": "Administrator", "special": 1, "privs": "Sys.Audit,Sys.Modify,VM.PowerMgmt"},
+            {"roleid": "PVEVMUser", "special": 1, "privs": "VM.Console,VM.PowerMgmt"},
+            {"roleid": "PVEAuditor", "special": 1, "privs": "Sys.Audit,VM.Audit"},
+        ])),
+        ("GET", ["access", "groups"]) => ok(json!([
+            {"groupid": "readers", "comment": "read-only", "users": "alice@pve"},
+            {"groupid": "ops", "comment": "operators", "users": ""},
+        ])),
+        ("GET", ["access", "domains"]) => ok(json!([
+            {"realm": "pam", "type": "pam", "comment": "Linux PAM"},
+            {"realm": "pve", "type": "pve", "comment": "Proxmox VE authentication server", "default": 1},
+        ])),
+        ("GET", ["access", "acl"]) => ok(Value::Array(st.acl.clone())),
+        ("PUT", ["access", "acl"]) => {
+            only(p, &["path", "roles", "users", "groups", "tokens", "propagate", "delete"])?;
+            let required = |k: &str| {
+                p.get(k)
+                    .cloned()
+                    .ok_or_else(|| bad_params(json!({k: "property is missing and it is not optional"})))
+            };
+            let (path, roles) = (required("path")?, required("roles")?);
+            let delete = p.get("delete").is_some_and(|d| d == "1");
+            let propagate = if p.get("propagate").is_some_and(|v| v == "0") { 0 } else { 1 };
+            for (kind, key) in [("user", "users"), ("group", "groups")] {
+                for who in p.get(key).map(String::as_str).unwrap_or("").split(',').filter(|w| !w.is_empty()) {
+                    for role in roles.split(',') {
+                        st.acl.retain(|a| !(a["path"] == path && a["ugid"] == who && a["roleid"] == role));
+                        if !delete {
+                            st.acl.push(json!({"path": path, "type": kind, "ugid": who, "roleid": role, "propagate": propagate}));
+                        }
+                    }
+                }
+            }
+            ok(Value::Null)
+        }
+        ("POST", ["cluster", "ha", "status", which @ ("arm-ha" | "disarm-ha")]) => {
+            let disarm = *which == "disarm-ha";
+            only(p, if disarm { &["resource-mode"] } else { &[] })?;
+            if disarm && !matches!(p.get("resource-mode").map(String::as_str), Some("freeze" | "ignore")) {
+                return Err(bad_params(json!({"resource-mode": "value must be one of freeze, ignore"})));
+            }
+            st.ha_armed = !disarm;
+            ok(Value::Null)
+        }
+        ("POST", ["cluster", "bulk-action", "guest", action @ ("start" | "shutdown" | "suspend" | "migrate")]) => {
+            let allowed: &[&str] = match *action {
+                "start" => &["vms", "timeout", "max-workers"],
+                "shutdown" => &["vms", "timeout", "force-stop", "max-workers"],
+                "suspend" => &["vms", "to-disk", "statestorage", "max-workers"],
+                _ => &["vms", "target", "online", "with-local-disks", "max-workers"],
+            };
+            only(p, allowed)?;
+            let vms: Vec<u64> = p
+                .get("vms")
+                .map(String::as_str)
+                .unwrap_or("")
+                .split(',')
+                .map(|v| v.parse().map_err(|_| bad_params(json!({"vms": "type check ('integer') failed"}))))
+                .collect::<Result<_, _>>()?;
+            if let Some(missing) = vms.iter().find(|v| !st.guests.contains_key(v)) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("guest {missing} does not exist")));
+            }
+            let target = p.get("target").cloned();
+            if *action == "migrate" && !target.as_deref().is_some_and(|t| NODES.contains(&t)) {
+                return Err(bad_params(json!({"target": "no such cluster node"})));
+            }
+            for id in &vms {
+                let g = st.guests.get_mut(id).expect("checked above");
+                match *action {
+                    "start" => g.running = true,
+                    "shutdown" => {
+                        g.running = false;
+                        g.suspended = false;
+                    }
+                    "suspend" if g.kind == Kind::Qemu && g.running => g.suspended = true,
+                    "migrate" => g.node = target.clone().unwrap_or_default(),
+                    _ => {}
+                }
+            }
+            ok(json!(st.new_task("pve1", &format!("bulk{action}"), "", "OK")))
+        }
         ("GET", ["version"]) => ok(json!({"version": "9.0.3", "release": "9.0", "repoid": "lab"})),
         ("GET", ["nodes"]) => ok(Value::Array(
             NODES
@@ -569,28 +970,150 @@ fn route_inner(
                 st.tasks.iter().rev().take(max).enumerate().map(|(i, t)| json!({"id": i, "node": t.node, "time": t.start, "pri": 6, "tag": "pvedaemon", "user": TOKEN_ID, "msg": format!("starting task {}", t.upid)})).collect(),
             ))
         }
-        ("GET", ["cluster", "options"]) => ok(json!({"keyboard": "en-us", "language": "en", "console": "html5", "http_proxy": "http://proxyuser:proxy-canary-pw@proxy.lab.internal:3128", "migration": {"type": "secure"}})),
+        ("GET", ["cluster", "options"]) => ok(Value::Object(st.options.clone())),
         ("GET", ["cluster", "backup-info", "not-backed-up"]) => ok(Value::Array(
             st.guests.iter().map(|(id, g)| json!({"vmid": id, "name": g.name, "type": if g.kind == Kind::Qemu { "qemu" } else { "lxc" }})).collect(),
         )),
         ("GET", ["cluster", "ha", "status", "current"]) => ok(json!([
             {"id": "quorum", "type": "quorum", "status": "OK", "quorate": 1, "node": "pve1"},
-            {"id": "master", "type": "master", "status": "pve1 (active, 1764547200)", "node": "pve1"},
+            {"id": "master", "type": "master", "status": if st.ha_armed { "pve1 (active, 1764547200)" } else { "pve1 (disarmed)" }, "node": "pve1"},
         ])),
         ("GET", ["cluster", "replication"]) => ok(json!([])),
-        ("GET", ["storage"]) => {
-            only(p, &["type"])?;
+        ("GET", ["nodes", _, "storage"]) => {
+            only(p, &["content", "storage", "enabled", "format", "target"])?;
             ok(Value::Array(
-                STORAGE
-                    .iter()
-                    .filter(|(_, t, _)| p.get("type").is_none_or(|want| want == t))
-                    .map(|(s, t, c)| json!({"storage": s, "type": t, "content": c, "shared": 0}))
+                st.storages()
+                    .filter(|o| p.get("content").is_none_or(|c| o.get("content").and_then(Value::as_str).is_some_and(|have| have.split(',').any(|h| c.split(',').any(|w| w == h)))))
+                    .map(|o| {
+                        let mut v = Value::Object(o.clone());
+                        v["total"] = json!(107_374_182_400u64);
+                        v["used"] = json!(32_212_254_720u64);
+                        v["avail"] = json!(75_161_927_680u64);
+                        v["active"] = json!(1);
+                        v
+                    })
                     .collect(),
             ))
         }
+        ("GET", ["nodes", _, "storage", storage, "status"]) => {
+            if !st.storages().any(|o| o.get("storage") == Some(&json!(storage))) {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("storage '{storage}' does not exist")));
+            }
+            ok(json!({"storage": storage, "total": 107_374_182_400u64, "used": 32_212_254_720u64, "avail": 75_161_927_680u64, "active": 1, "enabled": 1}))
+        }
+        ("POST", ["nodes", node, "storage", storage, "oci-registry-pull"]) => {
+            only(p, &["reference", "filename"])?;
+            if !p.contains_key("reference") {
+                return Err(bad_params(json!({"reference": "property is missing and it is not optional"})));
+            }
+            ok(json!(st.new_task(node, "ocipull", storage, "OK")))
+        }
+        ("POST", ["nodes", node, "vzdump"]) => {
+            only(p, &["vmid", "storage", "mode", "compress", "mailnotification", "mailto", "all"])?;
+            for id in p.get("vmid").map(String::as_str).unwrap_or("").split(',').filter(|v| !v.is_empty()) {
+                if id.parse::<u64>().map_or(true, |v| !st.guests.contains_key(&v)) {
+                    return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("guest {id} does not exist")));
+                }
+            }
+            // PVE names one guest in the UPID, none for several.
+            let id = p.get("vmid").filter(|v| !v.contains(',')).cloned().unwrap_or_default();
+            ok(json!(st.new_task(node, "vzdump", &id, "OK")))
+        }
+        ("GET", ["cluster", "firewall", "options"]) => ok(Value::Object(st.firewall.clone())),
+        ("PUT", ["cluster", "firewall", "options"]) => {
+            only(p, &["enable", "policy_in", "policy_out", "log_ratelimit", "ebtables", "digest", "delete"])?;
+            for (k, v) in p {
+                st.firewall.insert(k.clone(), json!(v));
+            }
+            ok(Value::Null)
+        }
+        ("GET", ["cluster", "firewall", "rules"]) => ok(Value::Array(st.rules.iter().cloned().map(Value::Object).collect())),
+        ("POST", ["cluster", "firewall", "rules"]) => {
+            only(p, &["action", "type", "enable", "source", "dest", "proto", "dport", "sport", "comment", "pos", "macro", "iface", "log"])?;
+            for k in ["action", "type"] {
+                if !p.contains_key(k) {
+                    return Err(bad_params(json!({k: "property is missing and it is not optional"})));
+                }
+            }
+            let at = p.get("pos").and_then(|v| v.parse().ok()).unwrap_or(0usize).min(st.rules.len());
+            let rule: serde_json::Map<String, Value> = p.iter().filter(|(k, _)| *k != "pos").map(|(k, v)| (k.clone(), json!(v))).collect();
+            st.rules.insert(at, rule);
+            st.renumber_rules();
+            ok(Value::Null)
+        }
+        ("PUT" | "DELETE", ["cluster", "firewall", "rules", pos]) => {
+            let at: usize = pos.parse().map_err(|_| bad_params(json!({"pos": "type check ('integer') failed"})))?;
+            if at >= st.rules.len() {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("no rule at position {at}")));
+            }
+            if method == "DELETE" {
+                only(p, &["digest"])?;
+                st.rules.remove(at);
+            } else {
+                only(p, &["action", "enable", "source", "dest", "proto", "dport", "sport", "comment", "digest", "moveto", "type", "delete"])?;
+                for (k, v) in p {
+                    st.rules[at].insert(k.clone(), json!(v));
+                }
+            }
+            st.renumber_rules();
+            ok(Value::Null)
+        }
+        ("GET", ["cluster", "firewall", "aliases"]) => ok(json!([{"name": "lab-net", "cidr": "10.0.0.0/24", "comment": "lab"}])),
+        ("GET", ["cluster", "firewall", "ipset"]) => ok(json!([{"name": "management", "comment": "admin hosts"}])),
+        ("GET", ["nodes", node, "network"]) => {
+            only(p, &["type"])?;
+            ok(Value::Array(
+                st.network
+                    .iter()
+                    .filter(|((n, _), o)| n == node && p.get("type").is_none_or(|t| o.get("type") == Some(&json!(t))))
+                    .map(|(_, o)| Value::Object(o.clone()))
+                    .collect(),
+            ))
+        }
+        ("GET", ["nodes", node, "network", iface]) => ok(Value::Object(
+            st.network
+                .get(&((*node).to_string(), (*iface).to_string()))
+                .cloned()
+                .ok_or_else(|| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("interface '{iface}' does not exist")))?,
+        )),
+        ("POST" | "PUT", ["nodes", node, "network", rest @ ..]) if rest.len() <= 1 => {
+            only(p, &["iface", "type", "address", "netmask", "gateway", "bridge_ports", "bridge_vlan_aware", "autostart", "comments"])?;
+            let iface = rest.first().map(|s| (*s).to_string()).or_else(|| p.get("iface").cloned())
+                .ok_or_else(|| bad_params(json!({"iface": "property is missing and it is not optional"})))?;
+            if !p.contains_key("type") {
+                return Err(bad_params(json!({"type": "property is missing and it is not optional"})));
+            }
+            let key = ((*node).to_string(), iface.clone());
+            let exists = st.network.contains_key(&key);
+            if method == "POST" && exists {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("interface '{iface}' already exists")));
+            }
+            if method == "PUT" && !exists {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("interface '{iface}' does not exist")));
+            }
+            let o = st.network.entry(key).or_default();
+            o.insert("iface".into(), json!(iface));
+            for (k, v) in p {
+                o.insert(k.clone(), json!(v));
+            }
+            ok(Value::Null)
+        }
+        ("DELETE", ["nodes", node, "network", iface]) => {
+            if st.network.remove(&((*node).to_string(), (*iface).to_string())).is_none() {
+                return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("interface '{iface}' does not exist")));
+            }
+            ok(Value::Null)
+        }
+        ("PUT", ["cluster", "options"]) => {
+            only(p, &["keyboard", "language", "console", "http_proxy", "migration_unsecure", "crs", "delete"])?;
+            for (k, v) in p {
+                st.options.insert(k.clone(), json!(v));
+            }
+            ok(Value::Null)
+        }
         ("GET", ["nodes", node, "storage", storage, "content"]) => {
             only(p, &["content", "vmid"])?;
-            if !STORAGE.iter().any(|(s, _, _)| s == storage) {
+            if !st.storages().any(|o| o.get("storage") == Some(&json!(storage))) {
                 return Err(fail(StatusCode::INTERNAL_SERVER_ERROR, format!("storage '{storage}' does not exist")));
             }
             let mut items = Vec::new();
@@ -617,13 +1140,17 @@ fn route_inner(
             let mut r: Vec<Value> = Vec::new();
             for n in NODES {
                 r.push(json!({"id": format!("node/{n}"), "type": "node", "node": n, "status": "online"}));
-                for (s, t, _) in STORAGE {
-                    r.push(json!({"id": format!("storage/{n}/{s}"), "type": "storage", "storage": s, "node": n, "plugintype": t}));
+                for o in st.storages() {
+                    let (s, t) = (o.get("storage").cloned().unwrap_or_default(), o.get("type").cloned().unwrap_or_default());
+                    r.push(json!({"id": format!("storage/{n}/{}", s.as_str().unwrap_or_default()), "type": "storage", "storage": s, "node": n, "plugintype": t}));
                 }
             }
             for (id, g) in &st.guests {
                 let t = if g.kind == Kind::Qemu { "qemu" } else { "lxc" };
                 let mut v = State::guest_view(*id, g);
+                if let Some(pool) = st.pool_of(*id) {
+                    v["pool"] = json!(pool);
+                }
                 v["id"] = json!(format!("{t}/{id}"));
                 v["type"] = json!(t);
                 v["node"] = json!(g.node);
@@ -724,6 +1251,25 @@ impl Lab {
             .into_iter()
             .map(|s| (s.to_string(), true))
             .collect(),
+            collections: seed_collections(),
+            acl: vec![
+                json!({"path": "/", "type": "user", "ugid": "root@pam", "roleid": "Administrator", "propagate": 1}),
+            ],
+            ha_armed: true,
+            firewall: json!({"enable": 0, "policy_in": "DROP", "policy_out": "ACCEPT"}).as_object().cloned().unwrap_or_default(),
+            rules: vec![json!({"pos": 0, "type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8006", "comment": "web UI"}).as_object().cloned().unwrap_or_default()],
+            network: NODES
+                .iter()
+                .flat_map(|n| {
+                    [("vmbr0", "bridge"), ("eno1", "eth")].map(|(i, t)| {
+                        ((n.to_string(), i.to_string()), json!({"iface": i, "type": t, "active": 1, "autostart": 1}).as_object().cloned().unwrap_or_default())
+                    })
+                })
+                .collect(),
+            options: json!({"keyboard": "en-us", "language": "en", "console": "html5", "http_proxy": "http://proxyuser:proxy-canary-pw@proxy.lab.internal:3128", "migration": {"type": "secure"}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             task_seconds,
             pid: 0x1000,
         }));

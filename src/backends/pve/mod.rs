@@ -85,34 +85,51 @@ fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
 }
 
 /// mcp-pve argument names whose Proxmox VE parameter is spelt otherwise.
-const WIRE_NAMES: &[(&str, &str)] = &[("ssh_public_keys", "ssh-public-keys")];
+const WIRE_NAMES: &[(&str, &str)] = &[
+    ("ssh_public_keys", "ssh-public-keys"),
+    ("max_workers", "max-workers"),
+    ("force_stop", "force-stop"),
+    ("to_disk", "to-disk"),
+    ("with_local_disks", "with-local-disks"),
+    ("delete_settings", "delete"),
+    ("resource_mode", "resource-mode"),
+];
 
 /// Arguments sent as query or form parameters: everything but path
 /// placeholders and Portcullis's own control arguments. PVE wants booleans
-/// as 0/1, and a list (a container's `env`) as one NUL-separated string.
+/// as 0/1, a list of numbers (bulk `vms`) as the parameter repeated, and a
+/// list of strings (a container's `env`) as one NUL-separated string.
 fn backend_params(tool: &ToolDef, args: &ValidArgs) -> Vec<(String, String)> {
     let in_path = tool.path_params();
-    args.as_map()
+    let mut out = Vec::new();
+    for (k, v) in args
+        .as_map()
         .iter()
         .filter(|(k, _)| !in_path.contains(&k.as_str()) && !control::ALL.contains(&k.as_str()))
-        .map(|(k, v)| {
-            let v = match v {
-                Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
+    {
+        let name = WIRE_NAMES
+            .iter()
+            .find(|(ours, _)| ours == k)
+            .map_or(k.as_str(), |(_, wire)| wire)
+            .to_string();
+        match v {
+            Value::Array(items) if items.iter().all(Value::is_number) => {
+                out.extend(items.iter().map(|i| (name.clone(), i.to_string())));
+            }
+            Value::Array(items) => out.push((
+                name,
+                items
                     .iter()
                     .filter_map(Value::as_str)
                     .collect::<Vec<_>>()
                     .join("\0"),
-                other => other.to_string(),
-            };
-            let name = WIRE_NAMES
-                .iter()
-                .find(|(ours, _)| ours == k)
-                .map_or(k.as_str(), |(_, wire)| wire);
-            (name.to_string(), v)
-        })
-        .collect()
+            )),
+            Value::Bool(b) => out.push((name, if *b { "1" } else { "0" }.to_string())),
+            Value::String(s) => out.push((name, s.clone())),
+            other => out.push((name, other.to_string())),
+        }
+    }
+    out
 }
 
 /// Credentials inside URLs in an answer (a datacenter's `http_proxy`
@@ -248,7 +265,12 @@ impl PveClient {
         let Some(upid) = data.as_str() else {
             return Ok(data);
         };
-        let node = args.str("node").unwrap_or_default();
+        // A cluster-wide task (a bulk action) runs on the node its UPID
+        // names; the UPID is validated before it is used.
+        let node = args
+            .str("node")
+            .or_else(|| upid.split(':').nth(1))
+            .unwrap_or_default();
         if !args.bool(control::WAIT).unwrap_or(true) {
             return Ok(json!({"upid": upid, "status": "running"}));
         }
@@ -347,7 +369,124 @@ impl PveClient {
     }
 }
 
+impl PveClient {
+    /// Where each guest of a bulk call lives: its kind (VM or container),
+    /// node and pool, from `/cluster/resources`. Read only.
+    async fn locate_guests(
+        &self,
+        endpoint: &str,
+        args: &ValidArgs,
+    ) -> Result<Vec<super::Located>, BackendError> {
+        let all = self
+            .request(
+                Method::Get,
+                "/cluster/resources",
+                &[("type".into(), "vm".into())],
+            )
+            .await?;
+        let rows = all.as_array().cloned().unwrap_or_default();
+        let wanted: Vec<i64> = args
+            .as_map()
+            .get("vms")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect();
+        let mut out: Vec<super::Located> = Vec::new();
+        let mut guests: Vec<super::Located> = Vec::new();
+        let add = |l: super::Located, out: &mut Vec<super::Located>| {
+            if !out.iter().any(|o| o.kind == l.kind && o.id == l.id) {
+                out.push(l);
+            }
+        };
+        for vmid in wanted {
+            let row = rows
+                .iter()
+                .find(|r| r.get("vmid").and_then(Value::as_i64) == Some(vmid))
+                .ok_or_else(|| BackendError::NotFound {
+                    endpoint: self.name.clone(),
+                    what: format!("guest {vmid}"),
+                })?;
+            let text = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (node, pool) = (text("node"), text("pool"));
+            // Values from the backend become entity ids: checked as strictly
+            // as arguments.
+            let plain = |s: &str| {
+                !s.is_empty()
+                    && s.len() <= 64
+                    && !s.starts_with('.')
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            };
+            if !plain(&node) || !(pool.is_empty() || plain(&pool)) {
+                return Err(BackendError::Garbage {
+                    endpoint: self.name.clone(),
+                    detail: format!(
+                        "guest {vmid} has a node or pool name that is not a plain name"
+                    ),
+                });
+            }
+            let (kind, id) = if text("type") == "lxc" {
+                ("Container", format!("{endpoint}/ct/{vmid}"))
+            } else {
+                ("Vm", format!("{endpoint}/{vmid}"))
+            };
+            let mut parents = vec![("Node", format!("{endpoint}/{node}"))];
+            add(
+                super::Located {
+                    kind: "Node",
+                    id: format!("{endpoint}/{node}"),
+                    attrs: vec![("name", json!(node))],
+                    parents: Vec::new(),
+                },
+                &mut out,
+            );
+            if !pool.is_empty() {
+                parents.push(("Pool", format!("{endpoint}/{pool}")));
+                add(
+                    super::Located {
+                        kind: "Pool",
+                        id: format!("{endpoint}/{pool}"),
+                        attrs: vec![("poolid", json!(pool))],
+                        parents: Vec::new(),
+                    },
+                    &mut out,
+                );
+            }
+            guests.push(super::Located {
+                kind,
+                id,
+                attrs: vec![("vmid", json!(vmid)), ("node", json!(node))],
+                parents,
+            });
+        }
+        // The guests in the order given, then their places.
+        guests.extend(out);
+        Ok(guests)
+    }
+}
+
 impl super::Client for PveClient {
+    fn locate<'a>(
+        &'a self,
+        tool: &'a ToolDef,
+        args: &'a ValidArgs,
+        _with_tags: bool,
+    ) -> super::BoxFuture<'a, Result<Option<Vec<super::Located>>, BackendError>> {
+        Box::pin(async move {
+            if tool.per_guest.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(self.locate_guests(&self.name, args).await?))
+        })
+    }
+
     fn execute<'a>(
         &'a self,
         tool: &'a ToolDef,

@@ -1,6 +1,6 @@
 //! mcp-pve's read-only cluster tools beyond status and resources.
 
-use super::{tool, Spec, Target as T};
+use super::{in_family, Target as T};
 use crate::catalog::{Decl, Param, Tier::*, Ty};
 
 use super::Method::*;
@@ -11,16 +11,15 @@ fn cluster_read(
     description: &'static str,
     path: &'static str,
 ) -> Decl {
-    tool(Spec {
+    in_family(
+        "cluster",
+        Read,
+        T::Endpoint,
+        (Get, path),
         name,
         title,
         description,
-        category: "cluster",
-        tier: Read,
-        target: T::Endpoint,
-        method: Get,
-        path,
-    })
+    )
 }
 
 pub(super) fn tools() -> Vec<Decl> {

@@ -1,6 +1,6 @@
 //! mcp-pve's LXC container tools beyond start, stop and list.
 
-use super::{tool, Spec, Target as T, DESCRIPTION, NODE, SNAPNAME, TIMEFRAME, VMID};
+use super::{in_family, Target as T, DESCRIPTION, NODE, SNAPNAME, TIMEFRAME, VMID};
 use crate::catalog::{Decl, Param, Tier::*, Ty};
 
 use super::Method::*;
@@ -14,16 +14,15 @@ fn ct(
     method: super::Method,
     path: &'static str,
 ) -> Decl {
-    tool(Spec {
+    in_family(
+        "lxc",
+        tier,
+        T::Container,
+        (method, path),
         name,
         title,
         description,
-        category: "lxc",
-        tier,
-        target: T::Container,
-        method,
-        path,
-    })
+    )
     .params(&[NODE, VMID])
 }
 

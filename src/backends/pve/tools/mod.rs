@@ -169,6 +169,24 @@ pub enum Target {
     /// A storage; scoped to a node when the tool takes one.
     Storage,
     Task,
+    /// A resource pool, named by `poolid`.
+    Pool,
+    /// A Proxmox VE user, named by `userid`.
+    PveUser,
+    /// A permission path, named by `path`.
+    AclPath,
+    /// An HA resource, named by `sid`.
+    HaResource,
+    /// An HA rule, named by `rule`.
+    HaRule,
+    /// A cluster firewall rule, named by `pos`.
+    FirewallRule,
+    /// A backup job, named by `id`.
+    BackupJob,
+    /// A node's network interface, named by `iface`.
+    NetworkInterface,
+    /// Every guest `vms` lists, each authorized alone.
+    Guests,
 }
 
 impl Target {
@@ -181,6 +199,15 @@ impl Target {
             Target::Container => "Container",
             Target::Storage => "Storage",
             Target::Task => "Task",
+            Target::Pool => "Pool",
+            Target::PveUser => "PveUser",
+            Target::AclPath => "AclPath",
+            Target::HaResource => "HaResource",
+            Target::HaRule => "HaRule",
+            Target::FirewallRule => "FirewallRule",
+            Target::BackupJob => "BackupJob",
+            Target::NetworkInterface => "NetworkInterface",
+            Target::Guests => "Vm, Container",
         }
     }
 }
@@ -231,7 +258,11 @@ pub(super) const DESCRIPTION: Param = Param::optional(
     "Free-text description.",
 );
 
+mod access;
+mod admin;
+mod bulk;
 mod cluster;
+mod ha;
 mod lxc;
 mod nodes;
 mod qemu;
@@ -255,6 +286,33 @@ const TIMEFRAME: Param = Param::required(
     Ty::Enum(&["hour", "day", "week", "month", "year"]),
     "Time frame of the statistics.",
 );
+
+/// A tool of a family whose helper fixes some of its fields (`at`: its
+/// method and path).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every field named at the call site's helper"
+)]
+fn in_family(
+    category: &'static str,
+    tier: Tier,
+    target: Target,
+    at: (Method, &'static str),
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+) -> Decl {
+    tool(Spec {
+        name,
+        title,
+        description,
+        category,
+        tier,
+        target,
+        method: at.0,
+        path: at.1,
+    })
+}
 
 fn tool(s: Spec) -> Decl {
     Decl::new(
@@ -768,6 +826,10 @@ pub fn tools() -> Vec<ToolDef> {
     .chain(lxc::tools())
     .chain(nodes::tools())
     .chain(cluster::tools())
+    .chain(access::tools())
+    .chain(ha::tools())
+    .chain(admin::tools())
+    .chain(bulk::tools())
     .map(|d| d.0)
     .collect()
 }

@@ -1,7 +1,7 @@
 //! mcp-pve's node tools beyond list and status: version, DNS, time,
 //! syslog, services; and stopping a task.
 
-use super::{tool, Spec, Target as T, NODE, UPID};
+use super::{in_family, tool, Spec, Target as T, NODE, UPID};
 use crate::catalog::{Decl, DestructiveIf, Param, Tier::*, Ty};
 
 use super::Method::*;
@@ -12,16 +12,15 @@ fn node_read(
     description: &'static str,
     path: &'static str,
 ) -> Decl {
-    tool(Spec {
+    in_family(
+        "nodes",
+        Read,
+        T::Node,
+        (Get, path),
         name,
         title,
         description,
-        category: "nodes",
-        tier: Read,
-        target: T::Node,
-        method: Get,
-        path,
-    })
+    )
     .params(&[NODE])
 }
 
