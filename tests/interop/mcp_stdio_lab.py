@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 
 from interop_common import accept, check, is_error, summary, text
 
@@ -64,6 +65,15 @@ async def main():
         check("the human was asked once", len(ASKED) == 1, ASKED)
         r = await c.call_tool("vergeos_power_off_vm", {"id": 2})
         check("a graceful power-off runs without asking", not is_error(r) and len(ASKED) == 1, (text(r), ASKED))
+
+        # mcp-pve 0.7.0: every tool, every argument name (the list its
+        # release ships, kept in tests/interop/data).
+        peers = json.loads((Path(__file__).parent / "data" / "mcp-pve-0.7.0-tools.json").read_text())
+        missing = [t["name"] for t in peers if t["name"] not in tools]
+        check("an admin sees all 117 mcp-pve 0.7.0 tools", len(peers) == 117 and not missing, missing)
+        unknown = [(t["name"], p["name"]) for t in peers if t["name"] in tools
+                   for p in t["params"] if p["name"] not in tools[t["name"]].input_schema.get("properties", {})]
+        check("every mcp-pve argument name is accepted", not unknown, unknown)
 
     async with client("bob") as c:
         names = {t.name for t in (await c.list_tools()).tools}
