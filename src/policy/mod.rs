@@ -99,6 +99,23 @@ fn action_uid(name: &str) -> EntityUid {
     )
 }
 
+/// The schema parsed from its text, once per text: every policy load and
+/// reload builds the same schema from the same catalog, and parsing it
+/// (thousands of lines) is most of a load's cost.
+fn parsed_schema(text: &str) -> Result<Schema, PolicyError> {
+    static PARSED: std::sync::Mutex<Option<(String, Schema)>> = std::sync::Mutex::new(None);
+    let mut cached = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((t, s)) = cached.as_ref() {
+        if t == text {
+            return Ok(s.clone());
+        }
+    }
+    let (parsed, _warnings) =
+        Schema::from_cedarschema_str(text).map_err(|e| PolicyError::Schema(e.to_string()))?;
+    *cached = Some((text.to_string(), parsed.clone()));
+    Ok(parsed)
+}
+
 impl PolicyEngine {
     /// Load every `.cedar` file in `dir` and validate the set strictly.
     pub fn load_dir(dir: &std::path::Path, catalog: &Catalog) -> Result<PolicyEngine, PolicyError> {
@@ -111,8 +128,7 @@ impl PolicyEngine {
         sources: &[PolicySource],
         catalog: &Catalog,
     ) -> Result<PolicyEngine, PolicyError> {
-        let (schema, _warnings) = Schema::from_cedarschema_str(&schema::generate(catalog))
-            .map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let schema = parsed_schema(&schema::generate(catalog))?;
         let (all, origins) = load::parse_and_validate(sources, &schema)?;
         let actions = schema
             .action_entities()
