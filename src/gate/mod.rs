@@ -264,13 +264,8 @@ impl Gate {
     /// tests, offline dry runs).
     pub fn prepare(&self, caller: &Caller, req: &CallRequest) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
-        if tool.per_guest.is_some() {
-            let found = (tool.backend.plug().place)(tool, &args, &endpoint);
-            let chains = resolve::chains(found, &endpoint);
-            return self.decide_each(caller, req, tool, args, endpoint, chains);
-        }
-        let resources = resolve::resources(tool, &args, &endpoint);
-        self.decide(caller, req, tool, args, endpoint, resources)
+        let found = (tool.backend.plug().place)(tool, &args, &endpoint);
+        self.decide_found(caller, req, tool, args, endpoint, found)
     }
 
     /// As [`prepare`], with the target placed as given instead of from
@@ -282,8 +277,7 @@ impl Gate {
         found: Vec<Located>,
     ) -> Result<Prepared<'_>, Rejection> {
         let (tool, args, endpoint) = self.check(req)?;
-        let resources = resolve::located(found, &endpoint);
-        self.decide(caller, req, tool, args, endpoint, resources)
+        self.decide_found(caller, req, tool, args, endpoint, found)
     }
 
     /// As [`prepare`], but asks the backend where the target lives when
@@ -299,7 +293,8 @@ impl Gate {
         // backend being asked anything: no session opened for them, and
         // no answer that tells which objects exist.
         if !self.policies().may_permit(&caller.principal, tool.name) {
-            return self.prepare(caller, req);
+            let found = (tool.backend.plug().place)(tool, &args, &endpoint);
+            return self.decide_found(caller, req, tool, args, endpoint, found);
         }
         let with_tags = self.policies().reads_tags();
         // Where the backend says the target is, or (it cannot say) where
@@ -313,6 +308,19 @@ impl Gate {
             Ok(None) => (tool.backend.plug().place)(tool, &args, &endpoint),
             Err(e) => return Err(Rejection::Unresolved(e.to_string())),
         };
+        self.decide_found(caller, req, tool, args, endpoint, found)
+    }
+
+    /// Decide a call whose target (targets, for a bulk call) is placed.
+    fn decide_found<'g>(
+        &'g self,
+        caller: &Caller,
+        req: &CallRequest,
+        tool: &'g ToolDef,
+        args: ValidArgs,
+        endpoint: EndpointInfo,
+        found: Vec<Located>,
+    ) -> Result<Prepared<'g>, Rejection> {
         if tool.per_guest.is_some() {
             let chains = resolve::chains(found, &endpoint);
             return self.decide_each(caller, req, tool, args, endpoint, chains);

@@ -2,7 +2,6 @@
 //! parents up to the endpoint it lives on.
 
 use crate::backends::{EndpointInfo, Located};
-use crate::catalog::{ToolDef, ValidArgs};
 use crate::policy::{AttrValue, EntitySpec};
 
 fn endpoint_entity(ep: &EndpointInfo) -> EntitySpec {
@@ -16,12 +15,6 @@ fn endpoint_entity(ep: &EndpointInfo) -> EntitySpec {
         ],
         parents: vec![],
     }
-}
-
-/// The target entity first, then its ancestors, the endpoint last, as the
-/// tool's backend places it from the arguments alone.
-pub fn resources(tool: &ToolDef, args: &ValidArgs, ep: &EndpointInfo) -> Vec<EntitySpec> {
-    located((tool.backend.plug().place)(tool, args, ep), ep)
 }
 
 /// For a call on several targets (a bulk call's guests): one chain per
