@@ -1,13 +1,15 @@
 //! A bounded load test of `portcullis serve --transport http`: loopback
 //! only, a fixed number of calls, stops by itself.
 //!
-//! Starts the server binary against the embedded lab cluster, then runs
-//! `BENCH_ROUNDS` rounds in which `BENCH_CLIENTS` concurrent clients each
-//! open a session (API key), make `BENCH_CALLS` tool calls, and close it.
-//! Prints calls per second and latency percentiles per round, and the
-//! server's resident memory after each round. Exits non-zero if any call
-//! fails or memory keeps growing after the first round; the figures
-//! themselves are never asserted (these machines are noisy).
+//! Starts the server binary against the embedded lab cluster, once with the
+//! audit log on disk and once on tmpfs, and for each client count in
+//! `BENCH_CLIENTS` (default `16,64`) runs `BENCH_ROUNDS` rounds in which
+//! that many concurrent clients each open a session (API key), make
+//! `BENCH_CALLS` tool calls, and close it. Prints calls per second and
+//! latency percentiles per round, the server's resident memory, and the
+//! medians with disk as a share of tmpfs. Exits non-zero if any call fails
+//! or memory keeps growing after the first round; the figures themselves
+//! are never asserted (these machines are noisy).
 //!
 //!   cargo bench --bench http_load
 //!   BENCH_CLIENTS=32 BENCH_CALLS=200 cargo bench --bench http_load
@@ -55,7 +57,11 @@ fn start(dir: &std::path::Path) -> Server {
         ),
     )
     .expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    // BENCH_BIN runs another build (an earlier commit's) for a before/after
+    // in one run.
+    let bin =
+        std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_portcullis").into());
+    let mut child = Command::new(bin)
         .args(["serve", "--transport", "http", "--lab-backend", "--config"])
         .arg(&cfg)
         .env("PORTCULLIS_LOG", "warn")
@@ -168,22 +174,36 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let clients = env_usize("BENCH_CLIENTS", 16);
-    let calls = env_usize("BENCH_CALLS", 100);
-    let rounds = env_usize("BENCH_ROUNDS", 5).max(2);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(dir.path());
+/// What one server did over its rounds at one client count.
+struct Series {
+    rates: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    failures: usize,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+async fn rounds(
+    server: &Server,
+    place: &str,
+    clients: usize,
+    calls: usize,
+    n: usize,
+    rss: &mut Vec<u64>,
+) -> Series {
     let pid = server.child.id();
-    println!(
-        "http load: {clients} concurrent clients x {calls} calls (pve_list_nodes, API key, sessions), {rounds} rounds; audit log fsync'd under {}", dir.path().display()
-    );
-    println!("round  calls/s   p50 ms   p90 ms   p99 ms   max ms   server RSS MiB");
-    let mut rss = Vec::new();
-    let mut rates = Vec::new();
-    let mut failures = 0;
-    for round in 1..=rounds {
+    let mut s = Series {
+        rates: Vec::new(),
+        p50: Vec::new(),
+        p99: Vec::new(),
+        failures: 0,
+    };
+    for round in 1..=n {
         let t = Instant::now();
         let tasks: Vec<_> = (0..clients)
             .map(|_| tokio::spawn(client(server.url.clone(), calls)))
@@ -193,11 +213,11 @@ async fn main() {
             match task.await {
                 Ok(Ok(l)) => lat.extend(l),
                 Ok(Err(e)) => {
-                    failures += 1;
+                    s.failures += 1;
                     eprintln!("client failed: {e}");
                 }
                 Err(e) => {
-                    failures += 1;
+                    s.failures += 1;
                     eprintln!("client panicked: {e}");
                 }
             }
@@ -208,39 +228,107 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let r = rss_kib(pid);
         rss.push(r);
-        let rate = lat.len() as f64 / wall.as_secs_f64();
-        rates.push(rate);
         if lat.is_empty() {
-            println!("{round:>5}  no successful calls");
+            println!("{place:<6} {clients:>7}  {round:>5}  no successful calls");
             continue;
         }
+        let rate = lat.len() as f64 / wall.as_secs_f64();
+        let (p50, p99) = (ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        s.rates.push(rate);
+        s.p50.push(p50);
+        s.p99.push(p99);
         println!(
-            "{round:>5}  {rate:>7.0}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>8.1}",
-            ms(percentile(&lat, 0.5)),
+            "{place:<6} {clients:>7}  {round:>5}  {rate:>7.0}  {p50:>7.2}  {:>7.2}  {p99:>7.2}  {:>7.2}  {:>8.1}",
             ms(percentile(&lat, 0.9)),
-            ms(percentile(&lat, 0.99)),
             ms(*lat.last().unwrap_or(&Duration::ZERO)),
             r as f64 / 1024.0
         );
     }
-    rates.sort_by(|a, b| a.total_cmp(b));
+    s
+}
+
+/// Where the audit log goes: a directory on the disk the machine boots
+/// from (fsync reaches the device), and tmpfs (fsync is free), so one run
+/// shows what durability costs.
+fn placements() -> Vec<(&'static str, tempfile::TempDir)> {
+    let mut out = vec![(
+        "disk",
+        tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir on disk"),
+    )];
+    match tempfile::tempdir_in("/dev/shm") {
+        Ok(d) => out.push(("tmpfs", d)),
+        Err(e) => eprintln!("no tmpfs at /dev/shm ({e}): disk only"),
+    }
+    out
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let client_counts: Vec<usize> = std::env::var("BENCH_CLIENTS")
+        .unwrap_or_else(|_| "16,64".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    let calls = env_usize("BENCH_CALLS", 100);
+    let n = env_usize("BENCH_ROUNDS", 5).max(2);
     println!(
-        "median calls/s over {rounds} rounds: {:.0}; RSS after round 1: {:.1} MiB, after round {rounds}: {:.1} MiB ({:+.1}%)",
-        rates[rates.len() / 2],
-        rss[0] as f64 / 1024.0,
-        rss[rss.len() - 1] as f64 / 1024.0,
-        (rss[rss.len() - 1] as f64 / rss[0].max(1) as f64 - 1.0) * 100.0
+        "http load: {client_counts:?} concurrent clients x {calls} calls (pve_list_nodes, API key, sessions), {n} rounds each; \
+         the audit log fsync'd on disk and on tmpfs"
     );
-    // Growth check: allocator slack is fine, a leak per call is not. After
-    // round 1 the server has reached its working set; later rounds make the
-    // same calls again and must not keep climbing.
-    let growing = rss.windows(2).skip(1).all(|w| w[1] > w[0]);
-    let grown = rss[rss.len() - 1] as f64 > rss[0] as f64 * 1.25 + 4096.0;
-    if failures > 0 || (growing && grown) {
-        eprintln!(
-            "FAILED: {failures} client(s) failed; memory growing across rounds: {}",
-            growing && grown
-        );
+    println!("audit  clients  round  calls/s   p50 ms   p90 ms   p99 ms   max ms   server RSS MiB");
+    let mut failed = false;
+    let mut summary = Vec::new();
+    for (place, dir) in placements() {
+        let server = start(dir.path());
+        for &clients in &client_counts {
+            let mut rss = Vec::new();
+            let s = rounds(&server, place, clients, calls, n, &mut rss).await;
+            if s.failures > 0 || s.rates.is_empty() {
+                eprintln!(
+                    "FAILED: {place}, {clients} clients: {} client(s) failed",
+                    s.failures
+                );
+                failed = true;
+            } else {
+                summary.push((
+                    place,
+                    clients,
+                    median(&s.rates),
+                    median(&s.p50),
+                    median(&s.p99),
+                ));
+            }
+            // Growth check: allocator slack is fine, a leak per call is
+            // not. After the first round at a client count the server has
+            // reached its working set; later rounds make the same calls
+            // again and must not keep climbing.
+            let growing = rss.windows(2).skip(1).all(|w| w[1] > w[0]);
+            let grown = rss[rss.len() - 1] as f64 > rss[0] as f64 * 1.25 + 4096.0;
+            println!(
+                "{place}, {clients} clients: RSS after round 1: {:.1} MiB, after the last: {:.1} MiB ({:+.1}%)",
+                rss[0] as f64 / 1024.0,
+                rss[rss.len() - 1] as f64 / 1024.0,
+                (rss[rss.len() - 1] as f64 / rss[0].max(1) as f64 - 1.0) * 100.0
+            );
+            if growing && grown {
+                eprintln!(
+                    "FAILED: {place}, {clients} clients: server memory grows round after round"
+                );
+                failed = true;
+            }
+        }
+    }
+    println!("\nmedians over {n} rounds");
+    println!("audit  clients  calls/s   p50 ms   p99 ms   disk/tmpfs calls/s");
+    for &(place, clients, rate, p50, p99) in &summary {
+        let ratio = summary
+            .iter()
+            .find(|s| s.0 == "tmpfs" && s.1 == clients)
+            .filter(|_| place == "disk")
+            .map_or(String::new(), |t| format!("{:.0}%", rate / t.2 * 100.0));
+        println!("{place:<6} {clients:>7}  {rate:>7.0}  {p50:>7.2}  {p99:>7.2}   {ratio}");
+    }
+    if failed {
         std::process::exit(1);
     }
 }

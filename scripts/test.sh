@@ -35,6 +35,9 @@ step "interop: official Python MCP SDK over stdio against the lab (Proxmox VE an
 step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API key, OAuth, mTLS)"
 .venv/bin/python tests/interop/mcp_http.py "$bin"
 
+step "OCSF: exported and live events validated against the OCSF 1.7.0 schema (pydantic-ocsf)"
+.venv/bin/python tests/interop/ocsf_export.py "$bin"
+
 step "bounded HTTP load test (debug build; fails on any error or memory growth, figures not asserted)"
 BENCH_CLIENTS=8 BENCH_CALLS=50 BENCH_ROUNDS=3 cargo bench --locked --profile dev --bench http_load
 

@@ -90,6 +90,8 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         stdio_principal: Some("alice".into()),
         policies: "<embedded default bundle>".into(),
         audit_log: audit_log.to_path_buf(),
+        audit: Default::default(),
+        digest: None,
         principals: principals(),
         endpoints,
         http: None,

@@ -7,25 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::gate::{records, Gate};
-use crate::policy::{read_dir, PolicyEngine, PolicySource};
+use crate::policy::{read_dir, set_digest, PolicyEngine};
 
 /// How often the directory is read for changes.
 const POLL: Duration = Duration::from_secs(2);
-
-/// A digest of the policy texts and their names: what was loaded.
-pub fn digest(sources: &[PolicySource]) -> String {
-    let mut h = Sha256::new();
-    for s in sources {
-        h.update((s.name.len() as u64).to_be_bytes());
-        h.update(s.name.as_bytes());
-        h.update((s.text.len() as u64).to_be_bytes());
-        h.update(s.text.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
 
 pub struct PolicyReloader {
     gate: Arc<Gate>,
@@ -58,7 +44,7 @@ impl PolicyReloader {
         let mut last = self.last.lock().await;
         let sources = read_dir(&self.dir);
         let d = match &sources {
-            Ok(s) => digest(s),
+            Ok(s) => set_digest(s),
             Err(e) => format!("unreadable: {e}"),
         };
         if !force && *last == d {
@@ -72,6 +58,9 @@ impl PolicyReloader {
             Ok(engine) => {
                 let n = engine.len();
                 self.gate.replace_policies(engine);
+                if let Err(e) = self.gate.record_policy_loaded(trigger).await {
+                    tracing::error!(error = %e, "the reloaded policy set could not be recorded");
+                }
                 tracing::info!(dir = %self.dir.display(), policies = n, trigger, "policies reloaded");
                 ("applied", Reloaded::Applied { policies: n })
             }

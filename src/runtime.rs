@@ -50,13 +50,14 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
     let catalog = Catalog::builtin();
     let policies = PolicyEngine::from_sources(&sources, &catalog)
         .map_err(|e| format!("policies refused: {e}"))?;
-    let policy_dir = policy_dir.map(|d| (d, crate::reload::digest(&sources)));
+    let policy_dir = policy_dir.map(|d| (d, crate::policy::set_digest(&sources)));
     for ep in config.endpoints.iter().filter(|e| !e.tls_verify) {
         tracing::warn!(endpoint = %ep.name, url = %ep.url, "TLS certificate verification is OFF for this endpoint; every audit record says so");
     }
     let audit = if audit {
         Some(Arc::new(
-            AuditLog::open(&config.audit_log).map_err(|e| format!("audit log refused: {e}"))?,
+            AuditLog::open_with(&config.audit_log, config.audit.clone())
+                .map_err(|e| format!("audit log refused: {e}"))?,
         ))
     } else {
         None
@@ -65,6 +66,7 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
     let gate = Arc::new(
         Gate::new(catalog, policies, audit, backends)
             .with_rate_limits(&config.rate_limits)
+            .with_config_digest(config.digest.clone())
             .with_dry_run_source(dry_run_source),
     );
     Ok(Runtime {

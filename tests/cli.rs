@@ -294,7 +294,9 @@ fn audit_verify_reports_tampering_with_the_line() {
     let bad = portcullis(&["audit", "verify", log.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        stdout(&bad).contains("BROKEN") && stdout(&bad).contains(":3:"),
+        // Line 1 records the policy set loaded; the demo's first deny is
+        // its third call.
+        stdout(&bad).contains("BROKEN") && stdout(&bad).contains(":4:"),
         "{}",
         stdout(&bad)
     );
@@ -487,4 +489,155 @@ fn check_reports_the_audit_logs_state_and_every_problem() {
     assert!(out.contains("audit log directory"), "{out}");
     assert!(out.contains("missing.pem"), "{out}");
     assert!(out.contains("2 problem(s)"), "{out}");
+}
+
+#[test]
+fn a_keyed_signed_log_verifies_only_with_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let made = portcullis(&["audit", "keygen", "--out", &d("keys")]);
+    assert!(made.status.success(), "{}", stdout(&made));
+    let again = portcullis(&["audit", "keygen", "--out", &d("keys")]);
+    assert!(!again.status.success(), "never overwrites a key");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(d("keys/audit-signing.pem"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the private key is readable by its owner only"
+    );
+    std::fs::write(
+        d("portcullis.toml"),
+        format!(
+            "[server]\nprincipal = \"alice\"\npolicies = {:?}\naudit_log = \"audit.jsonl\"\n\n\
+             [audit]\nchain_key_file = \"keys/audit-chain.key\"\nsigning_key_file = \"keys/audit-signing.pem\"\n\
+             checkpoint_every_records = 3\n\n[[principals]]\nid = \"alice\"\ngroups = [\"readers\"]\n",
+            root().join("policies/default")
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let call = portcullis(&[
+            "call",
+            "--config",
+            &d("portcullis.toml"),
+            "--lab-backend",
+            "--as",
+            "alice",
+            "pve_list_nodes",
+        ]);
+        assert!(call.status.success(), "{}", stdout(&call));
+    }
+    let log = d("audit.jsonl");
+    let ok = portcullis(&[
+        "audit",
+        "verify",
+        "--key-file",
+        &d("keys/audit-chain.key"),
+        "--pubkey",
+        &d("keys/audit-signing.pub.pem"),
+        &log,
+    ]);
+    let out = stdout(&ok);
+    assert_eq!(ok.status.code(), Some(0), "{out}");
+    assert!(out.contains("every record's MAC checked"), "{out}");
+    assert!(out.contains("checkpoints signed by"), "{out}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(
+        std::fs::read_to_string(d("keys/audit-chain.key"))
+            .unwrap()
+            .trim()
+    ));
+
+    let other = portcullis(&["audit", "keygen", "--out", &d("other")]);
+    assert!(other.status.success());
+    let wrong = portcullis(&[
+        "audit",
+        "verify",
+        "--key-file",
+        &d("other/audit-chain.key"),
+        &log,
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", stdout(&wrong));
+    let wrong = portcullis(&[
+        "audit",
+        "verify",
+        "--pubkey",
+        &d("other/audit-signing.pub.pem"),
+        &log,
+    ]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", stdout(&wrong));
+    assert!(
+        stdout(&wrong).contains("not the public key given"),
+        "{}",
+        stdout(&wrong)
+    );
+}
+
+#[test]
+fn audit_explain_decides_a_recorded_call_again_with_the_set_that_decided_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let demo = portcullis(&["lab", "--demo", "--audit-log", log.to_str().unwrap()]);
+    assert!(demo.status.success(), "{}", stdout(&demo));
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let call_with = |decision: &str| {
+        records
+            .iter()
+            .find(|r| r["kind"] == "decision" && r["decision"] == decision)
+            .unwrap()["call"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let explain =
+        |call: &str| portcullis(&["audit", "explain", call, "--log", log.to_str().unwrap()]);
+    let allowed = explain(&call_with("allow"));
+    let out = stdout(&allowed);
+    assert_eq!(allowed.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("decided again: allow") && out.contains("determining policy readers-read"),
+        "{out}"
+    );
+    assert!(
+        out.contains("permit ("),
+        "the policy's text is shown: {out}"
+    );
+    let denied = explain(&call_with("deny"));
+    let out = stdout(&denied);
+    assert_eq!(denied.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("decided again: deny") && out.contains("the same decision"),
+        "{out}"
+    );
+
+    // A kept set that was altered is refused, not used.
+    let digest = records
+        .iter()
+        .find(|r| r["kind"] == "policy_loaded")
+        .unwrap()["policy_set"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kept = dir
+        .path()
+        .join("audit.jsonl.policy-sets")
+        .join(format!("{digest}.json"));
+    let text = std::fs::read_to_string(&kept).unwrap();
+    std::fs::write(&kept, text.replace("readers", "everyone")).unwrap();
+    let tampered = explain(&call_with("allow"));
+    assert!(!tampered.status.success());
+    assert!(String::from_utf8_lossy(&tampered.stderr).contains("was altered"));
+    let unknown = explain("no-such-call");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .contains("no decision record for call no-such-call"));
 }

@@ -61,8 +61,10 @@ async fn a_token_missing_iss_aud_or_exp_is_refused() {
     let refused = s.refused("unauthenticated");
     assert_eq!(refused.len(), 3, "{refused:?}");
     assert!(
-        s.records().iter().all(|r| r["kind"] == "http_refused"),
-        "nothing but refusals was recorded"
+        s.records()
+            .iter()
+            .all(|r| r["kind"] == "http_refused" || r["kind"] == "policy_loaded"),
+        "nothing but refusals was recorded (after the policy set loaded at start)"
     );
     s.shutdown().await;
 }
@@ -461,18 +463,31 @@ async fn connections_over_max_connections_wait_until_one_closes() {
 }
 
 #[tokio::test]
-async fn readyz_turns_503_once_an_audit_write_fails() {
-    // Every write to /dev/full fails with ENOSPC: a full disk.
-    let s = start(Options {
+async fn a_server_whose_audit_log_cannot_be_written_does_not_start() {
+    // Every write to /dev/full fails with ENOSPC: a full disk. The policy
+    // set loaded is recorded at start, so the server refuses to start
+    // instead of serving with a log it cannot write.
+    let err = start_err(Options {
         audit_log: Some("/dev/full".into()),
         ..Options::default()
     })
     .await;
+    assert!(
+        err.contains("audit log refused") && err.contains("No space left"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn readyz_turns_503_once_an_audit_write_fails() {
+    let s = start(Options::default()).await;
     let c = reqwest::Client::new();
     let ready = c.get(format!("{}/readyz", s.base)).send().await.unwrap();
-    assert_eq!(ready.status(), 200, "nothing has been written yet");
+    assert_eq!(ready.status(), 200, "nothing has failed yet");
     let v: Value = ready.json().await.unwrap();
     assert_eq!(v["audit_writable"], true);
+    // The disk fills up: the next flush fails with ENOSPC.
+    s.rt.gate.audit_log().unwrap().fail_next_flush();
     // A refused request is audited: that write fails.
     let r = post(&c, &s.url, None, None, &[], &initialize()).await;
     assert_eq!(r.status, 401);

@@ -290,7 +290,10 @@ async fn without_credentials_401_points_to_the_resource_metadata() {
         .unwrap()
         .starts_with("malformed"));
     // Nothing reached the backend, and no secret reached the log.
-    assert!(s.records().iter().all(|r| r["kind"] == "http_refused"));
+    assert!(s
+        .records()
+        .iter()
+        .all(|r| r["kind"] == "http_refused" || r["kind"] == "policy_loaded"));
     let log = std::fs::read_to_string(s.dir.path().join("audit.jsonl")).unwrap();
     assert!(!log.contains("pcl_not_a_key"));
     s.shutdown().await;
@@ -619,6 +622,27 @@ async fn policy_reload_swaps_a_valid_set_and_refuses_an_invalid_one() {
     assert_eq!(reloads[0]["result"], "refused");
     assert_eq!(reloads[1]["result"], "applied");
     assert_eq!(reloads[1]["policies"], 4);
+    // Provenance: each set that served is recorded and kept, and each
+    // decision names the set that made it.
+    let loaded: Vec<Value> = s.records_where("kind", "policy_loaded");
+    assert_eq!(loaded.len(), 2, "at start and after the applied reload");
+    assert_eq!(
+        (loaded[0]["trigger"].as_str(), loaded[1]["trigger"].as_str()),
+        (Some("start"), Some("test"))
+    );
+    assert_eq!(loaded[1]["files"].as_array().unwrap().len(), 3);
+    let decisions: Vec<Value> = s.records_where("kind", "decision");
+    let (first, last) = (&decisions[0], decisions.last().unwrap());
+    assert_eq!(first["policy_set"], loaded[0]["policy_set"]);
+    assert_eq!(last["policy_set"], loaded[1]["policy_set"]);
+    assert_ne!(loaded[0]["policy_set"], loaded[1]["policy_set"]);
+    assert_eq!(last["config"].as_str().map(str::len), Some(64));
+    let log = s.dir.path().join("audit.jsonl");
+    for l in &loaded {
+        let kept =
+            portcullis::audit::policy_store::load(&log, l["policy_set"].as_str().unwrap()).unwrap();
+        assert_eq!(kept.len(), l["files"].as_array().unwrap().len());
+    }
     s.shutdown().await;
 }
 

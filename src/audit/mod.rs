@@ -3,8 +3,10 @@
 //! edited, removed or reordered record is detected by `audit verify`.
 //!
 //! `tracing-appender` is not used here: it drops lines under pressure and
-//! never fsyncs. This writer holds the file behind a mutex and returns only
-//! once the record is durable; if it cannot, the caller fails closed.
+//! never fsyncs. One writer thread owns the file (group commit): it takes
+//! every record waiting, appends them in the order they arrived, flushes
+//! once, and only then releases their callers. An append returns only once
+//! its record is durable; if it cannot be, the caller fails closed.
 //!
 //! Several processes may share one log (two stdio servers started by two
 //! MCP clients, `portcullis call` beside a server): every append takes an
@@ -17,20 +19,23 @@
 
 mod bound;
 pub(crate) mod canonical;
+pub mod keys;
+pub mod ocsf;
+pub mod policy_store;
 mod tail;
 mod verify;
+mod writer;
 
 pub use bound::MAX_RECORD;
+pub use keys::{ChainKey, CheckpointSigner, CheckpointVerifier, KeyError};
 pub use tail::{inspect, LogState};
-pub use verify::{verify_file, VerifyError, VerifyReport};
+pub use verify::{verify, verify_file, VerifyError, VerifyOptions, VerifyReport};
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first record of a chain.
@@ -55,82 +60,100 @@ pub enum AuditError {
     NotAnObject,
     #[error("audit log {path}: nothing to repair: {state}")]
     NothingToRepair { path: String, state: LogState },
+    #[error(
+        "audit log {path}: the writer thread has stopped; refusing further writes until restart"
+    )]
+    WriterGone { path: String },
 }
 
-/// The hash of a record: SHA-256 over the previous hash and the record's
-/// canonical JSON without its own `hash` field.
-pub fn record_hash(prev: &str, record_without_hash: &Map<String, Value>) -> String {
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(b"\n");
-    h.update(canonical::to_string(&Value::Object(record_without_hash.clone())).as_bytes());
-    hex::encode(h.finalize())
+impl AuditError {
+    /// The same error for another caller of a failed batch (an I/O error
+    /// keeps its kind and message).
+    fn duplicate(&self) -> AuditError {
+        match self {
+            AuditError::Io { path, source } => AuditError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            AuditError::BadTail { path, problem } => AuditError::BadTail {
+                path: path.clone(),
+                problem: problem.clone(),
+            },
+            AuditError::Broken { path } => AuditError::Broken { path: path.clone() },
+            AuditError::NotAnObject => AuditError::NotAnObject,
+            AuditError::NothingToRepair { path, state } => AuditError::NothingToRepair {
+                path: path.clone(),
+                state: state.clone(),
+            },
+            AuditError::WriterGone { path } => AuditError::WriterGone { path: path.clone() },
+        }
+    }
 }
 
-struct Chain {
-    file: File,
-    /// The file's length after this writer's last write: another length
-    /// means another process wrote since.
-    len: u64,
-    next_seq: u64,
-    prev: String,
+/// The hash of a record over the previous hash and the record's canonical
+/// JSON without its own `hash` field: SHA-256, or with a chain key
+/// HMAC-SHA256 (the record then names the key in `key`).
+pub fn record_hash(
+    key: Option<&ChainKey>,
+    prev: &str,
+    record_without_hash: &Map<String, Value>,
+) -> String {
+    let text = canonical::to_string(&Value::Object(record_without_hash.clone()));
+    match key {
+        Some(k) => k.mac(&[prev.as_bytes(), b"\n", text.as_bytes()]),
+        None => {
+            let mut h = Sha256::new();
+            h.update(prev.as_bytes());
+            h.update(b"\n");
+            h.update(text.as_bytes());
+            hex::encode(h.finalize())
+        }
+    }
+}
+
+/// How a log is chained and checkpointed (the `[audit]` section).
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// Chain with HMAC-SHA256 under this key instead of SHA-256.
+    pub key: Option<Arc<ChainKey>>,
+    /// Sign checkpoints with this key.
+    pub signer: Option<Arc<CheckpointSigner>>,
+    /// A checkpoint after this many records of this writer...
+    pub checkpoint_every: u64,
+    /// ...or this long after the first record it does not cover yet, and
+    /// when the log is closed.
+    pub checkpoint_interval: std::time::Duration,
+    /// Also write each call as an OCSF event to this file.
+    pub ocsf_log: Option<PathBuf>,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            key: None,
+            signer: None,
+            checkpoint_every: 1000,
+            checkpoint_interval: std::time::Duration::from_secs(60),
+            ocsf_log: None,
+        }
+    }
 }
 
 /// An append-only, hash-chained, durable JSONL log.
 pub struct AuditLog {
     path: PathBuf,
-    chain: Mutex<Chain>,
-    /// The same open file, for the inter-process lock (`flock` locks the
-    /// open file description, which this duplicate shares).
-    lock_handle: File,
-    /// Set once a write failed; read without the chain's mutex, so a
-    /// readiness probe never waits behind a writer.
-    broken: AtomicBool,
-}
-
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
-}
-
-/// Holds the file's exclusive lock until dropped.
-struct Locked<'f>(&'f File);
-
-/// How long a writer waits for another process's turn before failing
-/// closed: a record takes milliseconds, so this is a stalled or stopped
-/// process, and the call must be refused rather than hang.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-impl<'f> Locked<'f> {
-    fn take(file: &'f File) -> std::io::Result<Locked<'f>> {
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        let mut pause = std::time::Duration::from_micros(200);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Locked(file)),
-                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!(
-                            "another process has held the audit log's lock for over {} s; \
-                             stop it, or give each process its own audit_log",
-                            LOCK_WAIT.as_secs()
-                        ),
-                    ))
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
+    queue: Option<mpsc::Sender<writer::Pending>>,
+    /// Set once a write failed; read without waiting on the writer, so a
+    /// readiness probe never queues behind records.
+    broken: Arc<AtomicBool>,
+    flushes: Arc<AtomicU64>,
+    /// Fault injection for tests: the next flush fails as a full disk would.
+    #[cfg_attr(
+        not(any(test, feature = "test-util")),
+        expect(dead_code, reason = "set only by tests")
+    )]
+    fail_next: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl AuditLog {
@@ -138,140 +161,41 @@ impl AuditLog {
     /// torn last line (a crash mid-write) is set aside and recorded; an
     /// unreadable complete last line is refused (see [`AuditLog::repair`]).
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
-        let log = Self::open_file(path)?;
-        {
-            let mut chain = log.lock_chain();
-            let _lock = Locked::take(&log.lock_handle).map_err(|e| log.io(e))?;
-            log.catch_up(&mut chain, false)?;
-        }
-        Ok(log)
+        Self::open_with(path, AuditOptions::default())
+    }
+
+    /// [`AuditLog::open`] with a chain key and checkpoint signing.
+    pub fn open_with(path: &Path, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        Self::start(writer::Writer::open(path, false, options)?)
     }
 
     /// Set an unreadable last line aside (into a side file beside the log),
     /// then continue the chain with a `recovered` record that names it.
-    pub fn repair(path: &Path) -> Result<AuditLog, AuditError> {
-        let log = Self::open_file(path)?;
-        {
-            let mut chain = log.lock_chain();
-            let _lock = Locked::take(&log.lock_handle).map_err(|e| log.io(e))?;
-            log.catch_up(&mut chain, true)?;
-        }
-        Ok(log)
+    pub fn repair(path: &Path, options: AuditOptions) -> Result<AuditLog, AuditError> {
+        Self::start(writer::Writer::open(path, true, options)?)
     }
 
-    fn open_file(path: &Path) -> Result<AuditLog, AuditError> {
-        let io = |source| AuditError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(io)?;
-        if !existed {
-            // A new file is only durable once its directory entry is.
-            tail::sync_dir(path.parent().unwrap_or(Path::new("."))).map_err(io)?;
-        }
-        let lock_handle = file.try_clone().map_err(io)?;
+    fn start(writer: writer::Writer) -> Result<AuditLog, AuditError> {
+        let path = writer.path().to_path_buf();
+        let broken = writer.broken_flag();
+        let flushes = writer.flush_count();
+        let fail_next = writer.fail_next_flag();
+        let (queue, pending) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer.run(pending))
+            .map_err(|source| AuditError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(AuditLog {
-            path: path.to_path_buf(),
-            lock_handle,
-            chain: Mutex::new(Chain {
-                file,
-                // Unknown until read: forces a scan on first use.
-                len: u64::MAX,
-                next_seq: 0,
-                prev: GENESIS.to_string(),
-            }),
-            broken: AtomicBool::new(false),
+            path,
+            queue: Some(queue),
+            broken,
+            flushes,
+            fail_next,
+            thread: Some(thread),
         })
-    }
-
-    fn io(&self, source: std::io::Error) -> AuditError {
-        AuditError::Io {
-            path: self.path.display().to_string(),
-            source,
-        }
-    }
-
-    fn lock_chain(&self) -> std::sync::MutexGuard<'_, Chain> {
-        // A poisoned lock means a writer panicked mid-append; the chain
-        // state is still the last durable record, so carry on.
-        self.chain.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// With the file lock held: if the file is not as this writer left it,
-    /// read its last record (setting aside a torn tail, and with `repair`
-    /// an unreadable last line too).
-    fn catch_up(&self, chain: &mut Chain, repair: bool) -> Result<(), AuditError> {
-        let len = chain.file.metadata().map_err(|e| self.io(e))?.len();
-        if len == chain.len && !repair {
-            return Ok(());
-        }
-        let scan = tail::scan(&mut chain.file).map_err(|e| self.io(e))?;
-        let (cut, reason) = match (&scan.last, repair) {
-            (Err(_), true) => (Some(scan.last_line_start), "repair"),
-            (Err(problem), false) => {
-                return Err(AuditError::BadTail {
-                    path: self.path.display().to_string(),
-                    problem: problem.clone(),
-                })
-            }
-            (Ok(_), _) if scan.torn_bytes() > 0 => (Some(scan.complete_end), "torn_tail"),
-            (Ok(_), true) => {
-                return Err(AuditError::NothingToRepair {
-                    path: self.path.display().to_string(),
-                    state: scan.state(),
-                })
-            }
-            (Ok(_), false) => (None, ""),
-        };
-        let Some(cut) = cut else {
-            self.adopt(chain, &scan);
-            return Ok(());
-        };
-        let aside = tail::set_aside(&mut chain.file, &self.path, cut).map_err(|e| self.io(e))?;
-        let rescan = tail::scan(&mut chain.file).map_err(|e| self.io(e))?;
-        if let Err(problem) = &rescan.last {
-            return Err(AuditError::BadTail {
-                path: self.path.display().to_string(),
-                problem: format!(
-                    "after setting {} aside: {problem}",
-                    aside.side_file.display()
-                ),
-            });
-        }
-        self.adopt(chain, &rescan);
-        let side = aside
-            .side_file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        tracing::warn!(log = %self.path.display(), side_file = %side, bytes = aside.bytes, reason, "audit log: an unfinished or unreadable last line was set aside; the chain continues");
-        let record = json!({
-            "kind": "recovered",
-            "reason": reason,
-            "side_file": side,
-            "bytes": aside.bytes,
-            "sha256": aside.sha256,
-        });
-        let Value::Object(rec) = record else {
-            return Err(AuditError::NotAnObject);
-        };
-        self.write_line(chain, rec)
-    }
-
-    fn adopt(&self, chain: &mut Chain, scan: &tail::Scan) {
-        let (next_seq, prev) = match &scan.last {
-            Ok(Some((seq, hash))) => (seq + 1, hash.clone()),
-            _ => (0, GENESIS.to_string()),
-        };
-        chain.len = scan.len;
-        chain.next_seq = next_seq;
-        chain.prev = prev;
     }
 
     pub fn path(&self) -> &Path {
@@ -284,52 +208,65 @@ impl AuditLog {
         !self.broken.load(Ordering::Acquire)
     }
 
-    /// Append one record (a JSON object) and return only once it is on
-    /// disk. Adds `seq`, `ts`, `prev` and `hash`.
-    pub fn append(&self, record: Value) -> Result<(), AuditError> {
+    /// Make the next flush fail as a full disk would (tests of what a
+    /// failing log does to a running server).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn fail_next_flush(&self) {
+        self.fail_next.store(true, Ordering::Release);
+    }
+
+    /// How many times the writer has flushed: fewer than the records
+    /// written when callers arrive together.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    fn submit(&self, record: Value, reply: writer::Reply) -> Result<(), AuditError> {
         let Value::Object(rec) = record else {
             return Err(AuditError::NotAnObject);
         };
-        let mut chain = self.lock_chain();
-        if !self.is_writable() {
-            return Err(AuditError::Broken {
-                path: self.path.display().to_string(),
-            });
-        }
-        let chain = &mut *chain;
-        let _lock = Locked::take(&self.lock_handle).map_err(|e| self.io(e))?;
-        self.catch_up(chain, false)?;
-        self.write_line(chain, rec)
+        let gone = || AuditError::WriterGone {
+            path: self.path.display().to_string(),
+        };
+        let queue = self.queue.as_ref().ok_or_else(gone)?;
+        queue
+            .send(writer::Pending { rec, reply })
+            .map_err(|_| gone())
     }
 
-    fn write_line(&self, chain: &mut Chain, rec: Map<String, Value>) -> Result<(), AuditError> {
-        let mut rec = bound::bound(rec);
-        rec.insert("seq".into(), Value::from(chain.next_seq));
-        rec.insert("ts".into(), Value::String(now_rfc3339()));
-        rec.insert("prev".into(), Value::String(chain.prev.clone()));
-        let hash = record_hash(&chain.prev, &rec);
-        rec.insert("hash".into(), Value::String(hash.clone()));
-        let mut line = canonical::to_string(&Value::Object(rec));
-        line.push('\n');
-        let written = chain
-            .file
-            .write_all(line.as_bytes())
-            .and_then(|_| chain.file.sync_data());
-        if let Err(source) = written {
-            // The record may be in the file without being durable, and the
-            // call will not run: take it back out, so neither this chain
-            // nor another writer's continues from a decision that did not
-            // hold. Best effort: the log is refused from now on anyway.
-            if chain.len != u64::MAX {
-                let _ = chain.file.set_len(chain.len);
-            }
-            self.broken.store(true, Ordering::Release);
-            return Err(self.io(source));
+    /// Append one record (a JSON object) and return only once it is on
+    /// disk. Adds `seq`, `ts`, `prev` and `hash`. Blocks: from async code
+    /// use [`AuditLog::append_async`].
+    pub fn append(&self, record: Value) -> Result<(), AuditError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(record, writer::Reply::Blocking(tx))?;
+        rx.recv().unwrap_or_else(|_| {
+            Err(AuditError::WriterGone {
+                path: self.path.display().to_string(),
+            })
+        })
+    }
+
+    /// [`AuditLog::append`] without holding a thread while the record
+    /// waits for its flush.
+    pub async fn append_async(&self, record: Value) -> Result<(), AuditError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(record, writer::Reply::Async(tx))?;
+        rx.await.unwrap_or_else(|_| {
+            Err(AuditError::WriterGone {
+                path: self.path.display().to_string(),
+            })
+        })
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer finish what is queued and stop.
+        self.queue.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
-        chain.len = chain.len.saturating_add(line.len() as u64);
-        chain.next_seq += 1;
-        chain.prev = hash;
-        Ok(())
     }
 }
 

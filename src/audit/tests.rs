@@ -1,3 +1,4 @@
+use super::writer::LOCK_WAIT;
 use super::*;
 use serde_json::json;
 
@@ -105,7 +106,7 @@ fn a_recomputed_hash_without_relinking_is_detected() {
     };
     rec.remove("hash");
     rec.insert("tool".into(), json!("pve_delete_qemu_vm"));
-    let h = record_hash(GENESIS, &rec);
+    let h = record_hash(None, GENESIS, &rec);
     rec.insert("hash".into(), json!(h));
     l[0] = serde_json::to_string(&rec).unwrap();
     rewrite(&path, &l);
@@ -164,7 +165,7 @@ fn an_unreadable_last_line_refuses_to_open_until_repaired() {
     let err = AuditLog::open(&path).err().expect("must refuse");
     assert!(err.to_string().contains("audit repair"), "{err}");
 
-    let log = AuditLog::repair(&path).unwrap();
+    let log = AuditLog::repair(&path, AuditOptions::default()).unwrap();
     log.append(json!({"kind": "decision"})).unwrap();
     assert_eq!(verify_file(&path).unwrap().records, 4);
     let recovered: Value = serde_json::from_str(&lines(&path)[2]).unwrap();
@@ -176,7 +177,7 @@ fn an_unreadable_last_line_refuses_to_open_until_repaired() {
     );
     // Nothing is left to repair.
     assert!(matches!(
-        AuditLog::repair(&path),
+        AuditLog::repair(&path, AuditOptions::default()),
         Err(AuditError::NothingToRepair { .. })
     ));
 }
@@ -192,7 +193,7 @@ fn the_last_record_is_found_whatever_its_size() {
     rec.insert("tool".into(), json!("x".repeat(9 << 20)));
     rec.insert("seq".into(), json!(0));
     rec.insert("prev".into(), json!(GENESIS));
-    let hash = record_hash(GENESIS, &rec);
+    let hash = record_hash(None, GENESIS, &rec);
     rec.insert("hash".into(), json!(hash));
     std::fs::write(&path, canonical::to_string(&Value::Object(rec)) + "\n").unwrap();
     let log = AuditLog::open(&path).unwrap();
@@ -302,4 +303,263 @@ fn a_writer_waiting_on_a_stalled_process_fails_closed_instead_of_hanging() {
     assert!(log.is_writable());
     log.append(json!({"kind": "decision"})).unwrap();
     assert_eq!(verify_file(&path).unwrap().records, 1);
+}
+
+#[test]
+fn concurrent_callers_share_flushes_and_keep_one_chain_in_arrival_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    log.append(json!({"kind": "decision", "call": format!("t{t}c{i}")}))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(verify_file(&path).unwrap().records, 800);
+    assert!(
+        log.flushes() < 800,
+        "800 records from 16 threads took {} flushes: no batching",
+        log.flushes()
+    );
+    // Each thread's records are in the order it made them.
+    let lines = lines(&path);
+    for t in 0..16 {
+        let mine: Vec<u64> = lines
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter_map(|r| {
+                let call = r["call"]
+                    .as_str()?
+                    .strip_prefix(&format!("t{t}c"))?
+                    .to_string();
+                call.parse().ok()
+            })
+            .collect();
+        assert_eq!(mine, (0..50).collect::<Vec<u64>>());
+    }
+}
+
+#[tokio::test]
+async fn an_async_append_is_durable_when_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path).unwrap();
+    log.append_async(json!({"kind": "decision", "call": "a"}))
+        .await
+        .unwrap();
+    assert_eq!(lines(&path).len(), 1);
+    assert!(matches!(
+        log.append_async(json!("not an object")).await,
+        Err(AuditError::NotAnObject)
+    ));
+}
+
+fn chain_key(text: &str) -> std::sync::Arc<ChainKey> {
+    std::sync::Arc::new(
+        ChainKey::from_text(secrecy::SecretString::from(text.to_string()), "test").unwrap(),
+    )
+}
+
+fn keyed(key: &std::sync::Arc<ChainKey>) -> AuditOptions {
+    AuditOptions {
+        key: Some(key.clone()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_keyed_chain_cannot_be_rewritten_without_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let key = chain_key(&"k".repeat(32));
+    {
+        let log = AuditLog::open_with(&path, keyed(&key)).unwrap();
+        for i in 0..5 {
+            log.append(json!({"kind": "decision", "call": format!("c{i}")}))
+                .unwrap();
+        }
+    }
+    let with_key = VerifyOptions {
+        key: Some(&key),
+        pubkey: None,
+    };
+    assert_eq!(verify(&path, with_key).unwrap().records, 5);
+    // Without the key the links still check; the MACs cannot.
+    assert_eq!(verify_file(&path).unwrap().unchecked_macs, 5);
+
+    // An edit that keeps the MAC is caught by the MAC.
+    let original = lines(&path);
+    let mut edited = original.clone();
+    edited[2] = edited[2].replace("\"c2\"", "\"cX\"");
+    rewrite(&path, &edited);
+    let err = verify(&path, with_key).unwrap_err().to_string();
+    assert!(
+        err.contains(":3:") && err.contains("MAC does not match"),
+        "{err}"
+    );
+
+    // Rewriting the whole chain with plain SHA-256 (no key needed) passes
+    // an unkeyed check, and fails the keyed one on the first record.
+    let mut prev = GENESIS.to_string();
+    let forged: Vec<String> = original
+        .iter()
+        .map(|l| {
+            let Value::Object(mut rec) = serde_json::from_str::<Value>(l).unwrap() else {
+                unreachable!()
+            };
+            rec.remove("key");
+            rec.remove("hash");
+            rec.insert("prev".into(), json!(prev));
+            let h = record_hash(None, &prev, &rec);
+            rec.insert("hash".into(), json!(h));
+            prev = h;
+            canonical::to_string(&Value::Object(rec))
+        })
+        .collect();
+    rewrite(&path, &forged);
+    assert_eq!(verify_file(&path).unwrap().records, 5);
+    let err = verify(&path, with_key).unwrap_err().to_string();
+    assert!(err.contains(":1:") && err.contains("not keyed"), "{err}");
+
+    // Rewriting it under another key is named as such.
+    rewrite(&path, &original);
+    let other = chain_key(&"o".repeat(32));
+    let err = verify(
+        &path,
+        VerifyOptions {
+            key: Some(&other),
+            pubkey: None,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("keyed with chain key"), "{err}");
+}
+
+fn signing(every: u64, interval_ms: u64) -> (AuditOptions, CheckpointVerifier) {
+    let (_, signer) = CheckpointSigner::generate().unwrap();
+    let public = signer.public();
+    (
+        AuditOptions {
+            key: None,
+            signer: Some(std::sync::Arc::new(signer)),
+            checkpoint_every: every,
+            checkpoint_interval: std::time::Duration::from_millis(interval_ms),
+            ocsf_log: None,
+        },
+        public,
+    )
+}
+
+fn kinds(path: &Path) -> Vec<String> {
+    lines(path)
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn checkpoints_are_signed_every_n_records_and_at_close_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let (options, public) = signing(10, 3_600_000);
+    {
+        let log = AuditLog::open_with(&path, options).unwrap();
+        for i in 0..25 {
+            log.append(json!({"kind": "decision", "call": format!("c{i}")}))
+                .unwrap();
+        }
+    }
+    let k = kinds(&path);
+    assert_eq!(k.len(), 28);
+    assert_eq!(
+        (k[10].as_str(), k[21].as_str(), k[27].as_str()),
+        ("checkpoint", "checkpoint", "checkpoint")
+    );
+    let opts = VerifyOptions {
+        key: None,
+        pubkey: Some(&public),
+    };
+    let r = verify(&path, opts).unwrap();
+    assert_eq!(
+        (r.checkpoints, r.last_checkpoint, r.after_last_checkpoint),
+        (3, Some(26), 0)
+    );
+
+    // Cut short after a checkpoint: it still verifies, and says how much
+    // is not covered by a signature.
+    let all = lines(&path);
+    rewrite(&path, &all[..25]);
+    let r = verify(&path, opts).unwrap();
+    assert_eq!((r.last_checkpoint, r.after_last_checkpoint), (Some(20), 3));
+
+    // A checkpoint signed by another key, or whose signature was altered.
+    rewrite(&path, &all);
+    let (_, stranger) = signing(10, 1000);
+    let err = verify(
+        &path,
+        VerifyOptions {
+            key: None,
+            pubkey: Some(&stranger),
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(":11:") && err.contains("not the public key given"),
+        "{err}"
+    );
+    let mut tampered = all.clone();
+    let Value::Object(mut cp) = serde_json::from_str::<Value>(&tampered[10]).unwrap() else {
+        unreachable!()
+    };
+    let sig = cp["sig"].as_str().unwrap().to_string();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    cp.insert("sig".into(), json!(format!("{flipped}{}", &sig[1..])));
+    // Re-chained without a key, so only the signature is wrong.
+    cp.remove("hash");
+    let h = record_hash(None, cp["prev"].as_str().unwrap(), &cp);
+    cp.insert("hash".into(), json!(h));
+    tampered[10] = canonical::to_string(&Value::Object(cp));
+    rewrite(&path, &tampered[..11]);
+    let err = verify(&path, opts).unwrap_err().to_string();
+    assert!(err.contains("signature does not verify"), "{err}");
+
+    // A log with records and no checkpoint proves nothing with --pubkey.
+    rewrite(&path, &all[..5]);
+    assert!(matches!(
+        verify(&path, opts),
+        Err(VerifyError::Unproven { .. })
+    ));
+}
+
+#[test]
+fn a_quiet_log_is_checkpointed_after_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let (options, _) = signing(1000, 100);
+    let log = AuditLog::open_with(&path, options).unwrap();
+    log.append(json!({"kind": "decision"})).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while kinds(&path).len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(kinds(&path), ["decision", "checkpoint"]);
+    drop(log);
+    // Nothing new since: closing adds no second checkpoint.
+    assert_eq!(kinds(&path).len(), 2);
 }

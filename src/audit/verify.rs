@@ -1,19 +1,41 @@
-//! `portcullis audit verify`: walk a log and check every link of the chain.
+//! `portcullis audit verify`: walk a log and check every link of the chain,
+//! every record's MAC when the chain key is given, and every checkpoint's
+//! signature when the public key is given.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::keys::{ChainKey, Checkpoint, CheckpointVerifier};
 use super::{record_hash, GENESIS};
 
-/// A verified log: how many records, and the hash of the last one. Keep
-/// the head hash somewhere else (a ticket, a second system): a log cut
-/// short at the end still verifies, but its head no longer matches.
+/// What to check beyond the links.
+#[derive(Default, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// Check each record's HMAC; every record must then be keyed.
+    pub key: Option<&'a ChainKey>,
+    /// Check each checkpoint's signature; there must then be at least one.
+    pub pubkey: Option<&'a CheckpointVerifier>,
+}
+
+/// A verified log. Keep the head hash somewhere else (a ticket, a second
+/// system), or sign checkpoints: a log cut short at the end still verifies,
+/// but its head no longer matches, and the records after the last
+/// checkpoint are not covered by a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: u64,
     pub head: String,
+    /// Keyed records whose MAC was not checked (no key given).
+    pub unchecked_macs: u64,
+    /// Checkpoints found; their signatures were checked if a public key
+    /// was given.
+    pub checkpoints: u64,
+    /// The last record the last checkpoint covers.
+    pub last_checkpoint: Option<u64>,
+    /// Records after the last checkpoint (the checkpoint itself excluded).
+    pub after_last_checkpoint: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -26,27 +48,40 @@ pub enum VerifyError {
         line: u64,
         problem: String,
     },
+    #[error("{path}: {problem}")]
+    Unproven { path: String, problem: String },
 }
 
+/// [`verify`] with nothing beyond the links.
 pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
+    verify(path, VerifyOptions::default())
+}
+
+pub fn verify(path: &Path, opts: VerifyOptions<'_>) -> Result<VerifyReport, VerifyError> {
     let p = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| VerifyError::Io {
         path: p.clone(),
         message: e.to_string(),
     })?;
-    let mut prev = GENESIS.to_string();
-    let mut count = 0u64;
+    let mut report = VerifyReport {
+        records: 0,
+        head: GENESIS.to_string(),
+        unchecked_macs: 0,
+        checkpoints: 0,
+        last_checkpoint: None,
+        after_last_checkpoint: 0,
+    };
     for (i, line) in BufReader::new(file).lines().enumerate() {
-        let n = i as u64 + 1;
         let broken = |problem: String| VerifyError::Broken {
             path: p.clone(),
-            line: n,
+            line: i as u64 + 1,
             problem,
         };
         let line = line.map_err(|e| broken(format!("unreadable line: {e}")))?;
         let Ok(Value::Object(mut rec)) = serde_json::from_str::<Value>(&line) else {
             return Err(broken("not a JSON object".into()));
         };
+        let count = report.records;
         let seq = rec.get("seq").and_then(Value::as_u64);
         if seq != Some(count) {
             return Err(broken(format!(
@@ -54,6 +89,7 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
                 seq.map_or("missing".to_string(), |s| s.to_string())
             )));
         }
+        let prev = report.head.clone();
         if rec.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
             return Err(broken(
                 "prev does not match the hash of the record before it".into(),
@@ -62,17 +98,91 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
         let Some(Value::String(claimed)) = rec.remove("hash") else {
             return Err(broken("record has no hash".into()));
         };
-        let actual = record_hash(&prev, &rec);
-        if actual != claimed {
-            return Err(broken(
-                "hash does not match the record's content: the record was edited".into(),
-            ));
+        let keyed_with = rec.get("key").and_then(Value::as_str);
+        match (keyed_with, opts.key) {
+            (Some(id), Some(key)) if id != key.id() => {
+                return Err(broken(format!(
+                    "the record is keyed with chain key {id}, not the one given ({})",
+                    key.id()
+                )))
+            }
+            (Some(_), Some(key)) => {
+                if record_hash(Some(key), &prev, &rec) != claimed {
+                    return Err(broken(
+                        "the MAC does not match the record's content: the record was edited".into(),
+                    ));
+                }
+            }
+            (Some(_), None) => report.unchecked_macs += 1,
+            (None, Some(_)) => {
+                return Err(broken(
+                    "the record is not keyed, but a chain key was given: every record of a keyed \
+                     chain carries its MAC, and one rewritten without the key loses it"
+                        .into(),
+                ))
+            }
+            (None, None) => {
+                if record_hash(None, &prev, &rec) != claimed {
+                    return Err(broken(
+                        "hash does not match the record's content: the record was edited".into(),
+                    ));
+                }
+            }
         }
-        prev = claimed;
-        count += 1;
+        if rec.get("kind").and_then(Value::as_str) == Some("checkpoint") {
+            check_checkpoint(&rec, count, &prev, opts.pubkey).map_err(broken)?;
+            report.checkpoints += 1;
+            report.last_checkpoint = count.checked_sub(1);
+            report.after_last_checkpoint = 0;
+        } else {
+            report.after_last_checkpoint += 1;
+        }
+        report.head = claimed;
+        report.records += 1;
     }
-    Ok(VerifyReport {
-        records: count,
+    if opts.pubkey.is_some() && report.checkpoints == 0 && report.records > 0 {
+        return Err(VerifyError::Unproven {
+            path: p,
+            problem: "no signed checkpoint: nothing proves how long this log was".into(),
+        });
+    }
+    Ok(report)
+}
+
+/// A checkpoint covers the record just before it, and with a public key
+/// its signature must verify.
+fn check_checkpoint(
+    rec: &serde_json::Map<String, Value>,
+    seq: u64,
+    prev: &str,
+    pubkey: Option<&CheckpointVerifier>,
+) -> Result<(), String> {
+    let Some(covered) = seq.checked_sub(1) else {
+        return Err("a checkpoint cannot be the first record: it covers none".into());
+    };
+    let covers = rec.get("covers").and_then(Value::as_u64);
+    let head = rec.get("head").and_then(Value::as_str);
+    if covers != Some(covered) || head != Some(prev) {
+        return Err("the checkpoint does not cover the record before it".into());
+    }
+    let Some(pubkey) = pubkey else {
+        return Ok(());
+    };
+    let signer = rec.get("signer").and_then(Value::as_str).unwrap_or("");
+    if signer != pubkey.id() {
+        return Err(format!(
+            "the checkpoint is signed by key {signer}, not the public key given ({})",
+            pubkey.id()
+        ));
+    }
+    let c = Checkpoint {
+        segment: rec.get("segment").and_then(Value::as_str).unwrap_or(""),
+        seq: covered,
         head: prev,
-    })
+    };
+    let sig = rec.get("sig").and_then(Value::as_str).unwrap_or("");
+    if !pubkey.verify(&c, sig) {
+        return Err("the checkpoint's signature does not verify".into());
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 #[macro_use]
 pub(crate) mod out;
 mod demo;
+mod explain;
 mod policy_test;
 
 use std::path::{Path, PathBuf};
@@ -177,14 +178,80 @@ pub enum PolicyCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain of audit logs; exit 0 when every file is intact.
+    /// With the chain key every record's MAC is checked; with the public
+    /// key every checkpoint's signature is, and there must be one.
     Verify {
+        #[command(flatten)]
+        key: ChainKeyArgs,
+        /// The checkpoint signing key's public half (PEM).
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Set an unreadable last line aside (kept in a side file beside the
     /// log) and continue the chain with a `recovered` record naming it.
-    /// Stop every server writing to the log first.
-    Repair { file: PathBuf },
+    /// Stop every server writing to the log first. A keyed log needs its
+    /// key.
+    Repair {
+        #[command(flatten)]
+        key: ChainKeyArgs,
+        file: PathBuf,
+    },
+    /// Decide a recorded call again with the policy set its decision
+    /// names (kept beside the log), and show the policies that determined
+    /// it. Exit 0 when the decision comes out as recorded.
+    Explain {
+        /// The call id (`call` in the records).
+        call: String,
+        /// The audit log holding the call.
+        #[arg(long, value_name = "FILE")]
+        log: PathBuf,
+    },
+    /// Write the calls in audit logs as events for a SIEM, one JSON object
+    /// per line on stdout: OCSF 1.7.0 API Activity (class 6003), one event
+    /// per call (its decision and outcome).
+    Export {
+        #[arg(long, value_enum, default_value = "ocsf")]
+        format: ExportFormat,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Make a chain key and a checkpoint signing key pair in DIR:
+    /// audit-chain.key and audit-signing.pem (keep them on the server,
+    /// readable only by it) and audit-signing.pub.pem (give it to whoever
+    /// verifies). Existing files are never overwritten.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Ocsf,
+}
+
+/// Where the audit chain key is, for the commands that read a log.
+#[derive(Debug, clap::Args)]
+pub struct ChainKeyArgs {
+    /// A file holding the chain key (as `[audit] chain_key_file`).
+    #[arg(long, value_name = "FILE", conflicts_with = "key_env")]
+    pub key_file: Option<PathBuf>,
+    /// An environment variable holding the chain key.
+    #[arg(long, value_name = "VAR")]
+    pub key_env: Option<String>,
+}
+
+impl ChainKeyArgs {
+    fn load(&self) -> CliResult<Option<crate::audit::ChainKey>> {
+        crate::config::audit::chain_key(
+            self.key_file.as_deref(),
+            self.key_env.as_deref(),
+            &ProcessEnv,
+        )
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// A failure for the operator, printed on stderr.
@@ -208,8 +275,20 @@ fn policy_sources(
 }
 
 /// Build the gate from a configuration file or the lab. `audit` opens the
-/// audit log (every command that can execute needs it).
+/// audit log (every command that can execute needs it) and records the
+/// policy set loaded.
 pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
+    let rt = compose_runtime(source, audit).await?;
+    if audit {
+        rt.gate
+            .record_policy_loaded("start")
+            .await
+            .map_err(|e| format!("audit log refused: {e}"))?;
+    }
+    Ok(rt)
+}
+
+async fn compose_runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
     // No configuration file, but mcp-pve's environment: a drop-in.
     if !source.lab && source.config.is_none() {
         if let Some((config, policies)) = crate::dropin::config(&ProcessEnv)? {
@@ -490,27 +569,133 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn audit_verify(files: &[PathBuf]) -> ExitCode {
+fn audit_verify(
+    key: &ChainKeyArgs,
+    pubkey: Option<&Path>,
+    files: &[PathBuf],
+) -> CliResult<ExitCode> {
+    let key = key.load()?;
+    let pubkey = pubkey
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            crate::audit::CheckpointVerifier::from_pem(&text, &p.display().to_string())
+                .map_err(|e| e.to_string())
+        })
+        .transpose()?;
+    let opts = crate::audit::VerifyOptions {
+        key: key.as_ref(),
+        pubkey: pubkey.as_ref(),
+    };
     let mut ok = true;
     for f in files {
-        match verify_file(f) {
-            Ok(r) => outln!(
-                "{}: intact, {} records, head {}",
-                f.display(),
-                r.records,
-                r.head
-            ),
+        match crate::audit::verify(f, opts) {
+            Ok(r) => {
+                outln!(
+                    "{}: intact, {} records, head {}",
+                    f.display(),
+                    r.records,
+                    r.head
+                );
+                for line in verify_details(&r, &opts) {
+                    outln!("  {line}");
+                }
+            }
             Err(e) => {
                 ok = false;
                 outln!("{}: BROKEN: {e}", f.display());
             }
         }
     }
-    if ok {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// What a verification proved beyond the links, and what it did not.
+fn verify_details(
+    r: &crate::audit::VerifyReport,
+    opts: &crate::audit::VerifyOptions<'_>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(k) = opts.key {
+        out.push(format!(
+            "every record's MAC checked with chain key {}",
+            k.id()
+        ));
+    } else if r.unchecked_macs > 0 {
+        out.push(format!(
+            "{} keyed records: links checked, MACs not (give --key-file or --key-env)",
+            r.unchecked_macs
+        ));
     }
+    match (r.last_checkpoint, opts.pubkey) {
+        (None, _) => {}
+        (Some(last), Some(p)) => out.push(format!(
+            "{} checkpoints signed by {}; the last covers records up to seq {last}",
+            r.checkpoints,
+            p.id()
+        )),
+        (Some(last), None) => out.push(format!(
+            "{} checkpoints, signatures not checked (give --pubkey); the last covers records up to seq {last}",
+            r.checkpoints
+        )),
+    }
+    if r.last_checkpoint.is_some() && r.after_last_checkpoint > 0 {
+        out.push(format!(
+            "{} records after the last checkpoint are covered by no signature: \
+             a cut among them cannot be told from this file alone",
+            r.after_last_checkpoint
+        ));
+    }
+    out
+}
+
+/// Write new audit keys into `dir`, never over an existing file.
+fn audit_keygen(dir: &Path) -> CliResult<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (pem, signer) = crate::audit::CheckpointSigner::generate().map_err(|e| e.to_string())?;
+    let mut chain = zeroize::Zeroizing::new([0u8; 32]);
+    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut chain[..])
+        .map_err(|e| format!("the system's random source failed: {e}"))?;
+    let chain_hex = zeroize::Zeroizing::new(hex::encode(&chain[..]) + "\n");
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let public_pem = signer.public().to_pem();
+    let files: [(&str, &[u8], u32); 3] = [
+        ("audit-chain.key", chain_hex.as_bytes(), 0o600),
+        ("audit-signing.pem", pem.as_bytes(), 0o600),
+        ("audit-signing.pub.pem", public_pem.as_bytes(), 0o644),
+    ];
+    for (name, _, _) in &files {
+        if dir.join(name).exists() {
+            return Err(format!(
+                "{} exists; keygen never overwrites a key",
+                dir.join(name).display()
+            ));
+        }
+    }
+    for (name, bytes, mode) in files {
+        let path = dir.join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        outln!("wrote {}", path.display());
+    }
+    outln!(
+        "checkpoint signing key {}: set [audit] chain_key_file and signing_key_file, \
+         and verify with `portcullis audit verify --key-file audit-chain.key --pubkey audit-signing.pub.pem LOG`",
+        signer.id()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Every problem `serve` would hit with this configuration, all at once:
@@ -736,12 +921,39 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::Check { source } => check(&source).await,
         Command::Audit {
-            command: AuditCommand::Verify { files },
-        } => Ok(audit_verify(&files)),
+            command: AuditCommand::Verify { key, pubkey, files },
+        } => audit_verify(&key, pubkey.as_deref(), &files),
         Command::Audit {
-            command: AuditCommand::Repair { file },
+            command: AuditCommand::Keygen { out },
+        } => audit_keygen(&out),
+        Command::Audit {
+            command: AuditCommand::Explain { call, log },
+        } => explain::run(&call, &log),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    format: ExportFormat::Ocsf,
+                    files,
+                },
         } => {
-            AuditLog::repair(&file).map_err(|e| e.to_string())?;
+            for f in &files {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                let records = text.lines().filter_map(|l| serde_json::from_str(l).ok());
+                for e in crate::audit::ocsf::events(records) {
+                    outln!("{e}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Repair { key, file },
+        } => {
+            let options = crate::audit::AuditOptions {
+                key: key.load()?.map(std::sync::Arc::new),
+                ..Default::default()
+            };
+            AuditLog::repair(&file, options).map_err(|e| e.to_string())?;
             let report = verify_file(&file)
                 .map_err(|e| format!("repaired the end, but the chain is broken elsewhere: {e}"))?;
             outln!(

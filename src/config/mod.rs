@@ -12,6 +12,7 @@ use crate::backends::registry::{BackendKind, PLUGS};
 use crate::catalog::Tier;
 use crate::principal::Principal;
 
+pub mod audit;
 mod endpoint;
 mod http;
 pub use endpoint::{
@@ -73,6 +74,7 @@ struct FileConfig {
     http: Option<http::HttpSection>,
     #[serde(default)]
     rate_limits: std::collections::BTreeMap<String, http::RateSection>,
+    audit: Option<audit::AuditSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +101,11 @@ pub struct Config {
     pub stdio_principal: Option<String>,
     pub policies: PathBuf,
     pub audit_log: PathBuf,
+    /// How the audit log is keyed and checkpointed.
+    pub audit: crate::audit::AuditOptions,
+    /// SHA-256 of the configuration file's text (none for the lab and the
+    /// drop-in environments), recorded with each decision.
+    pub digest: Option<String>,
     pub principals: Vec<Principal>,
     pub endpoints: Vec<Endpoint>,
     /// How `serve --transport http` listens and authenticates.
@@ -245,11 +252,17 @@ impl Config {
             problems.push(e);
             Vec::new()
         });
+        let audit = audit::audit(file.audit, base, env).unwrap_or_else(|e| {
+            problems.push(e);
+            Default::default()
+        });
         if let Some(e) = ConfigError::from_all(problems) {
             return Err(e);
         }
         Ok(Config {
+            digest: Some(crate::util::sha256_hex(text.as_bytes())),
             http,
+            audit,
             rate_limits,
             stdio_principal: file.server.principal,
             policies: resolve(base, &file.server.policies),

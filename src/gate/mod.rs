@@ -108,6 +108,9 @@ pub struct Prepared<'g> {
     /// For a call on several guests: each one's decision (the call is
     /// allowed only if every one is; `resources` is the first refused).
     pub guests: Vec<GuestDecision>,
+    /// The digest of the policy set that decided, and of the configuration.
+    pub policy_set: Arc<str>,
+    pub config: Option<Arc<str>>,
 }
 
 /// One guest's decision in a bulk call.
@@ -128,6 +131,8 @@ pub struct Gate {
     /// How `portcullis dry-run` finds this configuration (`--config FILE`,
     /// `--lab`), so a refusal can print a command that runs as printed.
     dry_run_source: String,
+    /// The digest of the configuration file, recorded with each decision.
+    config_digest: Option<Arc<str>>,
 }
 
 fn context(
@@ -181,7 +186,34 @@ impl Gate {
             limits: ratelimit::RateLimiter::new(&[]),
             metrics: Arc::new(Metrics::default()),
             dry_run_source: String::new(),
+            config_digest: None,
         }
+    }
+
+    /// Record this configuration digest with every decision.
+    pub fn with_config_digest(mut self, digest: Option<String>) -> Gate {
+        self.config_digest = digest.map(Arc::from);
+        self
+    }
+
+    /// Keep the current policy set beside the audit log (by digest) and
+    /// record that it was loaded: at start and after every reload, so each
+    /// decision's `policy_set` names a set that can be read back.
+    pub async fn record_policy_loaded(&self, trigger: &str) -> Result<(), String> {
+        let Some(audit) = self.audit.clone() else {
+            return Ok(());
+        };
+        let engine = self.policies();
+        let (log, kept) = (audit.path().to_path_buf(), engine.clone());
+        let stored = tokio::task::spawn_blocking(move || {
+            crate::audit::policy_store::store(&log, kept.digest(), kept.sources())
+        })
+        .await
+        .map_err(|e| format!("policy store: {e}"))?
+        .map_err(|e| format!("the policy set cannot be kept beside the audit log: {e}"))?;
+        let record =
+            records::policy_loaded(trigger, &engine, self.config_digest.as_deref(), &stored);
+        self.write(&record).await
     }
 
     /// The `portcullis dry-run` arguments that load this configuration
@@ -210,6 +242,12 @@ impl Gate {
     /// Record an event that is not a tool call (authentication, reloads).
     pub async fn audit_event(&self, record: &impl Serialize) -> Result<(), String> {
         self.write(record).await
+    }
+
+    /// The audit log, for tests that inject its failure.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
     }
 
     /// The audit log can take records (readiness).
@@ -389,8 +427,8 @@ impl Gate {
             resources: &resources,
             context: ctx.to_json(),
         };
-        let decision = self
-            .policies()
+        let engine = self.policies();
+        let decision = engine
             .authorize(&input)
             .map_err(|e| Rejection::Invalid(e.to_string()))?;
         Ok(Prepared {
@@ -402,18 +440,14 @@ impl Gate {
             decision,
             confirmation,
             guests: Vec::new(),
+            policy_set: engine.digest().clone(),
+            config: self.config_digest.clone(),
         })
     }
 
     /// The Cedar request of a prepared call, for dry runs.
     pub fn request_json(&self, caller: &Caller, p: &Prepared) -> Value {
-        let input = AuthzInput {
-            principal: &caller.principal,
-            action: p.tool.name,
-            resources: &p.resources,
-            context: p.context.to_json(),
-        };
-        self.policies().request_json(&input)
+        records::cedar_request(caller, p)
     }
 
     async fn write(&self, record: &impl Serialize) -> Result<(), String> {
@@ -422,10 +456,7 @@ impl Gate {
         };
         let record = serde_json::to_value(record)
             .map_err(|e| format!("the audit record cannot be serialized: {e}"))?;
-        tokio::task::spawn_blocking(move || audit.append(record))
-            .await
-            .map_err(|e| format!("audit writer failed: {e}"))?
-            .map_err(|e| e.to_string())
+        audit.append_async(record).await.map_err(|e| e.to_string())
     }
 
     /// The outcome record, and the call's metrics: every call ends here.

@@ -219,6 +219,13 @@ pub struct DecisionRecord<'a> {
     /// A bulk call's decision for each guest.
     #[serde(skip_serializing_if = "<[super::GuestDecision]>::is_empty")]
     guests: &'a [super::GuestDecision],
+    /// What decided: the policy set's digest (its texts are kept beside
+    /// the log), the configuration's, and the Cedar request itself, so
+    /// `audit explain` can decide it again.
+    policy_set: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a str>,
+    cedar: Value,
 }
 
 impl DecisionRecord<'_> {
@@ -253,7 +260,51 @@ pub fn decision<'a>(
         reason,
         refusal: None,
         guests: &p.guests,
+        policy_set: &p.policy_set,
+        config: p.config.as_deref(),
+        cedar: cedar_request(caller, p),
     }
+}
+
+/// The Cedar request a prepared call was decided on, as JSON.
+pub fn cedar_request(caller: &Caller, p: &Prepared) -> Value {
+    crate::policy::request_json(&crate::policy::AuthzInput {
+        principal: &caller.principal,
+        action: p.tool.name,
+        resources: &p.resources,
+        context: p.context.to_json(),
+    })
+}
+
+/// A policy set was loaded (at start, or by a reload): its digest, each
+/// file's, and where its texts are kept.
+pub fn policy_loaded(
+    trigger: &str,
+    engine: &crate::policy::PolicyEngine,
+    config: Option<&str>,
+    stored: &std::path::Path,
+) -> Value {
+    let files: Vec<Value> = engine
+        .sources()
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "sha256": crate::util::sha256_hex(s.text.as_bytes()),
+                "bytes": s.text.len(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "kind": "policy_loaded",
+        "trigger": trigger,
+        "policy_set": &**engine.digest(),
+        "policies": engine.len(),
+        "files": files,
+        "config": config,
+        "stored": stored.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "portcullis": env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// What happened after the decision.

@@ -989,6 +989,8 @@ fn decision_and_outcome_records_keep_their_keys() {
             "args": {"node": "pve1", "vmid": 100},
             "confirmation": "argument", "decision": "deny", "policies": ["all"],
             "reason": "why", "refusal": "no_permit",
+            "policy_set": &*gate.policies().digest().to_string(),
+            "cedar": gate.request_json(&caller, &p),
         })
     );
     let plain = records::decision(

@@ -90,6 +90,24 @@ pub struct PolicyEngine {
     reads_tags: bool,
     /// `@reason("…")` annotations, by policy id.
     reasons: HashMap<String, String>,
+    /// What decided: the digest of the texts, and the texts (kept beside
+    /// the audit log so a decision can be explained later).
+    digest: Arc<str>,
+    sources: Arc<[PolicySource]>,
+}
+
+/// The digest of a policy set: SHA-256 over each file's name and text in
+/// order, lengths first so no two sets share an encoding.
+pub fn set_digest(sources: &[PolicySource]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for s in sources {
+        h.update((s.name.len() as u64).to_be_bytes());
+        h.update(s.name.as_bytes());
+        h.update((s.text.len() as u64).to_be_bytes());
+        h.update(s.text.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 fn action_uid(name: &str) -> EntityUid {
@@ -145,6 +163,8 @@ impl PolicyEngine {
             .filter_map(|p| Some((p.id().to_string(), p.annotation("reason")?.to_string())))
             .collect();
         Ok(PolicyEngine {
+            digest: set_digest(sources).into(),
+            sources: sources.to_vec().into(),
             reasons,
             reads_tags,
             schema,
@@ -161,6 +181,23 @@ impl PolicyEngine {
     /// backend API that serves them being up).
     pub fn reads_tags(&self) -> bool {
         self.reads_tags
+    }
+
+    /// The digest of the policy set (see [`set_digest`]).
+    pub fn digest(&self) -> &Arc<str> {
+        &self.digest
+    }
+
+    /// A policy's text, by id.
+    pub fn policy_text(&self, id: &str) -> Option<String> {
+        self.all
+            .policy(&cedar_policy::PolicyId::new(id))
+            .map(|p| p.to_string())
+    }
+
+    /// The texts the set was built from.
+    pub fn sources(&self) -> &[PolicySource] {
+        &self.sources
     }
 
     /// How many policies are loaded.
@@ -276,7 +313,11 @@ impl PolicyEngine {
 
     fn decide(&self, input: &AuthzInput, policies: &PolicySet) -> Result<Decision, PolicyError> {
         let (request, entities) = self.cedar_request(input)?;
-        let response = self.authorizer.is_authorized(&request, policies, &entities);
+        Ok(self.evaluate(&request, policies, &entities))
+    }
+
+    fn evaluate(&self, request: &Request, policies: &PolicySet, entities: &Entities) -> Decision {
+        let response = self.authorizer.is_authorized(request, policies, entities);
         let mut ids: Vec<String> = response
             .diagnostics()
             .reason()
@@ -288,11 +329,11 @@ impl PolicyEngine {
             .errors()
             .map(|e| e.to_string())
             .collect();
-        Ok(Decision {
+        Decision {
             allowed: response.decision() == cedar_policy::Decision::Allow,
             policies: ids,
             errors,
-        })
+        }
     }
 
     /// Decide a request, evaluating only the policies whose scope can match.
@@ -316,28 +357,73 @@ impl PolicyEngine {
         Ok(self.decide(input, &permits)?.allowed)
     }
 
+    /// The Cedar request and entities for `input`, and the whole policy
+    /// set: what a program using Cedar directly would hand its authorizer
+    /// (the gate benchmark's baseline).
+    pub fn cedar_parts(
+        &self,
+        input: &AuthzInput,
+    ) -> Result<(Request, Entities, &PolicySet), PolicyError> {
+        let (request, entities) = self.cedar_request(input)?;
+        Ok((request, entities, &self.all))
+    }
+
     /// Decide a request against the whole policy set (the reference the
     /// slice is tested against).
     pub fn authorize_unsliced(&self, input: &AuthzInput) -> Result<Decision, PolicyError> {
         self.decide(input, &self.all)
     }
 
-    /// The complete Cedar request for `input` as JSON, replayable in any
-    /// Cedar tool (`cedar authorize --request-json ... --entities ...`).
+    /// The complete Cedar request for `input` as JSON (see [`request_json`]).
     pub fn request_json(&self, input: &AuthzInput) -> Value {
-        let resource = input
-            .resources
-            .first()
-            .map(EntitySpec::uid_json)
-            .unwrap_or(Value::Null);
-        json!({
-            "principal": {"type": "User", "id": input.principal.id},
-            "action": {"type": "Action", "id": input.action},
-            "resource": resource,
-            "context": input.context,
-            "entities": entities::entities_json(input.principal, input.resources),
-        })
+        request_json(input)
     }
+
+    /// Decide a request given as [`request_json`] wrote it, against the
+    /// whole set: how a recorded decision is decided again.
+    pub fn authorize_json(&self, request: &Value) -> Result<Decision, PolicyError> {
+        let bad = |what: &str, e: String| PolicyError::Request(format!("{what}: {e}"));
+        let uid = |key: &str| {
+            EntityUid::from_json(request[key].clone()).map_err(|e| bad(key, e.to_string()))
+        };
+        let (principal, action, resource) = (uid("principal")?, uid("action")?, uid("resource")?);
+        let context = cedar_policy::Context::from_json_value(
+            request["context"].clone(),
+            Some((&self.schema, &action)),
+        )
+        .map_err(|e| bad("context", e.to_string()))?;
+        let mut list: Vec<Entity> = Entities::from_json_value(request["entities"].clone(), None)
+            .map_err(|e| bad("entities", e.to_string()))?
+            .into_iter()
+            .collect();
+        let name = action.id().unescaped().to_string();
+        if let Some(a) = self.actions.get(&name) {
+            list.push(a.clone());
+        }
+        let entities =
+            Entities::from_entities(list, None).map_err(|e| bad("entities", e.to_string()))?;
+        let request = Request::new(principal, action, resource, context, Some(&self.schema))
+            .map_err(|e| bad("request", e.to_string()))?;
+        Ok(self.evaluate(&request, &self.all, &entities))
+    }
+}
+
+/// The complete Cedar request for `input` as JSON, replayable in any Cedar
+/// tool (`cedar authorize --request-json ... --entities ...`), and recorded
+/// with each decision.
+pub fn request_json(input: &AuthzInput) -> Value {
+    let resource = input
+        .resources
+        .first()
+        .map(EntitySpec::uid_json)
+        .unwrap_or(Value::Null);
+    json!({
+        "principal": {"type": "User", "id": input.principal.id},
+        "action": {"type": "Action", "id": input.action},
+        "resource": resource,
+        "context": input.context,
+        "entities": entities::entities_json(input.principal, input.resources),
+    })
 }
 
 #[cfg(test)]

@@ -138,7 +138,9 @@ pub fn copy_policies(to: &Path) {
     }
 }
 
-pub async fn start(opts: Options) -> Server {
+/// What `start` starts from: the directory with the configuration and
+/// policies, the JWT signing key, and how the runtime finds them.
+fn prepare(opts: Options) -> (tempfile::TempDir, SigningKey, SourceArgs) {
     let dir = tempfile::tempdir().unwrap();
     let signer = SigningKey::new();
     let jwks = match opts.jwks {
@@ -209,6 +211,20 @@ token_sha256 = "{metrics}"
         lab_audit_log: PathBuf::from("unused"),
         lab_backend: !opts.no_lab,
     };
+    (dir, signer, source)
+}
+
+/// Why the runtime refuses to start with these options.
+pub async fn start_err(opts: Options) -> String {
+    let (_dir, _, source) = prepare(opts);
+    match runtime(&source, true).await {
+        Ok(_) => panic!("the runtime started"),
+        Err(e) => e,
+    }
+}
+
+pub async fn start(opts: Options) -> Server {
+    let (dir, signer, source) = prepare(opts);
     let rt = runtime(&source, true).await.unwrap();
     let listener = portcullis::http::start(
         rt.gate.clone(),

@@ -305,7 +305,10 @@ async def main():
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     by_call = {}
     for rec in records:
-        by_call.setdefault(rec["call"], []).append(rec["kind"])
+        if "call" in rec:  # not the policy_loaded records of each start
+            by_call.setdefault(rec["call"], []).append(rec["kind"])
+    check("each start recorded the policy set it loaded",
+          any(r["kind"] == "policy_loaded" for r in records), [r["kind"] for r in records][:5])
     pairs = [k for k in by_call.values() if "decision" in k]
     check("every call left a decision and an outcome record", all(k.count("outcome") == 1 for k in pairs), by_call)
     decisions = [r.get("decision") for r in records if r["kind"] == "decision"]
