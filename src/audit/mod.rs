@@ -29,7 +29,7 @@ mod writer;
 pub use bound::MAX_RECORD;
 pub use keys::{ChainKey, CheckpointSigner, CheckpointVerifier, KeyError};
 pub use tail::{inspect, LogState};
-pub use verify::{verify, verify_file, VerifyError, VerifyOptions, VerifyReport};
+pub use verify::{verify, verify_chain, verify_file, VerifyError, VerifyOptions, VerifyReport};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -125,6 +125,10 @@ pub struct AuditOptions {
     pub checkpoint_interval: std::time::Duration,
     /// Also write each call as an OCSF event to this file.
     pub ocsf_log: Option<PathBuf>,
+    /// Seal the file and start a new one past this size...
+    pub rotate_bytes: Option<u64>,
+    /// ...or this age (checked when records are written).
+    pub rotate_age: Option<std::time::Duration>,
 }
 
 impl Default for AuditOptions {
@@ -135,6 +139,8 @@ impl Default for AuditOptions {
             checkpoint_every: 1000,
             checkpoint_interval: std::time::Duration::from_secs(60),
             ocsf_log: None,
+            rotate_bytes: None,
+            rotate_age: None,
         }
     }
 }

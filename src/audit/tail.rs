@@ -132,6 +132,17 @@ fn parse_link(line: &[u8]) -> Result<(u64, String), String> {
     Ok((seq, hash.to_string()))
 }
 
+/// The `seq` of a file's first record, if it has a readable one.
+pub fn first_seq(file: &mut File) -> std::io::Result<Option<u64>> {
+    use std::io::BufRead;
+    file.seek(SeekFrom::Start(0))?;
+    let mut first = String::new();
+    std::io::BufReader::new(&mut *file).read_line(&mut first)?;
+    Ok(serde_json::from_str::<Value>(&first)
+        .ok()
+        .and_then(|r| r.get("seq").and_then(Value::as_u64)))
+}
+
 /// The state of the log at `path`, read only.
 pub fn inspect(path: &Path) -> std::io::Result<LogState> {
     match File::open(path) {

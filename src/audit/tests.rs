@@ -454,7 +454,7 @@ fn signing(every: u64, interval_ms: u64) -> (AuditOptions, CheckpointVerifier) {
             signer: Some(std::sync::Arc::new(signer)),
             checkpoint_every: every,
             checkpoint_interval: std::time::Duration::from_millis(interval_ms),
-            ocsf_log: None,
+            ..Default::default()
         },
         public,
     )
@@ -562,4 +562,128 @@ fn a_quiet_log_is_checkpointed_after_the_interval() {
     drop(log);
     // Nothing new since: closing adds no second checkpoint.
     assert_eq!(kinds(&path).len(), 2);
+}
+
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("audit.jsonl") && !name.ends_with(".policy-sets")
+        })
+        .collect();
+    // Sealed segments in order (their names carry their first seq), then
+    // the live file.
+    all.sort_by_key(|p| (p.extension().is_some_and(|e| e == "jsonl"), p.clone()));
+    all
+}
+
+fn rotating(bytes: u64) -> AuditOptions {
+    AuditOptions {
+        rotate_bytes: Some(bytes),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_rotated_log_is_one_chain_across_sealed_segments() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let (mut options, public) = signing(1000, 3_600_000);
+    options.rotate_bytes = Some(2_000);
+    {
+        let log = AuditLog::open_with(&path, options).unwrap();
+        for i in 0..60 {
+            log.append(json!({"kind": "decision", "call": format!("c{i}")}))
+                .unwrap();
+        }
+    }
+    let files = segments(dir.path());
+    assert!(files.len() >= 4, "{files:?}");
+    let opts = VerifyOptions {
+        key: None,
+        pubkey: Some(&public),
+    };
+    let reports = verify_chain(&files, opts);
+    let mut total = 0;
+    let mut next = 0;
+    for (f, r) in &reports {
+        let r = r
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(r.linked && r.first_seq == next, "{}: {r:?}", f.display());
+        next = r.first_seq + r.records;
+        total += r.records;
+    }
+    let kinds: Vec<String> = files.iter().flat_map(|f| kinds(f)).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "decision").count(), 60);
+    assert_eq!(total as usize, kinds.len());
+    // Every sealed segment is read-only, named by its first seq, ends with
+    // a checkpoint naming it, and the next file starts by naming it.
+    for (i, f) in files.iter().enumerate().filter(|(_, f)| **f != path) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o440
+        );
+        let last: Value = serde_json::from_str(lines(f).last().unwrap()).unwrap();
+        assert_eq!(
+            (last["kind"].as_str(), last["segment"].as_str()),
+            (Some("checkpoint"), Some(name.as_str()))
+        );
+        let next_file = if i + 1 < files.len() && files[i + 1] != path {
+            &files[i + 1]
+        } else {
+            &path
+        };
+        let first: Value = serde_json::from_str(&lines(next_file)[0]).unwrap();
+        assert_eq!(
+            (first["kind"].as_str(), first["previous"].as_str()),
+            (Some("segment_start"), Some(name.as_str()))
+        );
+    }
+    // The live file alone starts mid-chain, and says after what.
+    let alone = verify(&path, VerifyOptions::default()).unwrap();
+    assert!(!alone.linked && alone.first_seq > 0);
+    // A segment taken away breaks the chain at the file after it.
+    let without: Vec<_> = files.iter().filter(|f| **f != files[1]).cloned().collect();
+    let broken = verify_chain(&without, VerifyOptions::default());
+    let err = broken[1].1.as_ref().unwrap_err().to_string();
+    assert!(err.contains("a record was removed"), "{err}");
+}
+
+#[test]
+fn two_writers_follow_each_others_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    // Two handles on one path are two open file descriptions, as two
+    // processes would have: each must notice the other's rotation.
+    let a = std::sync::Arc::new(AuditLog::open_with(&path, rotating(3_000)).unwrap());
+    let b = std::sync::Arc::new(AuditLog::open_with(&path, rotating(3_000)).unwrap());
+    let threads: Vec<_> = [a, b]
+        .into_iter()
+        .enumerate()
+        .map(|(w, log)| {
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    log.append(json!({"kind": "decision", "call": format!("w{w}c{i}")}))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let files = segments(dir.path());
+    assert!(files.len() >= 5, "{files:?}");
+    let mut decisions = 0;
+    for (f, r) in verify_chain(&files, VerifyOptions::default()) {
+        let r = r.unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(r.linked, "{}", f.display());
+        decisions += kinds(&f).iter().filter(|k| *k == "decision").count();
+    }
+    assert_eq!(decisions, 300);
 }

@@ -25,7 +25,16 @@ pub struct VerifyOptions<'a> {
 /// checkpoint are not covered by a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// Records in this file.
     pub records: u64,
+    /// The seq of the first record, and whether it was checked against
+    /// the head of the file before it (false only for a file that starts
+    /// mid-chain and was verified without the segment before it).
+    pub first_seq: u64,
+    pub linked: bool,
+    /// The file the first record names as the one before it (a rotated
+    /// log's `segment_start`).
+    pub previous: Option<String>,
     pub head: String,
     /// Keyed records whose MAC was not checked (no key given).
     pub unchecked_macs: u64,
@@ -57,15 +66,62 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
     verify(path, VerifyOptions::default())
 }
 
+/// Verify one file on its own: from the start of the chain, or, if it
+/// starts mid-chain (a rotated log), from its first record.
 pub fn verify(path: &Path, opts: VerifyOptions<'_>) -> Result<VerifyReport, VerifyError> {
+    verify_from(path, opts, None)
+}
+
+/// Verify files as one chain: ordered by their first record's seq (sealed
+/// segments, then the live file), each continuing from the one before.
+/// A file that does not continue the one before is reported as such.
+pub fn verify_chain(
+    paths: &[std::path::PathBuf],
+    opts: VerifyOptions<'_>,
+) -> Vec<(std::path::PathBuf, Result<VerifyReport, VerifyError>)> {
+    let mut ordered: Vec<(Option<u64>, std::path::PathBuf)> = paths
+        .iter()
+        .map(|p| {
+            let first = std::fs::File::open(p)
+                .ok()
+                .and_then(|mut f| super::tail::first_seq(&mut f).ok().flatten());
+            (first, p.clone())
+        })
+        .collect();
+    // Stable: files that cannot be read keep their place at the end.
+    ordered.sort_by_key(|(first, _)| first.unwrap_or(u64::MAX));
+    let mut before: Option<(u64, String)> = None;
+    let mut out = Vec::new();
+    for (_, path) in ordered {
+        let result = verify_from(&path, opts, before.take());
+        if let Ok(r) = &result {
+            before = Some((r.first_seq + r.records, r.head.clone()));
+        }
+        out.push((path, result));
+    }
+    out
+}
+
+/// Verify a file whose first record must be `start` (seq, the head before
+/// it) if given.
+fn verify_from(
+    path: &Path,
+    opts: VerifyOptions<'_>,
+    start: Option<(u64, String)>,
+) -> Result<VerifyReport, VerifyError> {
     let p = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| VerifyError::Io {
         path: p.clone(),
         message: e.to_string(),
     })?;
+    let linked = start.is_some();
+    let (mut expected, head) = start.unwrap_or((0, GENESIS.to_string()));
     let mut report = VerifyReport {
         records: 0,
-        head: GENESIS.to_string(),
+        first_seq: expected,
+        linked: true,
+        previous: None,
+        head,
         unchecked_macs: 0,
         checkpoints: 0,
         last_checkpoint: None,
@@ -81,8 +137,31 @@ pub fn verify(path: &Path, opts: VerifyOptions<'_>) -> Result<VerifyReport, Veri
         let Ok(Value::Object(mut rec)) = serde_json::from_str::<Value>(&line) else {
             return Err(broken("not a JSON object".into()));
         };
-        let count = report.records;
         let seq = rec.get("seq").and_then(Value::as_u64);
+        if report.records == 0 {
+            report.previous = rec
+                .get("previous")
+                .and_then(Value::as_str)
+                .map(String::from);
+            // A file that starts mid-chain, given without the file before
+            // it: start from its first record, if rotation wrote it (a log
+            // whose first records were cut away does not start so).
+            let segment_start = rec.get("kind").and_then(Value::as_str) == Some("segment_start");
+            if let (false, true, Some(first), Some(prev)) = (
+                linked,
+                segment_start,
+                seq,
+                rec.get("prev").and_then(Value::as_str),
+            ) {
+                if first > 0 {
+                    expected = first;
+                    report.first_seq = first;
+                    report.linked = false;
+                    report.head = prev.to_string();
+                }
+            }
+        }
+        let count = expected;
         if seq != Some(count) {
             return Err(broken(format!(
                 "sequence number is {}, expected {count}: a record was removed, inserted or reordered",
@@ -139,6 +218,7 @@ pub fn verify(path: &Path, opts: VerifyOptions<'_>) -> Result<VerifyReport, Veri
         }
         report.head = claimed;
         report.records += 1;
+        expected += 1;
     }
     if opts.pubkey.is_some() && report.checkpoints == 0 && report.records > 0 {
         return Err(VerifyError::Unproven {

@@ -80,10 +80,10 @@ fn now_rfc3339() -> String {
 }
 
 /// Holds the file's exclusive lock until dropped.
-struct Locked<'f>(&'f File);
+struct Locked(Arc<File>);
 
-impl<'f> Locked<'f> {
-    fn take(file: &'f File) -> std::io::Result<Locked<'f>> {
+impl Locked {
+    fn take(file: Arc<File>) -> std::io::Result<Locked> {
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         let mut pause = std::time::Duration::from_micros(200);
         loop {
@@ -109,7 +109,7 @@ impl<'f> Locked<'f> {
     }
 }
 
-impl Drop for Locked<'_> {
+impl Drop for Locked {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
@@ -160,8 +160,7 @@ impl Writer {
             uncovered: 0,
             uncovered_since: None,
         };
-        let handle = w.lock_handle.clone();
-        let _lock = Locked::take(&handle).map_err(io)?;
+        let _lock = w.lock_current()?;
         w.catch_up(repair)?;
         Ok(w)
     }
@@ -259,13 +258,24 @@ impl Writer {
             return;
         };
         let result = (|| {
-            let handle = self.lock_handle.clone();
-            let _lock = Locked::take(&handle).map_err(|e| self.io(e))?;
+            let _lock = self.lock_current()?;
             self.catch_up(false)?;
+            self.checkpoint_locked(&signer)
+        })();
+        self.uncovered = 0;
+        self.uncovered_since = None;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "audit log: a signed checkpoint could not be written");
+        }
+    }
+
+    /// With the lock held and the head current: sign it.
+    fn checkpoint_locked(&mut self, signer: &super::CheckpointSigner) -> Result<(), AuditError> {
+        {
             let Some(seq) = self.next_seq.checked_sub(1) else {
                 return Ok(());
             };
-            let segment = segment_name(&self.path);
+            let segment = self.segment_name()?;
             let c = Checkpoint {
                 segment: &segment,
                 seq,
@@ -283,11 +293,6 @@ impl Writer {
                 return Err(AuditError::NotAnObject);
             };
             self.write_lines(vec![rec])
-        })();
-        self.uncovered = 0;
-        self.uncovered_since = None;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "audit log: a signed checkpoint could not be written");
         }
     }
 
@@ -298,10 +303,164 @@ impl Writer {
                 path: self.path.display().to_string(),
             });
         }
-        let handle = self.lock_handle.clone();
-        let _lock = Locked::take(&handle).map_err(|e| self.io(e))?;
+        let _lock = self.lock_current()?;
         self.catch_up(false)?;
-        self.write_lines(recs)
+        self.write_lines(recs)?;
+        if self.rotation_due() {
+            // The batch is durable either way; a rotation that fails is
+            // retried after the next one.
+            if let Err(e) = self.rotate() {
+                tracing::error!(error = %e, "audit log: rotation failed; the log goes on in the same file");
+            }
+        }
+        Ok(())
+    }
+
+    /// Lock the file at the log's path. If another writer rotated it since
+    /// this one opened it, the file this writer holds is a sealed segment:
+    /// open the new one (its head is read by `catch_up`).
+    fn lock_current(&mut self) -> Result<Locked, AuditError> {
+        loop {
+            let lock = Locked::take(self.lock_handle.clone()).map_err(|e| self.io(e))?;
+            if self.holds_current_file().map_err(|e| self.io(e))? {
+                return Ok(lock);
+            }
+            drop(lock);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .open(&self.path)
+                .map_err(|e| self.io(e))?;
+            self.lock_handle = Arc::new(file.try_clone().map_err(|e| self.io(e))?);
+            self.file = file;
+            self.len = u64::MAX;
+        }
+    }
+
+    fn holds_current_file(&self) -> std::io::Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let held = self.file.metadata()?;
+        match std::fs::metadata(&self.path) {
+            Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The name this file gets when it is sealed: the log's file name and
+    /// the seq of its first record, so segments sort in chain order.
+    fn segment_name(&mut self) -> Result<String, AuditError> {
+        let first = tail::first_seq(&mut self.file)
+            .map_err(|e| self.io(e))?
+            .unwrap_or(self.next_seq);
+        Ok(format!("{}.{first:012}", segment_name(&self.path)))
+    }
+
+    fn rotation_due(&self) -> bool {
+        let by_size = self.options.rotate_bytes.is_some_and(|max| self.len >= max);
+        let by_age = self.options.rotate_age.is_some_and(|max| {
+            self.file
+                .metadata()
+                .and_then(|m| m.created())
+                .ok()
+                .and_then(|c| c.elapsed().ok())
+                .is_some_and(|age| age >= max)
+        });
+        by_size || by_age
+    }
+
+    /// Seal the current file and go on in a new one (lock held, head
+    /// current). The path never stops naming a file: the new file is
+    /// written aside, the old one gets its sealed name as a second link,
+    /// and the new one is renamed over the path. Its first record links
+    /// the sealed file's head, so the chain runs on across files.
+    fn rotate(&mut self) -> Result<(), AuditError> {
+        if let Some(signer) = self.options.signer.clone() {
+            self.checkpoint_locked(&signer)?;
+            self.uncovered = 0;
+            self.uncovered_since = None;
+        }
+        let sealed_name = self.segment_name()?;
+        let sealed = self.path.with_file_name(&sealed_name);
+        let io = |e| self.io(e);
+        let tmp = self.path.with_file_name(format!(
+            ".{}.rotating-{}",
+            segment_name(&self.path),
+            std::process::id()
+        ));
+        let mut start = Map::new();
+        start.insert("kind".into(), json!("segment_start"));
+        start.insert("previous".into(), json!(sealed_name));
+        let (rec, hash) = self.chain(start, self.next_seq, &self.prev);
+        let line = canonical::to_string(&rec) + "\n";
+        // Append mode like every handle on the log: another writer appends
+        // to this file once it is the log, and a write at a stale offset
+        // would overwrite its records.
+        let _ = std::fs::remove_file(&tmp);
+        let mut next = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .read(true)
+            .open(&tmp)
+            .map_err(io)?;
+        next.write_all(line.as_bytes())
+            .and_then(|_| next.sync_all())
+            .map_err(io)?;
+        match std::fs::hard_link(&self.path, &sealed) {
+            Ok(()) => {}
+            // A crash after the link and before the rename: the sealed
+            // name is already this very file.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                use std::os::unix::fs::MetadataExt;
+                let (a, b) = (
+                    std::fs::metadata(&sealed).map_err(io)?,
+                    self.file.metadata().map_err(io)?,
+                );
+                if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+                    return Err(self.io(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} exists and is another file; move it away",
+                            sealed.display()
+                        ),
+                    )));
+                }
+            }
+            Err(e) => return Err(self.io(e)),
+        }
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Sealed: nobody writes to it again (a hostile root still can:
+            // that is what the keyed chain and the archive are for).
+            std::fs::set_permissions(&sealed, std::fs::Permissions::from_mode(0o440))
+                .map_err(io)?;
+        }
+        tail::sync_dir(self.path.parent().unwrap_or(Path::new("."))).map_err(io)?;
+        tracing::info!(sealed = %sealed.display(), "audit log rotated");
+        self.lock_handle = Arc::new(next.try_clone().map_err(io)?);
+        self.file = next;
+        self.len = line.len() as u64;
+        self.next_seq += 1;
+        self.prev = hash;
+        Ok(())
+    }
+
+    /// A record chained as number `seq` after `prev`: the record as
+    /// written, and its hash.
+    fn chain(&self, rec: Map<String, Value>, seq: u64, prev: &str) -> (Value, String) {
+        let key = self.options.key.as_deref();
+        let mut rec = bound::bound(rec);
+        rec.insert("seq".into(), Value::from(seq));
+        rec.insert("ts".into(), Value::String(now_rfc3339()));
+        rec.insert("prev".into(), Value::String(prev.to_string()));
+        if let Some(k) = key {
+            rec.insert("key".into(), Value::String(k.id().to_string()));
+        }
+        let hash = record_hash(key, prev, &rec);
+        rec.insert("hash".into(), Value::String(hash.clone()));
+        (Value::Object(rec), hash)
     }
 
     /// With the file lock held: if the file is not as this writer left it,
@@ -381,19 +540,9 @@ impl Writer {
         let mut next_seq = self.next_seq;
         let mut prev = self.prev.clone();
         let mut text = String::new();
-        let key = self.options.key.as_deref();
         let mut as_written = Vec::new();
         for rec in recs {
-            let mut rec = bound::bound(rec);
-            rec.insert("seq".into(), Value::from(next_seq));
-            rec.insert("ts".into(), Value::String(now_rfc3339()));
-            rec.insert("prev".into(), Value::String(prev.clone()));
-            if let Some(k) = key {
-                rec.insert("key".into(), Value::String(k.id().to_string()));
-            }
-            let hash = record_hash(key, &prev, &rec);
-            rec.insert("hash".into(), Value::String(hash.clone()));
-            let rec = Value::Object(rec);
+            let (rec, hash) = self.chain(rec, next_seq, &prev);
             text.push_str(&canonical::to_string(&rec));
             text.push('\n');
             if self.ocsf.is_some() {

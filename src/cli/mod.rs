@@ -588,15 +588,23 @@ fn audit_verify(
         pubkey: pubkey.as_ref(),
     };
     let mut ok = true;
-    for f in files {
-        match crate::audit::verify(f, opts) {
+    for (f, result) in crate::audit::verify_chain(files, opts) {
+        match result {
             Ok(r) => {
                 outln!(
-                    "{}: intact, {} records, head {}",
+                    "{}: intact, {} records (seq {}..{}), head {}",
                     f.display(),
                     r.records,
+                    r.first_seq,
+                    (r.first_seq + r.records).saturating_sub(1),
                     r.head
                 );
+                if !r.linked {
+                    outln!(
+                        "  starts mid-chain after {}, not given: its link to the records before is not checked",
+                        r.previous.as_deref().unwrap_or("an earlier segment")
+                    );
+                }
                 for line in verify_details(&r, &opts) {
                     outln!("  {line}");
                 }

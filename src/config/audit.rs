@@ -23,6 +23,10 @@ pub(super) struct AuditSection {
     checkpoint_interval_seconds: Option<u64>,
     /// Also write each call as an OCSF API Activity event here.
     ocsf_log: Option<PathBuf>,
+    /// Seal the log and start a new file past this many bytes...
+    rotate_bytes: Option<u64>,
+    /// ...or this many seconds after the file was created.
+    rotate_seconds: Option<u64>,
 }
 
 fn invalid(message: String) -> ConfigError {
@@ -100,5 +104,7 @@ pub(super) fn audit(
         checkpoint_every: every,
         checkpoint_interval: interval,
         ocsf_log: s.ocsf_log.map(|f| resolve(base, &f)),
+        rotate_bytes: s.rotate_bytes.filter(|&b| b > 0),
+        rotate_age: s.rotate_seconds.filter(|&s| s > 0).map(Duration::from_secs),
     })
 }
