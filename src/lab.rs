@@ -92,6 +92,7 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         audit_log: audit_log.to_path_buf(),
         audit: Default::default(),
         digest: None,
+        archive: None,
         principals: principals(),
         endpoints,
         http: None,

@@ -17,11 +17,28 @@ use crate::policy::{PolicyEngine, PolicySource};
 /// A gate with what keeps it alive (the lab's simulators, when used).
 pub struct Runtime {
     pub gate: Arc<Gate>,
+    /// The off-host archive, once started (`serve`).
+    pub archive: Option<Arc<crate::audit::archive::Archiver>>,
     pub config: Config,
     /// The policy directory and the digest of what was loaded from it;
     /// `None` for the embedded bundle, which cannot change.
     pub policy_dir: Option<(PathBuf, String)>,
     pub(crate) _labs: Option<Labs>,
+}
+
+impl Runtime {
+    /// Start archiving sealed segments off the host, if configured (a
+    /// server does; one-shot commands leave it to the server).
+    pub fn start_archive(&mut self) {
+        let (Some(cfg), Some(audit)) = (self.config.archive.take(), self.gate.audit_log().cloned())
+        else {
+            return;
+        };
+        let archiver = Arc::new(crate::audit::archive::Archiver::new(cfg, audit.path()));
+        self.gate.set_archive_status(archiver.status.clone());
+        tokio::spawn(archiver.clone().run(audit));
+        self.archive = Some(archiver);
+    }
 }
 
 /// What to build a runtime from.
@@ -70,6 +87,7 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
             .with_dry_run_source(dry_run_source),
     );
     Ok(Runtime {
+        archive: None,
         gate,
         config,
         policy_dir,

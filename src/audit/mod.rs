@@ -17,6 +17,7 @@
 //! proceeded on it: it is set aside into a side file and a `recovered`
 //! record names it.
 
+pub mod archive;
 mod bound;
 pub(crate) mod canonical;
 pub mod keys;
@@ -64,6 +65,12 @@ pub enum AuditError {
         "audit log {path}: the writer thread has stopped; refusing further writes until restart"
     )]
     WriterGone { path: String },
+    #[error(
+        "audit log {path}: the off-host archive is behind by more than its max_lag_seconds and \
+         [archive] fail_closed is set; calls are refused until the archive catches up (the server's \
+         log says why uploads fail)"
+    )]
+    ArchiveBehind { path: String },
 }
 
 impl AuditError {
@@ -86,6 +93,7 @@ impl AuditError {
                 state: state.clone(),
             },
             AuditError::WriterGone { path } => AuditError::WriterGone { path: path.clone() },
+            AuditError::ArchiveBehind { path } => AuditError::ArchiveBehind { path: path.clone() },
         }
     }
 }
@@ -153,6 +161,10 @@ pub struct AuditLog {
     /// readiness probe never queues behind records.
     broken: Arc<AtomicBool>,
     flushes: Arc<AtomicU64>,
+    /// The archive is behind by more than its allowed lag, and whether
+    /// records are then refused.
+    archive_behind: AtomicBool,
+    archive_fail_closed: AtomicBool,
     /// Fault injection for tests: the next flush fails as a full disk would.
     #[cfg_attr(
         not(any(test, feature = "test-util")),
@@ -200,6 +212,8 @@ impl AuditLog {
             broken,
             flushes,
             fail_next,
+            archive_behind: AtomicBool::new(false),
+            archive_fail_closed: AtomicBool::new(false),
             thread: Some(thread),
         })
     }
@@ -227,10 +241,28 @@ impl AuditLog {
         self.flushes.load(Ordering::Relaxed)
     }
 
+    /// Set by the archiver: whether it is behind by more than its lag,
+    /// and whether records (so calls) are then refused.
+    pub fn set_archive_behind(&self, behind: bool, fail_closed: bool) {
+        self.archive_fail_closed
+            .store(fail_closed, Ordering::Release);
+        self.archive_behind.store(behind, Ordering::Release);
+    }
+
+    /// False while the off-host archive is behind by more than its lag.
+    pub fn archive_ok(&self) -> bool {
+        !self.archive_behind.load(Ordering::Acquire)
+    }
+
     fn submit(&self, record: Value, reply: writer::Reply) -> Result<(), AuditError> {
         let Value::Object(rec) = record else {
             return Err(AuditError::NotAnObject);
         };
+        if !self.archive_ok() && self.archive_fail_closed.load(Ordering::Acquire) {
+            return Err(AuditError::ArchiveBehind {
+                path: self.path.display().to_string(),
+            });
+        }
         let gone = || AuditError::WriterGone {
             path: self.path.display().to_string(),
         };

@@ -217,6 +217,15 @@ pub enum AuditCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Download the archived segments and policy sets (the `[archive]` of
+    /// CONFIG) into DIR, each as first written: then `audit verify DIR/*
+    /// LIVE_LOG` checks the chain across the archive and the host.
+    Fetch {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Make a chain key and a checkpoint signing key pair in DIR:
     /// audit-chain.key and audit-signing.pem (keep them on the server,
     /// readable only by it) and audit-signing.pub.pem (give it to whoever
@@ -935,6 +944,27 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             command: AuditCommand::Keygen { out },
         } => audit_keygen(&out),
         Command::Audit {
+            command: AuditCommand::Fetch { config, out },
+        } => {
+            let config = Config::load(&config, &ProcessEnv)
+                .map_err(|e| format!("configuration refused: {e}"))?;
+            let archive = config
+                .archive
+                .as_ref()
+                .ok_or("the configuration has no [archive] section")?;
+            let files = crate::audit::archive::fetch(archive, &out).await?;
+            for f in &files {
+                outln!("fetched {}", f.display());
+            }
+            outln!(
+                "{} objects; verify with: portcullis audit verify {}/* {}",
+                files.len(),
+                out.display(),
+                config.audit_log.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
             command: AuditCommand::Explain { call, log },
         } => explain::run(&call, &log),
         Command::Audit {
@@ -1009,7 +1039,8 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             transport,
             listen,
         } => {
-            let rt = runtime(&source, true).await?;
+            let mut rt = runtime(&source, true).await?;
+            rt.start_archive();
             watch_policies(&rt);
             match transport {
                 Transport::Stdio => {

@@ -12,6 +12,7 @@ use crate::backends::registry::{BackendKind, PLUGS};
 use crate::catalog::Tier;
 use crate::principal::Principal;
 
+mod archive;
 pub mod audit;
 mod endpoint;
 mod http;
@@ -75,6 +76,7 @@ struct FileConfig {
     #[serde(default)]
     rate_limits: std::collections::BTreeMap<String, http::RateSection>,
     audit: Option<audit::AuditSection>,
+    archive: Option<archive::ArchiveSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +105,8 @@ pub struct Config {
     pub audit_log: PathBuf,
     /// How the audit log is keyed and checkpointed.
     pub audit: crate::audit::AuditOptions,
+    /// Where sealed audit segments are archived, off the host.
+    pub archive: Option<crate::audit::archive::ArchiveConfig>,
     /// SHA-256 of the configuration file's text (none for the lab and the
     /// drop-in environments), recorded with each decision.
     pub digest: Option<String>,
@@ -256,10 +260,22 @@ impl Config {
             problems.push(e);
             Default::default()
         });
+        let archive = match file
+            .archive
+            .map(|a| archive::archive(a, base, env))
+            .transpose()
+        {
+            Ok(a) => a,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
         if let Some(e) = ConfigError::from_all(problems) {
             return Err(e);
         }
         Ok(Config {
+            archive,
             digest: Some(crate::util::sha256_hex(text.as_bytes())),
             http,
             audit,

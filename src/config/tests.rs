@@ -108,3 +108,87 @@ fn every_problem_is_reported_at_once() {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }
+
+#[test]
+fn the_archive_section_is_checked_and_its_secret_read_from_the_environment() {
+    let section = |endpoint: &str, mode: &str| {
+        format!(
+            "{BASE}\n[archive]\nendpoint = \"{endpoint}\"\nregion = \"eu-west-1\"\nbucket = \"b\"\n\
+             retention_mode = \"{mode}\"\nretention_days = 30\n"
+        )
+    };
+    let keys = env(&[
+        ("AWS_ACCESS_KEY_ID", "AKIA1"),
+        ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+    ]);
+    let ok = Config::parse(
+        &section("https://s3.example", "COMPLIANCE"),
+        "t.toml",
+        Path::new("."),
+        &keys,
+    )
+    .unwrap();
+    let a = ok.archive.as_ref().unwrap();
+    assert_eq!(
+        (a.mode, a.retain),
+        (
+            crate::audit::archive::RetentionMode::Compliance,
+            std::time::Duration::from_secs(30 * 86_400)
+        )
+    );
+    assert!(!format!("{a:?}").contains("s3cr3t"));
+    let err = |text: String, e: &super::testing::MapEnv| {
+        Config::parse(&text, "t.toml", Path::new("."), e)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(section("http://s3.example", "COMPLIANCE"), &keys);
+    assert!(e.contains("must be https"), "{e}");
+    assert!(Config::parse(
+        &section("http://127.0.0.1:9000", "GOVERNANCE"),
+        "t.toml",
+        Path::new("."),
+        &keys
+    )
+    .is_ok());
+    let e = err(section("https://s3.example", "FOREVER"), &keys);
+    assert!(e.contains("COMPLIANCE or GOVERNANCE"), "{e}");
+    let e = err(
+        section("https://s3.example", "COMPLIANCE"),
+        &env(&[("AWS_ACCESS_KEY_ID", "AKIA1")]),
+    );
+    assert!(e.contains("AWS_SECRET_ACCESS_KEY is not set"), "{e}");
+}
+
+#[test]
+fn the_audit_section_reads_its_keys_and_refuses_a_short_one() {
+    let text = |extra: &str| format!("{BASE}\n[audit]\n{extra}\n");
+    let long = "k".repeat(40);
+    let ok = Config::parse(
+        &text("chain_key_env = \"K\"\nrotate_bytes = 1000"),
+        "t.toml",
+        Path::new("."),
+        &env(&[("K", Box::leak(long.into_boxed_str()))]),
+    )
+    .unwrap();
+    assert!(ok.audit.key.is_some());
+    assert_eq!(ok.audit.rotate_bytes, Some(1000));
+    let e = Config::parse(
+        &text("chain_key_env = \"K\""),
+        "t.toml",
+        Path::new("."),
+        &env(&[("K", "short")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("at least 32") && !e.contains("short\""), "{e}");
+    let e = Config::parse(
+        &text("chain_key_env = \"K\""),
+        "t.toml",
+        Path::new("."),
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("K is not set"), "{e}");
+}

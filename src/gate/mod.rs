@@ -133,6 +133,7 @@ pub struct Gate {
     dry_run_source: String,
     /// The digest of the configuration file, recorded with each decision.
     config_digest: Option<Arc<str>>,
+    archive_status: std::sync::OnceLock<Arc<crate::audit::archive::ArchiveStatus>>,
 }
 
 fn context(
@@ -187,6 +188,7 @@ impl Gate {
             metrics: Arc::new(Metrics::default()),
             dry_run_source: String::new(),
             config_digest: None,
+            archive_status: std::sync::OnceLock::new(),
         }
     }
 
@@ -244,10 +246,24 @@ impl Gate {
         self.write(record).await
     }
 
-    /// The audit log, for tests that inject its failure.
-    #[cfg(any(test, feature = "test-util"))]
+    /// The audit log (the archiver's, and tests that inject its failure).
     pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
         self.audit.as_ref()
+    }
+
+    /// The archive's figures, for metrics.
+    pub fn set_archive_status(&self, status: Arc<crate::audit::archive::ArchiveStatus>) {
+        let _ = self.archive_status.set(status);
+    }
+
+    pub fn archive_status(&self) -> Option<&Arc<crate::audit::archive::ArchiveStatus>> {
+        self.archive_status.get()
+    }
+
+    /// Whether the off-host archive keeps up (`None`: none configured).
+    pub fn archive_ok(&self) -> Option<bool> {
+        self.archive_status.get()?;
+        self.audit.as_ref().map(|a| a.archive_ok())
     }
 
     /// The audit log can take records (readiness).

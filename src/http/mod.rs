@@ -307,18 +307,57 @@ async fn route(
     }
 }
 
+/// The gate's counters, and the archive's figures when one is configured.
+fn metrics_text(gate: &crate::gate::Gate) -> String {
+    let mut text = gate.metrics().render();
+    if let Some(a) = gate.archive_status() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let gauge = |name: &str, help: &str, kind: &str, v: u64| {
+            format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n")
+        };
+        text.push_str(&gauge(
+            "portcullis_archive_pending",
+            "Sealed audit files not archived yet.",
+            "gauge",
+            a.pending.load(Relaxed),
+        ));
+        text.push_str(&gauge(
+            "portcullis_archive_lag_seconds",
+            "Age of the oldest sealed audit file not archived yet.",
+            "gauge",
+            a.lag_seconds.load(Relaxed),
+        ));
+        text.push_str(&gauge(
+            "portcullis_archive_uploaded_total",
+            "Audit files archived under Object Lock.",
+            "counter",
+            a.uploaded.load(Relaxed),
+        ));
+        text.push_str(&gauge(
+            "portcullis_archive_failures_total",
+            "Archive passes that failed (retried with backoff).",
+            "counter",
+            a.failures.load(Relaxed),
+        ));
+    }
+    text
+}
+
 fn readiness(state: &State) -> Response<Body> {
     let policies = state.gate.policies().len();
     let audit = state.gate.audit_writable();
-    let status = if audit {
+    let archive = state.gate.archive_ok();
+    let ready = audit && archive != Some(false);
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json_response(
-        status,
-        &json!({"ready": audit, "policies": policies, "audit_writable": audit}),
-    )
+    let mut body = json!({"ready": ready, "policies": policies, "audit_writable": audit});
+    if let Some(ok) = archive {
+        body["archive_ok"] = json!(ok);
+    }
+    json_response(status, &body)
 }
 
 /// The `Authorization` header. One that is not valid text is passed on as
@@ -348,7 +387,7 @@ async fn metrics(
     }
     Response::builder()
         .header(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(respond::full(state.gate.metrics().render()))
+        .body(respond::full(metrics_text(&state.gate)))
         .unwrap_or_else(|_| respond::internal())
 }
 

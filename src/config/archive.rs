@@ -1,0 +1,125 @@
+//! The `[archive]` section: where sealed audit segments go, off the host.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{resolve, ConfigError, Env};
+use crate::audit::archive::{ArchiveConfig, Bucket, RetentionMode, S3Credentials};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ArchiveSection {
+    /// `https://s3.eu-west-1.amazonaws.com`, or any S3-compatible endpoint
+    /// (path-style requests). Plain HTTP only on loopback.
+    endpoint: String,
+    region: String,
+    bucket: String,
+    #[serde(default)]
+    prefix: String,
+    /// The environment variables holding the credentials (the standard
+    /// AWS ones by default).
+    access_key_id_env: Option<String>,
+    secret_access_key_env: Option<String>,
+    session_token_env: Option<String>,
+    /// `COMPLIANCE` (nobody can shorten or remove it) or `GOVERNANCE`.
+    retention_mode: String,
+    retention_days: u64,
+    /// Not ready (and with `fail_closed`, refusing calls) once the oldest
+    /// sealed file is this old and still not archived.
+    max_lag_seconds: Option<u64>,
+    #[serde(default)]
+    fail_closed: bool,
+    interval_seconds: Option<u64>,
+    /// Extra trusted root certificate(s), PEM.
+    ca_file: Option<PathBuf>,
+}
+
+fn invalid(message: String) -> ConfigError {
+    ConfigError::Invalid(format!("[archive] {message}"))
+}
+
+pub(super) fn archive(
+    s: ArchiveSection,
+    base: &std::path::Path,
+    env: &dyn Env,
+) -> Result<ArchiveConfig, ConfigError> {
+    let endpoint = url::Url::parse(&s.endpoint)
+        .map_err(|e| invalid(format!("endpoint {:?}: {e}", s.endpoint)))?;
+    let loopback = matches!(endpoint.host(), Some(url::Host::Ipv4(a)) if a.is_loopback())
+        || matches!(endpoint.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
+        || endpoint.host_str() == Some("localhost");
+    if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && loopback) {
+        return Err(invalid(format!(
+            "endpoint {} must be https (plain http only on loopback, for a local test server)",
+            s.endpoint
+        )));
+    }
+    if endpoint.path() != "/" || endpoint.query().is_some() {
+        return Err(invalid(format!(
+            "endpoint {} must be scheme://host[:port] only; the bucket is `bucket`",
+            s.endpoint
+        )));
+    }
+    let mode = match s.retention_mode.as_str() {
+        "COMPLIANCE" => RetentionMode::Compliance,
+        "GOVERNANCE" => RetentionMode::Governance,
+        other => {
+            return Err(invalid(format!(
+                "retention_mode {other:?}: COMPLIANCE or GOVERNANCE"
+            )))
+        }
+    };
+    if s.retention_days == 0 {
+        return Err(invalid("retention_days must be at least 1".into()));
+    }
+    let var = |name: Option<String>, default: &str| name.unwrap_or_else(|| default.to_string());
+    let (id_var, secret_var) = (
+        var(s.access_key_id_env, "AWS_ACCESS_KEY_ID"),
+        var(s.secret_access_key_env, "AWS_SECRET_ACCESS_KEY"),
+    );
+    let token_var = var(s.session_token_env, "AWS_SESSION_TOKEN");
+    let access_key_id = env
+        .var(&id_var)
+        .ok_or_else(|| invalid(format!("the access key id: {id_var} is not set")))?;
+    let secret_access_key = env
+        .var(&secret_var)
+        .map(SecretString::from)
+        .ok_or_else(|| invalid(format!("the secret access key: {secret_var} is not set")))?;
+    let mut http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(ca) = s.ca_file.map(|f| resolve(base, &f)) {
+        let pem =
+            std::fs::read(&ca).map_err(|e| invalid(format!("ca_file {}: {e}", ca.display())))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| invalid(format!("ca_file {}: {e}", ca.display())))?
+        {
+            http = http.add_root_certificate(cert);
+        }
+    }
+    let http = http
+        .build()
+        .map_err(|e| invalid(format!("HTTP client: {e}")))?;
+    Ok(ArchiveConfig {
+        bucket: Bucket {
+            endpoint,
+            region: s.region,
+            bucket: s.bucket,
+            credentials: S3Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: env.var(&token_var).map(SecretString::from),
+            },
+            http,
+        },
+        prefix: s.prefix,
+        mode,
+        retain: Duration::from_secs(s.retention_days * 86_400),
+        max_lag: Duration::from_secs(s.max_lag_seconds.unwrap_or(3_600)),
+        fail_closed: s.fail_closed,
+        interval: Duration::from_secs(s.interval_seconds.unwrap_or(30).max(1)),
+    })
+}
