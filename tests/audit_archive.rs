@@ -274,7 +274,13 @@ async fn a_wrong_key_is_refused_and_a_lagging_archive_fails_closed() {
 }
 
 /// Credentials, method, URL, signed headers, body.
-type Case<'a> = (&'a S3Credentials, &'a str, &'a str, Vec<(&'a str, String)>, &'a str);
+type Case<'a> = (
+    &'a S3Credentials,
+    &'a str,
+    &'a str,
+    Vec<(&'a str, String)>,
+    &'a str,
+);
 
 #[test]
 fn archive_signing_matches_botocore_byte_for_byte() {

@@ -16,7 +16,7 @@ fn digest(text: &str) -> Value {
 /// Bound a record (before the chain fields are added) to [`MAX_RECORD`].
 pub fn bound(mut rec: Map<String, Value>) -> Map<String, Value> {
     let budget = MAX_RECORD - CHAIN_FIELDS;
-    let mut size = super::canonical::to_string(&Value::Object(rec.clone())).len();
+    let mut size = super::canonical::len_of_map(&rec);
     if size <= budget {
         return rec;
     }
@@ -38,7 +38,7 @@ pub fn bound(mut rec: Map<String, Value>) -> Map<String, Value> {
         return rec;
     }
     // Many small fields (or huge keys): keep only what the record is.
-    let whole = super::canonical::to_string(&Value::Object(rec.clone()));
+    let whole = super::canonical::of_map(&rec);
     let mut small = Map::new();
     if let Some(Value::String(kind)) = rec.get("kind") {
         if kind.len() <= 64 {

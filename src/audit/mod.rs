@@ -71,6 +71,16 @@ pub enum AuditError {
          log says why uploads fail)"
     )]
     ArchiveBehind { path: String },
+    #[error(
+        "audit log {path}: its records are {found} but the configuration {configured}; one chain \
+         cannot mix them. Use the key it was written with, or start a new log file (move this one aside) \
+         to change keys"
+    )]
+    KeyMismatch {
+        path: String,
+        found: String,
+        configured: String,
+    },
 }
 
 impl AuditError {
@@ -94,6 +104,15 @@ impl AuditError {
             },
             AuditError::WriterGone { path } => AuditError::WriterGone { path: path.clone() },
             AuditError::ArchiveBehind { path } => AuditError::ArchiveBehind { path: path.clone() },
+            AuditError::KeyMismatch {
+                path,
+                found,
+                configured,
+            } => AuditError::KeyMismatch {
+                path: path.clone(),
+                found: found.clone(),
+                configured: configured.clone(),
+            },
         }
     }
 }
@@ -106,7 +125,7 @@ pub fn record_hash(
     prev: &str,
     record_without_hash: &Map<String, Value>,
 ) -> String {
-    let text = canonical::to_string(&Value::Object(record_without_hash.clone()));
+    let text = canonical::of_map(record_without_hash);
     match key {
         Some(k) => k.mac(&[prev.as_bytes(), b"\n", text.as_bytes()]),
         None => {
@@ -117,6 +136,22 @@ pub fn record_hash(
             hex::encode(h.finalize())
         }
     }
+}
+
+/// Whether the log at `path` can go on under `key` (what `serve` would
+/// refuse, for `portcullis check`).
+pub fn check_key(path: &Path, key: Option<&ChainKey>) -> Result<(), AuditError> {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let io = |source| AuditError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let Some(found) = tail::last_key(&mut f).map_err(io)? else {
+        return Ok(());
+    };
+    writer::key_mismatch(path, found, key)
 }
 
 /// How a log is chained and checkpointed (the `[audit]` section).

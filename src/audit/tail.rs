@@ -132,6 +132,19 @@ fn parse_link(line: &[u8]) -> Result<(u64, String), String> {
     Ok((seq, hash.to_string()))
 }
 
+/// The chain key id the last complete record names: `Some(None)` for an
+/// unkeyed record, `None` when there is no readable last record to ask.
+pub fn last_key(file: &mut File) -> std::io::Result<Option<Option<String>>> {
+    let s = scan(file)?;
+    if s.complete_end == 0 {
+        return Ok(None);
+    }
+    let line = read_range(file, s.last_line_start, s.complete_end - 1)?;
+    Ok(serde_json::from_slice::<Value>(&line)
+        .ok()
+        .map(|r| r.get("key").and_then(Value::as_str).map(String::from)))
+}
+
 /// The `seq` of a file's first record, if it has a readable one.
 pub fn first_seq(file: &mut File) -> std::io::Result<Option<u64>> {
     use std::io::BufRead;

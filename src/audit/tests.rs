@@ -430,6 +430,20 @@ fn a_keyed_chain_cannot_be_rewritten_without_its_key() {
     let err = verify(&path, with_key).unwrap_err().to_string();
     assert!(err.contains(":1:") && err.contains("not keyed"), "{err}");
 
+    // Removing or reordering keyed records breaks the links as ever.
+    let mut removed = original.clone();
+    removed.remove(2);
+    rewrite(&path, &removed);
+    let err = verify(&path, with_key).unwrap_err().to_string();
+    assert!(
+        err.contains(":3:") && err.contains("removed, inserted or reordered"),
+        "{err}"
+    );
+    let mut swapped = original.clone();
+    swapped.swap(1, 2);
+    rewrite(&path, &swapped);
+    assert!(verify(&path, with_key).is_err());
+
     // Rewriting it under another key is named as such.
     rewrite(&path, &original);
     let other = chain_key(&"o".repeat(32));
@@ -686,4 +700,42 @@ fn two_writers_follow_each_others_rotations() {
         decisions += kinds(&f).iter().filter(|k| *k == "decision").count();
     }
     assert_eq!(decisions, 300);
+}
+
+#[test]
+fn a_chain_goes_on_only_with_the_key_it_was_written_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let key = chain_key(&"k".repeat(32));
+    drop(
+        AuditLog::open_with(&path, keyed(&key))
+            .unwrap()
+            .append(json!({"kind": "decision"})),
+    );
+    let other = chain_key(&"o".repeat(32));
+    for (options, says) in [
+        (AuditOptions::default(), "gives no chain key"),
+        (keyed(&other), "gives chain key"),
+    ] {
+        let err = AuditLog::open_with(&path, options)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(&format!("keyed with chain key {}", key.id())) && err.contains(says),
+            "{err}"
+        );
+    }
+    AuditLog::open_with(&path, keyed(&key)).unwrap();
+    // And an unkeyed chain is not continued keyed.
+    let plain = dir.path().join("plain.jsonl");
+    AuditLog::open(&plain)
+        .unwrap()
+        .append(json!({"kind": "decision"}))
+        .unwrap();
+    let err = AuditLog::open_with(&plain, keyed(&key))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("records are unkeyed"), "{err}");
 }

@@ -161,12 +161,33 @@ impl Writer {
             uncovered_since: None,
         };
         let _lock = w.lock_current()?;
+        // Before anything is written (a `recovered` record, say).
+        w.check_key()?;
         w.catch_up(repair)?;
         Ok(w)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A chain goes on with the key it was written with: refuse to extend
+    /// a keyed chain unkeyed, an unkeyed one keyed, or one under another key.
+    fn check_key(&mut self) -> Result<(), AuditError> {
+        let Some(found) = tail::last_key(&mut self.file).map_err(|e| self.io(e))? else {
+            return Ok(());
+        };
+        let configured = self.options.key.as_ref().map(|k| k.id().to_string());
+        if found == configured {
+            return Ok(());
+        }
+        Err(AuditError::KeyMismatch {
+            path: self.path.display().to_string(),
+            found: found.map_or("unkeyed".into(), |id| format!("keyed with chain key {id}")),
+            configured: configured.map_or("gives no chain key".into(), |id| {
+                format!("gives chain key {id}")
+            }),
+        })
     }
 
     pub fn broken_flag(&self) -> Arc<AtomicBool> {
@@ -592,4 +613,23 @@ pub(super) fn segment_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// The last record's key id against the configured key.
+pub(super) fn key_mismatch(
+    path: &Path,
+    found: Option<String>,
+    key: Option<&super::ChainKey>,
+) -> Result<(), AuditError> {
+    let configured = key.map(|k| k.id().to_string());
+    if found == configured {
+        return Ok(());
+    }
+    Err(AuditError::KeyMismatch {
+        path: path.display().to_string(),
+        found: found.map_or("unkeyed".into(), |id| format!("keyed with chain key {id}")),
+        configured: configured.map_or("gives no chain key".into(), |id| {
+            format!("gives chain key {id}")
+        }),
+    })
 }

@@ -757,7 +757,10 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
     if let Err(e) = Backends::new(&config.endpoints) {
         problems.push(e.to_string());
     }
-    problems.extend(check_audit_log(&config.audit_log));
+    problems.extend(check_audit_log(
+        &config.audit_log,
+        config.audit.key.as_deref(),
+    ));
     if let Some(h) = &config.http {
         if let Some(t) = &h.tls {
             if let Err(e) = crate::http::tls::server_config(t) {
@@ -788,7 +791,7 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
 
 /// What the audit log would do when a server starts: its directory must
 /// exist and be writable, and its end must be readable or recoverable.
-fn check_audit_log(path: &Path) -> Vec<String> {
+fn check_audit_log(path: &Path, key: Option<&crate::audit::ChainKey>) -> Vec<String> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -808,7 +811,11 @@ fn check_audit_log(path: &Path) -> Vec<String> {
                     path.display(),
                     path.display()
                 )],
-                _ => Vec::new(),
+                _ => crate::audit::check_key(path, key)
+                    .err()
+                    .into_iter()
+                    .map(|e| e.to_string())
+                    .collect(),
             }
         }
         Err(e) => vec![format!("audit log {}: {e}", path.display())],
@@ -826,6 +833,47 @@ fn print_config(config: &Config, policies: Option<usize>) {
             outln!("policies: ok ({n} policies, strict validation against the generated schema)");
         }
         None => outln!("policies: FAILED (see below)"),
+    }
+    let a = &config.audit;
+    let mut audit = vec![match &a.key {
+        Some(k) => format!("chain keyed (HMAC-SHA256, key {})", k.id()),
+        None => "chain unkeyed (SHA-256)".to_string(),
+    }];
+    if let Some(s) = &a.signer {
+        audit.push(format!(
+            "checkpoints signed by {} every {} records or {} s",
+            s.id(),
+            a.checkpoint_every,
+            a.checkpoint_interval.as_secs()
+        ));
+    }
+    match (a.rotate_bytes, a.rotate_age) {
+        (None, None) => audit.push("no rotation".into()),
+        (b, t) => audit.push(format!(
+            "rotated past {}{}",
+            b.map_or(String::new(), |b| format!("{b} bytes")),
+            t.map_or(String::new(), |t| format!(" or {} s", t.as_secs()))
+        )),
+    }
+    if let Some(o) = &a.ocsf_log {
+        audit.push(format!("OCSF copy in {}", o.display()));
+    }
+    outln!("audit settings: {}", audit.join("; "));
+    if let Some(ar) = &config.archive {
+        outln!(
+            "archive: s3 {} bucket {} prefix {:?}, {} for {} days, not ready past {} s behind{}",
+            ar.bucket.endpoint,
+            ar.bucket.bucket,
+            ar.prefix,
+            ar.mode.as_str(),
+            ar.retain.as_secs() / 86_400,
+            ar.max_lag.as_secs(),
+            if ar.fail_closed {
+                ", then refusing calls"
+            } else {
+                ""
+            }
+        );
     }
     for ep in &config.endpoints {
         outln!(
