@@ -163,7 +163,7 @@ async fn sealed_segments_are_archived_locked_and_verify_from_the_archive() {
     // The lock as the server reports it.
     let b = bucket(&s3, None);
     let first = &waiting[0].key;
-    let held = b.retention(first).await.unwrap();
+    let held = b.retention(first, None).await.unwrap();
     assert_eq!(held.mode.as_deref(), Some("COMPLIANCE"));
     let version = index[0]["version_id"].as_str().unwrap().to_string();
     assert_eq!(held.version_id.as_deref(), Some(version.as_str()));

@@ -103,11 +103,15 @@ pub struct Checkpoint<'a> {
     pub segment: &'a str,
     pub seq: u64,
     pub head: &'a str,
+    /// The chain key's id (`None`: an unkeyed chain). Signed, so that
+    /// records cannot be made to look keyed (their MACs then unchecked
+    /// without the key) after the fact.
+    pub key: Option<&'a str>,
 }
 
 impl Checkpoint<'_> {
     fn message(&self) -> Vec<u8> {
-        let body = serde_json::json!({"segment": self.segment, "seq": self.seq, "head": self.head});
+        let body = serde_json::json!({"segment": self.segment, "seq": self.seq, "head": self.head, "key": self.key});
         let mut m = CHECKPOINT_DOMAIN.to_vec();
         m.extend_from_slice(super::canonical::to_string(&body).as_bytes());
         m
@@ -268,6 +272,7 @@ mod tests {
             segment: "audit.jsonl",
             seq: 41,
             head: "ab",
+            key: None,
         }
     }
 
@@ -361,6 +366,7 @@ mod openssl_tests {
             segment: "audit.jsonl",
             seq: 7,
             head: "00ff",
+            key: Some("k1"),
         };
         let sig = signer.sign(&c);
         assert!(public.verify(&c, &sig));

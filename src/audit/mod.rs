@@ -81,6 +81,12 @@ pub enum AuditError {
         found: String,
         configured: String,
     },
+    #[error(
+        "audit log {path} was cut or replaced while this server was writing it ({why}); refusing \
+         further writes until restart. Keep the file as it is for investigation, then run \
+         `portcullis audit verify` on it and on any sealed segments"
+    )]
+    Replaced { path: String, why: String },
 }
 
 impl AuditError {
@@ -104,6 +110,10 @@ impl AuditError {
             },
             AuditError::WriterGone { path } => AuditError::WriterGone { path: path.clone() },
             AuditError::ArchiveBehind { path } => AuditError::ArchiveBehind { path: path.clone() },
+            AuditError::Replaced { path, why } => AuditError::Replaced {
+                path: path.clone(),
+                why: why.clone(),
+            },
             AuditError::KeyMismatch {
                 path,
                 found,

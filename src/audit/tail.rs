@@ -52,7 +52,9 @@ impl Scan {
                 bytes: self.torn_bytes(),
             },
             Ok(None) => LogState::New,
-            Ok(Some((seq, _))) => LogState::Intact { records: seq + 1 },
+            Ok(Some((seq, _))) => LogState::Intact {
+                records: seq.saturating_add(1),
+            },
         }
     }
 }
@@ -145,15 +147,21 @@ pub fn last_key(file: &mut File) -> std::io::Result<Option<Option<String>>> {
         .map(|r| r.get("key").and_then(Value::as_str).map(String::from)))
 }
 
-/// The `seq` of a file's first record, if it has a readable one.
-pub fn first_seq(file: &mut File) -> std::io::Result<Option<u64>> {
+/// A file's first record, if it has a readable one (at most one record's
+/// length is read).
+pub fn first_record(file: &mut File) -> std::io::Result<Option<Value>> {
     use std::io::BufRead;
     file.seek(SeekFrom::Start(0))?;
-    let mut first = String::new();
-    std::io::BufReader::new(&mut *file).read_line(&mut first)?;
-    Ok(serde_json::from_str::<Value>(&first)
-        .ok()
-        .and_then(|r| r.get("seq").and_then(Value::as_u64)))
+    let mut first = Vec::new();
+    std::io::BufReader::new(&mut *file)
+        .take(crate::audit::MAX_RECORD as u64 + 1)
+        .read_until(b'\n', &mut first)?;
+    Ok(serde_json::from_slice::<Value>(&first).ok())
+}
+
+/// The `seq` of a file's first record, if it has a readable one.
+pub fn first_seq(file: &mut File) -> std::io::Result<Option<u64>> {
+    Ok(first_record(file)?.and_then(|r| r.get("seq").and_then(Value::as_u64)))
 }
 
 /// The state of the log at `path`, read only.

@@ -739,3 +739,71 @@ fn a_chain_goes_on_only_with_the_key_it_was_written_with() {
         .to_string();
     assert!(err.contains("records are unkeyed"), "{err}");
 }
+
+#[test]
+fn a_log_cut_or_replaced_under_a_running_writer_is_refused_not_continued() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let key = chain_key(&"k".repeat(32));
+    let log = AuditLog::open_with(&path, keyed(&key)).unwrap();
+    for i in 0..5 {
+        log.append(json!({"kind": "decision", "call": format!("c{i}")}))
+            .unwrap();
+    }
+    // Cut back to three records: the writer must not sign on from there.
+    rewrite(&path, &lines(&path)[..3]);
+    let err = log
+        .append(json!({"kind": "decision"}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cut or replaced") && err.contains("shorter"),
+        "{err}"
+    );
+    assert!(!log.is_writable());
+    assert_eq!(lines(&path).len(), 3, "nothing was added to the cut log");
+
+    // Removed, or replaced by a file that does not continue the chain.
+    let other = dir.path().join("other.jsonl");
+    let log = AuditLog::open_with(&other, keyed(&key)).unwrap();
+    log.append(json!({"kind": "decision"})).unwrap();
+    std::fs::rename(&other, dir.path().join("moved.jsonl")).unwrap();
+    let err = log
+        .append(json!({"kind": "decision"}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("removed or renamed"), "{err}");
+    assert!(!other.exists(), "no fresh chain was started in its place");
+    let third = dir.path().join("third.jsonl");
+    let log = AuditLog::open(&third).unwrap();
+    log.append(json!({"kind": "decision"})).unwrap();
+    std::fs::remove_file(&third).unwrap();
+    std::fs::write(&third, "").unwrap();
+    let err = log
+        .append(json!({"kind": "decision"}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("does not start where this chain goes on"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_field_added_to_an_unkeyed_record_is_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    write_records(&path, 3);
+    let mut all = lines(&path);
+    // Edit the middle record and claim a key for it, keeping its hash:
+    // its MAC would go unchecked without the key.
+    all[1] = all[1]
+        .replace("\"c1\"", "\"cX\"")
+        .replacen('{', "{\"key\":\"x\",", 1);
+    rewrite(&path, &all);
+    let err = verify_file(&path).unwrap_err().to_string();
+    assert!(
+        err.contains(":2:") && err.contains("not its file's"),
+        "{err}"
+    );
+}

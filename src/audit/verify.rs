@@ -79,8 +79,11 @@ pub fn verify_chain(
     paths: &[std::path::PathBuf],
     opts: VerifyOptions<'_>,
 ) -> Vec<(std::path::PathBuf, Result<VerifyReport, VerifyError>)> {
+    // A shell glob over a log's directory also names its policy-set
+    // directory: directories are not logs.
     let mut ordered: Vec<(Option<u64>, std::path::PathBuf)> = paths
         .iter()
+        .filter(|p| !p.is_dir())
         .map(|p| {
             let first = std::fs::File::open(p)
                 .ok()
@@ -100,7 +103,7 @@ pub fn verify_chain(
         let require_checkpoint = i < last || !signed_before;
         let result = verify_from(&path, opts, before.take(), require_checkpoint);
         if let Ok(r) = &result {
-            before = Some((r.first_seq + r.records, r.head.clone()));
+            before = Some((r.first_seq.saturating_add(r.records), r.head.clone()));
             signed_before |= r.checkpoints > 0;
         }
         out.push((path, result));
@@ -122,6 +125,7 @@ fn verify_from(
         message: e.to_string(),
     })?;
     let linked = start.is_some();
+    let mut file_mode: Option<Option<String>> = None;
     let (mut expected, head) = start.unwrap_or((0, GENESIS.to_string()));
     let mut report = VerifyReport {
         records: 0,
@@ -185,6 +189,17 @@ fn verify_from(
             return Err(broken("record has no hash".into()));
         };
         let keyed_with = rec.get("key").and_then(Value::as_str);
+        // One file, one key mode: its first record's. A `key` field added
+        // to an unkeyed record (so that, without the key, its content goes
+        // unchecked) is an edit.
+        let mode = file_mode.get_or_insert_with(|| keyed_with.map(String::from));
+        if mode.as_deref() != keyed_with {
+            return Err(broken(format!(
+                "the record's chain key ({}) is not its file's ({}): the record was edited",
+                keyed_with.unwrap_or("none"),
+                mode.as_deref().unwrap_or("none")
+            )));
+        }
         match (keyed_with, opts.key) {
             (Some(id), Some(key)) if id != key.id() => {
                 return Err(broken(format!(
@@ -216,7 +231,7 @@ fn verify_from(
             }
         }
         if rec.get("kind").and_then(Value::as_str) == Some("checkpoint") {
-            check_checkpoint(&rec, count, &prev, opts.pubkey).map_err(broken)?;
+            check_checkpoint(&rec, count, &prev, keyed_with, opts.pubkey).map_err(broken)?;
             report.checkpoints += 1;
             report.last_checkpoint = count.checked_sub(1);
             report.after_last_checkpoint = 0;
@@ -225,7 +240,9 @@ fn verify_from(
         }
         report.head = claimed;
         report.records += 1;
-        expected += 1;
+        expected = expected
+            .checked_add(1)
+            .ok_or_else(|| broken("sequence number overflows".into()))?;
     }
     if opts.pubkey.is_some() && require_checkpoint && report.checkpoints == 0 && report.records > 0
     {
@@ -243,6 +260,7 @@ fn check_checkpoint(
     rec: &serde_json::Map<String, Value>,
     seq: u64,
     prev: &str,
+    key: Option<&str>,
     pubkey: Option<&CheckpointVerifier>,
 ) -> Result<(), String> {
     let Some(covered) = seq.checked_sub(1) else {
@@ -267,6 +285,7 @@ fn check_checkpoint(
         segment: rec.get("segment").and_then(Value::as_str).unwrap_or(""),
         seq: covered,
         head: prev,
+        key,
     };
     let sig = rec.get("sig").and_then(Value::as_str).unwrap_or("");
     if !pubkey.verify(&c, sig) {

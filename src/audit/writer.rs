@@ -278,6 +278,11 @@ impl Writer {
         let Some(signer) = self.options.signer.clone() else {
             return;
         };
+        // Never sign a head after a failed write: it may hold records that
+        // did not become durable.
+        if self.broken.load(Ordering::Acquire) {
+            return;
+        }
         let result = (|| {
             let _lock = self.lock_current()?;
             self.catch_up(false)?;
@@ -297,10 +302,12 @@ impl Writer {
                 return Ok(());
             };
             let segment = self.segment_name()?;
+            let key = self.options.key.as_ref().map(|k| k.id().to_string());
             let c = Checkpoint {
                 segment: &segment,
                 seq,
                 head: &self.prev,
+                key: key.as_deref(),
             };
             let rec = json!({
                 "kind": "checkpoint",
@@ -347,15 +354,43 @@ impl Writer {
                 return Ok(lock);
             }
             drop(lock);
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .read(true)
-                .open(&self.path)
-                .map_err(|e| self.io(e))?;
+            // Never created here: a log that vanished was removed or moved,
+            // and a fresh chain in its place would hide that.
+            let mut file = match OpenOptions::new().append(true).read(true).open(&self.path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(self.replaced("the file was removed or renamed".into()))
+                }
+                Err(e) => return Err(self.io(e)),
+            };
+            // A rotation's new file starts with `segment_start` at or past
+            // this writer's head; anything else is a replacement.
+            if self.len != u64::MAX {
+                let first = tail::first_record(&mut file).map_err(|e| self.io(e))?;
+                let continues = first.as_ref().is_some_and(|r| {
+                    r["kind"] == "segment_start"
+                        && r["seq"].as_u64().is_some_and(|s| s >= self.next_seq)
+                });
+                if !continues {
+                    return Err(self.replaced(
+                        "the file now at its path does not start where this chain goes on".into(),
+                    ));
+                }
+            }
             self.lock_handle = Arc::new(file.try_clone().map_err(|e| self.io(e))?);
             self.file = file;
             self.len = u64::MAX;
+        }
+    }
+
+    /// The log was tampered with under a running writer: refuse it from
+    /// now on.
+    fn replaced(&self, why: String) -> AuditError {
+        self.broken.store(true, Ordering::Release);
+        tracing::error!(log = %self.path.display(), why = %why, "audit log: not continuing a log that was cut or replaced");
+        AuditError::Replaced {
+            path: self.path.display().to_string(),
+            why,
         }
     }
 
@@ -428,6 +463,10 @@ impl Writer {
         next.write_all(line.as_bytes())
             .and_then(|_| next.sync_all())
             .map_err(io)?;
+        // Held until the rename is durable: a process that opens the new
+        // file meanwhile waits, so nothing is decided in a file whose name
+        // a crash could still take back.
+        let _new_lock = Locked::take(Arc::new(next.try_clone().map_err(io)?)).map_err(io)?;
         match std::fs::hard_link(&self.path, &sealed) {
             Ok(()) => {}
             // A crash after the link and before the rename: the sealed
@@ -492,6 +531,16 @@ impl Writer {
         if len == self.len && !repair {
             return Ok(());
         }
+        // Writers only append (a failed write is taken back to where that
+        // writer found the file, never before this one's last record): a
+        // shorter file was cut.
+        if self.len != u64::MAX && len < self.len {
+            return Err(self.replaced(format!(
+                "it is {len} bytes, shorter than the {} bytes this writer left",
+                self.len
+            )));
+        }
+        let known_next = (self.len != u64::MAX).then_some(self.next_seq);
         let scan = tail::scan(&mut self.file).map_err(|e| self.io(e))?;
         let (cut, reason) = match (&scan.last, repair) {
             (Err(_), true) => (Some(scan.last_line_start), "repair"),
@@ -512,6 +561,13 @@ impl Writer {
         };
         let Some(cut) = cut else {
             self.adopt(&scan);
+            if let Some(next) = known_next.filter(|&n| self.next_seq < n) {
+                return Err(self.replaced(format!(
+                    "its last record is seq {}, before this writer's last ({})",
+                    self.next_seq.saturating_sub(1),
+                    next.saturating_sub(1)
+                )));
+            }
             return Ok(());
         };
         let aside = tail::set_aside(&mut self.file, &self.path, cut).map_err(|e| self.io(e))?;
@@ -547,7 +603,7 @@ impl Writer {
 
     fn adopt(&mut self, scan: &tail::Scan) {
         let (next_seq, prev) = match &scan.last {
-            Ok(Some((seq, hash))) => (seq + 1, hash.clone()),
+            Ok(Some((seq, hash))) => (seq.saturating_add(1), hash.clone()),
             _ => (0, GENESIS.to_string()),
         };
         self.len = scan.len;

@@ -15,6 +15,10 @@ use crate::catalog::Catalog;
 use crate::policy::PolicyEngine;
 
 pub fn run(call: &str, log: &Path) -> CliResult<ExitCode> {
+    outln!(
+        "(records read as they are: `portcullis audit verify {}` checks that they were not edited)",
+        log.display()
+    );
     let text =
         std::fs::read_to_string(log).map_err(|e| format!("cannot read {}: {e}", log.display()))?;
     let decisions: Vec<Value> = text
@@ -63,6 +67,11 @@ fn explain_one(rec: &Value, log: &Path) -> CliResult<bool> {
         );
         return Ok(true);
     };
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "the record's policy_set {digest:?} is not a SHA-256 digest: the record was edited"
+        ));
+    }
     let sources = policy_store::load(log, digest)?;
     outln!(
         "  policy set {digest}: {}",

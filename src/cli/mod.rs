@@ -186,6 +186,14 @@ pub enum AuditCommand {
         /// The checkpoint signing key's public half (PEM).
         #[arg(long, value_name = "FILE")]
         pubkey: Option<PathBuf>,
+        /// Accept keyed records whose MACs cannot be checked (no key given):
+        /// only links and signatures are checked then.
+        #[arg(long)]
+        links_only: bool,
+        /// Accept a first file that starts mid-chain (the segments before it
+        /// not given), e.g. the live file alone.
+        #[arg(long)]
+        partial: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -581,6 +589,8 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
 fn audit_verify(
     key: &ChainKeyArgs,
     pubkey: Option<&Path>,
+    links_only: bool,
+    partial: bool,
     files: &[PathBuf],
 ) -> CliResult<ExitCode> {
     let key = key.load()?;
@@ -610,12 +620,18 @@ fn audit_verify(
                 );
                 if !r.linked {
                     outln!(
-                        "  starts mid-chain after {}, not given: its link to the records before is not checked",
-                        r.previous.as_deref().unwrap_or("an earlier segment")
+                        "  starts mid-chain after {}, not given: its link to the records before is not checked{}",
+                        r.previous.as_deref().unwrap_or("an earlier segment"),
+                        if partial { "" } else { " (give every segment, or --partial)" }
                     );
+                    ok &= partial;
                 }
                 for line in verify_details(&r, &opts) {
                     outln!("  {line}");
+                }
+                if r.unchecked_macs > 0 && !links_only {
+                    outln!("  NOT VERIFIED: give the chain key (--key-file or --key-env), or --links-only to accept links and signatures alone");
+                    ok = false;
                 }
             }
             Err(e) => {
@@ -986,8 +1002,15 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::Check { source } => check(&source).await,
         Command::Audit {
-            command: AuditCommand::Verify { key, pubkey, files },
-        } => audit_verify(&key, pubkey.as_deref(), &files),
+            command:
+                AuditCommand::Verify {
+                    key,
+                    pubkey,
+                    links_only,
+                    partial,
+                    files,
+                },
+        } => audit_verify(&key, pubkey.as_deref(), links_only, partial, &files),
         Command::Audit {
             command: AuditCommand::Keygen { out },
         } => audit_keygen(&out),
@@ -1005,7 +1028,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
                 outln!("fetched {}", f.display());
             }
             outln!(
-                "{} objects; verify with: portcullis audit verify {}/* {}",
+                "{} objects; verify with: portcullis audit verify {}/audit*.[0-9]* {}",
                 files.len(),
                 out.display(),
                 config.audit_log.display()

@@ -72,8 +72,27 @@ pub(super) fn archive(
             )))
         }
     };
-    if s.retention_days == 0 {
-        return Err(invalid("retention_days must be at least 1".into()));
+    if !(1..=36_500).contains(&s.retention_days) {
+        return Err(invalid("retention_days must be between 1 and 36500".into()));
+    }
+    let bucket_ok = (3..=63).contains(&s.bucket.len())
+        && s.bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !bucket_ok {
+        return Err(invalid(format!(
+            "bucket {:?}: 3 to 63 lowercase letters, digits, '-' and '.'",
+            s.bucket
+        )));
+    }
+    if s.prefix.starts_with('/')
+        || s.prefix.contains(['?', '#', '\\'])
+        || s.prefix.split('/').any(|seg| seg == "." || seg == "..")
+    {
+        return Err(invalid(format!(
+            "prefix {:?}: a relative key prefix without '.', '..', '?', '#' or '\\'",
+            s.prefix
+        )));
     }
     let var = |name: Option<String>, default: &str| name.unwrap_or_else(|| default.to_string());
     let (id_var, secret_var) = (
@@ -118,8 +137,8 @@ pub(super) fn archive(
         prefix: s.prefix,
         mode,
         retain: Duration::from_secs(s.retention_days * 86_400),
-        max_lag: Duration::from_secs(s.max_lag_seconds.unwrap_or(3_600)),
+        max_lag: Duration::from_secs(s.max_lag_seconds.unwrap_or(3_600).min(365 * 86_400)),
         fail_closed: s.fail_closed,
-        interval: Duration::from_secs(s.interval_seconds.unwrap_or(30).max(1)),
+        interval: Duration::from_secs(s.interval_seconds.unwrap_or(30).clamp(1, 3_600)),
     })
 }

@@ -113,7 +113,7 @@ fn every_problem_is_reported_at_once() {
 fn the_archive_section_is_checked_and_its_secret_read_from_the_environment() {
     let section = |endpoint: &str, mode: &str| {
         format!(
-            "{BASE}\n[archive]\nendpoint = \"{endpoint}\"\nregion = \"eu-west-1\"\nbucket = \"b\"\n\
+            "{BASE}\n[archive]\nendpoint = \"{endpoint}\"\nregion = \"eu-west-1\"\nbucket = \"audit-b\"\n\
              retention_mode = \"{mode}\"\nretention_days = 30\n"
         )
     };
@@ -151,6 +151,12 @@ fn the_archive_section_is_checked_and_its_secret_read_from_the_environment() {
         &keys
     )
     .is_ok());
+    let bad_bucket = section("https://s3.example", "COMPLIANCE").replace("audit-b", "Audit/B?");
+    let e = err(bad_bucket, &keys);
+    assert!(e.contains("bucket \"Audit/B?\""), "{e}");
+    let dotdot = section("https://s3.example", "COMPLIANCE") + "prefix = \"a/../b/\"\n";
+    let e = err(dotdot, &keys);
+    assert!(e.contains("prefix"), "{e}");
     let e = err(section("https://s3.example", "FOREVER"), &keys);
     assert!(e.contains("COMPLIANCE or GOVERNANCE"), "{e}");
     let e = err(

@@ -94,13 +94,25 @@ pub fn pending(log: &Path, prefix: &str) -> Vec<Item> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let done = archived(log);
+    // A crash between sealing's link and rename leaves the live file under
+    // a sealed name too: never upload the file still being written.
+    let live = std::fs::metadata(log).ok().map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    });
+    let is_live = |p: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p)
+            .ok()
+            .is_some_and(|m| Some((m.dev(), m.ino())) == live)
+    };
     let mut segments: Vec<Item> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            is_sealed_segment(&log_name, &name).then(|| Item {
+            (is_sealed_segment(&log_name, &name) && !is_live(&e.path())).then(|| Item {
                 path: e.path(),
                 key: format!("{prefix}{name}"),
             })
@@ -182,7 +194,10 @@ impl Archiver {
             .put_locked(&item.key, body, self.cfg.mode, &until)
             .await
             .map_err(|e| e.to_string())?;
-        let held = b.retention(&item.key).await.map_err(|e| e.to_string())?;
+        let held = b
+            .retention(&item.key, version.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         let mode_ok = held.mode.as_deref() == Some(self.cfg.mode.as_str());
         let until_ok = held
             .retain_until

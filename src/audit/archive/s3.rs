@@ -265,10 +265,26 @@ impl Bucket {
             .map(String::from))
     }
 
-    /// HEAD an object: its lock, as the server reports it.
-    pub async fn retention(&self, key: &str) -> Result<Retention, S3Error> {
+    /// HEAD an object (a given version of it): its lock, as the server
+    /// reports it.
+    pub async fn retention(&self, key: &str, version: Option<&str>) -> Result<Retention, S3Error> {
+        let url = match version {
+            Some(v) => format!(
+                "{}?versionId={}",
+                self.object_url(key),
+                percent_encoding::utf8_percent_encode(v, KEY_SEGMENT)
+            ),
+            None => self.object_url(key),
+        };
         let resp = self
-            .send("HEAD", key, reqwest::Method::HEAD, Vec::new(), Vec::new())
+            .send_to(
+                "HEAD",
+                key,
+                &url,
+                reqwest::Method::HEAD,
+                Vec::new(),
+                Vec::new(),
+            )
             .await?;
         let h = |name: &str| {
             resp.headers()
