@@ -25,9 +25,6 @@ impl Principal {
     }
 
     pub fn uid(&self) -> EntityUid {
-        EntityUid::from_type_name_and_id(
-            "User".parse().expect("valid type name"),
-            EntityId::new(&self.id),
-        )
+        EntityUid::from_type_name_and_id(crate::policy::type_name("User"), EntityId::new(&self.id))
     }
 }

@@ -43,10 +43,26 @@ impl AttrValue {
 }
 
 fn uid(ty: &str, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(
-        ty.parse().expect("catalog entity types are valid"),
-        EntityId::new(id),
-    )
+    EntityUid::from_type_name_and_id(type_name(ty), EntityId::new(id))
+}
+
+/// An entity type's name. Parsing one runs Cedar's whole parser, and every
+/// request names several (user, groups, the resource and its ancestors):
+/// each name is parsed once per process. The names are the catalog's own.
+pub fn type_name(ty: &str) -> cedar_policy::EntityTypeName {
+    use std::sync::{OnceLock, RwLock};
+    static PARSED: OnceLock<RwLock<HashMap<String, cedar_policy::EntityTypeName>>> =
+        OnceLock::new();
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some(t) = cache.read().unwrap_or_else(|p| p.into_inner()).get(ty) {
+        return t.clone();
+    }
+    let parsed: cedar_policy::EntityTypeName = ty.parse().expect("catalog entity types are valid");
+    cache
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(ty.to_string(), parsed.clone());
+    parsed
 }
 
 /// One entity of a resource chain.

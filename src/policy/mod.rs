@@ -15,7 +15,7 @@ pub mod schema;
 mod slice;
 
 pub use context::{CedarType, PolicyContext, RequestTime};
-pub use entities::{AttrValue, EntitySpec};
+pub use entities::{type_name, AttrValue, EntitySpec};
 pub use load::{read_dir, PolicySource};
 
 use std::collections::HashMap;
@@ -112,7 +112,7 @@ pub fn set_digest(sources: &[PolicySource]) -> String {
 
 fn action_uid(name: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(
-        "Action".parse().expect("valid type name"),
+        crate::policy::type_name("Action"),
         cedar_policy::EntityId::new(name),
     )
 }
@@ -243,7 +243,7 @@ impl PolicyEngine {
             return false;
         };
         let nowhere = EntityUid::from_type_name_and_id(
-            "Endpoint".parse().expect("valid type name"),
+            crate::policy::type_name("Endpoint"),
             cedar_policy::EntityId::new("__listing__"),
         );
         let Ok(request) = Request::new(

@@ -73,7 +73,7 @@ fn group_uids(principal: &Principal) -> Vec<EntityUid> {
         .iter()
         .map(|g| {
             EntityUid::from_type_name_and_id(
-                "Group".parse().expect("valid type name"),
+                crate::policy::type_name("Group"),
                 cedar_policy::EntityId::new(g),
             )
         })
