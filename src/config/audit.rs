@@ -33,11 +33,9 @@ fn invalid(message: String) -> ConfigError {
     ConfigError::Invalid(format!("[audit] {message}"))
 }
 
-/// Read a key's text; the file is read into a secret and nothing else.
+/// Read a key file as a secret (the same reader as endpoint secrets).
 fn read_file(path: &Path) -> Result<SecretString, ConfigError> {
-    std::fs::read_to_string(path)
-        .map(SecretString::from)
-        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))
+    super::endpoint::read_secret_file(path).map_err(invalid)
 }
 
 /// The chain key from wherever the configuration says, if anywhere.

@@ -347,7 +347,7 @@ fn without_userinfo(raw: &str) -> String {
     }
 }
 
-fn read_secret_file(path: &Path) -> Result<SecretString, String> {
+pub(super) fn read_secret_file(path: &Path) -> Result<SecretString, String> {
     let mut text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Trim in place so no second copy of the secret is left behind.
