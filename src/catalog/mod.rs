@@ -197,6 +197,33 @@ pub mod control {
     pub const DEFAULT_WAIT_SECONDS: i64 = 120;
 }
 
+/// The control parameters, shared by every tool they apply to.
+static ENDPOINT_PARAM: Param = Param::optional(
+    control::ENDPOINT,
+    Ty::ENDPOINT_NAME,
+    "Name of the configured endpoint to use; the default endpoint of this backend when omitted.",
+);
+static CONFIRM_PARAM: Param = Param::optional(
+    control::CONFIRM,
+    Ty::Bool,
+    "Set to true to confirm this destructive action when your client cannot ask a human.",
+);
+static TASK_PARAMS: [Param; 2] = [
+    Param::optional(
+        control::WAIT,
+        Ty::Bool,
+        "Wait for the backend task to finish (default true), reporting progress.",
+    ),
+    Param::optional(
+        control::TIMEOUT,
+        Ty::Int {
+            min: 1,
+            max: control::MAX_WAIT_SECONDS,
+        },
+        "How long to wait for the task, in seconds (default 120).",
+    ),
+];
+
 impl ToolDef {
     /// The backend's own description of how to run this tool, if it is of
     /// type `T` (a backend asks for its own type).
@@ -262,36 +289,22 @@ impl ToolDef {
 
     /// Every parameter the tool accepts: its own, then the control ones
     /// that apply to it.
-    pub fn all_params(&self) -> Vec<Param> {
-        let mut all = self.params.clone();
-        all.push(Param::optional(
-            control::ENDPOINT,
-            Ty::ENDPOINT_NAME,
-            "Name of the configured endpoint to use; the default endpoint of this backend when omitted.",
-        ));
-        if self.destructive {
-            all.push(Param::optional(
-                control::CONFIRM,
-                Ty::Bool,
-                "Set to true to confirm this destructive action when your client cannot ask a human.",
-            ));
-        }
-        if self.returns_task() {
-            all.push(Param::optional(
-                control::WAIT,
-                Ty::Bool,
-                "Wait for the backend task to finish (default true), reporting progress.",
-            ));
-            all.push(Param::optional(
-                control::TIMEOUT,
-                Ty::Int {
-                    min: 1,
-                    max: control::MAX_WAIT_SECONDS,
-                },
-                "How long to wait for the task, in seconds (default 120).",
-            ));
-        }
-        all
+    pub fn all_params(&self) -> impl Iterator<Item = &Param> + Clone + '_ {
+        let confirm: &[Param] = if self.destructive {
+            std::slice::from_ref(&CONFIRM_PARAM)
+        } else {
+            &[]
+        };
+        let task: &[Param] = if self.returns_task() {
+            &TASK_PARAMS
+        } else {
+            &[]
+        };
+        self.params
+            .iter()
+            .chain(std::iter::once(&ENDPOINT_PARAM))
+            .chain(confirm)
+            .chain(task)
     }
 
     /// The Cedar action groups this tool belongs to.
@@ -311,14 +324,10 @@ impl ToolDef {
     pub fn input_schema(&self) -> Map<String, Value> {
         let params = self.all_params();
         let mut properties = Map::new();
-        for p in &params {
+        for p in params.clone() {
             properties.insert(p.name.to_string(), p.json_schema());
         }
-        let required: Vec<&str> = params
-            .iter()
-            .filter(|p| p.required)
-            .map(|p| p.name)
-            .collect();
+        let required: Vec<&str> = params.filter(|p| p.required).map(|p| p.name).collect();
         let schema = json!({
             "type": "object",
             "properties": properties,

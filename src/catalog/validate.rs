@@ -155,17 +155,26 @@ fn quote_name(name: &str) -> String {
     format!("{cut:?}{suffix}")
 }
 
-fn regex(pattern: &'static str) -> Regex {
-    static CACHE: OnceLock<RwLock<HashMap<&'static str, Regex>>> = OnceLock::new();
+fn regex(pattern: &'static str) -> &'static Regex {
+    // Keyed by where the pattern lives, not its text: hashing a long
+    // pattern on every argument cost more than matching it. A `Regex` is
+    // handed out by reference, never cloned: a clone starts with an empty
+    // match cache, which each call would then fill again.
+    type Cache = HashMap<(usize, usize), &'static Regex>;
+    static CACHE: OnceLock<RwLock<Cache>> = OnceLock::new();
+    let key = (pattern.as_ptr() as usize, pattern.len());
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(re) = cache.read().ok().and_then(|m| m.get(pattern).cloned()) {
+    if let Some(re) = cache.read().ok().and_then(|m| m.get(&key).copied()) {
         return re;
     }
     // Patterns are compile-time constants covered by tests; a bad one is a
-    // programming error caught before release.
-    let re = Regex::new(pattern).expect("catalog patterns are valid regexes");
+    // programming error caught before release. They are finitely many, so
+    // each is compiled once and kept for the life of the process.
+    let re: &'static Regex = Box::leak(Box::new(
+        Regex::new(pattern).expect("catalog patterns are valid regexes"),
+    ));
     if let Ok(mut m) = cache.write() {
-        m.insert(pattern, re.clone());
+        m.insert(key, re);
     }
     re
 }
@@ -461,18 +470,18 @@ pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, Valid
     // Unknown fields first, in a stable order, so the error is deterministic.
     let mut unknown: Vec<&String> = obj
         .keys()
-        .filter(|k| !params.iter().any(|p| p.name == k.as_str()))
+        .filter(|k| !params.clone().any(|p| p.name == k.as_str()))
         .collect();
     unknown.sort();
     if let Some(field) = unknown.first() {
-        let allowed: Vec<&str> = params.iter().map(|p| p.name).collect();
+        let allowed: Vec<&str> = params.map(|p| p.name).collect();
         return Err(ValidationError::UnknownField {
             field: quote_name(field),
             allowed: allowed.join(", "),
         });
     }
     let mut out = Map::new();
-    for p in &params {
+    for p in params.clone() {
         match obj.get(p.name) {
             None if p.required => return Err(ValidationError::Missing(p.name)),
             None => {}
@@ -486,7 +495,7 @@ pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, Valid
     let valid = ValidArgs(out);
     // Content is checked in the encoding the call names, so a bad upload
     // is refused here rather than by the backend.
-    for p in &params {
+    for p in params {
         if let Ty::Content { max_bytes } = p.ty {
             if let Some(bytes) = valid.content(p.name)? {
                 if bytes.len() > max_bytes {

@@ -441,7 +441,7 @@ impl Gate {
             principal: &caller.principal,
             action: tool.name,
             resources: &resources,
-            context: ctx.to_json(),
+            context: &ctx,
         };
         let engine = self.policies();
         let decision = engine

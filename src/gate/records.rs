@@ -272,7 +272,7 @@ pub fn cedar_request(caller: &Caller, p: &Prepared) -> Value {
         principal: &caller.principal,
         action: p.tool.name,
         resources: &p.resources,
-        context: p.context.to_json(),
+        context: &p.context,
     })
 }
 

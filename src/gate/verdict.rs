@@ -234,7 +234,7 @@ pub fn judge(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> Verdict {
             principal: &caller.principal,
             action: p.tool.name,
             resources: &p.resources,
-            context: confirmed(p.context.clone(), c).to_json(),
+            context: &confirmed(p.context.clone(), c),
         };
         engine.authorize(&input).is_ok_and(|d| d.allowed)
     };
@@ -276,7 +276,7 @@ fn some_permit_holds(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> bo
         principal: &caller.principal,
         action: p.tool.name,
         resources: &p.resources,
-        context: p.context.to_json(),
+        context: &p.context,
     };
     engine.some_permit_holds(&input).unwrap_or(false)
 }

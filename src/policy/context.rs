@@ -2,6 +2,7 @@
 //! gate sends to Cedar and the record type the generated schema declares
 //! for it, so the two cannot drift apart.
 
+use cedar_policy_core::ast::Value as CoreValue;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -31,6 +32,19 @@ macro_rules! policy_context {
             /// declares them.
             pub const FIELDS: &'static [(&'static str, CedarType)] =
                 &[$( (stringify!($field), $cedar) ),*];
+
+            /// The context as a Cedar record value, made directly (not
+            /// through JSON or Cedar's expression evaluator).
+            pub(super) fn to_cedar(&self) -> Result<CoreValue, String> {
+                Ok(CoreValue::record(
+                    [$( (
+                        stringify!($field),
+                        ToCedar::to_cedar(&self.$field)
+                            .map_err(|e| format!("context.{}: {e}", stringify!($field)))?,
+                    ) ),*],
+                    None,
+                ))
+            }
         }
     };
 }
@@ -75,6 +89,65 @@ impl From<UtcTime> for RequestTime {
             weekday: t.weekday,
             date: t.date(),
         }
+    }
+}
+
+/// A context field's value as Cedar's.
+trait ToCedar {
+    fn to_cedar(&self) -> Result<CoreValue, String>;
+}
+
+impl ToCedar for Map<String, Value> {
+    fn to_cedar(&self) -> Result<CoreValue, String> {
+        Ok(CoreValue::record(super::request::json_record(self)?, None))
+    }
+}
+
+impl ToCedar for bool {
+    fn to_cedar(&self) -> Result<CoreValue, String> {
+        Ok((*self).into())
+    }
+}
+
+impl ToCedar for &'static str {
+    fn to_cedar(&self) -> Result<CoreValue, String> {
+        Ok((*self).into())
+    }
+}
+
+impl ToCedar for String {
+    fn to_cedar(&self) -> Result<CoreValue, String> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl ToCedar for RequestTime {
+    fn to_cedar(&self) -> Result<CoreValue, String> {
+        // The same within a second, for every call: made once per second
+        // (per thread), then shared (a record's clone is a reference).
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(RequestTime, CoreValue)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        if let Some(v) = LAST.with_borrow(|last| {
+            last.as_ref()
+                .filter(|(t, _)| t == self)
+                .map(|(_, v)| v.clone())
+        }) {
+            return Ok(v);
+        }
+        // The same fields as its `Serialize`: a test compares the two.
+        let v = CoreValue::record(
+            [
+                ("epoch", CoreValue::from(self.epoch)),
+                ("hour", CoreValue::from(self.hour)),
+                ("weekday", CoreValue::from(self.weekday)),
+                ("date", CoreValue::from(self.date.as_str())),
+            ],
+            None,
+        );
+        LAST.set(Some((self.clone(), v.clone())));
+        Ok(v)
     }
 }
 
@@ -136,6 +209,45 @@ mod tests {
         sent.sort_unstable();
         declared.sort_unstable();
         assert_eq!(sent, declared);
+    }
+
+    /// Made directly, the context is the value Cedar's own JSON reader
+    /// makes of its JSON.
+    #[test]
+    fn the_cedar_value_is_what_cedar_reads_from_the_json() {
+        let mut ctx = sample();
+        ctx.args = serde_json::json!({
+            "vm": "web-1", "vmid": 100, "force": true, "ids": [3, 1, 2],
+            "filters": [{"key": "env", "values": ["prod", "dev"]}],
+            "spec": {"cores": 2, "name": "x", "__entity": {"type": "T", "id": "i"}},
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        let cedar_policy_core::ast::ValueKind::Record(fields) = ctx.to_cedar().unwrap().value
+        else {
+            panic!("not a record");
+        };
+        let direct = cedar_policy::Context::from(cedar_policy_core::ast::Context::Value(fields));
+        // Cedar's reader would take `__entity` as an entity reference: the
+        // direct value keeps it a record, so compare without it first …
+        let mut plain = ctx.clone();
+        plain.args["spec"]
+            .as_object_mut()
+            .map(|m| m.remove("__entity"));
+        let ast_plain = plain.to_cedar().unwrap();
+        let cedar_policy_core::ast::ValueKind::Record(fields) = ast_plain.value else {
+            panic!("not a record");
+        };
+        let read = cedar_policy::Context::from_json_value(plain.to_json(), None).unwrap();
+        assert_eq!(
+            cedar_policy::Context::from(cedar_policy_core::ast::Context::Value(fields)),
+            read
+        );
+        // … and check it stayed a record here.
+        let shown = format!("{direct:?}");
+        assert!(shown.contains("__entity"), "{shown}");
+        assert!(!shown.contains("EntityUID"), "{shown}");
     }
 
     #[test]

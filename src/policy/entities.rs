@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use cedar_policy::{Context, Entity, EntityId, EntityUid, RestrictedExpression};
+use cedar_policy::{Entity, EntityId, EntityUid};
 
 use crate::principal::Principal;
 
@@ -28,21 +28,9 @@ impl AttrValue {
             AttrValue::StrSet(s) => json!(s),
         }
     }
-
-    fn to_cedar(&self) -> RestrictedExpression {
-        match self {
-            AttrValue::Str(s) => RestrictedExpression::new_string(s.clone()),
-            AttrValue::Long(n) => RestrictedExpression::new_long(*n),
-            AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
-            AttrValue::StrSet(s) => RestrictedExpression::new_set(
-                s.iter()
-                    .map(|v| RestrictedExpression::new_string(v.clone())),
-            ),
-        }
-    }
 }
 
-fn uid(ty: &str, id: &str) -> EntityUid {
+pub(super) fn uid(ty: &str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(type_name(ty), EntityId::new(id))
 }
 
@@ -78,16 +66,6 @@ pub struct EntitySpec {
 impl EntitySpec {
     pub fn uid(&self) -> EntityUid {
         uid(self.ty, &self.id)
-    }
-
-    fn to_entity(&self) -> Result<Entity, String> {
-        let attrs: HashMap<String, RestrictedExpression> = self
-            .attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_cedar()))
-            .collect();
-        let parents: HashSet<EntityUid> = self.parents.iter().map(|(t, id)| uid(t, id)).collect();
-        Entity::new(self.uid(), attrs, parents).map_err(|e| e.to_string())
     }
 
     pub fn uid_json(&self) -> Value {
@@ -130,62 +108,8 @@ pub fn entities_json(principal: &Principal, resources: &[EntitySpec]) -> Value {
     Value::Array(out)
 }
 
-/// The entities of a request as Cedar objects, built directly rather than
-/// parsed from JSON: parsing, schema conformance and transitive closure over
-/// every action made this the largest part of a decision. The action entity
-/// comes with its groups as parents; groups of principals and of actions
-/// have no parents themselves, so nothing else is needed for `in`.
-pub fn entities(
-    principal: &Principal,
-    resources: &[EntitySpec],
-    action: Entity,
-) -> Result<Vec<Entity>, String> {
-    let mut out = Vec::with_capacity(2 + resources.len());
-    out.push(action);
-    out.push(principal_entity(principal));
-    for r in resources {
-        out.push(r.to_entity()?);
-    }
-    Ok(out)
-}
-
 /// The principal, its groups as parents.
 pub fn principal_entity(principal: &Principal) -> Entity {
     let groups: HashSet<EntityUid> = principal.groups.iter().map(|g| uid("Group", g)).collect();
     Entity::new_no_attrs(principal.uid(), groups)
-}
-
-/// A JSON value as a Cedar value, literally: no `__entity` or `__extn`
-/// escapes are interpreted, so an argument can never become an entity.
-fn restricted(v: &Value) -> Result<RestrictedExpression, String> {
-    Ok(match v {
-        Value::String(s) => RestrictedExpression::new_string(s.clone()),
-        Value::Bool(b) => RestrictedExpression::new_bool(*b),
-        Value::Number(n) => RestrictedExpression::new_long(
-            n.as_i64()
-                .ok_or_else(|| format!("{n} is not a whole number Cedar can hold"))?,
-        ),
-        Value::Array(a) => {
-            RestrictedExpression::new_set(a.iter().map(restricted).collect::<Result<Vec<_>, _>>()?)
-        }
-        Value::Object(m) => {
-            RestrictedExpression::new_record(record(m)?).map_err(|e| e.to_string())?
-        }
-        Value::Null => return Err("null has no Cedar value".into()),
-    })
-}
-
-fn record(m: &Map<String, Value>) -> Result<Vec<(String, RestrictedExpression)>, String> {
-    m.iter()
-        .map(|(k, v)| Ok((k.clone(), restricted(v).map_err(|e| format!("{k}: {e}"))?)))
-        .collect()
-}
-
-/// The request context as a Cedar `Context`. Its type is checked against
-/// the action's context type when the request is built with the schema.
-pub fn context(v: &Value) -> Result<Context, String> {
-    let Value::Object(m) = v else {
-        return Err("the context is not an object".into());
-    };
-    Context::from_pairs(record(m)?).map_err(|e| e.to_string())
 }

@@ -11,6 +11,7 @@
 mod context;
 mod entities;
 mod load;
+mod request;
 pub mod schema;
 mod slice;
 
@@ -22,6 +23,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cedar_policy::{Authorizer, Entities, Entity, EntityUid, PolicySet, Request, Schema};
+#[cfg(test)]
+use cedar_policy_core::ast;
 use serde_json::{json, Value};
 
 use crate::catalog::Catalog;
@@ -74,14 +77,14 @@ pub struct AuthzInput<'a> {
     pub action: &'a str,
     /// The target first, then its ancestors; the endpoint is last.
     pub resources: &'a [EntitySpec],
-    pub context: Value,
+    pub context: &'a PolicyContext,
 }
 
 /// Loaded, validated policies with the schema they were validated against.
 pub struct PolicyEngine {
     schema: Schema,
-    /// Each action with its action groups as parents, from the schema.
-    actions: HashMap<String, Entity>,
+    /// Each action with its action groups as ancestors, from the schema.
+    actions: HashMap<String, Arc<cedar_policy_core::ast::Entity>>,
     all: PolicySet,
     index: slice::SliceIndex,
     origins: HashMap<String, String>,
@@ -152,7 +155,10 @@ impl PolicyEngine {
             .action_entities()
             .map_err(|e| PolicyError::Schema(e.to_string()))?
             .iter()
-            .map(|e| (e.uid().id().unescaped().to_string(), e.clone()))
+            .map(|e| {
+                let core: &cedar_policy_core::ast::Entity = e.as_ref();
+                (e.uid().id().unescaped().to_string(), Arc::new(core.clone()))
+            })
             .collect();
         let index = slice::SliceIndex::build(&all, catalog);
         // Cedar names attributes only literally (`.tags`, `["tags"]`,
@@ -232,7 +238,11 @@ impl PolicyEngine {
         if forbids.is_empty() {
             return false;
         }
-        let Some(action_entity) = self.actions.get(action).cloned() else {
+        let Some(action_entity) = self
+            .actions
+            .get(action)
+            .map(|a| Entity::from((**a).clone()))
+        else {
             return false;
         };
         let Ok(set) = PolicySet::from_policies(forbids) else {
@@ -267,36 +277,29 @@ impl PolicyEngine {
         self.reasons.get(id).map(String::as_str)
     }
 
-    /// Entities and request for an input, as Cedar objects. The request is
-    /// checked against the schema (context types included); the entities
-    /// are built from the catalog's own types, and a test checks every
-    /// tool's entities against the schema.
+    /// Entities and request for an input, as Cedar objects (see
+    /// [`request`] for how they are made).
     fn cedar_request(&self, input: &AuthzInput) -> Result<(Request, Entities), PolicyError> {
         let request_error = |e: String| PolicyError::Request(format!("{}: {e}", input.action));
-        let action_entity = self
+        let action = self
             .actions
             .get(input.action)
-            .cloned()
             .ok_or_else(|| request_error("not an action of the schema".into()))?;
-        let action = action_entity.uid();
-        let list = entities::entities(input.principal, input.resources, action_entity)
-            .map_err(request_error)?;
         let entities =
-            Entities::from_entities(list, None).map_err(|e| request_error(e.to_string()))?;
-        let context = entities::context(&input.context).map_err(request_error)?;
+            request::entities(input.principal, input.resources, action).map_err(request_error)?;
         let resource = input
             .resources
             .first()
             .ok_or_else(|| request_error("no resource".into()))?
             .uid();
-        let request = Request::new(
-            input.principal.uid(),
-            action,
+        let request = request::request(
+            input.principal,
+            EntityUid::from(action.uid().clone()),
             resource,
-            context,
-            Some(&self.schema),
+            input.context,
+            &self.schema,
         )
-        .map_err(|e| request_error(e.to_string()))?;
+        .map_err(request_error)?;
         Ok((request, entities))
     }
 
@@ -304,11 +307,31 @@ impl PolicyEngine {
     /// hot path builds them without that check.
     #[cfg(test)]
     pub(crate) fn entities_conform(&self, input: &AuthzInput) -> Result<(), String> {
-        let action = self.actions.get(input.action).cloned().ok_or("no action")?;
-        let list = entities::entities(input.principal, input.resources, action)?;
-        Entities::from_entities(list, Some(&self.schema))
+        let (_, built) = self.cedar_request(input).map_err(|e| e.to_string())?;
+        Entities::from_entities(built.iter().cloned(), Some(&self.schema))
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    /// The context checked against the schema, for tests: release builds
+    /// build it without that check.
+    #[cfg(test)]
+    pub(crate) fn context_conforms(&self, input: &AuthzInput) -> Result<(), String> {
+        let action = self.actions.get(input.action).ok_or("no action")?;
+        let resource = input.resources.first().ok_or("no resource")?.uid();
+        let ast::ValueKind::Record(fields) = input.context.to_cedar()?.value else {
+            return Err("not a record".into());
+        };
+        let context = cedar_policy::Context::from(ast::Context::Value(fields));
+        Request::new(
+            input.principal.uid(),
+            EntityUid::from(action.uid().clone()),
+            resource,
+            context,
+            Some(&self.schema),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 
     fn decide(&self, input: &AuthzInput, policies: &PolicySet) -> Result<Decision, PolicyError> {
@@ -398,7 +421,7 @@ impl PolicyEngine {
             .collect();
         let name = action.id().unescaped().to_string();
         if let Some(a) = self.actions.get(&name) {
-            list.push(a.clone());
+            list.push(Entity::from((**a).clone()));
         }
         let entities =
             Entities::from_entities(list, None).map_err(|e| bad("entities", e.to_string()))?;
@@ -421,7 +444,7 @@ pub fn request_json(input: &AuthzInput) -> Value {
         "principal": {"type": "User", "id": input.principal.id},
         "action": {"type": "Action", "id": input.action},
         "resource": resource,
-        "context": input.context,
+        "context": input.context.to_json(),
         "entities": entities::entities_json(input.principal, input.resources),
     })
 }

@@ -64,7 +64,6 @@ fn cedar_attr_name(name: &str) -> String {
 fn args_record(tool: &ToolDef) -> String {
     let fields: Vec<String> = tool
         .all_params()
-        .iter()
         .filter(|p| p.name != control::CONFIRM && !tool.withheld_from_policy(p.name))
         .map(|p| {
             format!(
