@@ -190,7 +190,13 @@ pub mod control {
     pub const CONFIRM: &str = "confirm";
     pub const WAIT: &str = "wait";
     pub const TIMEOUT: &str = "timeout_seconds";
-    pub const ALL: [&str; 4] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT];
+    pub const JUSTIFICATION: &str = "justification";
+    pub const ALL: [&str; 5] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT, JUSTIFICATION];
+    /// Control arguments policies see as context fields of their own
+    /// (`context.confirmed`, `context.justification`), not in `context.args`.
+    pub const NOT_IN_ARGS: [&str; 2] = [CONFIRM, JUSTIFICATION];
+    /// The longest justification accepted, in bytes.
+    pub const MAX_JUSTIFICATION: usize = 500;
 
     /// Upper bound on how long a call may wait for a backend task.
     pub const MAX_WAIT_SECONDS: i64 = 3600;
@@ -202,6 +208,13 @@ static ENDPOINT_PARAM: Param = Param::optional(
     control::ENDPOINT,
     Ty::ENDPOINT_NAME,
     "Name of the configured endpoint to use; the default endpoint of this backend when omitted.",
+);
+static JUSTIFICATION_PARAM: Param = Param::optional(
+    control::JUSTIFICATION,
+    Ty::Text {
+        max_len: control::MAX_JUSTIFICATION,
+    },
+    "Why this call is made (e.g. a change ticket id); audited, and policy may require it.",
 );
 static CONFIRM_PARAM: Param = Param::optional(
     control::CONFIRM,
@@ -302,7 +315,7 @@ impl ToolDef {
         };
         self.params
             .iter()
-            .chain(std::iter::once(&ENDPOINT_PARAM))
+            .chain([&ENDPOINT_PARAM, &JUSTIFICATION_PARAM])
             .chain(confirm)
             .chain(task)
     }

@@ -145,8 +145,7 @@ fn context(
     t: UtcTime,
 ) -> PolicyContext {
     let mut a: Map<String, Value> = args.as_map().clone();
-    a.remove(control::CONFIRM);
-    a.retain(|k, _| !tool.withheld_from_policy(k));
+    a.retain(|k, _| !control::NOT_IN_ARGS.contains(&k.as_str()) && !tool.withheld_from_policy(k));
     let ctx = PolicyContext {
         args: a,
         confirmed: false,
@@ -157,6 +156,10 @@ fn context(
         endpoint: ep.name.clone(),
         tls_verify: ep.tls_verify,
         destructive: tool.destructive_for(args),
+        justification: args
+            .str(control::JUSTIFICATION)
+            .unwrap_or_default()
+            .to_string(),
         time: t.into(),
     };
     confirmed(ctx, confirmation)

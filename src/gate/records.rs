@@ -208,6 +208,9 @@ pub struct DecisionRecord<'a> {
     resource: Option<String>,
     args: Value,
     confirmation: &'static str,
+    /// Why the caller says the call is made, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'a str>,
     decision: DecisionKind,
     policies: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -244,7 +247,7 @@ pub fn decision<'a>(
     reason: Option<&'a str>,
 ) -> DecisionRecord<'a> {
     let mut args = p.args.as_map().clone();
-    args.remove(control::CONFIRM);
+    args.retain(|k, _| !control::NOT_IN_ARGS.contains(&k.as_str()));
     DecisionRecord {
         base: Base::new(ids, caller, "decision", p.tool.name),
         facts: ToolFacts::of(p.tool, p.context.destructive),
@@ -254,6 +257,7 @@ pub fn decision<'a>(
         resource: p.resources.first().map(|r| r.display()),
         args: logged_args(Some(p.tool), &Value::Object(args)),
         confirmation: p.confirmation.as_str(),
+        justification: p.args.str(control::JUSTIFICATION),
         decision,
         policies: &p.decision.policies,
         policy_errors: &p.decision.errors,

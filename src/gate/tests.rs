@@ -1161,3 +1161,118 @@ async fn located_vergeos_entities_conform_and_sit_in_their_tenant() {
     let p = gate.prepare_live(&caller, &req).await.unwrap();
     assert_eq!(p.resources[0].id, format!("vg/{}", ACME_APP.0));
 }
+
+/// A justification reaches policy as `context.justification` (never in
+/// `context.args`) and the decision record as its own field; the shipped
+/// opt-in rule refuses a destructive call without a change ticket, with
+/// its reason, and allows it with one.
+#[test]
+fn a_justification_is_seen_by_policy_and_recorded() {
+    let rule = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/optional/require-change-ticket.cedar"
+    ))
+    .unwrap();
+    let gate = gate_with(&["permit(principal, action, resource);".to_string(), rule]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let prepare = |args: Value| {
+        gate.prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_stop_qemu_vm",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+    };
+    let without = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true})).unwrap();
+    assert!(!without.decision.allowed);
+    assert_eq!(
+        without.decision.policies,
+        ["destructive-needs-change-ticket"]
+    );
+    match verdict::judge(&without, &caller, &gate.policies()) {
+        verdict::Verdict::Deny(verdict::Denial::Forbidden(d)) => {
+            assert!(d[0].reason.as_deref().unwrap().contains("change ticket"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let wrong = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true,
+        "justification": "because I said so"}))
+    .unwrap();
+    assert!(!wrong.decision.allowed);
+    let with = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true,
+        "justification": "CHG-1234: reboot after patching"}))
+    .unwrap();
+    assert!(with.decision.allowed, "{:?}", with.decision);
+    assert_eq!(
+        with.context.justification,
+        "CHG-1234: reboot after patching"
+    );
+    assert!(!with.context.args.contains_key("justification"));
+    // Reads need none: the rule is about destruction only.
+    let read = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_list_qemu_vms",
+                args: Some(&json!({"node": "pve1"})),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
+    assert!(read.decision.allowed);
+    let ids = records::Ids {
+        call: "c",
+        confirms: None,
+    };
+    let rec = serde_json::to_value(records::decision(
+        &ids,
+        &caller,
+        &with,
+        DecisionKind::Allow,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(rec["justification"], "CHG-1234: reboot after patching");
+    assert!(rec["args"].get("justification").is_none(), "{rec}");
+    assert_eq!(
+        rec["cedar"]["context"]["justification"],
+        "CHG-1234: reboot after patching"
+    );
+    let rec = serde_json::to_value(records::decision(
+        &ids,
+        &caller,
+        &read,
+        DecisionKind::Allow,
+        None,
+    ))
+    .unwrap();
+    assert!(rec.get("justification").is_none(), "{rec}");
+}
+
+/// A justification is bounded and plain text: too long or carrying control
+/// characters, the call is refused before any policy or backend, naming
+/// the argument.
+#[test]
+fn a_bad_justification_is_refused_naming_it() {
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    for bad in [json!("x".repeat(501)), json!("CHG-1\u{1b}[2J"), json!(42)] {
+        let args = json!({"node": "pve1", "justification": bad});
+        let Err(err) = gate.prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_list_qemu_vms",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        ) else {
+            panic!("{args} was accepted");
+        };
+        assert!(format!("{err:?}").contains("justification"), "{err:?}");
+    }
+}

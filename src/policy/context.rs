@@ -67,6 +67,8 @@ policy_context! {
     /// group because it *may* destroy) only when an enabling argument is
     /// set, e.g. `force_after_timeout: true`.
     destructive: bool => CedarType::Named("Bool"),
+    /// The caller's `justification` argument; empty when none was given.
+    justification: String => CedarType::Named("String"),
     time: RequestTime => CedarType::Named("RequestTime"),
 }
 
@@ -190,6 +192,7 @@ mod tests {
             endpoint: "e".into(),
             tls_verify: true,
             destructive: false,
+            justification: String::new(),
             time: RequestTime {
                 epoch: 0,
                 hour: 0,
@@ -254,6 +257,6 @@ mod tests {
     fn schema_fields_put_the_tool_record_in_args() {
         let text = PolicyContext::schema_fields("{ vmid: Long }", "  ");
         assert!(text.starts_with("  args: { vmid: Long },\n  confirmed: Bool,\n"));
-        assert!(text.ends_with("  time: RequestTime,\n"));
+        assert!(text.ends_with("  justification: String,\n  time: RequestTime,\n"));
     }
 }

@@ -64,7 +64,7 @@ fn cedar_attr_name(name: &str) -> String {
 fn args_record(tool: &ToolDef) -> String {
     let fields: Vec<String> = tool
         .all_params()
-        .filter(|p| p.name != control::CONFIRM && !tool.withheld_from_policy(p.name))
+        .filter(|p| !control::NOT_IN_ARGS.contains(&p.name) && !tool.withheld_from_policy(p.name))
         .map(|p| {
             format!(
                 "{}{}: {}",
