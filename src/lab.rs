@@ -89,6 +89,7 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
     let config = Config {
         stdio_principal: Some("alice".into()),
         policies: "<embedded default bundle>".into(),
+        shadow_policies: None,
         audit_log: audit_log.to_path_buf(),
         audit: Default::default(),
         digest: None,

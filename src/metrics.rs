@@ -29,6 +29,8 @@ struct Series {
     rate_limited: BTreeMap<String, u64>,
     /// reason → refused HTTP requests (unauthenticated, origin, …).
     http_refused: BTreeMap<String, u64>,
+    /// tool → calls the candidate policy set decides differently.
+    shadow_disagreements: BTreeMap<String, u64>,
     /// (what, result) → reloads of policies or the TLS certificate.
     reloads: BTreeMap<(String, String), u64>,
 }
@@ -78,6 +80,10 @@ impl Metrics {
 
     pub fn rate_limited(&self, tier: &str) {
         self.with(|s| bump(&mut s.rate_limited, tier.into()));
+    }
+
+    pub fn shadow_disagreement(&self, tool: &str) {
+        self.with(|s| bump(&mut s.shadow_disagreements, tool.into()));
     }
 
     pub fn http_refused(&self, reason: &str) {
@@ -134,6 +140,12 @@ impl Metrics {
             "Calls refused by a per-principal rate limit, by tier.",
             "tier",
             &s.rate_limited,
+        );
+        simple(
+            "portcullis_shadow_disagreements_total",
+            "Calls the candidate (shadow) policy set decides differently from the live one, by tool.",
+            "tool",
+            &s.shadow_disagreements,
         );
         simple(
             "portcullis_http_refused_total",

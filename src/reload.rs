@@ -19,6 +19,8 @@ pub struct PolicyReloader {
     /// Digest of the last set tried (applied or refused), so an invalid
     /// set is reported once, not every poll.
     last: tokio::sync::Mutex<String>,
+    /// The candidate directory of shadow mode, reloaded the same way.
+    shadow: Option<(PathBuf, tokio::sync::Mutex<String>)>,
 }
 
 /// What a reload did.
@@ -32,15 +34,72 @@ pub enum Reloaded {
 impl PolicyReloader {
     /// `current` is the digest of the set the gate was started with.
     pub fn new(gate: Arc<Gate>, dir: PathBuf, current: String) -> Arc<PolicyReloader> {
+        Self::with_shadow(gate, dir, current, None)
+    }
+
+    /// As [`new`], also reloading shadow mode's candidate directory.
+    pub fn with_shadow(
+        gate: Arc<Gate>,
+        dir: PathBuf,
+        current: String,
+        shadow: Option<PathBuf>,
+    ) -> Arc<PolicyReloader> {
+        let shadow = shadow.map(|d| {
+            let digest = read_dir(&d).map(|s| set_digest(&s)).unwrap_or_default();
+            (d, tokio::sync::Mutex::new(digest))
+        });
         Arc::new(PolicyReloader {
             gate,
             dir,
             last: tokio::sync::Mutex::new(current),
+            shadow,
         })
+    }
+
+    /// Reload the candidate set of shadow mode if it changed (or `force`).
+    /// A candidate that does not validate leaves the previous one deciding
+    /// beside the live set.
+    async fn reload_shadow(&self, trigger: &str, force: bool) {
+        let Some((dir, last)) = &self.shadow else {
+            return;
+        };
+        let mut last = last.lock().await;
+        let sources = read_dir(dir);
+        let d = match &sources {
+            Ok(s) => set_digest(s),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        if !force && *last == d {
+            return;
+        }
+        *last = d.clone();
+        let engine = sources
+            .and_then(|s| PolicyEngine::from_sources(&s, self.gate.catalog()))
+            .map_err(|e| e.to_string());
+        let (result, policies, error) = match engine {
+            Ok(engine) => {
+                let n = engine.len();
+                self.gate.replace_shadow(Some(engine));
+                tracing::info!(dir = %dir.display(), policies = n, trigger, "shadow policies reloaded");
+                ("applied", Some(n), None)
+            }
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), error = %e, trigger, "new shadow policies refused; the previous candidate keeps deciding beside the live set");
+                ("refused", None, Some(e))
+            }
+        };
+        self.gate.metrics().reload("shadow_policies", result);
+        let shown = dir.display().to_string();
+        let record =
+            records::policy_reload(trigger, result, &shown, &d, policies, error.as_deref());
+        if let Err(e) = self.gate.audit_event(&record).await {
+            tracing::error!(error = %e, "audit write failed for a shadow policy reload");
+        }
     }
 
     /// Read the directory; validate and swap if it changed (or if `force`).
     pub async fn reload(&self, trigger: &str, force: bool) -> Reloaded {
+        self.reload_shadow(trigger, force).await;
         let mut last = self.last.lock().await;
         let sources = read_dir(&self.dir);
         let d = match &sources {

@@ -79,9 +79,22 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
     } else {
         None
     };
+    let shadow = config
+        .shadow_policies
+        .as_ref()
+        .map(|dir| {
+            PolicyEngine::load_dir(dir, &catalog).map_err(|e| {
+                format!(
+                    "shadow policies ({}) refused: {e}\n(the candidate set must validate like the live one; run `portcullis check`)",
+                    dir.display()
+                )
+            })
+        })
+        .transpose()?;
     let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
     let gate = Arc::new(
         Gate::new(catalog, policies, audit, backends)
+            .with_shadow(shadow)
             .with_rate_limits(&config.rate_limits)
             .with_config_digest(config.digest.clone())
             .with_dry_run_source(dry_run_source),

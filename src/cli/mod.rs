@@ -5,6 +5,7 @@ pub(crate) mod out;
 mod demo;
 mod explain;
 mod policy_test;
+mod shadow_report;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -172,6 +173,17 @@ pub enum PolicyCommand {
         policies: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Summarise shadow mode's disagreements (`shadow` records in audit
+    /// logs) by tool and principal: what the candidate set
+    /// (`shadow_policies`) would deny that is allowed today, and the
+    /// reverse. Exit 0 when there are none, 1 when there are.
+    ShadowReport {
+        /// Audit log files (live and sealed segments).
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -770,6 +782,16 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
         }
     };
     print_config(&config, policy_count);
+    if let Some(dir) = &config.shadow_policies {
+        match PolicyEngine::load_dir(dir, &catalog) {
+            Ok(engine) => outln!(
+                "shadow policies: {} ({} policies, decided beside the live set, never enforced)",
+                dir.display(),
+                engine.len()
+            ),
+            Err(e) => problems.push(format!("shadow policies ({}) refused: {e}", dir.display())),
+        }
+    }
     if let Err(e) = Backends::new(&config.endpoints) {
         problems.push(e.to_string());
     }
@@ -934,7 +956,13 @@ fn print_config(config: &Config, policies: Option<usize>) {
 /// Reload policies on SIGHUP or change, when they come from a directory.
 fn watch_policies(rt: &Runtime) {
     if let Some((dir, digest)) = &rt.policy_dir {
-        crate::reload::PolicyReloader::new(rt.gate.clone(), dir.clone(), digest.clone()).watch();
+        crate::reload::PolicyReloader::with_shadow(
+            rt.gate.clone(),
+            dir.clone(),
+            digest.clone(),
+            rt.config.shadow_policies.clone(),
+        )
+        .watch();
     }
 }
 
@@ -1076,6 +1104,9 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Test { policies, files },
         } => policy_test::run(policies.as_deref(), &files),
+        Command::Policy {
+            command: PolicyCommand::ShadowReport { logs, json },
+        } => shadow_report::run(&logs, json),
         Command::Tools {
             source,
             who,

@@ -86,6 +86,9 @@ struct ServerSection {
     /// the process is this principal.
     principal: Option<String>,
     policies: PathBuf,
+    /// A candidate policy directory decided beside `policies` on every
+    /// call, never enforced (shadow mode).
+    shadow_policies: Option<PathBuf>,
     audit_log: PathBuf,
 }
 
@@ -102,6 +105,8 @@ struct PrincipalSection {
 pub struct Config {
     pub stdio_principal: Option<String>,
     pub policies: PathBuf,
+    /// The candidate policy directory of shadow mode, if any.
+    pub shadow_policies: Option<PathBuf>,
     pub audit_log: PathBuf,
     /// How the audit log is keyed and checkpointed.
     pub audit: crate::audit::AuditOptions,
@@ -282,6 +287,11 @@ impl Config {
             rate_limits,
             stdio_principal: file.server.principal,
             policies: resolve(base, &file.server.policies),
+            shadow_policies: file
+                .server
+                .shadow_policies
+                .as_ref()
+                .map(|p| resolve(base, p)),
             audit_log: resolve(base, &file.server.audit_log),
             principals,
             endpoints,

@@ -124,6 +124,9 @@ pub struct GuestDecision {
 pub struct Gate {
     catalog: Catalog,
     policies: RwLock<Arc<PolicyEngine>>,
+    /// A candidate policy set decided beside the live one on every call;
+    /// where the two disagree a `shadow` record says so. Never enforced.
+    shadow: RwLock<Option<Arc<PolicyEngine>>>,
     audit: Option<Arc<AuditLog>>,
     backends: Backends,
     limits: ratelimit::RateLimiter,
@@ -185,6 +188,7 @@ impl Gate {
         Gate {
             catalog,
             policies: RwLock::new(Arc::new(policies)),
+            shadow: RwLock::new(None),
             audit,
             backends,
             limits: ratelimit::RateLimiter::new(&[]),
@@ -192,6 +196,50 @@ impl Gate {
             dry_run_source: String::new(),
             config_digest: None,
             archive_status: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Decide every call by `candidate` too, recording disagreements.
+    pub fn with_shadow(self, candidate: Option<PolicyEngine>) -> Gate {
+        self.replace_shadow(candidate);
+        self
+    }
+
+    /// Swap the candidate policy set (a reload), or stop shadowing.
+    pub fn replace_shadow(&self, candidate: Option<PolicyEngine>) {
+        *self.shadow.write().unwrap_or_else(|p| p.into_inner()) = candidate.map(Arc::new);
+    }
+
+    fn shadow_policies(&self) -> Option<Arc<PolicyEngine>> {
+        self.shadow
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Decide a prepared call by the candidate set too; a disagreement is
+    /// recorded, never enforced, and a failure to record it only logged.
+    async fn shadow(&self, caller: &Caller, ids: &records::Ids<'_>, p: &Prepared<'_>) {
+        let Some(candidate) = self.shadow_policies() else {
+            return;
+        };
+        let input = AuthzInput {
+            principal: &caller.principal,
+            action: p.tool.name,
+            resources: &p.resources,
+            context: &p.context,
+        };
+        let decided = candidate.authorize(&input);
+        if decided
+            .as_ref()
+            .is_ok_and(|d| d.allowed == p.decision.allowed)
+        {
+            return;
+        }
+        self.metrics.shadow_disagreement(p.tool.name);
+        let rec = records::shadow(ids, caller, p, candidate.digest(), &decided);
+        if let Err(e) = self.write(&rec).await {
+            tracing::error!(error = %e, tool = p.tool.name, "audit write failed for a shadow record");
         }
     }
 
@@ -538,6 +586,7 @@ impl Gate {
             allowed = p.decision.allowed,
             "decided"
         );
+        self.shadow(caller, &ids, p).await;
         let mut verdict = verdict::judge(p, caller, &self.policies());
         if verdict == Verdict::Allow {
             if let Err(wait) = self

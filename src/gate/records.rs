@@ -270,6 +270,62 @@ pub fn decision<'a>(
     }
 }
 
+/// A call the candidate policy set (shadow mode) decides differently from
+/// the live one: what each decided and why. Never enforced.
+#[derive(Serialize)]
+pub struct ShadowRecord<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    endpoint: &'a str,
+    resource: Option<String>,
+    /// The live set's decision, which was enforced.
+    live: &'static str,
+    live_policies: &'a [String],
+    /// The candidate set's: `allow`, `deny`, or `error` (the request could
+    /// not be evaluated by it).
+    candidate: &'static str,
+    candidate_policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    candidate_errors: Vec<String>,
+    candidate_set: &'a str,
+}
+
+fn allow_or_deny(allowed: bool) -> &'static str {
+    if allowed {
+        "allow"
+    } else {
+        "deny"
+    }
+}
+
+pub fn shadow<'a>(
+    ids: &Ids<'a>,
+    caller: &'a Caller,
+    p: &'a Prepared,
+    candidate_set: &'a str,
+    candidate: &Result<crate::policy::Decision, crate::policy::PolicyError>,
+) -> ShadowRecord<'a> {
+    let (decided, policies, errors) = match candidate {
+        Ok(d) => (
+            allow_or_deny(d.allowed),
+            d.policies.clone(),
+            d.errors.clone(),
+        ),
+        Err(e) => ("error", Vec::new(), vec![e.to_string()]),
+    };
+    ShadowRecord {
+        base: Base::new(ids, caller, "shadow", p.tool.name),
+        endpoint: &p.endpoint.name,
+        resource: p.resources.first().map(|r| r.display()),
+        live: allow_or_deny(p.decision.allowed),
+        live_policies: &p.decision.policies,
+        candidate: decided,
+        candidate_policies: policies,
+        candidate_errors: errors,
+        candidate_set,
+    }
+}
+
 /// The Cedar request a prepared call was decided on, as JSON.
 pub fn cedar_request(caller: &Caller, p: &Prepared) -> Value {
     crate::policy::request_json(&crate::policy::AuthzInput {
