@@ -25,6 +25,9 @@ impl Principal {
     }
 
     pub fn uid(&self) -> EntityUid {
-        EntityUid::from_type_name_and_id(crate::policy::type_name("User"), EntityId::new(&self.id))
+        EntityUid::from_type_name_and_id(
+            crate::policy::type_name(crate::policy::PRINCIPAL_TYPE),
+            EntityId::new(&self.id),
+        )
     }
 }

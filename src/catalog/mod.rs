@@ -211,8 +211,10 @@ static ENDPOINT_PARAM: Param = Param::optional(
 );
 static JUSTIFICATION_PARAM: Param = Param::optional(
     control::JUSTIFICATION,
-    Ty::Text {
+    // One line: a record's reader sees exactly what was given.
+    Ty::Name {
         max_len: control::MAX_JUSTIFICATION,
+        what: "one line of text, no control characters or surrounding spaces",
     },
     "Why this call is made (e.g. a change ticket id); audited, and policy may require it.",
 );

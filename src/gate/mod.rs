@@ -397,11 +397,19 @@ impl Gate {
         // A caller no policy can permit this tool is refused without the
         // backend being asked anything: no session opened for them, and
         // no answer that tells which objects exist.
-        if !self.policies().may_permit(&caller.principal, tool.name) {
+        // Shadow mode's candidate is asked too, so that what it reads is
+        // fetched and its decisions are on the same facts.
+        let candidate = self.shadow_policies();
+        if !self.policies().may_permit(&caller.principal, tool.name)
+            && !candidate
+                .as_ref()
+                .is_some_and(|c| c.may_permit(&caller.principal, tool.name))
+        {
             let found = (tool.backend.plug().place)(tool, &args, &endpoint);
             return self.decide_found(caller, req, tool, args, endpoint, found);
         }
-        let with_tags = self.policies().reads_tags();
+        let with_tags =
+            self.policies().reads_tags() || candidate.as_ref().is_some_and(|c| c.reads_tags());
         // Where the backend says the target is, or (it cannot say) where
         // the arguments say.
         let found = match self

@@ -1260,7 +1260,12 @@ fn a_justification_is_seen_by_policy_and_recorded() {
 fn a_bad_justification_is_refused_naming_it() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
     let caller = local_caller(&["g0"]);
-    for bad in [json!("x".repeat(501)), json!("CHG-1\u{1b}[2J"), json!(42)] {
+    for bad in [
+        json!("x".repeat(501)),
+        json!("CHG-1\u{1b}[2J"),
+        json!("CHG-1\nforged: line"),
+        json!(42),
+    ] {
         let args = json!({"node": "pve1", "justification": bad});
         let Err(err) = gate.prepare(
             &caller,
@@ -1275,4 +1280,65 @@ fn a_bad_justification_is_refused_naming_it() {
         };
         assert!(format!("{err:?}").contains("justification"), "{err:?}");
     }
+}
+
+/// The resource's type is checked against the action's on every request,
+/// release builds included: a resource of another type is refused, never
+/// evaluated (a forbid reading an attribute it lacks would err and be
+/// skipped).
+#[test]
+fn a_resource_of_a_type_the_action_does_not_apply_to_is_refused() {
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"node": "pve1", "vmid": 100});
+    let p = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_start_qemu_vm",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
+    let mut resources = p.resources.clone();
+    resources[0].ty = "Datastore";
+    let input = AuthzInput {
+        principal: &caller.principal,
+        action: "pve_start_qemu_vm",
+        resources: &resources,
+        context: &p.context,
+    };
+    let err = gate.policies().authorize(&input).unwrap_err().to_string();
+    assert!(
+        err.contains("not a resource this action applies to"),
+        "{err}"
+    );
+}
+
+/// A decision recorded before `context.justification` existed is decided
+/// again as it was (`audit explain` on older logs).
+#[test]
+fn a_request_recorded_without_a_justification_is_replayed() {
+    let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"node": "pve1"});
+    let p = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_list_qemu_vms",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
+    let mut old = gate.request_json(&caller, &p);
+    old["context"]
+        .as_object_mut()
+        .unwrap()
+        .remove("justification");
+    assert!(gate.policies().authorize_json(&old).unwrap().allowed);
 }

@@ -108,6 +108,9 @@ pub fn entities_json(principal: &Principal, resources: &[EntitySpec]) -> Value {
     Value::Array(out)
 }
 
+/// The entity type of every principal.
+pub const PRINCIPAL_TYPE: &str = "User";
+
 /// The principal, its groups as parents.
 pub fn principal_entity(principal: &Principal) -> Entity {
     let groups: HashSet<EntityUid> = principal.groups.iter().map(|g| uid("Group", g)).collect();

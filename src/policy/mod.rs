@@ -16,7 +16,7 @@ pub mod schema;
 mod slice;
 
 pub use context::{CedarType, PolicyContext, RequestTime};
-pub use entities::{type_name, AttrValue, EntitySpec};
+pub use entities::{type_name, AttrValue, EntitySpec, PRINCIPAL_TYPE};
 pub use load::{read_dir, PolicySource};
 
 use std::collections::HashMap;
@@ -85,6 +85,11 @@ pub struct PolicyEngine {
     schema: Schema,
     /// Each action with its action groups as ancestors, from the schema.
     actions: HashMap<String, Arc<cedar_policy_core::ast::Entity>>,
+    /// Each action's (principal type, resource type) pairs, from the
+    /// schema: checked on every request, release builds included (a
+    /// resource of a type the action does not apply to would make a
+    /// policy reading its attributes err, and an erring forbid is skipped).
+    applies_to: HashMap<String, Vec<(String, String)>>,
     all: PolicySet,
     index: slice::SliceIndex,
     origins: HashMap<String, String>,
@@ -160,6 +165,13 @@ impl PolicyEngine {
                 (e.uid().id().unescaped().to_string(), Arc::new(core.clone()))
             })
             .collect();
+        let mut applies_to: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for env in schema.request_envs() {
+            applies_to
+                .entry(env.action().id().unescaped().to_string())
+                .or_default()
+                .push((env.principal().to_string(), env.resource().to_string()));
+        }
         let index = slice::SliceIndex::build(&all, catalog);
         // Cedar names attributes only literally (`.tags`, `["tags"]`,
         // `has tags`), so a policy that reads them contains the word.
@@ -175,6 +187,7 @@ impl PolicyEngine {
             reads_tags,
             schema,
             actions,
+            applies_to,
             all,
             index,
             origins,
@@ -287,11 +300,21 @@ impl PolicyEngine {
             .ok_or_else(|| request_error("not an action of the schema".into()))?;
         let entities =
             request::entities(input.principal, input.resources, action).map_err(request_error)?;
-        let resource = input
+        let target = input
             .resources
             .first()
-            .ok_or_else(|| request_error("no resource".into()))?
-            .uid();
+            .ok_or_else(|| request_error("no resource".into()))?;
+        let applies = self.applies_to.get(input.action).is_some_and(|envs| {
+            envs.iter()
+                .any(|(p, r)| p == entities::PRINCIPAL_TYPE && r == target.ty)
+        });
+        if !applies {
+            return Err(request_error(format!(
+                "{} is not a resource this action applies to (schema)",
+                target.display()
+            )));
+        }
+        let resource = target.uid();
         let request = request::request(
             input.principal,
             EntityUid::from(action.uid().clone()),
@@ -410,11 +433,14 @@ impl PolicyEngine {
             EntityUid::from_json(request[key].clone()).map_err(|e| bad(key, e.to_string()))
         };
         let (principal, action, resource) = (uid("principal")?, uid("action")?, uid("resource")?);
-        let context = cedar_policy::Context::from_json_value(
-            request["context"].clone(),
-            Some((&self.schema, &action)),
-        )
-        .map_err(|e| bad("context", e.to_string()))?;
+        let mut context = request["context"].clone();
+        // Recorded before the context had this field (its value then).
+        if let Some(m) = context.as_object_mut() {
+            m.entry("justification").or_insert(json!(""));
+        }
+        let context =
+            cedar_policy::Context::from_json_value(context, Some((&self.schema, &action)))
+                .map_err(|e| bad("context", e.to_string()))?;
         let mut list: Vec<Entity> = Entities::from_json_value(request["entities"].clone(), None)
             .map_err(|e| bad("entities", e.to_string()))?
             .into_iter()
