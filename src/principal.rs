@@ -4,7 +4,7 @@ use cedar_policy::{EntityId, EntityUid};
 
 /// The caller of a tool. On stdio it comes from configuration; over HTTP
 /// (later) from authentication, never from the request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub id: String,
     pub groups: Vec<String>,

@@ -1342,3 +1342,58 @@ fn a_request_recorded_without_a_justification_is_replayed() {
         .remove("justification");
     assert!(gate.policies().authorize_json(&old).unwrap().allowed);
 }
+
+/// The engine reuses entity stores it built, keyed by everything they are
+/// built from: a changed attribute, parent or group is decided on the new
+/// facts, never answered from the store of the old ones.
+#[test]
+fn reused_entity_stores_never_answer_for_changed_facts() {
+    let gate = gate_with(&[
+        "permit(principal in Group::\"g0\", action, resource);".to_string(),
+        "forbid(principal, action, resource is Vm) when { resource.node == \"pve9\" };".to_string(),
+        "forbid(principal, action, resource in Node::\"pve8\");".to_string(),
+    ])
+    .unwrap();
+    let caller = local_caller(&["g0"]);
+    let args = json!({"node": "pve1", "vmid": 100});
+    let p = gate
+        .prepare(
+            &caller,
+            &CallRequest {
+                tool: "pve_start_qemu_vm",
+                args: Some(&args),
+                confirmation: Confirmation::None,
+                confirms: None,
+            },
+        )
+        .unwrap();
+    assert!(p.decision.allowed);
+    let decide = |principal: &Principal, resources: &[crate::policy::EntitySpec]| {
+        let input = AuthzInput {
+            principal,
+            action: "pve_start_qemu_vm",
+            resources,
+            context: &p.context,
+        };
+        gate.policies().authorize(&input).unwrap().allowed
+    };
+    let original = p.resources.clone();
+    assert!(decide(&caller.principal, &original));
+
+    let mut attr = original.clone();
+    for (k, v) in &mut attr[0].attrs {
+        if *k == "node" {
+            *v = crate::policy::AttrValue::Str("pve9".into());
+        }
+    }
+    assert!(!decide(&caller.principal, &attr), "changed attribute");
+
+    let mut parent = original.clone();
+    parent[0].parents[0].1 = "pve8".into();
+    parent[1].id = "pve8".into();
+    assert!(!decide(&caller.principal, &parent), "changed parent");
+
+    let outsider = Principal::new("u", ["g1"]);
+    assert!(!decide(&outsider, &original), "changed groups");
+    assert!(decide(&caller.principal, &original), "the original again");
+}

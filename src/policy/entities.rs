@@ -10,7 +10,7 @@ use cedar_policy::{Entity, EntityId, EntityUid};
 use crate::principal::Principal;
 
 /// A value of a resource attribute.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AttrValue {
     Str(String),
     Long(i64),
@@ -54,7 +54,7 @@ pub fn type_name(ty: &str) -> cedar_policy::EntityTypeName {
 }
 
 /// One entity of a resource chain.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EntitySpec {
     pub ty: &'static str,
     pub id: String,

@@ -10,6 +10,7 @@
 
 mod context;
 mod entities;
+mod entity_cache;
 mod load;
 mod request;
 pub mod schema;
@@ -94,6 +95,8 @@ pub struct PolicyEngine {
     index: slice::SliceIndex,
     origins: HashMap<String, String>,
     authorizer: Authorizer,
+    /// Entity stores built for earlier requests (see [`entity_cache`]).
+    entity_cache: entity_cache::EntityCache,
     /// Whether any policy reads a resource's `tags`.
     reads_tags: bool,
     /// `@reason("…")` annotations, by policy id.
@@ -192,6 +195,7 @@ impl PolicyEngine {
             index,
             origins,
             authorizer: Authorizer::new(),
+            entity_cache: entity_cache::EntityCache::new(),
         })
     }
 
@@ -292,14 +296,18 @@ impl PolicyEngine {
 
     /// Entities and request for an input, as Cedar objects (see
     /// [`request`] for how they are made).
-    fn cedar_request(&self, input: &AuthzInput) -> Result<(Request, Entities), PolicyError> {
+    fn cedar_request(&self, input: &AuthzInput) -> Result<(Request, Arc<Entities>), PolicyError> {
         let request_error = |e: String| PolicyError::Request(format!("{}: {e}", input.action));
         let action = self
             .actions
             .get(input.action)
             .ok_or_else(|| request_error("not an action of the schema".into()))?;
-        let entities =
-            request::entities(input.principal, input.resources, action).map_err(request_error)?;
+        let entities = self
+            .entity_cache
+            .get_or_build(input.action, input.principal, input.resources, || {
+                request::entities(input.principal, input.resources, action)
+            })
+            .map_err(request_error)?;
         let target = input
             .resources
             .first()
@@ -409,7 +417,7 @@ impl PolicyEngine {
     pub fn cedar_parts(
         &self,
         input: &AuthzInput,
-    ) -> Result<(Request, Entities, &PolicySet), PolicyError> {
+    ) -> Result<(Request, Arc<Entities>, &PolicySet), PolicyError> {
         let (request, entities) = self.cedar_request(input)?;
         Ok((request, entities, &self.all))
     }
