@@ -5,6 +5,7 @@
 //! from these declarations; nothing else in the crate spells out a tool.
 
 mod params;
+pub mod sample;
 mod validate;
 
 pub use crate::backends::registry::BackendKind;

@@ -4,6 +4,7 @@
 pub(crate) mod out;
 mod demo;
 mod explain;
+mod matrix;
 mod policy_test;
 mod shadow_report;
 
@@ -173,6 +174,27 @@ pub enum PolicyCommand {
         policies: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Who may do what where: every configured principal and any member
+    /// of each group the configuration or the policies name, × every tool
+    /// on every endpoint (and configured region), decided on a sample call
+    /// as allow / confirm / human confirm / deny.
+    Matrix {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: matrix::Format,
+    },
+    /// Every decision of the matrix's space that changes between the policy
+    /// directories OLD and NEW, with the policies responsible. Exit 0 when
+    /// none changes, 1 when some do.
+    Diff {
+        #[command(flatten)]
+        source: SourceArgs,
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Summarise shadow mode's disagreements (`shadow` records in audit
     /// logs) by tool and principal: what the candidate set
@@ -1107,6 +1129,24 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Policy {
             command: PolicyCommand::ShadowReport { logs, json },
         } => shadow_report::run(&logs, json),
+        Command::Policy {
+            command: PolicyCommand::Matrix { source, format },
+        } => {
+            let rt = runtime(&source, false).await?;
+            matrix::run(&rt, format)
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Diff {
+                    source,
+                    old,
+                    new,
+                    json,
+                },
+        } => {
+            let rt = runtime(&source, false).await?;
+            matrix::diff(&rt.gate, &rt.config, &old, &new, json)
+        }
         Command::Tools {
             source,
             who,

@@ -56,6 +56,12 @@ impl Credentials {
 /// by that backend with [`settings`].
 pub trait EndpointSettings: Any + std::fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
+
+    /// The values the configuration names for a parameter (a Volcengine
+    /// endpoint's regions): `policy matrix` decides a call at each.
+    fn known_values(&self, _param: &str) -> &[String] {
+        &[]
+    }
 }
 
 /// A backend with nothing beyond the common keys.

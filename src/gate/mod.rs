@@ -7,6 +7,7 @@
 //! [`Outcome`] into MCP results.
 
 mod caller;
+pub mod matrix;
 mod ratelimit;
 pub mod records;
 mod resolve;

@@ -653,97 +653,11 @@ fn resources_chain_up_to_the_endpoint() {
     );
 }
 
-/// `vgw-abcd1234` for the pattern of `vgw-` ids.
-fn id_sample(pattern: &str) -> String {
-    let prefix = pattern
-        .trim_start_matches('^')
-        .split('-')
-        .next()
-        .unwrap_or_default();
-    format!("{prefix}-abcd1234")
-}
-
-/// A value a parameter accepts: by name for identifiers whose pattern is
-/// the parameter's own (a user id, an HA resource id …), else by type.
+/// A value a parameter accepts (the catalog's samples; a type without
+/// one fails here, naming it).
 fn sample_for(p: &crate::catalog::Param) -> Value {
-    if !matches!(
-        p.ty,
-        crate::catalog::Ty::Ident { .. } | crate::catalog::Ty::IdList { .. }
-    ) {
-        return sample(p.ty);
-    }
-    let by_name = match p.name {
-        "userid" | "users" => Some(json!("alice@pve")),
-        "poolid" | "pool" => Some(json!("dev")),
-        "storage" => Some(json!("local")),
-        "sid" | "resource" | "resources" => Some(json!("vm:100")),
-        "rule" | "group" => Some(json!("r1")),
-        "groups" | "roles" => Some(json!("ops")),
-        "path" | "export" => Some(json!("/vms/100")),
-        "email" | "mailto" => Some(json!("ops@example.org")),
-        "vms" | "vmid" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => {
-            Some(json!("100,101"))
-        }
-        "reference" => Some(json!("docker.io/library/alpine:3.20")),
-        "filename" => Some(json!("alpine.tar")),
-        "content" => Some(json!("images,iso")),
-        "server" => Some(json!("192.0.2.10")),
-        "vgname" => Some(json!("vg0")),
-        "nodes" => Some(json!("pve1")),
-        "iface" => Some(json!("vmbr1")),
-        "address" | "netmask" | "gateway" => Some(json!("10.0.0.1")),
-        "bridge_ports" => Some(json!("eno1")),
-        "schedule" => Some(json!("daily")),
-        "id" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => Some(json!("backup-1")),
-        "keyboard" => Some(json!("de")),
-        "language" => Some(json!("en")),
-        "service" => Some(json!("pveproxy")),
-        "command" => Some(json!("reload")),
-        "ostemplate" => Some(json!("local:vztmpl/debian.tar.zst")),
-        "typefilter" => Some(json!("qmstart")),
-        "env" => Some(json!(["A=1"])),
-        "source" | "dest" => Some(json!("10.0.0.0/24")),
-        "proto" => Some(json!("tcp")),
-        "dport" | "sport" => Some(json!("22")),
-        "delete_settings" => Some(json!("comment")),
-        "digest" => Some(json!("0123456789abcdef0123456789abcdef01234567")),
-        "type" if matches!(p.ty, crate::catalog::Ty::Ident { .. }) => Some(json!("dir")),
-        _ => None,
-    };
-    by_name.unwrap_or_else(|| sample(p.ty))
-}
-
-/// A value each parameter type accepts, so every parameter can be sent.
-fn sample(ty: crate::catalog::Ty) -> Value {
-    use crate::catalog::Ty;
-    match ty {
-        Ty::Int { min, .. } => json!(min),
-        Ty::Bool => json!(true),
-        Ty::Text { .. } => json!("a description"),
-        Ty::Name { .. } => json!("DC0_H0_VM0"),
-        Ty::Secret { .. } => json!("guest-password"),
-        Ty::Content { .. } => json!("file content"),
-        Ty::RelPath { .. } => json!("dir/file.txt"),
-        Ty::TagFilters => json!([{"key": "env", "values": ["prod"]}]),
-        Ty::IdList { pattern, .. } => json!([id_sample(pattern)]),
-        t if t == Ty::VOLC_REGION => json!("cn-shanghai"),
-        Ty::Ident { pattern, .. } if pattern.ends_with("-[A-Za-z0-9]{4,64}$") => {
-            json!(id_sample(pattern))
-        }
-        Ty::Ident { pattern, .. } if pattern.contains("/[0-9]{1,3}$") => json!("10.0.0.0/16"),
-        Ty::Ident { pattern, .. } if pattern.starts_with("^[0-9A-Fa-f]{1,4}") => json!("10.1.2.3"),
-        Ty::Enum(values) => json!(values[0]),
-        Ty::PropString { keys, .. } => json!(format!("{}=1", keys[0])),
-        Ty::IntList { min, .. } => json!([min]),
-        t if t == Ty::NODE => json!("pve1"),
-        t if t == Ty::SNAPNAME => json!("snap1"),
-        t if t == Ty::STORAGE => json!("local"),
-        t if t == Ty::GUEST_NAME => json!("web-1"),
-        t if t == Ty::ENDPOINT_NAME => json!("e1"),
-        t if t == Ty::TAGS => json!("a;b"),
-        t if t == Ty::UPID => json!("UPID:pve1:00001234:0000ABCD:6740A1B2:qmstop:100:root@pam:"),
-        other => panic!("no sample value for {other:?}: add one here"),
-    }
+    crate::catalog::sample::for_param(p)
+        .unwrap_or_else(|| panic!("no sample value for {:?}: add one to catalog::sample", p.ty))
 }
 
 #[test]
@@ -1396,4 +1310,38 @@ fn reused_entity_stores_never_answer_for_changed_facts() {
     let outsider = Principal::new("u", ["g1"]);
     assert!(!decide(&outsider, &original), "changed groups");
     assert!(decide(&caller.principal, &original), "the original again");
+}
+
+/// Every tool has a representative call on every endpoint of its backend
+/// (and at each configured region), and each is decided.
+#[test]
+fn the_matrix_decides_every_tool_everywhere() {
+    use super::matrix::{Access, Place, Subject};
+    let gate =
+        gate_with(&["permit(principal in Group::\"g0\", action, resource);".to_string()]).unwrap();
+    let places = Place::all(&gate).unwrap();
+    for tool in gate.catalog().tools() {
+        assert!(places.iter().any(|p| p.tool == tool.name), "{}", tool.name);
+    }
+    let volc: Vec<&str> = places
+        .iter()
+        .filter(|p| p.tool == "volc_describe_vpn_gateways")
+        .map(|p| p.at.as_str())
+        .collect();
+    assert_eq!(volc, ["volc/cn-beijing", "volc/cn-shanghai"]);
+    let subjects = Subject::all(&[Principal::new("ann", ["g1"])], &[&gate.policies()]);
+    let labels: Vec<&str> = subjects.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["user ann", "group g0", "group g1"]);
+    let cells = super::matrix::matrix(&gate, &subjects, &places);
+    for (j, p) in places.iter().enumerate() {
+        assert_eq!(cells[0][j].access, Access::Deny, "{} {}", p.tool, p.at);
+        assert_ne!(
+            cells[1][j].access,
+            Access::Undecided,
+            "{} {:?}",
+            p.tool,
+            cells[1][j].note
+        );
+        assert_eq!(cells[1][j].access, Access::Allow, "{} {}", p.tool, p.at);
+    }
 }

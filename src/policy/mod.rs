@@ -81,6 +81,25 @@ pub struct AuthzInput<'a> {
     pub context: &'a PolicyContext,
 }
 
+/// Does a condition (Cedar's JSON form) read the resource, or a context
+/// field not in `fixed`?
+fn reads_varying(expr: &Value, fixed: &[&str]) -> bool {
+    match expr {
+        Value::Object(m) => m.iter().any(|(k, v)| {
+            let access = (k == "." || k == "has").then_some(v);
+            match access {
+                Some(a) if a["left"] == json!({"Var": "context"}) => {
+                    !a["attr"].as_str().is_some_and(|f| fixed.contains(&f))
+                }
+                _ if k == "Var" => v == "resource" || v == "context",
+                _ => reads_varying(v, fixed),
+            }
+        }),
+        Value::Array(a) => a.iter().any(|v| reads_varying(v, fixed)),
+        _ => false,
+    }
+}
+
 /// Loaded, validated policies with the schema they were validated against.
 pub struct PolicyEngine {
     schema: Schema,
@@ -394,6 +413,56 @@ impl PolicyEngine {
     pub fn authorize(&self, input: &AuthzInput) -> Result<Decision, PolicyError> {
         let slice: Arc<PolicySet> = self.index.slice(&self.all, input.action, input.principal);
         self.decide(input, &slice)
+    }
+
+    /// The groups the policies name (`Group::"…"` anywhere in a policy):
+    /// the rows `policy matrix` gives to "any member of".
+    pub fn groups_named(&self) -> std::collections::BTreeSet<String> {
+        fn walk(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let (Some("Group"), Some(id)) = (
+                        m.get("type").and_then(Value::as_str),
+                        m.get("id").and_then(Value::as_str),
+                    ) {
+                        out.insert(id.to_string());
+                    }
+                    m.values().for_each(|v| walk(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for p in self.all.policies() {
+            if let Ok(j) = p.to_json() {
+                walk(&j, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Could a call of `action` by `principal` on one endpoint be decided
+    /// otherwise with other arguments, another resource under the endpoint
+    /// or at another time? True when a policy that may apply has a
+    /// resource scope finer than an endpoint, or a condition that reads
+    /// the resource or a context field other than `fixed` (those the
+    /// caller holds fixed or enumerates, such as the confirmation). An
+    /// over-approximation: `policy matrix` marks such cells.
+    pub fn may_vary(&self, principal: &Principal, action: &str, fixed: &[&str]) -> bool {
+        use cedar_policy::ResourceConstraint as R;
+        let coarse = |uid: &EntityUid| uid.type_name().to_string() == "Endpoint";
+        self.index
+            .slice(&self.all, action, principal)
+            .policies()
+            .any(|p| {
+                let scoped_finer = match p.resource_constraint() {
+                    R::Any | R::Is(_) => false,
+                    R::In(uid) | R::Eq(uid) | R::IsIn(_, uid) => !coarse(&uid),
+                };
+                let conditions = p.to_json().ok().map(|j| j["conditions"].clone());
+                scoped_finer || conditions.is_none_or(|c| reads_varying(&c, fixed))
+            })
     }
 
     /// Would a permit allow this request if no forbid stood in the way?

@@ -28,6 +28,14 @@ impl EndpointSettings for Settings {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    fn known_values(&self, param: &str) -> &[String] {
+        if param == super::tools::REGION {
+            &self.regions
+        } else {
+            &[]
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
