@@ -91,6 +91,8 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         policies: "<embedded default bundle>".into(),
         shadow_policies: None,
         audit_log: audit_log.to_path_buf(),
+        admin_socket: None,
+        break_glass_max: crate::break_glass::DEFAULT_MAX,
         audit: Default::default(),
         digest: None,
         archive: None,

@@ -2,10 +2,12 @@
 //! operations. Every tool call is validated, resolved to a Cedar request,
 //! authorized, recorded durably, and only then executed.
 
+pub mod admin;
 pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod backends;
+pub mod break_glass;
 pub mod catalog;
 pub mod cli;
 pub mod config;

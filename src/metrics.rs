@@ -33,6 +33,10 @@ struct Series {
     shadow_disagreements: BTreeMap<String, u64>,
     /// (what, result) → reloads of policies or the TLS certificate.
     reloads: BTreeMap<(String, String), u64>,
+    /// Calls made under a break-glass grant.
+    break_glass_calls: u64,
+    /// event (start, end) → break-glass grants.
+    break_glass_grants: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -84,6 +88,15 @@ impl Metrics {
 
     pub fn shadow_disagreement(&self, tool: &str) {
         self.with(|s| bump(&mut s.shadow_disagreements, tool.into()));
+    }
+
+    pub fn break_glass_call(&self) {
+        self.with(|s| s.break_glass_calls += 1);
+    }
+
+    /// `event` is `start` or `end`.
+    pub fn break_glass_grant(&self, event: &str) {
+        self.with(|s| bump(&mut s.break_glass_grants, event.into()));
     }
 
     pub fn http_refused(&self, reason: &str) {
@@ -148,10 +161,21 @@ impl Metrics {
             &s.shadow_disagreements,
         );
         simple(
+            "portcullis_break_glass_grants_total",
+            "Break-glass grants started and ended.",
+            "event",
+            &s.break_glass_grants,
+        );
+        simple(
             "portcullis_http_refused_total",
             "HTTP requests refused before reaching MCP, by reason.",
             "reason",
             &s.http_refused,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_break_glass_calls_total Calls made under a break-glass grant.\n# TYPE portcullis_break_glass_calls_total counter\nportcullis_break_glass_calls_total {}",
+            s.break_glass_calls
         );
         let mut pairs =
             |name: &str, help: &str, keys: (&str, &str), map: &BTreeMap<(String, String), u64>| {

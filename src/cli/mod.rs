@@ -163,6 +163,37 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Emergency access: grant a principal a group for a bounded time, with
+    /// a reason, on a running server (through its admin socket). Every call
+    /// made under a grant is marked; its start and end are audited.
+    BreakGlass {
+        /// The server's admin socket (`admin_socket` in `[server]`).
+        #[arg(long, env = "PORTCULLIS_ADMIN_SOCKET")]
+        socket: PathBuf,
+        #[command(subcommand)]
+        command: BreakGlassCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreakGlassCommand {
+    /// Grant PRINCIPAL the group GROUP for a while.
+    Grant {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        group: String,
+        /// How long: "30m", "2h" (at most the server's break_glass_max).
+        #[arg(long = "for", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Why: what is broken, the incident or ticket. Recorded.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The grants in force.
+    List,
+    /// End a grant before its time.
+    End { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -441,6 +472,7 @@ fn cli_caller(principal: Principal) -> Caller {
         authentication: crate::gate::Authentication::Local,
         client: "portcullis-cli".into(),
         can_elicit: false,
+        break_glass: None,
     }
 }
 
@@ -616,6 +648,51 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
             t.tier.as_str(),
             t.destructive_text()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn break_glass(socket: &PathBuf, command: BreakGlassCommand) -> CliResult<ExitCode> {
+    use crate::admin::Request;
+    let request = match command {
+        BreakGlassCommand::Grant {
+            principal,
+            group,
+            duration,
+            reason,
+        } => Request::Grant(crate::break_glass::GrantRequest {
+            principal,
+            group,
+            seconds: duration.as_secs(),
+            reason,
+        }),
+        BreakGlassCommand::List => Request::List,
+        BreakGlassCommand::End { id } => Request::End { id },
+    };
+    let answer = crate::admin::request(socket, &request).await?;
+    let line = |g: &Value| {
+        format!(
+            "{}  {} in group {} until {}  (by {}: {})",
+            g["id"].as_str().unwrap_or_default(),
+            g["principal"].as_str().unwrap_or_default(),
+            g["group"].as_str().unwrap_or_default(),
+            g["until"].as_str().unwrap_or_default(),
+            g["granted_by"].as_str().unwrap_or_default(),
+            g["reason"].as_str().unwrap_or_default(),
+        )
+    };
+    match request {
+        Request::Grant(_) => outln!("granted: {}", line(&answer["grant"])),
+        Request::End { .. } => outln!("ended: {}", line(&answer["grant"])),
+        Request::List => {
+            let grants = answer["grants"].as_array().cloned().unwrap_or_default();
+            if grants.is_empty() {
+                outln!("no break-glass grant is in force");
+            }
+            for g in &grants {
+                outln!("{}", line(g));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -973,6 +1050,14 @@ fn print_config(config: &Config, policies: Option<usize>) {
             l.burst
         );
     }
+    match &config.admin_socket {
+        Some(socket) => outln!(
+            "admin socket: {} (break-glass grants of at most {})",
+            socket.display(),
+            humantime::format_duration(config.break_glass_max)
+        ),
+        None => outln!("admin socket: none (no break-glass grants on this server)"),
+    }
 }
 
 /// Reload policies on SIGHUP or change, when they come from a directory.
@@ -1184,6 +1269,9 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             let mut rt = runtime(&source, true).await?;
             rt.start_archive();
             watch_policies(&rt);
+            if let Some(socket) = &rt.config.admin_socket {
+                crate::admin::serve(socket, rt.gate.clone())?;
+            }
             match transport {
                 Transport::Stdio => {
                     let me = principal(&rt.config, &who, rt.config.stdio_principal.as_deref())?;
@@ -1198,6 +1286,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey { principal, groups } => api_key(&principal, &groups),
+        Command::BreakGlass { socket, command } => break_glass(&socket, command).await,
         Command::Lab {
             demo,
             audit_log,

@@ -219,6 +219,7 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
             )?,
             client: "policy-test".into(),
             can_elicit: false,
+            break_glass: None,
         };
         let confirmation = super::parse_confirmation(&case.confirmation)?;
         let req = CallRequest {

@@ -90,6 +90,10 @@ struct ServerSection {
     /// call, never enforced (shadow mode).
     shadow_policies: Option<PathBuf>,
     audit_log: PathBuf,
+    /// The admin socket (`portcullis break-glass` reaches the server there).
+    admin_socket: Option<PathBuf>,
+    /// The longest break-glass grant ("4h" when not given).
+    break_glass_max: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +112,10 @@ pub struct Config {
     /// The candidate policy directory of shadow mode, if any.
     pub shadow_policies: Option<PathBuf>,
     pub audit_log: PathBuf,
+    /// Where a server listens for operators (break-glass grants), if anywhere.
+    pub admin_socket: Option<PathBuf>,
+    /// The longest break-glass grant.
+    pub break_glass_max: std::time::Duration,
     /// How the audit log is keyed and checkpointed.
     pub audit: crate::audit::AuditOptions,
     /// Where sealed audit segments are archived, off the host.
@@ -276,6 +284,21 @@ impl Config {
                 None
             }
         };
+        let break_glass_max = match file
+            .server
+            .break_glass_max
+            .as_deref()
+            .map(humantime::parse_duration)
+        {
+            None => crate::break_glass::DEFAULT_MAX,
+            Some(Ok(d)) if d >= std::time::Duration::from_secs(1) => d,
+            Some(_) => {
+                problems.push(ConfigError::Invalid(
+                    "server.break_glass_max must be a duration of at least 1s, such as \"30m\" or \"4h\"".into(),
+                ));
+                crate::break_glass::DEFAULT_MAX
+            }
+        };
         if let Some(e) = ConfigError::from_all(problems) {
             return Err(e);
         }
@@ -293,6 +316,8 @@ impl Config {
                 .as_ref()
                 .map(|p| resolve(base, p)),
             audit_log: resolve(base, &file.server.audit_log),
+            admin_socket: file.server.admin_socket.as_ref().map(|p| resolve(base, p)),
+            break_glass_max,
             principals,
             endpoints,
         })

@@ -68,6 +68,9 @@ pub struct Caller {
     pub client: String,
     /// The client can put a question to a human (MCP elicitation).
     pub can_elicit: bool,
+    /// The break-glass grants (their ids) this call is made under, set by
+    /// the gate: the principal's groups then include the granted ones.
+    pub break_glass: Option<String>,
 }
 
 impl Caller {
@@ -85,6 +88,7 @@ impl Caller {
             authentication: Authentication::Local,
             client: "local".into(),
             can_elicit: false,
+            break_glass: None,
         }
     }
 

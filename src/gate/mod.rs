@@ -138,6 +138,8 @@ pub struct Gate {
     /// The digest of the configuration file, recorded with each decision.
     config_digest: Option<Arc<str>>,
     archive_status: std::sync::OnceLock<Arc<crate::audit::archive::ArchiveStatus>>,
+    /// Groups granted for a while in an emergency (`portcullis break-glass`).
+    break_glass: Arc<crate::break_glass::BreakGlass>,
 }
 
 fn context(
@@ -197,6 +199,7 @@ impl Gate {
             dry_run_source: String::new(),
             config_digest: None,
             archive_status: std::sync::OnceLock::new(),
+            break_glass: Arc::default(),
         }
     }
 
@@ -340,7 +343,37 @@ impl Gate {
 
     /// Tools a principal could be allowed to call: those with a permit
     /// policy whose scope matches, on a backend that is configured.
+    /// The caller as its break-glass grants in force make it (the granted
+    /// groups added, the grants named), counted; `None` without any.
+    fn under_break_glass(&self, caller: &Caller) -> Option<Caller> {
+        let (principal, grants) = self
+            .break_glass
+            .apply(&caller.principal, std::time::SystemTime::now())?;
+        self.metrics.break_glass_call();
+        Some(Caller {
+            principal,
+            break_glass: Some(grants),
+            ..caller.clone()
+        })
+    }
+
+    /// The break-glass grants in force.
+    pub fn break_glass(&self) -> &Arc<crate::break_glass::BreakGlass> {
+        &self.break_glass
+    }
+
+    /// Grants may last at most `max`.
+    pub fn with_break_glass_max(mut self, max: std::time::Duration) -> Gate {
+        self.break_glass = Arc::new(crate::break_glass::BreakGlass::new(max));
+        self
+    }
+
     pub fn visible_tools(&self, principal: &Principal) -> Vec<&ToolDef> {
+        let granted = self
+            .break_glass
+            .apply(principal, std::time::SystemTime::now())
+            .map(|(p, _)| p);
+        let principal = granted.as_ref().unwrap_or(principal);
         let engine = self.policies();
         self.catalog
             .tools()
@@ -576,6 +609,8 @@ impl Gate {
         progress: Option<ProgressSink>,
     ) -> Outcome {
         let started = Instant::now();
+        let granted = self.under_break_glass(caller);
+        let caller = granted.as_ref().unwrap_or(caller);
         let call_id = random_hex(8);
         tracing::trace!(call = %call_id, tool = %records::clip(req.tool), transport = caller.transport.as_str(), "call received");
         let ids = records::Ids {

@@ -78,6 +78,9 @@ struct Base<'a> {
     authentication: &'static str,
     client: String,
     tool: String,
+    /// The break-glass grants the call was made under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    break_glass: Option<&'a str>,
 }
 
 impl<'a> Base<'a> {
@@ -94,6 +97,7 @@ impl<'a> Base<'a> {
             authentication: caller.authentication.as_str(),
             client: clip(&caller.client),
             tool: clip(tool),
+            break_glass: caller.break_glass.as_deref(),
         }
     }
 }

@@ -195,6 +195,7 @@ impl PortcullisServer {
             authentication,
             client,
             can_elicit,
+            break_glass: None,
         })
     }
 

@@ -1,0 +1,262 @@
+//! Break-glass: a principal granted a group for a bounded time, with a
+//! mandatory reason, by an operator on the server's host.
+//!
+//! A grant adds the group to the principal's groups for every decision
+//! while it lasts — policy still decides, with the emergency group — and
+//! marks every call made meanwhile (the `break_glass` key of its records,
+//! `portcullis_break_glass_calls_total`). Its start and end are audited by
+//! the server ([`crate::admin`]). Grants live in the server's memory: a
+//! restart ends them (the log then shows a start whose end is its
+//! `until`). Granted through the admin socket (`portcullis break-glass`).
+
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::principal::Principal;
+
+/// The longest grant when the configuration does not say.
+pub const DEFAULT_MAX: Duration = Duration::from_secs(4 * 3600);
+/// The longest reason kept, in bytes.
+pub const MAX_REASON: usize = 500;
+/// Most grants in force at once.
+const MAX_ACTIVE: usize = 64;
+
+/// What an operator asks for.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub principal: String,
+    pub group: String,
+    pub seconds: u64,
+    pub reason: String,
+}
+
+/// A grant in force.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub principal: String,
+    pub group: String,
+    pub reason: String,
+    /// Who granted it (the operator's OS account on the server's host).
+    pub granted_by: String,
+    #[serde(with = "rfc3339")]
+    pub from: SystemTime,
+    #[serde(with = "rfc3339")]
+    pub until: SystemTime,
+}
+
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_seconds(*t))
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GrantError {
+    #[error("a break-glass grant needs a reason (what is broken, and the ticket or incident)")]
+    NoReason,
+    #[error("the reason is longer than {MAX_REASON} bytes or is not one line of plain text")]
+    BadReason,
+    #[error("{0} must be a non-empty name of at most 128 bytes without control characters")]
+    BadName(&'static str),
+    #[error(
+        "no policy names group {0:?}: granting it would change nothing (groups policies name: {1})"
+    )]
+    UnknownGroup(String, String),
+    #[error("the duration must be between 1 second and {max} (the configured break_glass_max)", max = humantime::format_duration(*.0))]
+    BadDuration(Duration),
+    #[error("{MAX_ACTIVE} grants are in force already; end one first")]
+    TooMany,
+    #[error("no grant {0:?} is in force")]
+    NoSuchGrant(String),
+}
+
+fn plain(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// The grants in force.
+pub struct BreakGlass {
+    grants: RwLock<Vec<Grant>>,
+    max: Duration,
+}
+
+impl Default for BreakGlass {
+    fn default() -> Self {
+        BreakGlass::new(DEFAULT_MAX)
+    }
+}
+
+impl BreakGlass {
+    pub fn new(max: Duration) -> BreakGlass {
+        BreakGlass {
+            grants: RwLock::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// Grant `req` (checked), from `now`. `groups` are the groups the
+    /// policies name: a grant of any other group would change nothing.
+    pub fn grant(
+        &self,
+        req: &GrantRequest,
+        granted_by: &str,
+        groups: &std::collections::BTreeSet<String>,
+        now: SystemTime,
+    ) -> Result<Grant, GrantError> {
+        let reason = req.reason.trim();
+        if reason.is_empty() {
+            return Err(GrantError::NoReason);
+        }
+        if reason.len() > MAX_REASON || !plain(reason) {
+            return Err(GrantError::BadReason);
+        }
+        for (what, v) in [("principal", &req.principal), ("group", &req.group)] {
+            if v.is_empty() || v.len() > 128 || !plain(v) {
+                return Err(GrantError::BadName(what));
+            }
+        }
+        if !groups.contains(&req.group) {
+            let named: Vec<&str> = groups.iter().map(String::as_str).collect();
+            return Err(GrantError::UnknownGroup(
+                req.group.clone(),
+                named.join(", "),
+            ));
+        }
+        let length = Duration::from_secs(req.seconds);
+        if req.seconds == 0 || length > self.max {
+            return Err(GrantError::BadDuration(self.max));
+        }
+        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+        grants.retain(|g| g.until > now);
+        if grants.len() >= MAX_ACTIVE {
+            return Err(GrantError::TooMany);
+        }
+        let grant = Grant {
+            id: format!("bg-{}", crate::util::random_hex(6)),
+            principal: req.principal.clone(),
+            group: req.group.clone(),
+            reason: reason.to_string(),
+            granted_by: granted_by.to_string(),
+            from: now,
+            until: now + length,
+        };
+        grants.push(grant.clone());
+        Ok(grant)
+    }
+
+    /// End a grant before its time.
+    pub fn end(&self, id: &str) -> Result<Grant, GrantError> {
+        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+        let at = grants
+            .iter()
+            .position(|g| g.id == id)
+            .ok_or_else(|| GrantError::NoSuchGrant(id.to_string()))?;
+        Ok(grants.remove(at))
+    }
+
+    /// Remove and return the grants that have run out by `now`.
+    pub fn expire(&self, now: SystemTime) -> Vec<Grant> {
+        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+        let (gone, kept): (Vec<Grant>, Vec<Grant>) = grants.drain(..).partition(|g| g.until <= now);
+        *grants = kept;
+        gone
+    }
+
+    /// The grants in force at `now`.
+    pub fn active(&self, now: SystemTime) -> Vec<Grant> {
+        let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
+        grants.iter().filter(|g| g.until > now).cloned().collect()
+    }
+
+    /// `principal` with the groups its grants in force add, and those
+    /// grants' ids; `None` when it has none (the common case, one read
+    /// lock and no allocation).
+    pub fn apply(&self, principal: &Principal, now: SystemTime) -> Option<(Principal, String)> {
+        let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
+        if grants.is_empty() {
+            return None;
+        }
+        let mine: Vec<&Grant> = grants
+            .iter()
+            .filter(|g| g.principal == principal.id && g.until > now)
+            .collect();
+        if mine.is_empty() {
+            return None;
+        }
+        let groups = principal
+            .groups
+            .iter()
+            .cloned()
+            .chain(mine.iter().map(|g| g.group.clone()));
+        let ids: Vec<&str> = mine.iter().map(|g| g.id.as_str()).collect();
+        Some((Principal::new(principal.id.clone(), groups), ids.join(",")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(group: &str, seconds: u64, reason: &str) -> GrantRequest {
+        GrantRequest {
+            principal: "bob".into(),
+            group: group.into(),
+            seconds,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_grant_adds_its_group_until_it_runs_out() {
+        let bg = BreakGlass::new(Duration::from_secs(3600));
+        let groups = ["admins".to_string()].into_iter().collect();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let bob = Principal::new("bob", ["operators"]);
+        assert!(bg.apply(&bob, t0).is_none());
+        let g = bg
+            .grant(&req("admins", 60, " INC-7: db down "), "root", &groups, t0)
+            .unwrap();
+        assert_eq!(g.reason, "INC-7: db down");
+        let (p, ids) = bg.apply(&bob, t0 + Duration::from_secs(59)).unwrap();
+        assert_eq!(p.groups, ["admins", "operators"]);
+        assert_eq!(ids, g.id);
+        assert!(bg.apply(&Principal::new("alice", ["x"]), t0).is_none());
+        assert!(bg.apply(&bob, t0 + Duration::from_secs(60)).is_none());
+        assert_eq!(bg.expire(t0 + Duration::from_secs(60)), [g]);
+        assert!(bg.active(t0).is_empty());
+    }
+
+    #[test]
+    fn bad_grants_are_refused_naming_what_is_wrong() {
+        let bg = BreakGlass::new(Duration::from_secs(3600));
+        let groups = ["admins".to_string()].into_iter().collect();
+        let now = SystemTime::now();
+        let refused = |r: GrantRequest| bg.grant(&r, "root", &groups, now).unwrap_err();
+        assert_eq!(refused(req("admins", 60, "  ")), GrantError::NoReason);
+        assert_eq!(refused(req("admins", 60, "a\nb")), GrantError::BadReason);
+        assert_eq!(
+            refused(req("admins", 60, &"x".repeat(501))),
+            GrantError::BadReason
+        );
+        assert!(matches!(
+            refused(req("root", 60, "r")),
+            GrantError::UnknownGroup(g, named) if g == "root" && named == "admins"
+        ));
+        assert!(matches!(
+            refused(req("admins", 0, "r")),
+            GrantError::BadDuration(_)
+        ));
+        let too_long = refused(req("admins", 3601, "r")).to_string();
+        assert!(too_long.contains("1h"), "{too_long}");
+        let mut nameless = req("admins", 60, "r");
+        nameless.principal.clear();
+        assert_eq!(refused(nameless), GrantError::BadName("principal"));
+        assert!(matches!(bg.end("bg-nope"), Err(GrantError::NoSuchGrant(_))));
+    }
+}

@@ -1,0 +1,243 @@
+//! Break-glass through a real admin socket and the real CLI: a grant adds
+//! its group while it lasts, marks every call made under it, is audited
+//! when it starts and ends, and refuses bad requests naming what is wrong.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test or benchmark that cannot go on fails loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::catalog::BackendKind;
+use portcullis::gate::{CallRequest, Caller, Confirmation, Gate};
+use portcullis::principal::Principal;
+use portcullis::testing::{placeholder, GateBuilder};
+use serde_json::{json, Value};
+
+async fn cli(socket: &Path, args: &[&str]) -> Output {
+    let (socket, args): (PathBuf, Vec<String>) =
+        (socket.into(), args.iter().map(|a| a.to_string()).collect());
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .arg("break-glass")
+            .arg("--socket")
+            .arg(&socket)
+            .args(&args)
+            .env("PORTCULLIS_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Grant bob the group `responders`; the grant's id.
+async fn grant_bob(socket: &Path, duration: &str, reason: &str) -> String {
+    let out = cli(
+        socket,
+        &[
+            "grant",
+            "--principal",
+            "bob",
+            "--group",
+            "responders",
+            "--for",
+            duration,
+            "--reason",
+            reason,
+        ],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.split_whitespace()
+        .find(|w| w.starts_with("bg-"))
+        .unwrap()
+        .to_string()
+}
+
+fn records(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The decision record of a start call by `who`, made now.
+async fn start_vm(gate: &Gate, log: &Path, who: &Caller) -> Value {
+    let args = json!({"node": "pve1", "vmid": 100});
+    gate.call(
+        who,
+        CallRequest {
+            tool: "pve_start_qemu_vm",
+            args: Some(&args),
+            confirmation: Confirmation::None,
+            confirms: None,
+        },
+        None,
+    )
+    .await;
+    records(log)
+        .into_iter()
+        .rev()
+        .find(|r| r["kind"] == "decision" && r["principal"]["id"] == who.principal.id)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_adds_its_group_marks_calls_and_is_audited_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let socket = dir.path().join("admin.sock");
+    let gate = Arc::new(
+        GateBuilder::new()
+            .policies(&[
+                "permit (principal in Group::\"readers\", action in Action::\"tier:read\", resource);",
+                "permit (principal in Group::\"responders\", action in Action::\"tier:operate\", resource);",
+            ])
+            .endpoints(&[placeholder(BackendKind::Pve, "pve")])
+            .audit(&log)
+            .build()
+            .with_break_glass_max(Duration::from_secs(600)),
+    );
+    portcullis::admin::serve(&socket, gate.clone()).unwrap();
+    let bob = Caller::stdio(Principal::new("bob", ["readers"]));
+    let alice = Caller::stdio(Principal::new("alice", ["readers"]));
+    assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
+
+    // Refused, each naming what is wrong; nothing granted.
+    for (args, says) in [
+        (
+            vec!["--group", "responders", "--for", "2s", "--reason", " "],
+            "needs a reason",
+        ),
+        (
+            vec!["--group", "root", "--for", "2s", "--reason", "r"],
+            "no policy names group \"root\"",
+        ),
+        (
+            vec!["--group", "responders", "--for", "2h", "--reason", "r"],
+            "10m",
+        ),
+    ] {
+        let mut all = vec!["grant", "--principal", "bob"];
+        all.extend(args);
+        let out = cli(&socket, &all).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+
+    let id = grant_bob(&socket, "3s", "INC-42: node pve1 hung").await;
+    let listed = cli(&socket, &["list"]).await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id));
+
+    let lists_start = |who: &Caller| {
+        gate.visible_tools(&who.principal)
+            .iter()
+            .any(|t| t.name == "pve_start_qemu_vm")
+    };
+    assert!(lists_start(&bob), "tools/list shows what the grant allows");
+    assert!(!lists_start(&alice));
+    let d = start_vm(&gate, &log, &bob).await;
+    assert_eq!(d["decision"], "allow", "{d:#}");
+    assert_eq!(d["break_glass"], id.as_str());
+    assert_eq!(d["principal"]["groups"], json!(["readers", "responders"]));
+    // Nobody else is affected.
+    let other = start_vm(&gate, &log, &alice).await;
+    assert_eq!(other["decision"], "deny");
+    assert!(other.get("break_glass").is_none());
+    let metrics = gate.metrics().render();
+    assert!(
+        metrics.contains("portcullis_break_glass_calls_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("portcullis_break_glass_grants_total{event=\"start\"} 1"),
+        "{metrics}"
+    );
+
+    // It runs out: the end is recorded, and the group is gone.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
+    assert!(!lists_start(&bob));
+    let grants: Vec<Value> = records(&log)
+        .into_iter()
+        .filter(|r| r["kind"] == "break_glass")
+        .collect();
+    assert_eq!(grants.len(), 2, "{grants:#?}");
+    assert_eq!(grants[0]["event"], "start");
+    assert_eq!(grants[0]["id"], id.as_str());
+    assert_eq!(grants[0]["reason"], "INC-42: node pve1 hung");
+    assert!(grants[0]["granted_by"].as_str().unwrap().contains("uid"));
+    assert_eq!(grants[1]["event"], "end");
+    assert_eq!(grants[1]["cause"], "expired");
+
+    // Ended by hand before its time.
+    let id = grant_bob(&socket, "10m", "INC-43").await;
+    let out = cli(&socket, &["end", &id]).await;
+    assert!(out.status.success());
+    assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
+    let last = records(&log)
+        .into_iter()
+        .rev()
+        .find(|r| r["kind"] == "break_glass")
+        .unwrap();
+    assert_eq!(last["event"], "end");
+    assert_eq!(last["cause"], "ended");
+    assert!(last["ended_by"].as_str().unwrap().contains("uid"));
+    let again = cli(&socket, &["end", &id]).await;
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no grant"));
+
+    // The chain holds every record.
+    let verify = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["audit", "verify"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_second_server_cannot_take_a_live_socket_and_garbage_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("admin.sock");
+    let gate = Arc::new(GateBuilder::new().build());
+    portcullis::admin::serve(&socket, gate.clone()).unwrap();
+    let err = portcullis::admin::serve(&socket, gate.clone()).unwrap_err();
+    assert!(err.contains("another server is listening"), "{err}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut s = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    s.write_all(b"{\"op\":\"format_disk\"}\n").await.unwrap();
+    let mut answer = String::new();
+    tokio::io::BufReader::new(s)
+        .read_line(&mut answer)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(v["error"].as_str().unwrap().contains("format_disk"), "{v}");
+
+    // A file that is not a socket is never replaced.
+    let file = dir.path().join("not-a-socket");
+    std::fs::write(&file, "keep me").unwrap();
+    let err = portcullis::admin::serve(&file, gate).unwrap_err();
+    assert!(err.contains("not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
