@@ -276,6 +276,7 @@ fn main() {
                 let ids = Ids {
                     call: "0123456789abcdef",
                     confirms: None,
+                    approval: None,
                 };
                 let rec = records::decision(
                     &ids,

@@ -1,17 +1,20 @@
 //! The admin socket: a Unix socket on the server's host through which an
-//! operator changes what the server holds in memory — today break-glass
-//! grants (`portcullis break-glass`).
+//! operator acts on what the server holds in memory — break-glass grants
+//! (`portcullis break-glass`) and approval requests (`portcullis
+//! approvals`).
 //!
 //! Who may connect is who may open the socket (it is made mode 0600, in a
 //! directory the operator chooses) and, checked on every connection, whose
-//! account matches the socket's owner (or root): the kernel's word
-//! (`SO_PEERCRED`), recorded as `granted_by`. One JSON request per line,
-//! one JSON answer per line; a connection is bounded in size and time.
+//! account is the server's own (or root): the kernel's word
+//! (`SO_PEERCRED`), recorded with every answer. One JSON request per line,
+//! one JSON answer per line. Reading a request is bounded in size and time;
+//! once read, a request is carried out to the end (its audit record
+//! included) even if the client goes away.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -19,14 +22,18 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::break_glass::{Grant, GrantRequest};
+use crate::gate::records;
 use crate::gate::Gate;
+use crate::principal::Principal;
 
 /// The largest request line.
 const MAX_REQUEST: u64 = 16 * 1024;
-/// How long a connection may take.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long reading a request, or writing its answer, may take.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once.
 const MAX_CONNECTIONS: usize = 8;
+/// How often ended grants and expired approval requests are recorded.
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// What an operator asks.
 #[derive(Debug, Deserialize, Serialize)]
@@ -38,6 +45,23 @@ pub enum Request {
     List,
     /// End a grant before its time.
     End { id: String },
+    /// The approval requests not yet answered or spent.
+    Approvals,
+    /// One approval request, whole.
+    ShowApproval { id: String },
+    /// Approve as `approver` (a configured principal), if policy lets them.
+    Approve {
+        id: String,
+        approver: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Deny as `approver`, with a reason.
+    Deny {
+        id: String,
+        approver: String,
+        reason: String,
+    },
 }
 
 /// A record of a grant's start or end.
@@ -54,13 +78,12 @@ struct GrantRecord<'a> {
     ended_by: Option<&'a str>,
 }
 
-async fn audit(
+async fn audit_grant(
     gate: &Gate,
     event: &'static str,
     grant: &Grant,
     end: Option<(&'static str, &str)>,
 ) -> Result<(), String> {
-    gate.metrics().break_glass_grant(event);
     gate.audit_event(&GrantRecord {
         kind: "break_glass",
         event,
@@ -68,34 +91,73 @@ async fn audit(
         cause: end.map(|e| e.0),
         ended_by: end.map(|e| e.1),
     })
-    .await
+    .await?;
+    gate.metrics().break_glass_grant(event);
+    Ok(())
 }
 
-/// Listen on `path` and serve operators until the process ends.
-pub fn serve(path: &Path, gate: Arc<Gate>) -> Result<(), String> {
+/// What the admin socket serves from.
+struct Admin {
+    gate: Arc<Gate>,
+    /// The configured principals: who may be named as an approver.
+    principals: Vec<Principal>,
+}
+
+/// Listen on `path` and serve operators until the process ends; record
+/// grants that run out and approval requests that expire meanwhile.
+pub fn serve(path: &Path, gate: Arc<Gate>, principals: Vec<Principal>) -> Result<(), String> {
     let listener = bind(path)?;
-    let owner = std::fs::metadata(path)
-        .map_err(|e| format!("admin socket {}: {e}", path.display()))?
+    // The server's own account: /proc/self belongs to the effective uid.
+    let owner = std::fs::metadata("/proc/self")
+        .map_err(|e| format!("admin socket: cannot tell this process's account: {e}"))?
         .uid();
+    let admin = Arc::new(Admin { gate, principals });
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tracing::info!(socket = %path.display(), "admin socket listening");
+    tokio::spawn(sweep(admin.clone()));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
-                continue; // busy: the connection is dropped, the operator retries
+                tracing::warn!("admin socket: {MAX_CONNECTIONS} connections open; one refused");
+                continue;
             };
-            let gate = gate.clone();
+            let admin = admin.clone();
             tokio::spawn(async move {
                 let _slot = slot;
-                let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection(stream, owner, &gate))
-                    .await;
+                connection(stream, owner, admin).await;
             });
         }
     });
     Ok(())
+}
+
+/// Record, every [`SWEEP`], the grants that ran out and the approval
+/// requests that expired.
+async fn sweep(admin: Arc<Admin>) {
+    let gate = &admin.gate;
+    loop {
+        tokio::time::sleep(SWEEP).await;
+        for gone in gate.break_glass().expire(Instant::now()) {
+            tracing::warn!(grant = %gone.id, principal = %gone.principal, "break-glass grant expired");
+            if let Err(e) = audit_grant(gate, "end", &gone, Some(("expired", "portcullis"))).await {
+                tracing::error!(grant = %gone.id, error = %e, "the audit log refused a grant's end record");
+            }
+        }
+        for gone in gate.approvals().sweep(SystemTime::now()) {
+            let rec = records::approval("expired", &gone, None);
+            if let Err(e) = gate.audit_event(&rec).await {
+                tracing::error!(approval = %gone.id, error = %e, "the audit log refused an approval's expiry record");
+            }
+        }
+    }
 }
 
 /// Bind, replacing a socket file no server listens on any more.
@@ -104,7 +166,7 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(format!(
-                "admin socket {shown}: another server is listening on it"
+                "admin socket {shown}: another server is listening on it (give each server its own admin_socket)"
             ));
         }
         let is_socket = std::fs::symlink_metadata(path)
@@ -120,6 +182,8 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
     }
     let listener = UnixListener::bind(path)
         .map_err(|e| format!("admin socket {shown}: cannot listen: {e}"))?;
+    // Every connection's account is checked too, so a connection made
+    // before this narrows the mode gains nothing.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("admin socket {shown}: cannot restrict its mode to 0600: {e}"))?;
     Ok(listener)
@@ -142,86 +206,163 @@ fn account(uid: u32) -> String {
     }
 }
 
-async fn connection(stream: UnixStream, owner: u32, gate: &Arc<Gate>) {
+fn refused(error: impl std::fmt::Display) -> Value {
+    json!({"ok": false, "error": error.to_string()})
+}
+
+async fn connection(stream: UnixStream, owner: u32, admin: Arc<Admin>) {
     let uid = stream.peer_cred().map(|c| c.uid()).ok();
     let (read, mut write) = stream.into_split();
     let answer = match uid {
         Some(uid) if uid == owner || uid == 0 => {
             let mut line = String::new();
             let mut reader = BufReader::new(read.take(MAX_REQUEST));
-            match reader.read_line(&mut line).await {
-                Ok(_) if line.ends_with('\n') => answer(gate, &line, &account(uid)).await,
-                Ok(_) => {
-                    json!({"ok": false, "error": format!("a request is one JSON line of at most {MAX_REQUEST} bytes")})
+            match tokio::time::timeout(IO_TIMEOUT, reader.read_line(&mut line)).await {
+                Ok(Ok(_)) if line.ends_with('\n') => {
+                    // Carried out to the end even if the client goes away.
+                    let who = account(uid);
+                    let task = tokio::spawn(async move { answer(&admin, &line, &who).await });
+                    task.await
+                        .unwrap_or_else(|e| refused(format!("failed: {e}")))
                 }
-                Err(e) => json!({"ok": false, "error": format!("cannot read the request: {e}")}),
+                Ok(Ok(_)) => refused(format!(
+                    "a request is one JSON line of at most {MAX_REQUEST} bytes"
+                )),
+                Ok(Err(e)) => refused(format!("cannot read the request: {e}")),
+                Err(_) => refused("no request within 10 seconds"),
             }
         }
         Some(uid) => {
             tracing::warn!(uid, "admin socket: connection from another account refused");
-            json!({"ok": false, "error": "only the server's own account (or root) may use the admin socket"})
+            refused("only the server's own account (or root) may use the admin socket")
         }
-        None => json!({"ok": false, "error": "the peer's account cannot be established"}),
+        None => refused("the peer's account cannot be established"),
     };
-    let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+    let reply = format!("{answer}\n");
+    let _ = tokio::time::timeout(IO_TIMEOUT, write.write_all(reply.as_bytes())).await;
 }
 
-async fn answer(gate: &Arc<Gate>, line: &str, who: &str) -> Value {
+async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
     let request: Request = match serde_json::from_str(line) {
         Ok(r) => r,
-        Err(e) => return json!({"ok": false, "error": format!("not a request: {e}")}),
+        Err(e) => return refused(format!("not a request: {e}")),
     };
+    let gate = &admin.gate;
     let bg = gate.break_glass();
     match request {
-        Request::List => json!({"ok": true, "grants": bg.active(SystemTime::now())}),
+        Request::List => json!({"ok": true, "grants": bg.active(Instant::now())}),
         Request::End { id } => match bg.end(&id) {
-            Ok(grant) => match audit(gate, "end", &grant, Some(("ended", who))).await {
+            Ok(grant) => match audit_grant(gate, "end", &grant, Some(("ended", who))).await {
                 Ok(()) => json!({"ok": true, "grant": grant}),
-                Err(e) => {
-                    json!({"ok": false, "error": format!("ended, but the audit log refused the record: {e}")})
-                }
+                Err(e) => refused(format!("ended, but the audit log refused the record: {e}")),
             },
-            Err(e) => json!({"ok": false, "error": e.to_string()}),
+            Err(e) => refused(e),
         },
         Request::Grant(req) => {
             let groups = gate.policies().groups_named();
-            let grant = match bg.grant(&req, who, &groups, SystemTime::now()) {
+            let grant = match bg.check(&req, who, &groups) {
                 Ok(g) => g,
-                Err(e) => return json!({"ok": false, "error": e.to_string()}),
+                Err(e) => return refused(e),
             };
-            // No grant without its record: refused by the log, it ends now.
-            if let Err(e) = audit(gate, "start", &grant, None).await {
-                let _ = bg.end(&grant.id);
-                return json!({"ok": false, "error": format!("the audit log refused the grant's record, so it was not granted: {e}")});
+            // In force only once its record is durable.
+            if let Err(e) = audit_grant(gate, "start", &grant, None).await {
+                return refused(format!(
+                    "the audit log refused the grant's record, so it was not granted: {e}"
+                ));
             }
+            bg.insert(grant.clone());
             tracing::warn!(grant = %grant.id, principal = %grant.principal, group = %grant.group, "break-glass grant started");
-            expire_later(gate, grant.clone());
             json!({"ok": true, "grant": grant})
         }
+        Request::Approvals => {
+            json!({"ok": true, "approvals": gate.approvals().open_requests(SystemTime::now())})
+        }
+        Request::ShowApproval { id } => match gate.approvals().get(&id) {
+            Some(r) => json!({"ok": true, "approval": r}),
+            None => refused(crate::approval::ApprovalError::Unknown(id)),
+        },
+        Request::Approve {
+            id,
+            approver,
+            reason,
+        } => decide_approval(admin, &id, &approver, &reason, who, true).await,
+        Request::Deny {
+            id,
+            approver,
+            reason,
+        } => decide_approval(admin, &id, &approver, &reason, who, false).await,
     }
 }
 
-/// At the grant's end, remove it and record that it ran out (unless it
-/// was ended before).
-fn expire_later(gate: &Arc<Gate>, grant: Grant) {
-    let gate = gate.clone();
-    tokio::spawn(async move {
-        let left = grant
-            .until
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        tokio::time::sleep(left).await;
-        for gone in gate.break_glass().expire(SystemTime::now()) {
-            tracing::warn!(grant = %gone.id, principal = %gone.principal, "break-glass grant expired");
-            if let Err(e) = audit(&gate, "end", &gone, Some(("expired", "portcullis"))).await {
-                tracing::error!(grant = %gone.id, error = %e, "the audit log refused a grant's end record");
-            }
-        }
-    });
+/// Approve or deny `id` as `approver`: a configured principal whom policy
+/// allows (`Action::"approve"`), the operator's account recorded beside.
+async fn decide_approval(
+    admin: &Admin,
+    id: &str,
+    approver: &str,
+    reason: &str,
+    operator: &str,
+    approve: bool,
+) -> Value {
+    let gate = &admin.gate;
+    let approvals = gate.approvals();
+    let Some(request) = approvals.get(id) else {
+        return refused(crate::approval::ApprovalError::Unknown(id.to_string()));
+    };
+    let Some(principal) = admin.principals.iter().find(|p| p.id == approver) else {
+        let known: Vec<&str> = admin.principals.iter().map(|p| p.id.as_str()).collect();
+        return refused(format!(
+            "{approver:?} is not a configured principal; approvers are named from [[principals]]: {}",
+            known.join(", ")
+        ));
+    };
+    let cedar = request.cedar_request(principal, reason);
+    let decision = match gate.policies().authorize_json(&cedar) {
+        Ok(d) => d,
+        Err(e) => return refused(format!("policy could not decide: {e}")),
+    };
+    let by = format!("{approver} (operator {operator})");
+    if !decision.allowed {
+        let mut rec = records::approval("answer_refused", &request, Some(&by));
+        rec["policies"] = json!(decision.policies);
+        rec["cedar"] = cedar;
+        let _ = gate.audit_event(&rec).await;
+        let why = if decision.policies.is_empty() {
+            "no policy permits it".to_string()
+        } else {
+            format!("forbidden by policy {}", decision.policies.join(", "))
+        };
+        return refused(format!(
+            "{approver} may not answer approval request {id}: {why}"
+        ));
+    }
+    let now = SystemTime::now();
+    let answered = if approve {
+        approvals.approve(id, approver, reason, now)
+    } else {
+        approvals.deny(id, approver, reason, now)
+    };
+    let request = match answered {
+        Ok(r) => r,
+        Err(e) => return refused(e),
+    };
+    let event = if approve { "approved" } else { "denied" };
+    let mut rec = records::approval(event, &request, Some(&by));
+    rec["policies"] = json!(decision.policies);
+    rec["cedar"] = cedar;
+    if let Err(e) = gate.audit_event(&rec).await {
+        // Unrecorded, the answer must not count: the request is withdrawn.
+        approvals.forget(id);
+        return refused(format!(
+            "the audit log refused the answer's record, so the request was withdrawn: {e}"
+        ));
+    }
+    tracing::info!(approval = %id, approver, event, "approval request answered");
+    json!({"ok": true, "approval": request})
 }
 
 /// Send one request to the admin socket at `path` and return its answer.
-pub async fn request(path: &PathBuf, req: &Request) -> Result<Value, String> {
+pub async fn request(path: &Path, req: &Request) -> Result<Value, String> {
     let shown = path.display();
     let stream = UnixStream::connect(path).await.map_err(|e| {
         format!("cannot reach the server's admin socket {shown}: {e} (is the server running with admin_socket set?)")
@@ -233,7 +374,7 @@ pub async fn request(path: &PathBuf, req: &Request) -> Result<Value, String> {
         .await
         .map_err(|e| format!("admin socket {shown}: {e}"))?;
     let mut answer = String::new();
-    BufReader::new(read.take(1024 * 1024))
+    BufReader::new(read.take(4 * 1024 * 1024))
         .read_line(&mut answer)
         .await
         .map_err(|e| format!("admin socket {shown}: {e}"))?;
@@ -244,4 +385,38 @@ pub async fn request(path: &PathBuf, req: &Request) -> Result<Value, String> {
     } else {
         Err(v["error"].as_str().unwrap_or("refused").to_string())
     }
+}
+
+/// For the CLI: an approval request as an approver reads it.
+pub fn describe(r: &Value) -> String {
+    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    let approvals: Vec<String> = r["approvals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            format!(
+                "{} ({})",
+                a["by"].as_str().unwrap_or_default(),
+                a["reason"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    format!(
+        "{id}  {state}  {tool} on {target} (endpoint {endpoint}{destructive})\n  requested by {requester} at {created}, expires {expires}\n  justification: {just}\n  arguments: {args}\n  approvals: {have} of {need}{list}",
+        id = s("id"),
+        state = s("state"),
+        tool = s("tool"),
+        target = s("target"),
+        endpoint = s("endpoint"),
+        destructive = if r["destructive"] == true { ", destructive" } else { "" },
+        requester = s("requester"),
+        created = s("created"),
+        expires = s("expires"),
+        just = if s("justification").is_empty() { "(none given)".into() } else { s("justification") },
+        args = r["args"],
+        have = approvals.len(),
+        need = r["required"],
+        list = if approvals.is_empty() { String::new() } else { format!(": {}", approvals.join(", ")) },
+    )
 }

@@ -10,7 +10,7 @@
 //! `until`). Granted through the admin socket (`portcullis break-glass`).
 
 use std::sync::RwLock;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,8 @@ use crate::principal::Principal;
 
 /// The longest grant when the configuration does not say.
 pub const DEFAULT_MAX: Duration = Duration::from_secs(4 * 3600);
+/// The longest grant a configuration may allow.
+pub const LIMIT: Duration = Duration::from_secs(7 * 86_400);
 /// The longest reason kept, in bytes.
 pub const MAX_REASON: usize = 500;
 /// Most grants in force at once.
@@ -46,9 +48,13 @@ pub struct Grant {
     pub from: SystemTime,
     #[serde(with = "rfc3339")]
     pub until: SystemTime,
+    /// When it ends, by the monotonic clock: setting the wall clock back
+    /// does not lengthen a grant.
+    #[serde(skip)]
+    pub deadline: Instant,
 }
 
-mod rfc3339 {
+pub(crate) mod rfc3339 {
     use std::time::SystemTime;
 
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -76,8 +82,12 @@ pub enum GrantError {
     NoSuchGrant(String),
 }
 
+/// No control characters, and none of the invisible ones that reorder or
+/// hide text (bidirectional overrides, zero-width characters).
 fn plain(s: &str) -> bool {
-    !s.chars().any(char::is_control)
+    !s.chars().any(|c| {
+        c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    })
 }
 
 /// The grants in force.
@@ -100,14 +110,15 @@ impl BreakGlass {
         }
     }
 
-    /// Grant `req` (checked), from `now`. `groups` are the groups the
-    /// policies name: a grant of any other group would change nothing.
-    pub fn grant(
+    /// Check `req` and make the grant it asks for, starting now; it is in
+    /// force once [`BreakGlass::insert`]ed (after its record is written).
+    /// `groups` are the groups the policies name: a grant of any other
+    /// group would change nothing.
+    pub fn check(
         &self,
         req: &GrantRequest,
         granted_by: &str,
         groups: &std::collections::BTreeSet<String>,
-        now: SystemTime,
     ) -> Result<Grant, GrantError> {
         let reason = req.reason.trim();
         if reason.is_empty() {
@@ -132,12 +143,11 @@ impl BreakGlass {
         if req.seconds == 0 || length > self.max {
             return Err(GrantError::BadDuration(self.max));
         }
-        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
-        grants.retain(|g| g.until > now);
-        if grants.len() >= MAX_ACTIVE {
+        if self.active(Instant::now()).len() >= MAX_ACTIVE {
             return Err(GrantError::TooMany);
         }
-        let grant = Grant {
+        let now = SystemTime::now();
+        Ok(Grant {
             id: format!("bg-{}", crate::util::random_hex(6)),
             principal: req.principal.clone(),
             group: req.group.clone(),
@@ -145,9 +155,16 @@ impl BreakGlass {
             granted_by: granted_by.to_string(),
             from: now,
             until: now + length,
-        };
-        grants.push(grant.clone());
-        Ok(grant)
+            deadline: Instant::now() + length,
+        })
+    }
+
+    /// Put a checked grant in force.
+    pub fn insert(&self, grant: Grant) {
+        self.grants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(grant);
     }
 
     /// End a grant before its time.
@@ -161,30 +178,35 @@ impl BreakGlass {
     }
 
     /// Remove and return the grants that have run out by `now`.
-    pub fn expire(&self, now: SystemTime) -> Vec<Grant> {
+    pub fn expire(&self, now: Instant) -> Vec<Grant> {
         let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
-        let (gone, kept): (Vec<Grant>, Vec<Grant>) = grants.drain(..).partition(|g| g.until <= now);
+        let (gone, kept): (Vec<Grant>, Vec<Grant>) =
+            grants.drain(..).partition(|g| g.deadline <= now);
         *grants = kept;
         gone
     }
 
     /// The grants in force at `now`.
-    pub fn active(&self, now: SystemTime) -> Vec<Grant> {
+    pub fn active(&self, now: Instant) -> Vec<Grant> {
         let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
-        grants.iter().filter(|g| g.until > now).cloned().collect()
+        grants
+            .iter()
+            .filter(|g| g.deadline > now)
+            .cloned()
+            .collect()
     }
 
     /// `principal` with the groups its grants in force add, and those
     /// grants' ids; `None` when it has none (the common case, one read
     /// lock and no allocation).
-    pub fn apply(&self, principal: &Principal, now: SystemTime) -> Option<(Principal, String)> {
+    pub fn apply(&self, principal: &Principal, now: Instant) -> Option<(Principal, String)> {
         let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
         if grants.is_empty() {
             return None;
         }
         let mine: Vec<&Grant> = grants
             .iter()
-            .filter(|g| g.principal == principal.id && g.until > now)
+            .filter(|g| g.principal == principal.id && g.deadline > now)
             .collect();
         if mine.is_empty() {
             return None;
@@ -216,19 +238,22 @@ mod tests {
     fn a_grant_adds_its_group_until_it_runs_out() {
         let bg = BreakGlass::new(Duration::from_secs(3600));
         let groups = ["admins".to_string()].into_iter().collect();
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let bob = Principal::new("bob", ["operators"]);
+        let t0 = Instant::now();
         assert!(bg.apply(&bob, t0).is_none());
         let g = bg
-            .grant(&req("admins", 60, " INC-7: db down "), "root", &groups, t0)
+            .check(&req("admins", 60, " INC-7: db down "), "root", &groups)
             .unwrap();
         assert_eq!(g.reason, "INC-7: db down");
+        assert!(bg.apply(&bob, t0).is_none(), "not in force before insert");
+        bg.insert(g.clone());
         let (p, ids) = bg.apply(&bob, t0 + Duration::from_secs(59)).unwrap();
         assert_eq!(p.groups, ["admins", "operators"]);
         assert_eq!(ids, g.id);
         assert!(bg.apply(&Principal::new("alice", ["x"]), t0).is_none());
-        assert!(bg.apply(&bob, t0 + Duration::from_secs(60)).is_none());
-        assert_eq!(bg.expire(t0 + Duration::from_secs(60)), [g]);
+        let after = g.deadline;
+        assert!(bg.apply(&bob, after).is_none());
+        assert_eq!(bg.expire(after), [g]);
         assert!(bg.active(t0).is_empty());
     }
 
@@ -236,10 +261,13 @@ mod tests {
     fn bad_grants_are_refused_naming_what_is_wrong() {
         let bg = BreakGlass::new(Duration::from_secs(3600));
         let groups = ["admins".to_string()].into_iter().collect();
-        let now = SystemTime::now();
-        let refused = |r: GrantRequest| bg.grant(&r, "root", &groups, now).unwrap_err();
+        let refused = |r: GrantRequest| bg.check(&r, "root", &groups).unwrap_err();
         assert_eq!(refused(req("admins", 60, "  ")), GrantError::NoReason);
         assert_eq!(refused(req("admins", 60, "a\nb")), GrantError::BadReason);
+        assert_eq!(
+            refused(req("admins", 60, "ok\u{202E}txt.exe")),
+            GrantError::BadReason
+        );
         assert_eq!(
             refused(req("admins", 60, &"x".repeat(501))),
             GrantError::BadReason

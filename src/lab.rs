@@ -93,6 +93,8 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         audit_log: audit_log.to_path_buf(),
         admin_socket: None,
         break_glass_max: crate::break_glass::DEFAULT_MAX,
+        approval_ttl: crate::approval::DEFAULT_TTL,
+        approvals_required: 1,
         audit: Default::default(),
         digest: None,
         archive: None,

@@ -97,6 +97,7 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
             .with_shadow(shadow)
             .with_rate_limits(&config.rate_limits)
             .with_break_glass_max(config.break_glass_max)
+            .with_approvals(config.approval_ttl, config.approvals_required)
             .with_config_digest(config.digest.clone())
             .with_dry_run_source(dry_run_source),
     );

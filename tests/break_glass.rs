@@ -6,8 +6,10 @@
     reason = "a test or benchmark that cannot go on fails loudly"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,20 +20,7 @@ use portcullis::testing::{placeholder, GateBuilder};
 use serde_json::{json, Value};
 
 async fn cli(socket: &Path, args: &[&str]) -> Output {
-    let (socket, args): (PathBuf, Vec<String>) =
-        (socket.into(), args.iter().map(|a| a.to_string()).collect());
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .arg("break-glass")
-            .arg("--socket")
-            .arg(&socket)
-            .args(&args)
-            .env("PORTCULLIS_LOG", "warn")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    common::admin_cli("break-glass", socket, args).await
 }
 
 /// Grant bob the group `responders`; the grant's id.
@@ -64,11 +53,7 @@ async fn grant_bob(socket: &Path, duration: &str, reason: &str) -> String {
 }
 
 fn records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::audit_records(log)
 }
 
 /// The decision record of a start call by `who`, made now.
@@ -108,7 +93,7 @@ async fn a_grant_adds_its_group_marks_calls_and_is_audited_until_it_ends() {
             .build()
             .with_break_glass_max(Duration::from_secs(600)),
     );
-    portcullis::admin::serve(&socket, gate.clone()).unwrap();
+    portcullis::admin::serve(&socket, gate.clone(), vec![]).unwrap();
     let bob = Caller::stdio(Principal::new("bob", ["readers"]));
     let alice = Caller::stdio(Principal::new("alice", ["readers"]));
     assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
@@ -169,10 +154,20 @@ async fn a_grant_adds_its_group_marks_calls_and_is_audited_until_it_ends() {
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
     assert!(!lists_start(&bob));
-    let grants: Vec<Value> = records(&log)
-        .into_iter()
-        .filter(|r| r["kind"] == "break_glass")
-        .collect();
+    // The end record follows within the sweep interval (a second).
+    let grant_records = || -> Vec<Value> {
+        records(&log)
+            .into_iter()
+            .filter(|r| r["kind"] == "break_glass")
+            .collect()
+    };
+    for _ in 0..30 {
+        if grant_records().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let grants = grant_records();
     assert_eq!(grants.len(), 2, "{grants:#?}");
     assert_eq!(grants[0]["event"], "start");
     assert_eq!(grants[0]["id"], id.as_str());
@@ -198,16 +193,7 @@ async fn a_grant_adds_its_group_marks_calls_and_is_audited_until_it_ends() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("no grant"));
 
     // The chain holds every record.
-    let verify = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["audit", "verify"])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    common::assert_chain_verifies(&log);
 }
 
 #[tokio::test]
@@ -215,8 +201,8 @@ async fn a_second_server_cannot_take_a_live_socket_and_garbage_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("admin.sock");
     let gate = Arc::new(GateBuilder::new().build());
-    portcullis::admin::serve(&socket, gate.clone()).unwrap();
-    let err = portcullis::admin::serve(&socket, gate.clone()).unwrap_err();
+    portcullis::admin::serve(&socket, gate.clone(), vec![]).unwrap();
+    let err = portcullis::admin::serve(&socket, gate.clone(), vec![]).unwrap_err();
     assert!(err.contains("another server is listening"), "{err}");
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
@@ -237,7 +223,7 @@ async fn a_second_server_cannot_take_a_live_socket_and_garbage_is_refused() {
     // A file that is not a socket is never replaced.
     let file = dir.path().join("not-a-socket");
     std::fs::write(&file, "keep me").unwrap();
-    let err = portcullis::admin::serve(&file, gate).unwrap_err();
+    let err = portcullis::admin::serve(&file, gate, vec![]).unwrap_err();
     assert!(err.contains("not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 }

@@ -410,7 +410,7 @@ async fn api_key_and_jwt_principals_call_tools_under_policy() {
         .await;
     assert_eq!(r.result()["isError"], json!(true));
     assert!(r.text().contains("may not call"), "{}", r.text());
-    assert_eq!(s.rt.gate.policies().len(), 5);
+    assert_eq!(s.rt.gate.policies().len(), 6, "the default bundle");
     // dana (JWT, groups from the token) is an operator.
     let token = s.signer.sign(KID, &claims("dana", &["operators"]));
     let sid2 = s.session(&c, &token).await.unwrap();
@@ -511,7 +511,7 @@ async fn body_limit_health_readiness_and_metrics_access() {
         .unwrap();
     assert_eq!(
         ready,
-        json!({"ready": true, "policies": 5, "audit_writable": true})
+        json!({"ready": true, "policies": s.rt.gate.policies().len(), "audit_writable": true})
     );
     let m = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
     assert_eq!(m.status(), 401, "metrics need their own token");
@@ -607,7 +607,7 @@ async fn policy_reload_swaps_a_valid_set_and_refuses_an_invalid_one() {
     std::fs::remove_file(dir.join("00-readers.cedar")).unwrap();
     assert_eq!(
         reloader.reload("test", false).await,
-        Reloaded::Applied { policies: 4 }
+        Reloaded::Applied { policies: 5 }
     );
     let r = s
         .tool(&c, Some(ALICE_KEY), Some(&sid), "pve_list_nodes", json!({}))
@@ -621,7 +621,7 @@ async fn policy_reload_swaps_a_valid_set_and_refuses_an_invalid_one() {
     assert_eq!(reloads.len(), 2);
     assert_eq!(reloads[0]["result"], "refused");
     assert_eq!(reloads[1]["result"], "applied");
-    assert_eq!(reloads[1]["policies"], 4);
+    assert_eq!(reloads[1]["policies"], 5);
     // Provenance: each set that served is recorded and kept, and each
     // decision names the set that made it.
     let loaded: Vec<Value> = s.records_where("kind", "policy_loaded");
@@ -630,7 +630,7 @@ async fn policy_reload_swaps_a_valid_set_and_refuses_an_invalid_one() {
         (loaded[0]["trigger"].as_str(), loaded[1]["trigger"].as_str()),
         (Some("start"), Some("test"))
     );
-    assert_eq!(loaded[1]["files"].as_array().unwrap().len(), 3);
+    assert_eq!(loaded[1]["files"].as_array().unwrap().len(), 4);
     let decisions: Vec<Value> = s.records_where("kind", "decision");
     let (first, last) = (&decisions[0], decisions.last().unwrap());
     assert_eq!(first["policy_set"], loaded[0]["policy_set"]);

@@ -3,5 +3,7 @@
 //! MCP server, the CLI and (next) an approvers' page share one store.
 
 mod pending;
+mod requests;
 
 pub use pending::{CallKey, Pending};
+pub use requests::{Answer, ApprovalError, ApprovalRequest, Approvals, Parked, State, DEFAULT_TTL};

@@ -38,7 +38,7 @@ pub struct CallKey<'a> {
 }
 
 /// Tool name and arguments, so a confirmation cannot be spent on another call.
-fn fingerprint(call: CallKey) -> String {
+pub(crate) fn fingerprint(call: CallKey) -> String {
     let args = call.args.cloned().unwrap_or(Value::Null);
     let text = format!("{}\n{}", call.tool, canonical::to_string(&args));
     crate::util::sha256_hex(text.as_bytes())

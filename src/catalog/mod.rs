@@ -192,10 +192,12 @@ pub mod control {
     pub const WAIT: &str = "wait";
     pub const TIMEOUT: &str = "timeout_seconds";
     pub const JUSTIFICATION: &str = "justification";
-    pub const ALL: [&str; 5] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT, JUSTIFICATION];
+    pub const APPROVAL_ID: &str = "approval_id";
+    pub const ALL: [&str; 6] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT, JUSTIFICATION, APPROVAL_ID];
     /// Control arguments policies see as context fields of their own
-    /// (`context.confirmed`, `context.justification`), not in `context.args`.
-    pub const NOT_IN_ARGS: [&str; 2] = [CONFIRM, JUSTIFICATION];
+    /// (`context.confirmed`, `context.justification`, `context.confirmation
+    /// == "approval"`), not in `context.args`.
+    pub const NOT_IN_ARGS: [&str; 3] = [CONFIRM, JUSTIFICATION, APPROVAL_ID];
     /// The longest justification accepted, in bytes.
     pub const MAX_JUSTIFICATION: usize = 500;
 
@@ -218,6 +220,15 @@ static JUSTIFICATION_PARAM: Param = Param::optional(
         what: "one line of text, no control characters or surrounding spaces",
     },
     "Why this call is made (e.g. a change ticket id); audited, and policy may require it.",
+);
+static APPROVAL_ID_PARAM: Param = Param::optional(
+    control::APPROVAL_ID,
+    Ty::Ident {
+        pattern: r"^apr-[0-9a-f]{16}$",
+        max_len: 20,
+        what: "an approval request id (apr-…)",
+    },
+    "Run this call as approved: the id of the approval request a previous identical call opened.",
 );
 static CONFIRM_PARAM: Param = Param::optional(
     control::CONFIRM,
@@ -318,7 +329,7 @@ impl ToolDef {
         };
         self.params
             .iter()
-            .chain([&ENDPOINT_PARAM, &JUSTIFICATION_PARAM])
+            .chain([&ENDPOINT_PARAM, &JUSTIFICATION_PARAM, &APPROVAL_ID_PARAM])
             .chain(confirm)
             .chain(task)
     }

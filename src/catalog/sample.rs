@@ -55,6 +55,7 @@ pub fn for_param(p: &Param) -> Option<Value> {
         "delete_settings" => Some(json!("comment")),
         "digest" => Some(json!("0123456789abcdef0123456789abcdef01234567")),
         "type" if matches!(p.ty, Ty::Ident { .. }) => Some(json!("dir")),
+        "approval_id" => Some(json!("apr-0123456789abcdef")),
         _ => None,
     };
     by_name.or_else(|| for_type(p.ty))

@@ -25,7 +25,7 @@ pub enum Format {
 
 const LEGEND: &str = "allow: allowed as asked; confirm: allowed with confirm: true \
 (or a human's answer); human confirm: allowed only when a human answers through the \
-client; deny: refused; undecided: the sample call could not be decided offline. \
+client; approval: allowed only once approvers approve it; deny: refused; undecided: the sample call could not be decided offline. \
 * : a policy that may apply has a condition or a resource scope finer than an endpoint, \
 so other arguments, resources or times may be decided otherwise (try them with dry-run).";
 
@@ -68,9 +68,13 @@ pub fn run(rt: &Runtime, format: Format) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Markdown table cells: `|` would end the cell.
+/// Markdown table cells: `|` would end the cell, a line break the row,
+/// and `<`/`&` could start markup (names come from policy files).
 fn md(s: &str) -> String {
-    s.replace('|', "\\|")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 fn markdown(subjects: &[Subject], places: &[Place], cells: &[Vec<Cell>]) -> String {
@@ -101,12 +105,18 @@ fn markdown(subjects: &[Subject], places: &[Place], cells: &[Vec<Cell>]) -> Stri
     out
 }
 
-/// One CSV field (RFC 4180 quoting).
+/// One CSV field (RFC 4180 quoting). A field a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
 fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -152,7 +162,7 @@ body{font:14px system-ui,sans-serif;margin:1em}table{border-collapse:collapse}\
 th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}\
 th{position:sticky;top:0;background:#eee}\
 .allow{background:#cfc}.confirm{background:#ffd}.human-confirm{background:#fec}\
-.deny{background:#fcc}.undecided{background:#ddd}\
+.approval{background:#def}.deny{background:#fcc}.undecided{background:#ddd}\
 </style></head><body>\n<h1>Who may do what where</h1>\n",
     );
     let _ = writeln!(
@@ -254,6 +264,29 @@ pub fn diff(
             subjects.len(),
             places.len()
         );
+        let varies = (0..subjects.len())
+            .flat_map(|i| (0..places.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| before[i][j].may_vary || after[i][j].may_vary)
+            .count();
+        let undecided = (0..subjects.len())
+            .flat_map(|i| (0..places.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| {
+                [&before[i][j], &after[i][j]]
+                    .iter()
+                    .any(|c| c.access == matrix::Access::Undecided)
+            })
+            .count();
+        if varies > 0 {
+            outln!(
+                "note: {varies} of the decisions compared depend on arguments, resources or time (one sample call each): \
+                 a change to those conditions shows only where the sample call is decided differently; check such calls with dry-run"
+            );
+        }
+        if undecided > 0 {
+            outln!(
+                "note: {undecided} sample calls could not be decided offline and were not compared"
+            );
+        }
         for c in &changes {
             let s = |k: &str| c[k].as_str().unwrap_or_default().replace('_', " ");
             let list = |k: &str| {

@@ -173,6 +173,40 @@ pub enum Command {
         #[command(subcommand)]
         command: BreakGlassCommand,
     },
+    /// Answer calls parked for approval on a running server (through its
+    /// admin socket).
+    Approvals {
+        /// The server's admin socket (`admin_socket` in `[server]`).
+        #[arg(long, env = "PORTCULLIS_ADMIN_SOCKET")]
+        socket: PathBuf,
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// The approval requests not yet answered or spent.
+    List,
+    /// One request: exactly what will run, on what, asked by whom and why.
+    Show { id: String },
+    /// Approve, as a configured principal whom policy lets approve
+    /// (`Action::"approve"`; the shipped bundle: never one's own request).
+    Approve {
+        id: String,
+        #[arg(long = "as")]
+        approver: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Deny, with a reason the requester is shown.
+    Deny {
+        id: String,
+        #[arg(long = "as")]
+        approver: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -481,8 +515,9 @@ fn parse_confirmation(s: &str) -> CliResult<Confirmation> {
         "none" => Ok(Confirmation::None),
         "argument" => Ok(Confirmation::Argument),
         "elicitation" => Ok(Confirmation::Elicitation),
+        "approval" => Ok(Confirmation::Approval),
         other => Err(format!(
-            "--confirmation must be none, argument or elicitation, not {other:?}"
+            "--confirmation must be none, argument, elicitation or approval, not {other:?}"
         )),
     }
 }
@@ -652,7 +687,7 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn break_glass(socket: &PathBuf, command: BreakGlassCommand) -> CliResult<ExitCode> {
+async fn break_glass(socket: &Path, command: BreakGlassCommand) -> CliResult<ExitCode> {
     use crate::admin::Request;
     let request = match command {
         BreakGlassCommand::Grant {
@@ -684,7 +719,7 @@ async fn break_glass(socket: &PathBuf, command: BreakGlassCommand) -> CliResult<
     match request {
         Request::Grant(_) => outln!("granted: {}", line(&answer["grant"])),
         Request::End { .. } => outln!("ended: {}", line(&answer["grant"])),
-        Request::List => {
+        _ => {
             let grants = answer["grants"].as_array().cloned().unwrap_or_default();
             if grants.is_empty() {
                 outln!("no break-glass grant is in force");
@@ -693,6 +728,46 @@ async fn break_glass(socket: &PathBuf, command: BreakGlassCommand) -> CliResult<
                 outln!("{}", line(g));
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn approvals(socket: &Path, command: ApprovalsCommand) -> CliResult<ExitCode> {
+    use crate::admin::{describe, Request};
+    let request = match command {
+        ApprovalsCommand::List => Request::Approvals,
+        ApprovalsCommand::Show { id } => Request::ShowApproval { id },
+        ApprovalsCommand::Approve {
+            id,
+            approver,
+            reason,
+        } => Request::Approve {
+            id,
+            approver,
+            reason,
+        },
+        ApprovalsCommand::Deny {
+            id,
+            approver,
+            reason,
+        } => Request::Deny {
+            id,
+            approver,
+            reason,
+        },
+    };
+    let answer = crate::admin::request(socket, &request).await?;
+    match request {
+        Request::Approvals => {
+            let open = answer["approvals"].as_array().cloned().unwrap_or_default();
+            if open.is_empty() {
+                outln!("no approval request is open");
+            }
+            for r in &open {
+                outln!("{}", describe(r));
+            }
+        }
+        _ => outln!("{}", describe(&answer["approval"])),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1052,11 +1127,15 @@ fn print_config(config: &Config, policies: Option<usize>) {
     }
     match &config.admin_socket {
         Some(socket) => outln!(
-            "admin socket: {} (break-glass grants of at most {})",
+            "admin socket: {} (break-glass grants of at most {}; approval requests open {}, {} approval(s) each)",
             socket.display(),
-            humantime::format_duration(config.break_glass_max)
+            humantime::format_duration(config.break_glass_max),
+            humantime::format_duration(config.approval_ttl),
+            config.approvals_required
         ),
-        None => outln!("admin socket: none (no break-glass grants on this server)"),
+        None => outln!(
+            "admin socket: none (no break-glass grants on this server, and no way to answer approval requests)"
+        ),
     }
 }
 
@@ -1270,7 +1349,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             rt.start_archive();
             watch_policies(&rt);
             if let Some(socket) = &rt.config.admin_socket {
-                crate::admin::serve(socket, rt.gate.clone())?;
+                crate::admin::serve(socket, rt.gate.clone(), rt.config.principals.clone())?;
             }
             match transport {
                 Transport::Stdio => {
@@ -1287,6 +1366,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::ApiKey { principal, groups } => api_key(&principal, &groups),
         Command::BreakGlass { socket, command } => break_glass(&socket, command).await,
+        Command::Approvals { socket, command } => approvals(&socket, command).await,
         Command::Lab {
             demo,
             audit_log,

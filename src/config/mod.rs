@@ -94,6 +94,10 @@ struct ServerSection {
     admin_socket: Option<PathBuf>,
     /// The longest break-glass grant ("4h" when not given).
     break_glass_max: Option<String>,
+    /// How long an approval request stays open ("1h" when not given).
+    approval_ttl: Option<String>,
+    /// Distinct approvers each approval request needs (1 when not given).
+    approvals_required: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,10 +116,15 @@ pub struct Config {
     /// The candidate policy directory of shadow mode, if any.
     pub shadow_policies: Option<PathBuf>,
     pub audit_log: PathBuf,
-    /// Where a server listens for operators (break-glass grants), if anywhere.
+    /// Where a server listens for operators (break-glass grants, answers
+    /// to approval requests), if anywhere.
     pub admin_socket: Option<PathBuf>,
     /// The longest break-glass grant.
     pub break_glass_max: std::time::Duration,
+    /// How long an approval request stays open.
+    pub approval_ttl: std::time::Duration,
+    /// Distinct approvers each approval request needs.
+    pub approvals_required: usize,
     /// How the audit log is keyed and checkpointed.
     pub audit: crate::audit::AuditOptions,
     /// Where sealed audit segments are archived, off the host.
@@ -284,19 +293,40 @@ impl Config {
                 None
             }
         };
-        let break_glass_max = match file
-            .server
-            .break_glass_max
-            .as_deref()
-            .map(humantime::parse_duration)
-        {
-            None => crate::break_glass::DEFAULT_MAX,
-            Some(Ok(d)) if d >= std::time::Duration::from_secs(1) => d,
+        let mut duration =
+            |key: &str, given: Option<&str>, default, limit: std::time::Duration| match given
+                .map(humantime::parse_duration)
+            {
+                None => default,
+                Some(Ok(d)) if d >= std::time::Duration::from_secs(1) && d <= limit => d,
+                Some(_) => {
+                    problems.push(ConfigError::Invalid(format!(
+                        "server.{key} must be a duration from 1s to {}, such as \"30m\" or \"4h\"",
+                        humantime::format_duration(limit)
+                    )));
+                    default
+                }
+            };
+        let break_glass_max = duration(
+            "break_glass_max",
+            file.server.break_glass_max.as_deref(),
+            crate::break_glass::DEFAULT_MAX,
+            crate::break_glass::LIMIT,
+        );
+        let approval_ttl = duration(
+            "approval_ttl",
+            file.server.approval_ttl.as_deref(),
+            crate::approval::DEFAULT_TTL,
+            crate::break_glass::LIMIT,
+        );
+        let approvals_required = match file.server.approvals_required {
+            None => 1,
+            Some(n @ 1..=10) => n,
             Some(_) => {
                 problems.push(ConfigError::Invalid(
-                    "server.break_glass_max must be a duration of at least 1s, such as \"30m\" or \"4h\"".into(),
+                    "server.approvals_required must be from 1 to 10".into(),
                 ));
-                crate::break_glass::DEFAULT_MAX
+                1
             }
         };
         if let Some(e) = ConfigError::from_all(problems) {
@@ -318,6 +348,8 @@ impl Config {
             audit_log: resolve(base, &file.server.audit_log),
             admin_socket: file.server.admin_socket.as_ref().map(|p| resolve(base, p)),
             break_glass_max,
+            approval_ttl,
+            approvals_required,
             principals,
             endpoints,
         })

@@ -6,7 +6,8 @@
 //! A cell is the decision of one call — the tool's required arguments with
 //! sample values — through [`Gate::prepare`], as `dry-run` would decide it,
 //! tried with no confirmation, then with the model's `confirm: true`, then
-//! with a human's answer: the weakest that suffices is the cell's value.
+//! with a human's answer, then approved: the weakest that suffices is the
+//! cell's value.
 //! Policies with conditions or with resource scopes finer than an endpoint
 //! can decide other calls of that tool otherwise; such cells are marked
 //! ([`PolicyEngine::may_vary`]). `policy diff` compares two sets over the
@@ -126,6 +127,8 @@ pub enum Access {
     Confirm,
     /// Allowed only with a human's answer through the client.
     HumanConfirm,
+    /// Allowed only once approvers approve it (`portcullis approvals`).
+    Approval,
     Deny,
     /// The representative call could not be decided (see the note).
     Undecided,
@@ -137,6 +140,7 @@ impl Access {
             Access::Allow => "allow",
             Access::Confirm => "confirm",
             Access::HumanConfirm => "human confirm",
+            Access::Approval => "approval",
             Access::Deny => "deny",
             Access::Undecided => "undecided",
         }
@@ -208,6 +212,7 @@ pub fn decide(gate: &Gate, subject: &Subject, place: &Place) -> Cell {
     for (confirmation, access) in [
         (Confirmation::Argument, Access::Confirm),
         (Confirmation::Elicitation, Access::HumanConfirm),
+        (Confirmation::Approval, Access::Approval),
     ] {
         match attempt(confirmation) {
             Ok((true, by)) => return cell(access, by),

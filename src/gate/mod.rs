@@ -40,6 +40,8 @@ pub enum Confirmation {
     Argument,
     /// A human answered the client's elicitation prompt.
     Elicitation,
+    /// Approvers approved this exact call (`portcullis approvals`).
+    Approval,
 }
 
 impl Confirmation {
@@ -48,6 +50,7 @@ impl Confirmation {
             Confirmation::None => "none",
             Confirmation::Argument => "argument",
             Confirmation::Elicitation => "elicitation",
+            Confirmation::Approval => "approval",
         }
     }
 }
@@ -140,6 +143,8 @@ pub struct Gate {
     archive_status: std::sync::OnceLock<Arc<crate::audit::archive::ArchiveStatus>>,
     /// Groups granted for a while in an emergency (`portcullis break-glass`).
     break_glass: Arc<crate::break_glass::BreakGlass>,
+    /// Calls parked until approvers approve them.
+    approvals: Arc<crate::approval::Approvals>,
 }
 
 fn context(
@@ -200,6 +205,10 @@ impl Gate {
             config_digest: None,
             archive_status: std::sync::OnceLock::new(),
             break_glass: Arc::default(),
+            approvals: Arc::new(crate::approval::Approvals::new(
+                crate::approval::DEFAULT_TTL,
+                1,
+            )),
         }
     }
 
@@ -341,14 +350,10 @@ impl Gate {
         &self.backends
     }
 
-    /// Tools a principal could be allowed to call: those with a permit
-    /// policy whose scope matches, on a backend that is configured.
     /// The caller as its break-glass grants in force make it (the granted
     /// groups added, the grants named), counted; `None` without any.
     fn under_break_glass(&self, caller: &Caller) -> Option<Caller> {
-        let (principal, grants) = self
-            .break_glass
-            .apply(&caller.principal, std::time::SystemTime::now())?;
+        let (principal, grants) = self.break_glass.apply(&caller.principal, Instant::now())?;
         self.metrics.break_glass_call();
         Some(Caller {
             principal,
@@ -368,10 +373,13 @@ impl Gate {
         self
     }
 
+    /// Tools a principal could be allowed to call (with the groups its
+    /// break-glass grants add): those with a permit policy whose scope
+    /// matches, on a backend that is configured.
     pub fn visible_tools(&self, principal: &Principal) -> Vec<&ToolDef> {
         let granted = self
             .break_glass
-            .apply(principal, std::time::SystemTime::now())
+            .apply(principal, Instant::now())
             .map(|(p, _)| p);
         let principal = granted.as_ref().unwrap_or(principal);
         let engine = self.policies();
@@ -613,10 +621,37 @@ impl Gate {
         let caller = granted.as_ref().unwrap_or(caller);
         let call_id = random_hex(8);
         tracing::trace!(call = %call_id, tool = %records::clip(req.tool), transport = caller.transport.as_str(), "call received");
+        let approval_id = req
+            .args
+            .and_then(|a| a.get(control::APPROVAL_ID))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut req = req;
         let ids = records::Ids {
             call: &call_id,
             confirms: req.confirms.as_deref(),
+            approval: approval_id.as_deref(),
         };
+        // Approved: spent now (once), then decided again as approved.
+        if let Some(id) = &approval_id {
+            let bare = without_approval_id(req.args);
+            let call = crate::approval::CallKey {
+                tool: req.tool,
+                args: Some(&bare),
+            };
+            match self.approvals.redeem(
+                id,
+                &caller.principal.id,
+                call,
+                std::time::SystemTime::now(),
+            ) {
+                Ok(_) => req.confirmation = Confirmation::Approval,
+                Err(e) => {
+                    let rejection = Rejection::Invalid(e.to_string());
+                    return self.reject(caller, &ids, &req, rejection, started).await;
+                }
+            }
+        }
         let prepared = match self.prepare_live(caller, &req).await {
             Ok(p) => p,
             Err(rejection) => return self.reject(caller, &ids, &req, rejection, started).await,
@@ -784,12 +819,82 @@ impl Gate {
                     prompt: message,
                 }
             }
+            Verdict::NeedsConfirmation(verdict::ConfirmationKind::Approval) => {
+                Outcome::Done(ToolResult::error(self.park(caller, p, &message).await))
+            }
             Verdict::Allow
             | Verdict::Deny(_)
             | Verdict::RateLimited { .. }
             | Verdict::Rejected(_) => Outcome::Done(ToolResult::error(message)),
         }
     }
+}
+
+impl Gate {
+    /// Open an approval request for a call only approvers can allow, and
+    /// audit it; what the agent is told.
+    async fn park(&self, caller: &Caller, p: &Prepared<'_>, message: &str) -> String {
+        let raw = Value::Object(p.args.as_map().clone());
+        let parked = crate::approval::Parked {
+            requester: &caller.principal,
+            tool: p.tool.name,
+            tier: p.tool.tier.as_str(),
+            destructive: p.context.destructive,
+            endpoint: &p.endpoint.name,
+            target: p
+                .resources
+                .first()
+                .map(EntitySpec::display)
+                .unwrap_or_default(),
+            args: &without_approval_id(Some(&raw)),
+            shown_args: records::shown_args(p),
+            justification: &p.context.justification,
+            policy_set: &p.policy_set,
+        };
+        let request = match self.approvals.open(parked, std::time::SystemTime::now()) {
+            Ok(r) => r,
+            Err(e) => return format!("{message} It could not be parked: {e}"),
+        };
+        if let Err(e) = self
+            .write(&records::approval("requested", &request, None))
+            .await
+        {
+            // Unrecorded, it must not be approvable.
+            self.approvals.forget(&request.id);
+            return records::audit_failure(&e);
+        }
+        tracing::info!(approval = %request.id, tool = p.tool.name, principal = %caller.principal.id, "call parked for approval");
+        format!(
+            "{message} Approval request {id} is open (needs {n} approval{s}, expires {until}). \
+             An approver runs `portcullis approvals approve {id}`. Once approved, call {tool} again \
+             with exactly the same arguments and \"approval_id\": \"{id}\"; until then do not retry.",
+            id = request.id,
+            n = request.required,
+            s = if request.required == 1 { "" } else { "s" },
+            until = humantime::format_rfc3339_seconds(request.expires),
+            tool = p.tool.name,
+        )
+    }
+
+    /// The approval requests (approvers' side: [`crate::admin`]).
+    pub fn approvals(&self) -> &Arc<crate::approval::Approvals> {
+        &self.approvals
+    }
+
+    /// Approval requests live `ttl` and need `required` approvers.
+    pub fn with_approvals(mut self, ttl: std::time::Duration, required: usize) -> Gate {
+        self.approvals = Arc::new(crate::approval::Approvals::new(ttl, required));
+        self
+    }
+}
+
+/// The arguments as the approved call had them: `approval_id` aside.
+fn without_approval_id(args: Option<&Value>) -> Value {
+    let mut bare = args.cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    if let Some(m) = bare.as_object_mut() {
+        m.remove(control::APPROVAL_ID);
+    }
+    bare
 }
 
 #[cfg(test)]

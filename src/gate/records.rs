@@ -22,6 +22,8 @@ const MAX_DEPTH: usize = 3;
 pub struct Ids<'a> {
     pub call: &'a str,
     pub confirms: Option<&'a str>,
+    /// The approval request the call runs under.
+    pub approval: Option<&'a str>,
 }
 
 /// Cut a caller-chosen string to a bounded length.
@@ -73,6 +75,8 @@ struct Base<'a> {
     call: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     confirms: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval: Option<&'a str>,
     principal: PrincipalRef<'a>,
     transport: &'static str,
     authentication: &'static str,
@@ -89,6 +93,7 @@ impl<'a> Base<'a> {
             kind,
             call: ids.call,
             confirms: ids.confirms,
+            approval: ids.approval,
             principal: PrincipalRef {
                 id: &caller.principal.id,
                 groups: &caller.principal.groups,
@@ -243,6 +248,34 @@ impl DecisionRecord<'_> {
     }
 }
 
+/// A prepared call's arguments as records and approvers see them: the
+/// control arguments out, secrets withheld.
+pub fn shown_args(p: &Prepared) -> Value {
+    let mut args = p.args.as_map().clone();
+    args.retain(|k, _| !control::NOT_IN_ARGS.contains(&k.as_str()));
+    logged_args(Some(p.tool), &Value::Object(args))
+}
+
+/// An approval request's record: `requested`, `approved`, `denied`,
+/// `expired`; `by` is who answered (approver, or the process).
+pub fn approval(
+    event: &'static str,
+    request: &crate::approval::ApprovalRequest,
+    by: Option<&str>,
+) -> Value {
+    let mut v = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        let id = m.remove("id").unwrap_or(Value::Null);
+        m.insert("approval".into(), id);
+        m.insert("kind".into(), Value::from("approval"));
+        m.insert("event".into(), Value::from(event));
+        if let Some(by) = by {
+            m.insert("by".into(), Value::from(by));
+        }
+    }
+    v
+}
+
 pub fn decision<'a>(
     ids: &Ids<'a>,
     caller: &'a Caller,
@@ -250,8 +283,6 @@ pub fn decision<'a>(
     decision: DecisionKind,
     reason: Option<&'a str>,
 ) -> DecisionRecord<'a> {
-    let mut args = p.args.as_map().clone();
-    args.retain(|k, _| !control::NOT_IN_ARGS.contains(&k.as_str()));
     DecisionRecord {
         base: Base::new(ids, caller, "decision", p.tool.name),
         facts: ToolFacts::of(p.tool, p.context.destructive),
@@ -259,7 +290,7 @@ pub fn decision<'a>(
         endpoint_host: &p.endpoint.host,
         tls_verify: p.endpoint.tls_verify,
         resource: p.resources.first().map(|r| r.display()),
-        args: logged_args(Some(p.tool), &Value::Object(args)),
+        args: shown_args(p),
         confirmation: p.confirmation.as_str(),
         justification: p.args.str(control::JUSTIFICATION),
         decision,
@@ -418,6 +449,7 @@ pub fn confirmation_answer<'a>(
     let ids = Ids {
         call: call_id,
         confirms: None,
+        approval: None,
     };
     ConfirmationRecord {
         base: Base::new(&ids, caller, "confirmation", tool),

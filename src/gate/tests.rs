@@ -834,6 +834,7 @@ fn secret_arguments_stay_out_of_context_and_records() {
     let ids = records::Ids {
         call: "c",
         confirms: None,
+        approval: None,
     };
     let everything = format!(
         "{} {} {}",
@@ -916,6 +917,7 @@ fn decision_and_outcome_records_keep_their_keys() {
     let ids = records::Ids {
         call: "c1",
         confirms: Some("c0"),
+        approval: None,
     };
     let rec = records::decision(&ids, &caller, &p, DecisionKind::Deny, Some("why"))
         .with_refusal(Some(RefusalKind::NoPermit));
@@ -942,6 +944,7 @@ fn decision_and_outcome_records_keep_their_keys() {
         &records::Ids {
             call: "c1",
             confirms: None,
+            approval: None,
         },
         &caller,
         &p,
@@ -1141,6 +1144,7 @@ fn a_justification_is_seen_by_policy_and_recorded() {
     let ids = records::Ids {
         call: "c",
         confirms: None,
+        approval: None,
     };
     let rec = serde_json::to_value(records::decision(
         &ids,

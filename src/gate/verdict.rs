@@ -47,6 +47,9 @@ pub enum Verdict {
 pub enum ConfirmationKind {
     /// The human at the MCP client, through an elicitation prompt.
     Elicitation,
+    /// Approvers, who see exactly what will run (`portcullis approvals`):
+    /// the call is parked as an approval request.
+    Approval,
 }
 
 /// Why policy refused a call.
@@ -95,6 +98,7 @@ pub enum DecisionKind {
     Allow,
     Deny,
     ConfirmationRequired,
+    ApprovalRequired,
     RateLimited,
     Invalid,
     UnknownTool,
@@ -107,6 +111,7 @@ impl DecisionKind {
             DecisionKind::Allow => "allow",
             DecisionKind::Deny => "deny",
             DecisionKind::ConfirmationRequired => "confirmation_required",
+            DecisionKind::ApprovalRequired => "approval_required",
             DecisionKind::RateLimited => "rate_limited",
             DecisionKind::Invalid => "invalid",
             DecisionKind::UnknownTool => "unknown_tool",
@@ -124,6 +129,7 @@ pub enum OutcomeKind {
     Denied,
     Rejected,
     AwaitingConfirmation,
+    AwaitingApproval,
     RateLimited,
 }
 
@@ -135,6 +141,7 @@ impl OutcomeKind {
             OutcomeKind::Denied => "denied",
             OutcomeKind::Rejected => "rejected",
             OutcomeKind::AwaitingConfirmation => "awaiting_confirmation",
+            OutcomeKind::AwaitingApproval => "awaiting_approval",
             OutcomeKind::RateLimited => "rate_limited",
         }
     }
@@ -146,6 +153,7 @@ impl OutcomeKind {
 pub enum RefusalKind {
     NeedsConfirmation,
     NeedsElicitation,
+    NeedsApproval,
     Forbidden,
     NoPermit,
 }
@@ -155,6 +163,7 @@ impl RefusalKind {
         match self {
             RefusalKind::NeedsConfirmation => "needs_confirmation",
             RefusalKind::NeedsElicitation => "needs_elicitation",
+            RefusalKind::NeedsApproval => "needs_approval",
             RefusalKind::Forbidden => "forbidden",
             RefusalKind::NoPermit => "no_permit",
         }
@@ -190,6 +199,9 @@ impl Verdict {
             Verdict::NeedsConfirmation(ConfirmationKind::Elicitation) => {
                 DecisionKind::ConfirmationRequired
             }
+            Verdict::NeedsConfirmation(ConfirmationKind::Approval) => {
+                DecisionKind::ApprovalRequired
+            }
             Verdict::RateLimited { .. } => DecisionKind::RateLimited,
             Verdict::Rejected(r) => r.decision(),
         }
@@ -204,6 +216,9 @@ impl Verdict {
             Verdict::NeedsConfirmation(ConfirmationKind::Elicitation) => {
                 Some(OutcomeKind::AwaitingConfirmation)
             }
+            Verdict::NeedsConfirmation(ConfirmationKind::Approval) => {
+                Some(OutcomeKind::AwaitingApproval)
+            }
             Verdict::RateLimited { .. } => Some(OutcomeKind::RateLimited),
             Verdict::Rejected(_) => Some(OutcomeKind::Rejected),
         }
@@ -215,6 +230,9 @@ impl Verdict {
             Verdict::Deny(d) => Some(d.kind()),
             Verdict::NeedsConfirmation(ConfirmationKind::Elicitation) => {
                 Some(RefusalKind::NeedsConfirmation)
+            }
+            Verdict::NeedsConfirmation(ConfirmationKind::Approval) => {
+                Some(RefusalKind::NeedsApproval)
             }
             Verdict::Allow | Verdict::RateLimited { .. } | Verdict::Rejected(_) => None,
         }
@@ -253,6 +271,10 @@ pub fn judge(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> Verdict {
         return Verdict::Deny(Denial::NeedsElicitation {
             argument_refused: p.confirmation == Confirmation::Argument,
         });
+    }
+    // Only approvers can allow it: park it for them.
+    if p.confirmation != Confirmation::Approval && allowed_with(Confirmation::Approval) {
+        return Verdict::NeedsConfirmation(ConfirmationKind::Approval);
     }
     // A denial's determining policies are the forbids that held.
     if !p.decision.policies.is_empty() && some_permit_holds(p, caller, engine) {
@@ -308,6 +330,15 @@ pub fn message(verdict: &Verdict, w: &Wording) -> Option<String> {
             p.tool.title,
             if p.context.destructive {
                 ", a destructive action"
+            } else {
+                ""
+            }
+        ),
+        Verdict::NeedsConfirmation(ConfirmationKind::Approval) => format!(
+            "{} on {target} needs an approval: policy lets it run only once approvers have approved this exact call{}.",
+            p.tool.name,
+            if p.context.destructive {
+                " (a destructive action)"
             } else {
                 ""
             }

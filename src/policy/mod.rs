@@ -511,8 +511,9 @@ impl PolicyEngine {
         };
         let (principal, action, resource) = (uid("principal")?, uid("action")?, uid("resource")?);
         let mut context = request["context"].clone();
-        // Recorded before the context had this field (its value then).
-        if let Some(m) = context.as_object_mut() {
+        // A tool call recorded before the context had this field (its
+        // value then).
+        if let Some(m) = context.as_object_mut().filter(|m| m.contains_key("args")) {
             m.entry("justification").or_insert(json!(""));
         }
         let context =

@@ -23,6 +23,18 @@ entity Endpoint {
   tls_verify: Bool,
 };
 
+// A call parked until approvers approve it: the resource of
+// Action::"approve". `tool`, `tier`, `destructive`, `endpoint` and
+// `target` (e.g. `Vm::"pve/100"`) describe the parked call.
+entity ApprovalRequest {
+  requester: User,
+  tool: String,
+  tier: String,
+  destructive: Bool,
+  endpoint: String,
+  target: String,
+};
+
 "#;
 
 /// The context types every action shares.
@@ -108,6 +120,17 @@ pub fn generate(catalog: &Catalog) -> String {
             PolicyContext::schema_fields(&args_record(tool), "    "),
         );
     }
+    // The context has every field a tool's has (so a policy that reads
+    // one for every action still validates), with no arguments.
+    let _ = write!(
+        out,
+        "\n// Approve (or deny) a call parked for approval. The approver is the\n\
+         // principal; `resource.requester` is who asked. Context: the approver's\n\
+         // act (confirmation \"approval\", not destructive, the approver's reason\n\
+         // as justification, the parked call's endpoint).\n\
+         action \"approve\" appliesTo {{\n  principal: [User],\n  resource: [ApprovalRequest],\n  context: {{\n{}  }},\n}};\n",
+        PolicyContext::schema_fields("{}", "    "),
+    );
     out
 }
 

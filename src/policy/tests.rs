@@ -85,3 +85,75 @@ fn duplicate_ids_and_templates_are_refused() {
         Err(PolicyError::Template(_))
     ));
 }
+
+/// The shipped bundles' four-eyes rule: an approver may approve another
+/// principal's request, never their own; and who may approve at all is
+/// whom a permit allows.
+#[test]
+fn the_shipped_four_eyes_rule_decides_who_may_approve() {
+    use crate::approval::{Approvals, Parked};
+    let catalog = Catalog::builtin();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/default");
+    let engine = PolicyEngine::load_dir(&path, &catalog).unwrap();
+    let approvals = Approvals::new(std::time::Duration::from_secs(60), 1);
+    let request_by = |who: &Principal| {
+        let args = json!({"node": "pve1", "vmid": 100});
+        approvals
+            .open(
+                Parked {
+                    requester: who,
+                    tool: "pve_delete_qemu_vm",
+                    tier: "change",
+                    destructive: true,
+                    endpoint: "prod",
+                    target: "Vm::\"prod/100\"".into(),
+                    args: &args,
+                    shown_args: args.clone(),
+                    justification: "CHG-1",
+                    policy_set: "x",
+                },
+                std::time::SystemTime::now(),
+            )
+            .unwrap()
+    };
+    let carol = Principal::new("carol", ["admins"]);
+    let dave = Principal::new("dave", ["admins"]);
+    let alice = Principal::new("alice", ["readers"]);
+    let decide = |approver: &Principal, r: &crate::approval::ApprovalRequest| {
+        engine
+            .authorize_json(&r.cedar_request(approver, "ok"))
+            .unwrap()
+    };
+    let carols = request_by(&carol);
+    let own = decide(&carol, &carols);
+    assert!(!own.allowed);
+    assert_eq!(own.policies, ["four-eyes"]);
+    assert_eq!(
+        engine.reason("four-eyes"),
+        Some("the approver must be someone other than the requester")
+    );
+    assert!(decide(&dave, &carols).allowed);
+    let alices = request_by(&alice);
+    assert!(decide(&carol, &alices).allowed);
+    let reader = decide(&alice, &carols);
+    assert!(
+        !reader.allowed && reader.policies.is_empty(),
+        "no permit for readers"
+    );
+    // Every shipped bundle has the rule.
+    for bundle in ["mcp-pve", "vergeos", "mcvsphere", "volcengine"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("policies")
+            .join(bundle);
+        let e = PolicyEngine::load_dir(&path, &catalog).unwrap();
+        assert!(
+            e.origin("four-eyes").is_some(),
+            "{bundle} lacks the four-eyes rule"
+        );
+        assert!(
+            !e.authorize_json(&carols.cedar_request(&carol, "ok"))
+                .unwrap()
+                .allowed
+        );
+    }
+}

@@ -141,3 +141,44 @@ pub async fn call_traced(
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Every record of an audit log, in order.
+pub fn audit_records(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `portcullis COMMAND --socket SOCKET ARGS…` (an admin-socket command), run
+/// off the async runtime so the server under test keeps serving.
+pub async fn admin_cli(
+    command: &str,
+    socket: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.arg(command)
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .env("PORTCULLIS_LOG", "warn");
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// `portcullis audit verify LOG` passes.
+pub fn assert_chain_verifies(log: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["audit", "verify"])
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
