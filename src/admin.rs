@@ -294,8 +294,7 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
     }
 }
 
-/// Approve or deny `id` as `approver`: a configured principal whom policy
-/// allows (`Action::"approve"`), the operator's account recorded beside.
+/// Approve or deny `id` as `approver`, for the admin socket.
 async fn decide_approval(
     admin: &Admin,
     id: &str,
@@ -304,48 +303,75 @@ async fn decide_approval(
     operator: &str,
     approve: bool,
 ) -> Value {
-    let gate = &admin.gate;
+    let answered = answer_approval(
+        &admin.gate,
+        &admin.principals,
+        id,
+        approver,
+        reason,
+        operator,
+        approve,
+    )
+    .await;
+    match answered {
+        Ok(request) => json!({"ok": true, "approval": request}),
+        Err(e) => refused(e),
+    }
+}
+
+/// Approve or deny `id` as `approver`: one of `principals` whom policy
+/// allows (`Action::"approve"`), the operator's account recorded beside.
+/// Every answer is audited, refused ones included; an answer whose record
+/// the log refuses withdraws the request.
+pub async fn answer_approval(
+    gate: &Gate,
+    principals: &[Principal],
+    id: &str,
+    approver: &str,
+    reason: &str,
+    operator: &str,
+    approve: bool,
+) -> Result<crate::approval::ApprovalRequest, String> {
     let approvals = gate.approvals();
-    let Some(request) = approvals.get(id) else {
-        return refused(crate::approval::ApprovalError::Unknown(id.to_string()));
-    };
-    let Some(principal) = admin.principals.iter().find(|p| p.id == approver) else {
-        let known: Vec<&str> = admin.principals.iter().map(|p| p.id.as_str()).collect();
-        return refused(format!(
+    let request = approvals
+        .get(id)
+        .ok_or_else(|| crate::approval::ApprovalError::Unknown(id.to_string()).to_string())?;
+    let Some(principal) = principals.iter().find(|p| p.id == approver) else {
+        let known: Vec<&str> = principals.iter().map(|p| p.id.as_str()).collect();
+        return Err(format!(
             "{approver:?} is not a configured principal; approvers are named from [[principals]]: {}",
             known.join(", ")
         ));
     };
     let cedar = request.cedar_request(principal, reason);
-    let decision = match gate.policies().authorize_json(&cedar) {
-        Ok(d) => d,
-        Err(e) => return refused(format!("policy could not decide: {e}")),
-    };
+    let decision = gate
+        .policies()
+        .authorize_json(&cedar)
+        .map_err(|e| format!("policy could not decide: {e}"))?;
     let by = format!("{approver} (operator {operator})");
     if !decision.allowed {
         let mut rec = records::approval("answer_refused", &request, Some(&by));
         rec["policies"] = json!(decision.policies);
         rec["cedar"] = cedar;
-        let _ = gate.audit_event(&rec).await;
+        gate.audit_event(&rec)
+            .await
+            .map_err(|e| format!("the audit log refused the record: {e}"))?;
         let why = if decision.policies.is_empty() {
             "no policy permits it".to_string()
         } else {
             format!("forbidden by policy {}", decision.policies.join(", "))
         };
-        return refused(format!(
+        return Err(format!(
             "{approver} may not answer approval request {id}: {why}"
         ));
     }
     let now = SystemTime::now();
-    let answered = if approve {
+    let request = if approve {
         approvals.approve(id, approver, reason, now)
     } else {
         approvals.deny(id, approver, reason, now)
-    };
-    let request = match answered {
-        Ok(r) => r,
-        Err(e) => return refused(e),
-    };
+    }
+    .map_err(|e| e.to_string())?;
     let event = if approve { "approved" } else { "denied" };
     let mut rec = records::approval(event, &request, Some(&by));
     rec["policies"] = json!(decision.policies);
@@ -353,12 +379,12 @@ async fn decide_approval(
     if let Err(e) = gate.audit_event(&rec).await {
         // Unrecorded, the answer must not count: the request is withdrawn.
         approvals.forget(id);
-        return refused(format!(
+        return Err(format!(
             "the audit log refused the answer's record, so the request was withdrawn: {e}"
         ));
     }
     tracing::info!(approval = %id, approver, event, "approval request answered");
-    json!({"ok": true, "approval": request})
+    Ok(request)
 }
 
 /// Send one request to the admin socket at `path` and return its answer.

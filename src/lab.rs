@@ -10,7 +10,7 @@ use crate::policy::PolicySource;
 use crate::principal::Principal;
 
 /// The default bundle, as shipped in `policies/default`.
-pub const DEFAULT_POLICIES: [(&str, &str); 4] = [
+pub const DEFAULT_POLICIES: [(&str, &str); 5] = [
     (
         "00-readers.cedar",
         include_str!("../policies/default/00-readers.cedar"),
@@ -26,6 +26,10 @@ pub const DEFAULT_POLICIES: [(&str, &str); 4] = [
     (
         "90-confirm-destructive.cedar",
         include_str!("../policies/default/90-confirm-destructive.cedar"),
+    ),
+    (
+        "95-four-eyes.cedar",
+        include_str!("../policies/default/95-four-eyes.cedar"),
     ),
 ];
 
@@ -122,4 +126,27 @@ pub fn demo_steps() -> Vec<DemoStep> {
         .filter_map(|p| p.lab.as_ref())
         .flat_map(|l| (l.demo)())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The embedded bundle is the shipped directory, file for file.
+    #[test]
+    fn the_embedded_bundle_is_policies_default() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/default");
+        let mut shipped: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                (e.file_name().to_string_lossy().into_owned(), text)
+            })
+            .collect();
+        shipped.sort();
+        let embedded: Vec<(String, String)> = super::DEFAULT_POLICIES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        assert_eq!(embedded, shipped);
+    }
 }

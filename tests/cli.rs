@@ -619,6 +619,22 @@ fn audit_explain_decides_a_recorded_call_again_with_the_set_that_decided_it() {
         "{out}"
     );
 
+    // The demo's approved call is decided again, as approved, with the
+    // set the demo loaded for it.
+    let approved = records
+        .iter()
+        .find(|r| r["kind"] == "decision" && r["confirmation"] == "approval")
+        .unwrap();
+    assert_eq!(approved["decision"], "allow");
+    assert!(approved["approval"].as_str().unwrap().starts_with("apr-"));
+    let again = explain(approved["call"].as_str().unwrap());
+    let out = stdout(&again);
+    assert_eq!(again.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("decided again: allow") && out.contains("the same decision"),
+        "{out}"
+    );
+
     // A kept set that was altered is refused, not used.
     let digest = records
         .iter()

@@ -9,6 +9,133 @@ use serde_json::Value;
 use super::{cli_caller, Runtime};
 use crate::audit::verify_file;
 use crate::gate::{CallRequest, Confirmation, Outcome};
+use crate::policy::{PolicyEngine, PolicySource};
+
+/// The demo's own rule, added to the default bundle for the approval
+/// round trip: deleting a VM on the lab needs an approval, and operators
+/// may give it (the shipped four-eyes rule still holds).
+const APPROVAL_RULES: &str = r#"
+@id("demo-deletes-need-approval")
+@reason("deleting a VM on the lab needs an approval")
+forbid (principal, action == Action::"pve_delete_qemu_vm", resource in Endpoint::"lab")
+unless { context.confirmation == "approval" };
+
+@id("demo-operators-approve-deletes")
+permit (principal in Group::"operators", action == Action::"approve", resource)
+when { resource.tool == "pve_delete_qemu_vm" };
+"#;
+
+/// A call's result: whether it ran, and its text.
+async fn call(rt: &Runtime, who: &str, tool: &str, args: &Value) -> Result<(bool, String), String> {
+    let principal = rt
+        .config
+        .principal(who)
+        .cloned()
+        .ok_or("lab principal missing")?;
+    let req = CallRequest {
+        tool,
+        args: Some(args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    Ok(
+        match rt.gate.call(&cli_caller(principal), req, None).await {
+            Outcome::Done(r) => (!r.is_error, r.text),
+            Outcome::UnknownTool(m) => (false, m),
+            Outcome::NeedsHuman { prompt, .. } => (false, prompt),
+        },
+    )
+}
+
+/// One numbered line per step, and whether it went as expected.
+fn report(n: usize, why: &str, ok: bool, expect_ok: bool, text: &str) -> usize {
+    let verdict = if ok == expect_ok {
+        "as expected"
+    } else {
+        "UNEXPECTED"
+    };
+    outln!("{n}. {why}");
+    outln!(
+        "   {} [{verdict}]: {}",
+        if ok { "allowed" } else { "refused" },
+        first_line(text)
+    );
+    usize::from(ok != expect_ok)
+}
+
+/// `who` approves `id` as `portcullis approvals approve` would.
+async fn approve(rt: &Runtime, id: &str, n: usize, who: &str, expect_ok: bool, why: &str) -> usize {
+    let r = crate::admin::answer_approval(
+        &rt.gate,
+        &rt.config.principals,
+        id,
+        who,
+        "demo",
+        "lab --demo",
+        true,
+    )
+    .await;
+    let text = match &r {
+        Ok(a) => format!(
+            "{who} approved {id} ({} of {})",
+            a.approvals.len(),
+            a.required
+        ),
+        Err(e) => e.clone(),
+    };
+    report(n, why, r.is_ok(), expect_ok, &text)
+}
+
+/// carol asks to delete a VM, which the demo rule parks for approval;
+/// she may not approve her own request, bob may; her call then runs once.
+async fn approval_round_trip(rt: &Runtime, done: usize) -> Result<usize, String> {
+    let mut sources = crate::lab::default_policies();
+    sources.push(PolicySource {
+        name: "demo/approvals.cedar".into(),
+        text: APPROVAL_RULES.into(),
+    });
+    let engine =
+        PolicyEngine::from_sources(&sources, rt.gate.catalog()).map_err(|e| e.to_string())?;
+    rt.gate.replace_policies(engine);
+    rt.gate.record_policy_loaded("demo").await?;
+    outln!("\nApprovals (the demo adds a rule: deleting a VM on the lab needs an approval; operators may give it):");
+    let mut args = serde_json::json!({"node": "pve1", "vmid": 100, "confirm": true});
+    let (ok, text) = call(rt, "carol", "pve_delete_qemu_vm", &args).await?;
+    let mut failures = report(
+        done + 1,
+        "carol deletes VM 100 (stopped above): parked as an approval request",
+        ok,
+        false,
+        &text,
+    );
+    let id = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.starts_with("apr-"))
+        .unwrap_or_default()
+        .to_string();
+    failures += approve(
+        rt,
+        &id,
+        done + 2,
+        "carol",
+        false,
+        "carol approves her own request: four eyes",
+    )
+    .await;
+    failures += approve(rt, &id, done + 3, "bob", true, "bob approves it").await;
+    args["approval_id"] = Value::from(id.as_str());
+    let (ok, text) = call(rt, "carol", "pve_delete_qemu_vm", &args).await?;
+    failures += report(
+        done + 4,
+        "carol calls again with approval_id: it runs",
+        ok,
+        true,
+        &text,
+    );
+    let (ok, text) = call(rt, "carol", "pve_delete_qemu_vm", &args).await?;
+    failures += report(done + 5, "and once only", ok, false, &text);
+    Ok(failures)
+}
 
 fn first_line(text: &str) -> String {
     // Results are pretty JSON: show them compact, on one line.
@@ -71,6 +198,7 @@ pub async fn run(rt: &Runtime) -> Result<ExitCode, String> {
             first_line(&text)
         );
     }
+    failures += approval_round_trip(rt, steps.len()).await?;
     let path = &rt.config.audit_log;
     match verify_file(path) {
         Ok(r) => outln!(

@@ -548,6 +548,7 @@ async fn dry_run(
         Err(Rejection::InvalidArguments(e)) => return Err(format!("invalid arguments: {e}")),
         Err(Rejection::Invalid(m)) => return Err(format!("invalid arguments: {m}")),
         Err(Rejection::Unresolved(m)) => return Err(format!("the target could not be found: {m}")),
+        Err(Rejection::Approval(m)) => return Err(m),
     };
     let engine = rt.gate.policies();
     let decision = if p.decision.allowed {

@@ -242,7 +242,9 @@ fn run_file(path: &Path, override_dir: Option<&Path>) -> Result<(usize, usize), 
         let (got, detail) = match prepared {
             Ok(p) if p.decision.allowed => ("allow", p.decision.policies.join(", ")),
             Ok(p) => ("deny", p.decision.policies.join(", ")),
-            Err(Rejection::Invalid(m) | Rejection::Unresolved(m)) => ("invalid", m),
+            Err(Rejection::Invalid(m) | Rejection::Unresolved(m) | Rejection::Approval(m)) => {
+                ("invalid", m)
+            }
             Err(Rejection::InvalidArguments(e)) => ("invalid", e.to_string()),
             Err(Rejection::UnknownTool) => ("invalid", format!("unknown tool {}", case.tool)),
         };

@@ -229,6 +229,7 @@ fn rejection_text(r: &Rejection) -> String {
         Rejection::InvalidArguments(e) => format!("invalid sample arguments: {e}"),
         Rejection::Invalid(m) => format!("invalid sample arguments: {m}"),
         Rejection::Unresolved(m) => format!("the target cannot be placed offline: {m}"),
+        Rejection::Approval(m) => m.clone(),
     }
 }
 

@@ -647,7 +647,7 @@ impl Gate {
             ) {
                 Ok(_) => req.confirmation = Confirmation::Approval,
                 Err(e) => {
-                    let rejection = Rejection::Invalid(e.to_string());
+                    let rejection = Rejection::Approval(e.to_string());
                     return self.reject(caller, &ids, &req, rejection, started).await;
                 }
             }
@@ -718,9 +718,10 @@ impl Gate {
         }
         match rejection {
             Rejection::UnknownTool => Outcome::UnknownTool(message),
-            Rejection::InvalidArguments(_) | Rejection::Invalid(_) | Rejection::Unresolved(_) => {
-                Outcome::Done(ToolResult::error(message))
-            }
+            Rejection::InvalidArguments(_)
+            | Rejection::Invalid(_)
+            | Rejection::Unresolved(_)
+            | Rejection::Approval(_) => Outcome::Done(ToolResult::error(message)),
         }
     }
 

@@ -88,6 +88,9 @@ pub enum Rejection {
     /// The backend could not say where the target is (no such VM, or the
     /// backend is unreachable).
     Unresolved(String),
+    /// The `approval_id` given cannot be spent on this call (pending,
+    /// denied, expired, used, or another call's).
+    Approval(String),
 }
 
 /// The `decision` of a decision record, and the status counted for a call
@@ -187,6 +190,7 @@ impl Rejection {
             Rejection::UnknownTool => DecisionKind::UnknownTool,
             Rejection::InvalidArguments(_) | Rejection::Invalid(_) => DecisionKind::Invalid,
             Rejection::Unresolved(_) => DecisionKind::Unresolved,
+            Rejection::Approval(_) => DecisionKind::ApprovalRequired,
         }
     }
 }
@@ -410,6 +414,7 @@ pub fn rejection_message(r: &Rejection, tool: &str) -> String {
         Rejection::Unresolved(m) => {
             format!("{tool} was not run: its target could not be found: {m}")
         }
+        Rejection::Approval(m) => format!("{tool} was not run: {m}"),
     }
 }
 
