@@ -111,6 +111,7 @@ pub fn serve(path: &Path, gate: Arc<Gate>, principals: Vec<Principal>) -> Result
     let owner = std::fs::metadata("/proc/self")
         .map_err(|e| format!("admin socket: cannot tell this process's account: {e}"))?
         .uid();
+    gate.approvals().set_answerable();
     let admin = Arc::new(Admin { gate, principals });
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tracing::info!(socket = %path.display(), "admin socket listening");
@@ -365,24 +366,25 @@ pub async fn answer_approval(
             "{approver} may not answer approval request {id}: {why}"
         ));
     }
+    // Recorded first, then applied: an answer the log refused never counts.
     let now = SystemTime::now();
+    approvals
+        .can_answer(id, approver, reason, approve, now)
+        .map_err(|e| e.to_string())?;
+    let event = if approve { "approved" } else { "denied" };
+    let mut rec = records::approval(event, &request, Some(&by));
+    rec["answer_reason"] = json!(reason.trim());
+    rec["policies"] = json!(decision.policies);
+    rec["cedar"] = cedar;
+    gate.audit_event(&rec).await.map_err(|e| {
+        format!("the audit log refused the answer's record, so it was not counted: {e}")
+    })?;
     let request = if approve {
         approvals.approve(id, approver, reason, now)
     } else {
         approvals.deny(id, approver, reason, now)
     }
     .map_err(|e| e.to_string())?;
-    let event = if approve { "approved" } else { "denied" };
-    let mut rec = records::approval(event, &request, Some(&by));
-    rec["policies"] = json!(decision.policies);
-    rec["cedar"] = cedar;
-    if let Err(e) = gate.audit_event(&rec).await {
-        // Unrecorded, the answer must not count: the request is withdrawn.
-        approvals.forget(id);
-        return Err(format!(
-            "the audit log refused the answer's record, so the request was withdrawn: {e}"
-        ));
-    }
     tracing::info!(approval = %id, approver, event, "approval request answered");
     Ok(request)
 }

@@ -84,7 +84,7 @@ pub enum GrantError {
 
 /// No control characters, and none of the invisible ones that reorder or
 /// hide text (bidirectional overrides, zero-width characters).
-fn plain(s: &str) -> bool {
+pub(crate) fn plain(s: &str) -> bool {
     !s.chars().any(|c| {
         c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
     })

@@ -257,3 +257,73 @@ async fn two_approvers_a_denial_and_an_expiry() {
     assert_eq!(expired.len(), 1, "{expired:#?}");
     assert_eq!(expired[0]["approval"], expiring.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_call_is_decided_again_and_kept_until_it_runs() {
+    let lab = lab(1, Duration::from_secs(600));
+    let (gate, log, socket) = (&lab.gate, &lab.log, &lab.socket);
+    let id = approval_id(&text(&stop(gate, "alice", 100, None).await));
+    // The same call again, unanswered: the same request, not a new one.
+    let again = approval_id(&text(&stop(gate, "alice", 100, None).await));
+    assert_eq!(again, id);
+    let requested = records(log)
+        .into_iter()
+        .filter(|r| r["kind"] == "approval" && r["event"] == "requested")
+        .count();
+    assert_eq!(requested, 1);
+    assert!(cli(socket, &["approve", &id, "--as", "carol"])
+        .await
+        .status
+        .success());
+
+    // Policy changes meanwhile: the approved call is decided again, refused,
+    // and the approval is not spent.
+    let strict = POLICIES
+        .iter()
+        .map(|t| t.to_string())
+        .chain([
+            "forbid (principal, action == Action::\"pve_stop_qemu_vm\", resource);".to_string(),
+        ])
+        .enumerate()
+        .map(|(i, text)| portcullis::policy::PolicySource {
+            name: format!("p{i}.cedar"),
+            text,
+        })
+        .collect::<Vec<_>>();
+    let lenient = strict[..POLICIES.len()].to_vec();
+    let catalog = gate.catalog();
+    gate.replace_policies(
+        portcullis::policy::PolicyEngine::from_sources(&strict, catalog).unwrap(),
+    );
+    stop(gate, "alice", 100, Some(&id)).await;
+    assert_eq!(last(log, "decision")["decision"], "deny");
+    gate.replace_policies(
+        portcullis::policy::PolicyEngine::from_sources(&lenient, catalog).unwrap(),
+    );
+    stop(gate, "alice", 100, Some(&id)).await;
+    let d = last(log, "decision");
+    assert_eq!(
+        (d["decision"].as_str(), d["approval"].as_str()),
+        (Some("allow"), Some(id.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn without_an_admin_socket_nothing_is_parked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let gate = GateBuilder::new()
+        .policies(&POLICIES)
+        .endpoints(&[placeholder(BackendKind::Pve, "pve")])
+        .audit(&log)
+        .build();
+    let told = text(&stop(&gate, "alice", 100, None).await);
+    assert!(
+        told.contains("no admin socket") && !told.contains("apr-"),
+        "{told}"
+    );
+    assert!(gate
+        .approvals()
+        .open_requests(std::time::SystemTime::now())
+        .is_empty());
+}

@@ -6,4 +6,7 @@ mod pending;
 mod requests;
 
 pub use pending::{CallKey, Pending};
-pub use requests::{Answer, ApprovalError, ApprovalRequest, Approvals, Parked, State, DEFAULT_TTL};
+pub use requests::{
+    Answer, ApprovalError, ApprovalKey, ApprovalRequest, Approvals, Opened, Parked, State,
+    DEFAULT_TTL,
+};

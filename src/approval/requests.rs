@@ -1,14 +1,18 @@
 //! Approval requests: calls parked until enough approvers say yes.
 //!
-//! A request is bound to the exact call — principal, tool, arguments (by a
-//! fingerprint of their canonical form), target — and is spent once: the
-//! requester calls again with the same arguments and `approval_id`, and the
-//! call is decided again then (with `context.confirmation == "approval"`,
-//! under the policy set in force at that moment) before it runs. Whether
-//! an approver may approve is Cedar's answer (`Action::"approve"`), asked
-//! by the caller of [`Approvals::approve`].
+//! A request is bound to the exact call — principal, tool, validated
+//! arguments (by a fingerprint of their canonical form), endpoint and every
+//! resolved resource — and is spent once: the requester calls again with
+//! the same arguments and `approval_id`, the call is decided again (with
+//! `context.confirmation == "approval"`, under the policy set in force at
+//! that moment), and the approval is spent only if it then runs. A request
+//! is approvable only once its record is durable ([`Approvals::prepare`],
+//! then [`Approvals::insert`]). Whether an approver may answer is Cedar's
+//! answer (`Action::"approve"`), asked by the caller of
+//! [`Approvals::approve`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -22,10 +26,16 @@ use crate::principal::Principal;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 /// Requests open at once, at most; beyond that new ones are refused.
 const MAX_OPEN: usize = 256;
+/// Requests one principal may have open at once.
+const MAX_OPEN_PER_REQUESTER: usize = 16;
+/// Ended requests kept (to answer "denied by …", "used already"), at most.
+const MAX_ENDED: usize = 1024;
+/// How long ended requests are kept.
+const KEEP_ENDED: Duration = Duration::from_secs(86_400);
 /// The longest reason kept, in bytes.
 pub const MAX_REASON: usize = 500;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Pending,
@@ -36,12 +46,52 @@ pub enum State {
     Executed,
 }
 
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Approved => "approved",
+            State::Denied => "denied",
+            State::Expired => "expired",
+            State::Executed => "executed",
+        }
+    }
+
+    /// Still waiting for answers or for its call.
+    fn open(self) -> bool {
+        matches!(self, State::Pending | State::Approved)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
     pub by: String,
     pub reason: String,
     #[serde(with = "crate::break_glass::rfc3339")]
     pub at: SystemTime,
+}
+
+/// What binds an approval to a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalKey {
+    pub tool: String,
+    /// The validated arguments, `approval_id` aside.
+    pub args: Value,
+    pub endpoint: String,
+    /// Every resolved resource (`Vm::"pve/100"`, its node, its endpoint …,
+    /// and each guest of a bulk call).
+    pub targets: Vec<String>,
+}
+
+impl ApprovalKey {
+    fn fingerprint(&self) -> String {
+        let call = fingerprint(CallKey {
+            tool: &self.tool,
+            args: Some(&self.args),
+        });
+        let place = format!("{}\n{}\n{}", call, self.endpoint, self.targets.join("\n"));
+        crate::util::sha256_hex(place.as_bytes())
+    }
 }
 
 /// What is asked, and what approvers have said.
@@ -56,6 +106,8 @@ pub struct ApprovalRequest {
     pub endpoint: String,
     /// The resolved target (`Vm::"pve/100"`).
     pub target: String,
+    /// Everything the call touches, as resolved when it was parked.
+    pub targets: Vec<String>,
     /// The arguments exactly as they will be sent (secrets withheld).
     pub args: Value,
     pub justification: String,
@@ -74,20 +126,29 @@ pub struct ApprovalRequest {
     pub expires: SystemTime,
 }
 
+impl ApprovalRequest {
+    fn expired_by(&self, now: SystemTime) -> bool {
+        self.state.open() && self.expires <= now
+    }
+}
+
 /// The call an approval request is for, as the gate saw it.
 pub struct Parked<'a> {
     pub requester: &'a Principal,
-    pub tool: &'a str,
     pub tier: &'static str,
     pub destructive: bool,
-    pub endpoint: &'a str,
-    pub target: String,
-    /// The arguments as given, `approval_id` excluded.
-    pub args: &'a Value,
-    /// The same arguments with secrets withheld, for approvers to read.
+    pub key: ApprovalKey,
+    /// The arguments with secrets withheld, for approvers to read.
     pub shown_args: Value,
     pub justification: &'a str,
     pub policy_set: &'a str,
+}
+
+/// A request for a parked call: a new one (to record, then insert), or
+/// the one already open for that very call.
+pub enum Opened {
+    New(ApprovalRequest),
+    Existing(ApprovalRequest),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -100,7 +161,7 @@ pub enum ApprovalError {
     Expired(String),
     #[error("{0} has approved request {1} already: each approver counts once")]
     AlreadyApproved(String, String),
-    #[error("approval request {0} is for another call: the principal, tool and arguments must be exactly those approved")]
+    #[error("approval request {0} is for another call: the principal, tool, arguments and target must be exactly those approved")]
     OtherCall(String),
     #[error("approval request {id} is still pending: {have} of {need} approvals; call again once approved")]
     StillPending {
@@ -118,6 +179,10 @@ pub enum ApprovalError {
     Used(String),
     #[error("{MAX_OPEN} approval requests are open already; ask approvers to answer some first")]
     TooMany,
+    #[error(
+        "{0} has {MAX_OPEN_PER_REQUESTER} approval requests open already; wait for answers first"
+    )]
+    TooManyFor(String),
     #[error("an answer needs a reason of at most {MAX_REASON} bytes, one line of plain text")]
     BadReason,
 }
@@ -162,14 +227,15 @@ impl ApprovalRequest {
 
 impl ApprovalRequest {
     /// What policies see as `context` when someone answers this request:
-    /// the approver's deliberate act (so "destructive" and "unconfirmed"
-    /// rules written for every action do not catch it), on the parked
-    /// call's endpoint, with the approver's reason as justification.
+    /// a neutral act (unconfirmed, not destructive, so no rule written to
+    /// let confirmed or approved *calls* through lets anyone approve), on
+    /// the parked call's endpoint, with the approver's reason as
+    /// justification.
     fn approve_context(&self, reason: &str) -> crate::policy::PolicyContext {
         crate::policy::PolicyContext {
             args: serde_json::Map::new(),
-            confirmed: true,
-            confirmation: "approval",
+            confirmed: false,
+            confirmation: "none",
             transport: "cli",
             authentication: "local",
             client: "portcullis-approvals".into(),
@@ -182,21 +248,13 @@ impl ApprovalRequest {
     }
 }
 
-fn state_name(s: &State) -> &'static str {
-    match s {
-        State::Pending => "pending",
-        State::Approved => "approved",
-        State::Denied => "denied",
-        State::Expired => "expired",
-        State::Executed => "executed",
-    }
-}
-
 /// The open (and recently ended) approval requests.
 pub struct Approvals {
     requests: Mutex<HashMap<String, ApprovalRequest>>,
     ttl: Duration,
     required: usize,
+    /// Someone can answer (an admin socket is being served).
+    answerable: AtomicBool,
 }
 
 impl Approvals {
@@ -206,71 +264,102 @@ impl Approvals {
             requests: Mutex::new(HashMap::new()),
             ttl,
             required: required.max(1),
+            answerable: AtomicBool::new(false),
         }
+    }
+
+    /// Approvers can answer from now on; until then calls are not parked.
+    pub fn set_answerable(&self) {
+        self.answerable.store(true, Ordering::Relaxed);
+    }
+
+    pub fn answerable(&self) -> bool {
+        self.answerable.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ApprovalRequest>> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Mark what has expired by `now` (returned, to be audited) and drop
-    /// ended requests older than a day.
+    /// Mark what has expired by `now` (returned, to be audited: the only
+    /// place a request becomes expired) and drop ended requests past
+    /// keeping.
     pub fn sweep(&self, now: SystemTime) -> Vec<ApprovalRequest> {
         let mut all = self.lock();
         let mut expired = Vec::new();
         for r in all.values_mut() {
-            if matches!(r.state, State::Pending | State::Approved) && r.expires <= now {
+            if r.expired_by(now) {
                 r.state = State::Expired;
                 expired.push(r.clone());
             }
         }
-        let day = Duration::from_secs(86_400);
-        all.retain(|_, r| {
-            matches!(r.state, State::Pending | State::Approved) || r.expires + day > now
-        });
+        all.retain(|_, r| r.state.open() || r.expires + KEEP_ENDED > now);
+        let mut ended: Vec<(SystemTime, String)> = all
+            .values()
+            .filter(|r| !r.state.open())
+            .map(|r| (r.expires, r.id.clone()))
+            .collect();
+        if ended.len() > MAX_ENDED {
+            ended.sort();
+            for (_, id) in &ended[..ended.len() - MAX_ENDED] {
+                all.remove(id);
+            }
+        }
         expired
     }
 
-    /// Park a call; its request.
-    pub fn open(&self, call: Parked, now: SystemTime) -> Result<ApprovalRequest, ApprovalError> {
-        let mut all = self.lock();
-        let open = all
+    /// The request for a parked call: the one already open for this very
+    /// call by this principal, or a new one, not yet approvable — write its
+    /// record, then [`Approvals::insert`] it.
+    pub fn prepare(&self, call: Parked, now: SystemTime) -> Result<Opened, ApprovalError> {
+        let fingerprint = call.key.fingerprint();
+        let all = self.lock();
+        let open: Vec<&ApprovalRequest> = all
             .values()
-            .filter(|r| matches!(r.state, State::Pending | State::Approved) && r.expires > now)
-            .count();
-        if open >= MAX_OPEN {
+            .filter(|r| r.state.open() && r.expires > now)
+            .collect();
+        if let Some(r) = open
+            .iter()
+            .find(|r| r.requester == call.requester.id && r.fingerprint == fingerprint)
+        {
+            return Ok(Opened::Existing((*r).clone()));
+        }
+        if open.len() >= MAX_OPEN {
             return Err(ApprovalError::TooMany);
         }
-        let request = ApprovalRequest {
+        let mine = open
+            .iter()
+            .filter(|r| r.requester == call.requester.id)
+            .count();
+        if mine >= MAX_OPEN_PER_REQUESTER {
+            return Err(ApprovalError::TooManyFor(call.requester.id.clone()));
+        }
+        Ok(Opened::New(ApprovalRequest {
             id: format!("apr-{}", crate::util::random_hex(8)),
             requester: call.requester.id.clone(),
             requester_groups: call.requester.groups.clone(),
-            tool: call.tool.to_string(),
+            tool: call.key.tool.clone(),
             tier: call.tier,
             destructive: call.destructive,
-            endpoint: call.endpoint.to_string(),
-            target: call.target,
+            endpoint: call.key.endpoint.clone(),
+            target: call.key.targets.first().cloned().unwrap_or_default(),
+            targets: call.key.targets,
             args: call.shown_args,
             justification: call.justification.to_string(),
             policy_set: call.policy_set.to_string(),
-            fingerprint: fingerprint(CallKey {
-                tool: call.tool,
-                args: Some(call.args),
-            }),
+            fingerprint,
             required: self.required,
             approvals: Vec::new(),
             denial: None,
             state: State::Pending,
             created: now,
             expires: now + self.ttl,
-        };
-        all.insert(request.id.clone(), request.clone());
-        Ok(request)
+        }))
     }
 
-    /// Remove a request (one whose record the audit log refused).
-    pub fn forget(&self, id: &str) {
-        self.lock().remove(id);
+    /// Make a prepared (and recorded) request approvable.
+    pub fn insert(&self, request: ApprovalRequest) {
+        self.lock().insert(request.id.clone(), request);
     }
 
     pub fn get(&self, id: &str) -> Option<ApprovalRequest> {
@@ -282,28 +371,54 @@ impl Approvals {
         let mut out: Vec<ApprovalRequest> = self
             .lock()
             .values()
-            .filter(|r| matches!(r.state, State::Pending | State::Approved) && r.expires > now)
+            .filter(|r| r.state.open() && !r.expired_by(now))
             .cloned()
             .collect();
         out.sort_by_key(|r| r.created);
         out
     }
 
-    fn pending<'a>(
-        all: &'a mut HashMap<String, ApprovalRequest>,
+    /// Could `by` answer `id` now? (What [`Approvals::approve`] and
+    /// [`Approvals::deny`] check, without changing anything: the answer is
+    /// recorded first, then applied.)
+    pub fn can_answer(
+        &self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        approve: bool,
+        now: SystemTime,
+    ) -> Result<(), ApprovalError> {
+        let answer = Self::answer(by, reason, now)?;
+        if !approve && answer.reason.is_empty() {
+            return Err(ApprovalError::BadReason);
+        }
+        let all = self.lock();
+        let r = Self::pending_in(&all, id, now)?;
+        if r.approvals.iter().any(|a| a.by == by) {
+            return Err(ApprovalError::AlreadyApproved(
+                by.to_string(),
+                id.to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn pending_in<'a>(
+        all: &'a HashMap<String, ApprovalRequest>,
         id: &str,
         now: SystemTime,
-    ) -> Result<&'a mut ApprovalRequest, ApprovalError> {
+    ) -> Result<&'a ApprovalRequest, ApprovalError> {
         let r = all
-            .get_mut(id)
+            .get(id)
             .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
-        if r.state == State::Pending && r.expires <= now {
-            r.state = State::Expired;
+        if r.expired_by(now) {
+            return Err(ApprovalError::Expired(id.to_string()));
         }
         if r.state != State::Pending {
             return Err(ApprovalError::NotPending {
                 id: id.to_string(),
-                state: state_name(&r.state),
+                state: r.state.as_str(),
             });
         }
         Ok(r)
@@ -311,7 +426,7 @@ impl Approvals {
 
     fn answer(by: &str, reason: &str, now: SystemTime) -> Result<Answer, ApprovalError> {
         let reason = reason.trim();
-        if reason.len() > MAX_REASON || reason.chars().any(char::is_control) {
+        if reason.len() > MAX_REASON || !crate::break_glass::plain(reason) {
             return Err(ApprovalError::BadReason);
         }
         Ok(Answer {
@@ -370,31 +485,34 @@ impl Approvals {
     ) -> Result<ApprovalRequest, ApprovalError> {
         let answer = Self::answer(by, reason, now)?;
         let mut all = self.lock();
-        let r = Self::pending(&mut all, id, now)?;
+        Self::pending_in(&all, id, now)?;
+        let r = all
+            .get_mut(id)
+            .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
         apply(r, answer)?;
         Ok(r.clone())
     }
 
-    /// Spend an approved request on this call: the same principal, tool
-    /// and arguments, before it expires, once.
+    /// Spend an approved request on this call: the same principal and key
+    /// (tool, arguments, endpoint, targets), before it expires, once.
     pub fn redeem(
         &self,
         id: &str,
         principal: &str,
-        call: CallKey,
+        key: &ApprovalKey,
         now: SystemTime,
     ) -> Result<ApprovalRequest, ApprovalError> {
         let mut all = self.lock();
         let r = all
             .get_mut(id)
             .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
-        if r.requester != principal || r.fingerprint != fingerprint(call) {
+        if r.requester != principal || r.fingerprint != key.fingerprint() {
             return Err(ApprovalError::OtherCall(id.to_string()));
         }
-        if matches!(r.state, State::Pending | State::Approved) && r.expires <= now {
-            r.state = State::Expired;
+        if r.expired_by(now) {
+            return Err(ApprovalError::Expired(id.to_string()));
         }
-        match &r.state {
+        match r.state {
             State::Approved => {
                 r.state = State::Executed;
                 Ok(r.clone())
@@ -418,6 +536,16 @@ impl Approvals {
             }
             State::Expired => Err(ApprovalError::Expired(id.to_string())),
             State::Executed => Err(ApprovalError::Used(id.to_string())),
+        }
+    }
+
+    /// Give back a redeemed request whose call did not run (denied when
+    /// decided again, or rate-limited): it stays approved.
+    pub fn release(&self, id: &str) {
+        if let Some(r) = self.lock().get_mut(id) {
+            if r.state == State::Executed {
+                r.state = State::Approved;
+            }
         }
     }
 }

@@ -98,6 +98,8 @@ async fn approval_round_trip(rt: &Runtime, done: usize) -> Result<usize, String>
         PolicyEngine::from_sources(&sources, rt.gate.catalog()).map_err(|e| e.to_string())?;
     rt.gate.replace_policies(engine);
     rt.gate.record_policy_loaded("demo").await?;
+    // The demo answers in process, as `portcullis approvals` would.
+    rt.gate.approvals().set_answerable();
     outln!("\nApprovals (the demo adds a rule: deleting a VM on the lab needs an approval; operators may give it):");
     let mut args = serde_json::json!({"node": "pve1", "vmid": 100, "confirm": true});
     let (ok, text) = call(rt, "carol", "pve_delete_qemu_vm", &args).await?;

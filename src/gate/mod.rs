@@ -632,30 +632,28 @@ impl Gate {
             confirms: req.confirms.as_deref(),
             approval: approval_id.as_deref(),
         };
-        // Approved: spent now (once), then decided again as approved.
-        if let Some(id) = &approval_id {
-            let bare = without_approval_id(req.args);
-            let call = crate::approval::CallKey {
-                tool: req.tool,
-                args: Some(&bare),
-            };
-            match self.approvals.redeem(
-                id,
-                &caller.principal.id,
-                call,
-                std::time::SystemTime::now(),
-            ) {
-                Ok(_) => req.confirmation = Confirmation::Approval,
-                Err(e) => {
-                    let rejection = Rejection::Approval(e.to_string());
-                    return self.reject(caller, &ids, &req, rejection, started).await;
-                }
-            }
+        // With an approval id the call is decided as approved; the
+        // approval must then be this very call's (its validated arguments
+        // and resolved target), and is spent only if the call runs.
+        if approval_id.is_some() {
+            req.confirmation = Confirmation::Approval;
         }
         let prepared = match self.prepare_live(caller, &req).await {
             Ok(p) => p,
             Err(rejection) => return self.reject(caller, &ids, &req, rejection, started).await,
         };
+        if let Some(id) = &approval_id {
+            let redeemed = self.approvals.redeem(
+                id,
+                &caller.principal.id,
+                &approval_key(&prepared),
+                std::time::SystemTime::now(),
+            );
+            if let Err(e) = redeemed {
+                let rejection = Rejection::Approval(e.to_string());
+                return self.reject(caller, &ids, &req, rejection, started).await;
+            }
+        }
         let p = &prepared;
         tracing::debug!(
             call = %call_id,
@@ -682,6 +680,10 @@ impl Gate {
         if verdict == Verdict::Allow {
             self.execute(caller, &ids, p, progress, started).await
         } else {
+            // Not run (denied now, or rate-limited): still approved.
+            if let Some(id) = &approval_id {
+                self.approvals.release(id);
+            }
             self.refuse(caller, &ids, p, &verdict, started).await
         }
     }
@@ -835,35 +837,33 @@ impl Gate {
     /// Open an approval request for a call only approvers can allow, and
     /// audit it; what the agent is told.
     async fn park(&self, caller: &Caller, p: &Prepared<'_>, message: &str) -> String {
-        let raw = Value::Object(p.args.as_map().clone());
+        if !self.approvals.answerable() {
+            return format!(
+                "{message} This server has no admin socket (admin_socket in [server]), so no approver \
+                 could answer a request: it was not parked. Ask an operator to configure one."
+            );
+        }
         let parked = crate::approval::Parked {
             requester: &caller.principal,
-            tool: p.tool.name,
             tier: p.tool.tier.as_str(),
             destructive: p.context.destructive,
-            endpoint: &p.endpoint.name,
-            target: p
-                .resources
-                .first()
-                .map(EntitySpec::display)
-                .unwrap_or_default(),
-            args: &without_approval_id(Some(&raw)),
+            key: approval_key(p),
             shown_args: records::shown_args(p),
             justification: &p.context.justification,
             policy_set: &p.policy_set,
         };
-        let request = match self.approvals.open(parked, std::time::SystemTime::now()) {
-            Ok(r) => r,
+        let request = match self.approvals.prepare(parked, std::time::SystemTime::now()) {
+            Ok(crate::approval::Opened::Existing(r)) => r,
+            Ok(crate::approval::Opened::New(r)) => {
+                // Approvable only once its record is durable.
+                if let Err(e) = self.write(&records::approval("requested", &r, None)).await {
+                    return records::audit_failure(&e);
+                }
+                self.approvals.insert(r.clone());
+                r
+            }
             Err(e) => return format!("{message} It could not be parked: {e}"),
         };
-        if let Err(e) = self
-            .write(&records::approval("requested", &request, None))
-            .await
-        {
-            // Unrecorded, it must not be approvable.
-            self.approvals.forget(&request.id);
-            return records::audit_failure(&e);
-        }
         tracing::info!(approval = %request.id, tool = p.tool.name, principal = %caller.principal.id, "call parked for approval");
         format!(
             "{message} Approval request {id} is open (needs {n} approval{s}, expires {until}). \
@@ -889,13 +889,19 @@ impl Gate {
     }
 }
 
-/// The arguments as the approved call had them: `approval_id` aside.
-fn without_approval_id(args: Option<&Value>) -> Value {
-    let mut bare = args.cloned().unwrap_or_else(|| Value::Object(Map::new()));
-    if let Some(m) = bare.as_object_mut() {
-        m.remove(control::APPROVAL_ID);
+/// What binds an approval to a call: the tool, its validated arguments
+/// (`approval_id` aside), the endpoint and every resolved resource.
+fn approval_key(p: &Prepared) -> crate::approval::ApprovalKey {
+    let mut args = p.args.as_map().clone();
+    args.remove(control::APPROVAL_ID);
+    let mut targets: Vec<String> = p.resources.iter().map(EntitySpec::display).collect();
+    targets.extend(p.guests.iter().map(|g| g.resource.clone()));
+    crate::approval::ApprovalKey {
+        tool: p.tool.name.to_string(),
+        args: Value::Object(args),
+        endpoint: p.endpoint.name.clone(),
+        targets,
     }
-    bare
 }
 
 #[cfg(test)]

@@ -98,23 +98,27 @@ fn the_shipped_four_eyes_rule_decides_who_may_approve() {
     let approvals = Approvals::new(std::time::Duration::from_secs(60), 1);
     let request_by = |who: &Principal| {
         let args = json!({"node": "pve1", "vmid": 100});
-        approvals
-            .open(
-                Parked {
-                    requester: who,
-                    tool: "pve_delete_qemu_vm",
-                    tier: "change",
-                    destructive: true,
-                    endpoint: "prod",
-                    target: "Vm::\"prod/100\"".into(),
-                    args: &args,
-                    shown_args: args.clone(),
-                    justification: "CHG-1",
-                    policy_set: "x",
-                },
-                std::time::SystemTime::now(),
-            )
+        let parked = Parked {
+            requester: who,
+            tier: "change",
+            destructive: true,
+            key: crate::approval::ApprovalKey {
+                tool: "pve_delete_qemu_vm".into(),
+                args: args.clone(),
+                endpoint: "prod".into(),
+                targets: vec!["Vm::\"prod/100\"".into()],
+            },
+            shown_args: args,
+            justification: "CHG-1",
+            policy_set: "x",
+        };
+        match approvals
+            .prepare(parked, std::time::SystemTime::now())
             .unwrap()
+        {
+            crate::approval::Opened::New(r) => r,
+            crate::approval::Opened::Existing(_) => panic!("a new request"),
+        }
     };
     let carol = Principal::new("carol", ["admins"]);
     let dave = Principal::new("dave", ["admins"]);
