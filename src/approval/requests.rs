@@ -71,8 +71,9 @@ pub struct Answer {
     pub at: SystemTime,
 }
 
-/// What binds an approval to a call.
-#[derive(Debug, Clone, PartialEq)]
+/// What binds an approval to a call. Its arguments include secrets (they
+/// are only hashed), so it is neither printed nor logged: no `Debug`.
+#[derive(Clone, PartialEq)]
 pub struct ApprovalKey {
     pub tool: String,
     /// The validated arguments, `approval_id` aside.

@@ -48,6 +48,24 @@ fn gate_with(policies: &[String]) -> Result<Gate, crate::policy::PolicyError> {
     ))
 }
 
+/// Prepare an unconfirmed call of `tool` with `args`, as `caller`.
+fn prepare<'g>(
+    gate: &'g Gate,
+    caller: &Caller,
+    tool: &str,
+    args: &Value,
+) -> Result<Prepared<'g>, Rejection> {
+    gate.prepare(
+        caller,
+        &CallRequest {
+            tool,
+            args: Some(args),
+            confirmation: Confirmation::None,
+            confirms: None,
+        },
+    )
+}
+
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
 const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
 const TOOLS: [&str; 6] = [
@@ -618,17 +636,7 @@ fn resources_chain_up_to_the_endpoint() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
     let caller = Caller::stdio(Principal::new("u", ["g"]));
     let args = json!({"node": "pve1", "vmid": 100, "endpoint": "e1"});
-    let p = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_stop_qemu_vm",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let p = prepare(&gate, &caller, "pve_stop_qemu_vm", &args).unwrap();
     let chain: Vec<String> = p.resources.iter().map(|r| r.display()).collect();
     assert_eq!(
         chain,
@@ -637,17 +645,7 @@ fn resources_chain_up_to_the_endpoint() {
     assert_eq!(p.tool.target, "Vm");
     // An endpoint that is not configured is refused before authorization.
     let args = json!({"node": "pve1", "endpoint": "elsewhere"});
-    let err = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_get_node_status",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .err();
+    let err = prepare(&gate, &caller, "pve_get_node_status", &args).err();
     assert!(
         matches!(err, Some(Rejection::Invalid(m)) if m.contains("not a configured pve endpoint"))
     );
@@ -691,16 +689,7 @@ fn every_tools_request_conforms_to_the_schema() {
             crate::catalog::BackendKind::Pve => {}
         }
         let args = Value::Object(args);
-        let p = gate
-            .prepare(
-                &caller,
-                &CallRequest {
-                    tool: tool.name,
-                    args: Some(&args),
-                    confirmation: Confirmation::None,
-                    confirms: None,
-                },
-            )
+        let p = prepare(&gate, &caller, tool.name, &args)
             .unwrap_or_else(|e| panic!("{}: {e:?}", tool.name));
         assert!(p.decision.allowed, "{}: {:?}", tool.name, p.decision);
         let input = AuthzInput {
@@ -864,17 +853,13 @@ fn a_context_of_the_wrong_type_is_refused_in_checked_builds() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
     let principal = Principal::new("u", ["g0"]);
     let args = json!({"node": "pve1", "vmid": 100});
-    let p = gate
-        .prepare(
-            &Caller::stdio(principal.clone()),
-            &CallRequest {
-                tool: "pve_start_qemu_vm",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let p = prepare(
+        &gate,
+        &Caller::stdio(principal.clone()),
+        "pve_start_qemu_vm",
+        &args,
+    )
+    .unwrap();
     let mut context = p.context.clone();
     context.args.insert("vmid".into(), json!("100"));
     let input = AuthzInput {
@@ -1092,18 +1077,8 @@ fn a_justification_is_seen_by_policy_and_recorded() {
     .unwrap();
     let gate = gate_with(&["permit(principal, action, resource);".to_string(), rule]).unwrap();
     let caller = local_caller(&["g0"]);
-    let prepare = |args: Value| {
-        gate.prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_stop_qemu_vm",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-    };
-    let without = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true})).unwrap();
+    let stop = |args: Value| prepare(&gate, &caller, "pve_stop_qemu_vm", &args);
+    let without = stop(json!({"node": "pve1", "vmid": 100, "confirm": true})).unwrap();
     assert!(!without.decision.allowed);
     assert_eq!(
         without.decision.policies,
@@ -1115,11 +1090,11 @@ fn a_justification_is_seen_by_policy_and_recorded() {
         }
         other => panic!("{other:?}"),
     }
-    let wrong = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true,
+    let wrong = stop(json!({"node": "pve1", "vmid": 100, "confirm": true,
         "justification": "because I said so"}))
     .unwrap();
     assert!(!wrong.decision.allowed);
-    let with = prepare(json!({"node": "pve1", "vmid": 100, "confirm": true,
+    let with = stop(json!({"node": "pve1", "vmid": 100, "confirm": true,
         "justification": "CHG-1234: reboot after patching"}))
     .unwrap();
     assert!(with.decision.allowed, "{:?}", with.decision);
@@ -1129,17 +1104,13 @@ fn a_justification_is_seen_by_policy_and_recorded() {
     );
     assert!(!with.context.args.contains_key("justification"));
     // Reads need none: the rule is about destruction only.
-    let read = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_list_qemu_vms",
-                args: Some(&json!({"node": "pve1"})),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let read = prepare(
+        &gate,
+        &caller,
+        "pve_list_qemu_vms",
+        &json!({"node": "pve1"}),
+    )
+    .unwrap();
     assert!(read.decision.allowed);
     let ids = records::Ids {
         call: "c",
@@ -1185,15 +1156,7 @@ fn a_bad_justification_is_refused_naming_it() {
         json!(42),
     ] {
         let args = json!({"node": "pve1", "justification": bad});
-        let Err(err) = gate.prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_list_qemu_vms",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        ) else {
+        let Err(err) = prepare(&gate, &caller, "pve_list_qemu_vms", &args) else {
             panic!("{args} was accepted");
         };
         assert!(format!("{err:?}").contains("justification"), "{err:?}");
@@ -1209,17 +1172,7 @@ fn a_resource_of_a_type_the_action_does_not_apply_to_is_refused() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
     let caller = local_caller(&["g0"]);
     let args = json!({"node": "pve1", "vmid": 100});
-    let p = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_start_qemu_vm",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let p = prepare(&gate, &caller, "pve_start_qemu_vm", &args).unwrap();
     let mut resources = p.resources.clone();
     resources[0].ty = "Datastore";
     let input = AuthzInput {
@@ -1242,17 +1195,7 @@ fn a_request_recorded_without_a_justification_is_replayed() {
     let gate = gate_with(&["permit(principal, action, resource);".to_string()]).unwrap();
     let caller = local_caller(&["g0"]);
     let args = json!({"node": "pve1"});
-    let p = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_list_qemu_vms",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let p = prepare(&gate, &caller, "pve_list_qemu_vms", &args).unwrap();
     let mut old = gate.request_json(&caller, &p);
     old["context"]
         .as_object_mut()
@@ -1274,17 +1217,7 @@ fn reused_entity_stores_never_answer_for_changed_facts() {
     .unwrap();
     let caller = local_caller(&["g0"]);
     let args = json!({"node": "pve1", "vmid": 100});
-    let p = gate
-        .prepare(
-            &caller,
-            &CallRequest {
-                tool: "pve_start_qemu_vm",
-                args: Some(&args),
-                confirmation: Confirmation::None,
-                confirms: None,
-            },
-        )
-        .unwrap();
+    let p = prepare(&gate, &caller, "pve_start_qemu_vm", &args).unwrap();
     assert!(p.decision.allowed);
     let decide = |principal: &Principal, resources: &[crate::policy::EntitySpec]| {
         let input = AuthzInput {
