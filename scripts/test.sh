@@ -11,6 +11,9 @@ scripts/setup-test-env.sh
 step "vcsim: govmomi's vCenter simulator from Debian's packages"
 scripts/setup-vcsim.sh
 
+step "browser: Debian's Chromium and ChromeDriver"
+scripts/setup-browser.sh
+
 step "format and lints"
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
@@ -34,6 +37,9 @@ step "interop: official Python MCP SDK over stdio against the lab (Proxmox VE an
 
 step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API key, OAuth, mTLS)"
 .venv/bin/python tests/interop/mcp_http.py "$bin"
+
+step "approvers' page in headless Chromium: sign in, read, approve, see the call run"
+.venv/bin/python tests/interop/approvers_browser.py "$bin"
 
 step "OCSF: exported and live events validated against the OCSF 1.7.0 schema (pydantic-ocsf)"
 .venv/bin/python tests/interop/ocsf_export.py "$bin"

@@ -111,11 +111,10 @@ pub fn serve(path: &Path, gate: Arc<Gate>, principals: Vec<Principal>) -> Result
     let owner = std::fs::metadata("/proc/self")
         .map_err(|e| format!("admin socket: cannot tell this process's account: {e}"))?
         .uid();
-    gate.approvals().set_answerable();
+    open_for_answers(&gate);
     let admin = Arc::new(Admin { gate, principals });
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tracing::info!(socket = %path.display(), "admin socket listening");
-    tokio::spawn(sweep(admin.clone()));
     tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
@@ -140,10 +139,19 @@ pub fn serve(path: &Path, gate: Arc<Gate>, principals: Vec<Principal>) -> Result
     Ok(())
 }
 
+/// From now on calls may be parked for approval: someone can answer them
+/// (the admin socket, or the approvers' page). Starts, once, the sweep that
+/// records what runs out.
+pub fn open_for_answers(gate: &Arc<Gate>) {
+    if gate.approvals().set_answerable() {
+        tokio::spawn(sweep(gate.clone()));
+    }
+}
+
 /// Record, every [`SWEEP`], the grants that ran out and the approval
 /// requests that expired.
-async fn sweep(admin: Arc<Admin>) {
-    let gate = &admin.gate;
+async fn sweep(gate: Arc<Gate>) {
+    let gate = &gate;
     loop {
         tokio::time::sleep(SWEEP).await;
         for gone in gate.break_glass().expire(Instant::now()) {

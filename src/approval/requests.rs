@@ -254,7 +254,7 @@ pub struct Approvals {
     requests: Mutex<HashMap<String, ApprovalRequest>>,
     ttl: Duration,
     required: usize,
-    /// Someone can answer (an admin socket is being served).
+    /// Someone can answer (an admin socket or the approvers' page is served).
     answerable: AtomicBool,
 }
 
@@ -270,8 +270,9 @@ impl Approvals {
     }
 
     /// Approvers can answer from now on; until then calls are not parked.
-    pub fn set_answerable(&self) {
-        self.answerable.store(true, Ordering::Relaxed);
+    /// True the first time only (whoever opened it starts the sweep).
+    pub fn set_answerable(&self) -> bool {
+        !self.answerable.swap(true, Ordering::Relaxed)
     }
 
     pub fn answerable(&self) -> bool {

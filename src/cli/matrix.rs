@@ -14,6 +14,7 @@ use crate::gate::matrix::{self, Cell, Place, Subject};
 use crate::gate::Gate;
 use crate::policy::PolicyEngine;
 use crate::runtime::Runtime;
+use crate::util::markup_escape as esc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -138,15 +139,6 @@ fn csv(subjects: &[Subject], places: &[Place], cells: &[Vec<Cell>]) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-/// Text inside HTML elements and attribute values.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn html(

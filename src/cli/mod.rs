@@ -2,6 +2,7 @@
 
 #[macro_use]
 pub(crate) mod out;
+mod approvals;
 mod demo;
 mod explain;
 mod matrix;
@@ -95,6 +96,10 @@ pub enum Command {
         /// Groups to record with the key (repeatable).
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
+        /// A person's key for the approvers' page and admin API
+        /// (`[[http.approver_keys]]`; groups come from `[[principals]]`).
+        #[arg(long, conflicts_with = "groups")]
+        approver: bool,
     },
     /// Serve MCP over stdio against the embedded lab, or run its demo.
     Lab {
@@ -173,12 +178,13 @@ pub enum Command {
         #[command(subcommand)]
         command: BreakGlassCommand,
     },
-    /// Answer calls parked for approval on a running server (through its
-    /// admin socket).
+    /// Answer calls parked for approval on a running server: through its
+    /// admin socket (`--socket`, answering `--as` a configured principal)
+    /// or its admin API (`--url`, as the principal whose approver key is in
+    /// PORTCULLIS_APPROVER_KEY).
     Approvals {
-        /// The server's admin socket (`admin_socket` in `[server]`).
-        #[arg(long, env = "PORTCULLIS_ADMIN_SOCKET")]
-        socket: PathBuf,
+        #[command(flatten)]
+        to: approvals::Channel,
         #[command(subcommand)]
         command: ApprovalsCommand,
     },
@@ -190,20 +196,22 @@ pub enum ApprovalsCommand {
     List,
     /// One request: exactly what will run, on what, asked by whom and why.
     Show { id: String },
-    /// Approve, as a configured principal whom policy lets approve
+    /// Approve, as a principal whom policy lets approve
     /// (`Action::"approve"`; the shipped bundle: never one's own request).
     Approve {
         id: String,
+        /// Who answers (with --socket; over --url the key says who).
         #[arg(long = "as")]
-        approver: String,
+        approver: Option<String>,
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Deny, with a reason the requester is shown.
     Deny {
         id: String,
+        /// Who answers (with --socket; over --url the key says who).
         #[arg(long = "as")]
-        approver: String,
+        approver: Option<String>,
         #[arg(long)]
         reason: String,
     },
@@ -733,46 +741,6 @@ async fn break_glass(socket: &Path, command: BreakGlassCommand) -> CliResult<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-async fn approvals(socket: &Path, command: ApprovalsCommand) -> CliResult<ExitCode> {
-    use crate::admin::{describe, Request};
-    let request = match command {
-        ApprovalsCommand::List => Request::Approvals,
-        ApprovalsCommand::Show { id } => Request::ShowApproval { id },
-        ApprovalsCommand::Approve {
-            id,
-            approver,
-            reason,
-        } => Request::Approve {
-            id,
-            approver,
-            reason,
-        },
-        ApprovalsCommand::Deny {
-            id,
-            approver,
-            reason,
-        } => Request::Deny {
-            id,
-            approver,
-            reason,
-        },
-    };
-    let answer = crate::admin::request(socket, &request).await?;
-    match request {
-        Request::Approvals => {
-            let open = answer["approvals"].as_array().cloned().unwrap_or_default();
-            if open.is_empty() {
-                outln!("no approval request is open");
-            }
-            for r in &open {
-                outln!("{}", describe(r));
-            }
-        }
-        _ => outln!("{}", describe(&answer["approval"])),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn audit_verify(
     key: &ChainKeyArgs,
     pubkey: Option<&Path>,
@@ -1134,9 +1102,25 @@ fn print_config(config: &Config, policies: Option<usize>) {
             humantime::format_duration(config.approval_ttl),
             config.approvals_required
         ),
-        None => outln!(
-            "admin socket: none (no break-glass grants on this server, and no way to answer approval requests)"
+        None => outln!("admin socket: none (no break-glass grants on this server)"),
+    }
+    let approvers: Vec<&str> = config
+        .http
+        .iter()
+        .flat_map(|h| &h.approver_keys)
+        .map(|k| k.principal.as_str())
+        .collect();
+    match (&config.admin_socket, approvers.is_empty()) {
+        (_, false) => outln!(
+            "approvers' page and admin API: {}/ over HTTP, for {}",
+            crate::config::ADMIN_PREFIX,
+            approvers.join(", ")
         ),
+        (None, true) => outln!(
+            "approvals: no admin socket and no [[http.approver_keys]], so nothing can answer an approval request \
+             (calls policy parks for approval are refused instead)"
+        ),
+        (Some(_), true) => {}
     }
 }
 
@@ -1190,15 +1174,20 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn api_key(principal: &str, groups: &[String]) -> CliResult<ExitCode> {
+fn api_key(principal: &str, groups: &[String], approver: bool) -> CliResult<ExitCode> {
     let (key, sha256) = crate::auth::apikey::generate()?;
     eprintln!("The key is shown once. Give it to {principal:?}; put the lines below in the configuration.");
     outln!("{key}");
     outln!();
-    outln!("[[http.api_keys]]");
-    outln!("principal = {}", toml_string(principal));
-    let quoted: Vec<String> = groups.iter().map(|g| toml_string(g)).collect();
-    outln!("groups = [{}]", quoted.join(", "));
+    if approver {
+        outln!("[[http.approver_keys]]");
+        outln!("principal = {}", toml_string(principal));
+    } else {
+        outln!("[[http.api_keys]]");
+        outln!("principal = {}", toml_string(principal));
+        let quoted: Vec<String> = groups.iter().map(|g| toml_string(g)).collect();
+        outln!("groups = [{}]", quoted.join(", "));
+    }
     outln!("sha256 = \"{sha256}\"");
     Ok(ExitCode::SUCCESS)
 }
@@ -1365,9 +1354,13 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::ApiKey { principal, groups } => api_key(&principal, &groups),
+        Command::ApiKey {
+            principal,
+            groups,
+            approver,
+        } => api_key(&principal, &groups, approver),
         Command::BreakGlass { socket, command } => break_glass(&socket, command).await,
-        Command::Approvals { socket, command } => approvals(&socket, command).await,
+        Command::Approvals { to, command } => approvals::run(&to, command).await,
         Command::Lab {
             demo,
             audit_log,

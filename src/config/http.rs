@@ -33,6 +33,8 @@ pub(super) struct HttpSection {
     api_keys: Vec<ApiKeySection>,
     oauth: Option<OauthSection>,
     metrics: Option<MetricsSection>,
+    #[serde(default)]
+    approver_keys: Vec<ApproverKeySection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +51,15 @@ struct ApiKeySection {
     principal: String,
     #[serde(default)]
     groups: Vec<String>,
+    sha256: String,
+}
+
+/// A key for the approvers' page and API: names a `[[principals]]` id,
+/// whose groups Cedar sees when they approve.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproverKeySection {
+    principal: String,
     sha256: String,
 }
 
@@ -94,6 +105,15 @@ pub struct TlsFiles {
 pub struct ApiKey {
     pub principal: String,
     pub groups: Vec<String>,
+    pub sha256: [u8; 32],
+}
+
+/// A key that authenticates a person on the approvers' page and admin API
+/// (`/admin`), never an agent on MCP: only its SHA-256 is stored.
+#[derive(Debug, Clone)]
+pub struct ApproverKey {
+    /// A `[[principals]]` id (checked when the whole file is loaded).
+    pub principal: String,
     pub sha256: [u8; 32],
 }
 
@@ -157,6 +177,8 @@ pub struct HttpConfig {
     pub api_keys: Vec<ApiKey>,
     pub oauth: Option<OauthConfig>,
     pub metrics: MetricsAccess,
+    /// Keys for `/admin` (the approvers' page and API); none: no `/admin`.
+    pub approver_keys: Vec<ApproverKey>,
 }
 
 /// A token bucket's size and refill rate for one tier.
@@ -314,6 +336,12 @@ pub(super) fn http(s: HttpSection, base: &Path) -> Result<HttpConfig, ConfigErro
         }
         api_keys.push(key);
     }
+    let approver_keys = approver_keys(s.approver_keys, &api_keys)?;
+    if path == ADMIN_PREFIX || path.starts_with(&format!("{ADMIN_PREFIX}/")) {
+        return Err(invalid(format!(
+            "path {path:?} is under {ADMIN_PREFIX}, where the approvers' page is served; choose another"
+        )));
+    }
     let oauth = s.oauth.map(|o| oauth(o, base)).transpose()?;
     if api_keys.is_empty() && oauth.is_none() && tls.as_ref().is_none_or(|t| t.client_ca.is_none())
     {
@@ -354,7 +382,42 @@ pub(super) fn http(s: HttpSection, base: &Path) -> Result<HttpConfig, ConfigErro
         api_keys,
         oauth,
         metrics,
+        approver_keys,
     })
+}
+
+/// Where the approvers' page and admin API are served.
+pub const ADMIN_PREFIX: &str = "/admin";
+
+fn approver_keys(
+    keys: Vec<ApproverKeySection>,
+    api_keys: &[ApiKey],
+) -> Result<Vec<ApproverKey>, ConfigError> {
+    let mut out: Vec<ApproverKey> = Vec::new();
+    for k in keys {
+        let what = format!("approver key for {:?}", k.principal);
+        let key = ApproverKey {
+            sha256: sha256_hex(&what, &k.sha256)?,
+            principal: k.principal,
+        };
+        // An agent's key must never answer for a person, nor one person's
+        // key for another.
+        if let Some(a) = api_keys.iter().find(|a| a.sha256 == key.sha256) {
+            return Err(invalid(format!(
+                "[[http.approver_keys]] for {:?} is also the [[http.api_keys]] key of {:?}: \
+                 an approver's key must be their own, never an agent's (make one with `portcullis api-key --approver --for NAME`)",
+                key.principal, a.principal
+            )));
+        }
+        if let Some(o) = out.iter().find(|o| o.sha256 == key.sha256) {
+            return Err(invalid(format!(
+                "[[http.approver_keys]] for {:?} and {:?} have the same sha256: give each approver their own key",
+                o.principal, key.principal
+            )));
+        }
+        out.push(key);
+    }
+    Ok(out)
 }
 
 pub(super) fn rate_limits(

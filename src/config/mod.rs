@@ -21,8 +21,8 @@ pub use endpoint::{
     EndpointSettings, NoSettings, SectionInput, DEFAULT_TIMEOUT,
 };
 pub use http::{
-    ApiKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,
-    SUPPORTED_JWT_ALGORITHMS,
+    ApiKey, ApproverKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,
+    ADMIN_PREFIX, SUPPORTED_JWT_ALGORITHMS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +274,15 @@ impl Config {
                 None
             }
         };
+        for k in http.iter().flat_map(|h| &h.approver_keys) {
+            if !principals.iter().any(|p| p.id == k.principal) {
+                problems.push(ConfigError::Invalid(format!(
+                    "[[http.approver_keys]] names {:?}, who is not listed under [[principals]]: \
+                     an approver's groups (what Cedar decides approving on) come from there",
+                    k.principal
+                )));
+            }
+        }
         let rate_limits = http::rate_limits(file.rate_limits).unwrap_or_else(|e| {
             problems.push(e);
             Vec::new()

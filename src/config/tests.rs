@@ -95,6 +95,54 @@ fn duplicate_principals_and_api_keys_are_refused_naming_both() {
 }
 
 #[test]
+fn approver_keys_are_people_s_own_and_name_configured_principals() {
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    let parse = |keys: &str| {
+        let text = format!(
+            "{BASE}\n[http]\n[[http.api_keys]]\nprincipal = \"agent\"\nsha256 = \"{a}\"\n{keys}"
+        );
+        Config::parse(&text, "t.toml", Path::new("."), &env(&[])).map_err(|e| e.to_string())
+    };
+    let ok = parse(&format!(
+        "[[http.approver_keys]]\nprincipal = \"alice\"\nsha256 = \"{b}\"\n"
+    ))
+    .unwrap();
+    let keys = &ok.http.unwrap().approver_keys;
+    assert_eq!(keys[0].principal, "alice");
+    let err = parse(&format!(
+        "[[http.approver_keys]]\nprincipal = \"alice\"\nsha256 = \"{a}\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("also the [[http.api_keys]] key of \"agent\""),
+        "{err}"
+    );
+    let err = parse(&format!(
+        "[[http.approver_keys]]\nprincipal = \"nobody\"\nsha256 = \"{b}\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("names \"nobody\", who is not listed under [[principals]]"),
+        "{err}"
+    );
+    let err = parse(&format!(
+        "[[http.approver_keys]]\nprincipal = \"alice\"\nsha256 = \"{b}\"\n[[http.approver_keys]]\nprincipal = \"bob\"\nsha256 = \"{b}\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("\"alice\" and \"bob\" have the same sha256"),
+        "{err}"
+    );
+    let text = format!(
+        "{BASE}\n[http]\npath = \"/admin/mcp\"\n[[http.api_keys]]\nprincipal = \"agent\"\nsha256 = \"{a}\"\n"
+    );
+    let err = Config::parse(&text, "t.toml", Path::new("."), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is under /admin"), "{err}");
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let text = format!(
         "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"MISSING_ONE\"\n\

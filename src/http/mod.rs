@@ -7,6 +7,7 @@
 //! then does rmcp see it, with the principal in the request's extensions.
 //! Every refusal is audited and counted.
 
+mod approvers;
 pub mod guard;
 mod respond;
 mod sessions;
@@ -73,6 +74,8 @@ struct State {
     metadata_path: String,
     /// The configured public URL, or the bound address.
     public_url: url::Url,
+    /// `/admin`, when approver keys are configured.
+    approvers: Option<approvers::Approvers>,
 }
 
 /// A running listener.
@@ -146,7 +149,9 @@ pub async fn start(
     if let Some(t) = &tls {
         tls::watch(t.cert.clone(), gate.metrics().clone());
     }
+    let approvers = approvers::Approvers::new(gate.clone(), &cfg, principals.clone());
     let state = Arc::new(State {
+        approvers,
         gate,
         auth,
         principals,
@@ -300,6 +305,18 @@ async fn route(
             resource_metadata(state)
         }
         (_, p) if p == state.cfg.path => mcp(state, req, remote, cert).await,
+        (_, p)
+            if p == crate::config::ADMIN_PREFIX
+                || p.starts_with(&format!("{}/", crate::config::ADMIN_PREFIX)) =>
+        {
+            match &state.approvers {
+                Some(a) => a.handle(req, remote).await,
+                None => json_response(
+                    StatusCode::NOT_FOUND,
+                    &json!({"error": "no approvers' page on this server: [[http.approver_keys]] is not configured"}),
+                ),
+            }
+        }
         _ => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": format!("nothing here; MCP is served at {}", state.cfg.path)}),
@@ -427,18 +444,7 @@ impl State {
         remote: SocketAddr,
         principal: Option<&str>,
     ) {
-        self.gate.metrics().http_refused(reason);
-        let record = crate::gate::records::http_refused(
-            reason,
-            detail,
-            remote,
-            req.method.as_str(),
-            req.uri.path(),
-            principal,
-        );
-        if let Err(e) = self.gate.audit_event(&record).await {
-            tracing::error!(error = %e, "audit write failed for a refused HTTP request");
-        }
+        audit_refusal(&self.gate, reason, detail, req, remote, principal).await;
     }
 
     fn challenge(&self, err: Option<&AuthError>) -> String {
@@ -446,6 +452,29 @@ impl State {
             self.auth.oauth().map(|_| self.metadata_url()).as_deref(),
             err,
         )
+    }
+}
+
+/// Audit a refused HTTP request and count it.
+async fn audit_refusal(
+    gate: &Gate,
+    reason: &str,
+    detail: &str,
+    req: &http::request::Parts,
+    remote: SocketAddr,
+    principal: Option<&str>,
+) {
+    gate.metrics().http_refused(reason);
+    let record = crate::gate::records::http_refused(
+        reason,
+        detail,
+        remote,
+        req.method.as_str(),
+        req.uri.path(),
+        principal,
+    );
+    if let Err(e) = gate.audit_event(&record).await {
+        tracing::error!(error = %e, "audit write failed for a refused HTTP request");
     }
 }
 

@@ -115,6 +115,8 @@ pub struct Options {
     pub tables: String,
     /// Without the embedded lab cluster as endpoint "lab".
     pub no_lab: bool,
+    /// Policy files (name, text) beside the default bundle.
+    pub policies: Vec<(&'static str, &'static str)>,
 }
 
 pub struct Server {
@@ -155,6 +157,9 @@ fn prepare(opts: Options) -> (tempfile::TempDir, SigningKey, SourceArgs) {
         Jwks::Uri(u) => format!("jwks_uri = \"{u}\""),
     };
     copy_policies(&dir.path().join("policies"));
+    for (name, text) in &opts.policies {
+        std::fs::write(dir.path().join("policies").join(name), text).unwrap();
+    }
     let config = format!(
         r#"
 [server]

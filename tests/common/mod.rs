@@ -164,6 +164,11 @@ pub async fn admin_cli(
         .arg(socket)
         .args(args)
         .env("PORTCULLIS_LOG", "warn");
+    output(cmd).await
+}
+
+/// Run `cmd` off the async runtime, so a server under test keeps serving.
+pub async fn output(mut cmd: std::process::Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()

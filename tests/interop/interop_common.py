@@ -1,4 +1,9 @@
-"""What both interop scripts share: checks that count, and result helpers."""
+"""What the interop scripts share: checks that count, result helpers, and
+starting `portcullis serve --transport http` on the lab."""
+
+import os
+import subprocess
+import time
 
 import mcp_types as types
 
@@ -30,3 +35,25 @@ async def accept(_ctx, _params):
 
 async def decline(_ctx, _params):
     return types.ElicitResult(action="decline")
+
+
+def start_http_server(binary, cfg, tmp, log_level="info"):
+    """`serve --transport http --lab-backend` with `cfg`; returns the process,
+    the MCP URL it printed, and its stderr log (a file, to search afterwards)."""
+    log = open(tmp / "server.log", "w+")
+    proc = subprocess.Popen(
+        [binary, "serve", "--transport", "http", "--config", str(cfg), "--lab-backend"],
+        stdout=subprocess.DEVNULL, stderr=log,
+        env={"PATH": os.environ.get("PATH", ""), "PORTCULLIS_LOG": log_level},
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        log.seek(0)
+        for line in log.read().splitlines():
+            if line.startswith("portcullis: serving MCP at "):
+                return proc, line.split(" at ", 1)[1].strip(), log
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    log.seek(0)
+    raise SystemExit("server did not start:\n" + log.read())

@@ -29,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from interop_common import accept, check, is_error, summary, text
+from interop_common import start_http_server, accept, check, is_error, summary, text
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -143,26 +143,6 @@ algorithms = ["ES256"]
     return cfg
 
 
-def start_server(cfg, tmp):
-    log = open(tmp / "server.log", "w+")
-    proc = subprocess.Popen(
-        [BIN, "serve", "--transport", "http", "--config", str(cfg), "--lab-backend"],
-        stdout=subprocess.DEVNULL, stderr=log,
-        env={"PATH": os.environ.get("PATH", ""), "PORTCULLIS_LOG": "info"},
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        log.seek(0)
-        for line in log.read().splitlines():
-            if line.startswith("portcullis: serving MCP at "):
-                return proc, line.split(" at ", 1)[1].strip(), log
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    log.seek(0)
-    raise SystemExit("server did not start:\n" + log.read())
-
-
 def http_client(pki, bearer=None, cert=False):
     ctx = ssl.create_default_context(cafile=str(pki["ca"]))
     if cert:
@@ -266,7 +246,7 @@ async def main():
     pki = make_pki(tmp)
     signing_key = make_jwt_key(tmp)
     cfg = write_config(tmp, pki)
-    proc, url, log = start_server(cfg, tmp)
+    proc, url, log = start_http_server(BIN, cfg, tmp)
     try:
         check("server listens on https", url.startswith("https://127.0.0.1:"), url)
         await python_sdk(url, pki, signing_key)

@@ -5,20 +5,7 @@
 use serde_json::{Map, Value};
 
 /// Escape text for an element body or an attribute value.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::util::markup_escape as escape;
 
 /// `<name>text</name>` with the text escaped.
 pub fn el(name: &str, text: &str) -> String {
@@ -196,7 +183,7 @@ mod tests {
 
     #[test]
     fn escapes_everything_markup_could_use() {
-        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
         assert_eq!(
             el("name", "</name><evil/>"),
             "<name>&lt;/name&gt;&lt;evil/&gt;</name>"
