@@ -14,6 +14,9 @@ scripts/setup-vcsim.sh
 step "browser: Debian's Chromium and ChromeDriver"
 scripts/setup-browser.sh
 
+step "redis: Debian's redis-server (the tests start their own instances)"
+scripts/setup-redis.sh
+
 step "format and lints"
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

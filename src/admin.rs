@@ -154,13 +154,20 @@ async fn sweep(gate: Arc<Gate>) {
     let gate = &gate;
     loop {
         tokio::time::sleep(SWEEP).await;
-        for gone in gate.break_glass().expire(Instant::now()) {
+        for gone in gate.break_glass().expire(Instant::now()).await {
             tracing::warn!(grant = %gone.id, principal = %gone.principal, "break-glass grant expired");
             if let Err(e) = audit_grant(gate, "end", &gone, Some(("expired", "portcullis"))).await {
                 tracing::error!(grant = %gone.id, error = %e, "the audit log refused a grant's end record");
             }
         }
-        for gone in gate.approvals().sweep(SystemTime::now()) {
+        let expired = match gate.approvals().sweep(SystemTime::now()).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sweep approval requests");
+                Vec::new()
+            }
+        };
+        for gone in expired {
             let rec = records::approval("expired", &gone, None);
             if let Err(e) = gate.audit_event(&rec).await {
                 tracing::error!(approval = %gone.id, error = %e, "the audit log refused an approval's expiry record");
@@ -259,8 +266,11 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
     let gate = &admin.gate;
     let bg = gate.break_glass();
     match request {
-        Request::List => json!({"ok": true, "grants": bg.active(Instant::now())}),
-        Request::End { id } => match bg.end(&id) {
+        Request::List => match bg.refresh().await {
+            Ok(()) => json!({"ok": true, "grants": bg.active(Instant::now())}),
+            Err(e) => refused(e),
+        },
+        Request::End { id } => match bg.end(&id).await {
             Ok(grant) => match audit_grant(gate, "end", &grant, Some(("ended", who))).await {
                 Ok(()) => json!({"ok": true, "grant": grant}),
                 Err(e) => refused(format!("ended, but the audit log refused the record: {e}")),
@@ -269,6 +279,9 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
         },
         Request::Grant(req) => {
             let groups = gate.policies().groups_named();
+            if let Err(e) = bg.refresh().await {
+                return refused(e);
+            }
             let grant = match bg.check(&req, who, &groups) {
                 Ok(g) => g,
                 Err(e) => return refused(e),
@@ -279,16 +292,22 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
                     "the audit log refused the grant's record, so it was not granted: {e}"
                 ));
             }
-            bg.insert(grant.clone());
+            if let Err(e) = bg.insert(grant.clone()).await {
+                // Recorded as started but never in force: record that too.
+                let _ = audit_grant(gate, "end", &grant, Some(("not_stored", "portcullis"))).await;
+                return refused(e);
+            }
             tracing::warn!(grant = %grant.id, principal = %grant.principal, group = %grant.group, "break-glass grant started");
             json!({"ok": true, "grant": grant})
         }
-        Request::Approvals => {
-            json!({"ok": true, "approvals": gate.approvals().open_requests(SystemTime::now())})
-        }
-        Request::ShowApproval { id } => match gate.approvals().get(&id) {
-            Some(r) => json!({"ok": true, "approval": r}),
-            None => refused(crate::approval::ApprovalError::Unknown(id)),
+        Request::Approvals => match gate.approvals().open_requests(SystemTime::now()).await {
+            Ok(open) => json!({"ok": true, "approvals": open}),
+            Err(e) => refused(e),
+        },
+        Request::ShowApproval { id } => match gate.approvals().get(&id).await {
+            Ok(Some(r)) => json!({"ok": true, "approval": r}),
+            Ok(None) => refused(crate::approval::ApprovalError::Unknown(id)),
+            Err(e) => refused(e),
         },
         Request::Approve {
             id,
@@ -344,6 +363,8 @@ pub async fn answer_approval(
     let approvals = gate.approvals();
     let request = approvals
         .get(id)
+        .await
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| crate::approval::ApprovalError::Unknown(id.to_string()).to_string())?;
     let Some(principal) = principals.iter().find(|p| p.id == approver) else {
         let known: Vec<&str> = principals.iter().map(|p| p.id.as_str()).collect();
@@ -378,6 +399,7 @@ pub async fn answer_approval(
     let now = SystemTime::now();
     approvals
         .can_answer(id, approver, reason, approve, now)
+        .await
         .map_err(|e| e.to_string())?;
     let event = if approve { "approved" } else { "denied" };
     let mut rec = records::approval(event, &request, Some(&by));
@@ -388,9 +410,9 @@ pub async fn answer_approval(
         format!("the audit log refused the answer's record, so it was not counted: {e}")
     })?;
     let request = if approve {
-        approvals.approve(id, approver, reason, now)
+        approvals.approve(id, approver, reason, now).await
     } else {
-        approvals.deny(id, approver, reason, now)
+        approvals.deny(id, approver, reason, now).await
     }
     .map_err(|e| e.to_string())?;
     tracing::info!(approval = %id, approver, event, "approval request answered");

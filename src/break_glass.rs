@@ -10,7 +10,11 @@
 //! `until`). Granted through the admin socket (`portcullis break-glass`).
 
 use std::sync::RwLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::state::resp::Reply;
+use crate::state::Redis;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +64,11 @@ pub(crate) mod rfc3339 {
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&humantime::format_rfc3339_seconds(*t))
     }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -80,6 +89,9 @@ pub enum GrantError {
     TooMany,
     #[error("no grant {0:?} is in force")]
     NoSuchGrant(String),
+    /// The shared store failed: nothing is granted or ended.
+    #[error("break-glass is unavailable: {0}")]
+    Store(String),
 }
 
 /// No control characters, and none of the invisible ones that reorder or
@@ -90,10 +102,31 @@ pub(crate) fn plain(s: &str) -> bool {
     })
 }
 
-/// The grants in force.
+/// The grants in force: in this process, or mirrored from Redis (shared
+/// by replicas) by [`BreakGlass::refresh`] every second.
 pub struct BreakGlass {
     grants: RwLock<Vec<Grant>>,
     max: Duration,
+    shared: OnceLock<Arc<Redis>>,
+}
+
+/// A grant as kept in Redis: wall-clock times only (each replica derives
+/// its own monotonic deadline).
+#[derive(Serialize, Deserialize)]
+struct StoredGrant {
+    id: String,
+    principal: String,
+    group: String,
+    reason: String,
+    granted_by: String,
+    #[serde(with = "rfc3339")]
+    from: SystemTime,
+    #[serde(with = "rfc3339")]
+    until: SystemTime,
+}
+
+fn store_error(e: crate::state::StateError) -> GrantError {
+    GrantError::Store(e.to_string())
 }
 
 impl Default for BreakGlass {
@@ -107,7 +140,104 @@ impl BreakGlass {
         BreakGlass {
             grants: RwLock::new(Vec::new()),
             max,
+            shared: OnceLock::new(),
         }
+    }
+
+    /// Keep grants in Redis from now on, and mirror them here every second
+    /// (until the last `Arc` goes). A failed read drops every grant here:
+    /// break-glass fails closed.
+    pub fn share(self: &Arc<Self>, redis: Arc<Redis>) {
+        if self.shared.set(redis).is_err() {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(bg) = me.upgrade() else { return };
+                if let Err(e) = bg.refresh().await {
+                    tracing::error!(error = %e, "break-glass grants cannot be read from the shared store; none applies until they can");
+                }
+                drop(bg);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Read the grants in force from the shared store into this process.
+    pub async fn refresh(&self) -> Result<(), GrantError> {
+        let Some(redis) = self.shared.get() else {
+            return Ok(());
+        };
+        let read = async {
+            let index = redis.key(&["grants"]);
+            let ids: Vec<String> = match redis.cmd(&[b"SMEMBERS", index.as_bytes()]).await? {
+                Reply::Array(items) => items.iter().filter_map(Reply::text).collect(),
+                _ => Vec::new(),
+            };
+            let mut out = Vec::new();
+            for id in ids {
+                match redis
+                    .cmd(&[b"GET", redis.key(&["grant", &id]).as_bytes()])
+                    .await?
+                {
+                    Reply::Bulk(bytes) => match serde_json::from_slice::<StoredGrant>(&bytes) {
+                        Ok(g) => out.push(g),
+                        Err(e) => {
+                            tracing::error!(grant = %id, error = %e, "skipping an unreadable break-glass grant");
+                        }
+                    },
+                    _ => {
+                        // Ended, or past its time (the key expires with it).
+                        let _ = redis.cmd(&[b"SREM", index.as_bytes(), id.as_bytes()]).await;
+                    }
+                }
+            }
+            Ok::<_, crate::state::StateError>(out)
+        };
+        let stored = match read.await {
+            Ok(s) => s,
+            Err(e) => {
+                self.grants
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clear();
+                return Err(store_error(e));
+            }
+        };
+        let (wall, mono) = (SystemTime::now(), Instant::now());
+        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+        // Keep each grant's own deadline where this process made it.
+        let known: std::collections::HashMap<String, Instant> =
+            grants.iter().map(|g| (g.id.clone(), g.deadline)).collect();
+        // A grant gone from the store because its time is up (its key
+        // expired with it) stays until the sweep records its end; one gone
+        // early was ended on another replica, which recorded it.
+        let ran_out: Vec<Grant> = grants
+            .drain(..)
+            .filter(|g| {
+                g.deadline <= mono + Duration::from_secs(2)
+                    && g.deadline + Duration::from_secs(60) > mono
+                    && !stored.iter().any(|s| s.id == g.id)
+            })
+            .collect();
+        *grants = stored
+            .into_iter()
+            .map(|g| Grant {
+                deadline: known.get(&g.id).copied().unwrap_or_else(|| {
+                    mono + g.until.duration_since(wall).unwrap_or(Duration::ZERO)
+                }),
+                id: g.id,
+                principal: g.principal,
+                group: g.group,
+                reason: g.reason,
+                granted_by: g.granted_by,
+                from: g.from,
+                until: g.until,
+            })
+            .chain(ran_out)
+            .collect();
+        Ok(())
     }
 
     /// Check `req` and make the grant it asks for, starting now; it is in
@@ -167,16 +297,55 @@ impl BreakGlass {
         })
     }
 
-    /// Put a checked grant in force.
-    pub fn insert(&self, grant: Grant) {
+    /// Put a checked grant in force (everywhere, when shared).
+    pub async fn insert(&self, grant: Grant) -> Result<(), GrantError> {
+        if let Some(redis) = self.shared.get() {
+            let stored = StoredGrant {
+                id: grant.id.clone(),
+                principal: grant.principal.clone(),
+                group: grant.group.clone(),
+                reason: grant.reason.clone(),
+                granted_by: grant.granted_by.clone(),
+                from: grant.from,
+                until: grant.until,
+            };
+            let json = serde_json::to_vec(&stored).unwrap_or_default();
+            let ms = grant
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .max(1)
+                .to_string();
+            let key = redis.key(&["grant", &grant.id]);
+            redis
+                .cmd(&[b"SET", key.as_bytes(), &json, b"PX", ms.as_bytes()])
+                .await
+                .map_err(store_error)?;
+            redis
+                .cmd(&[
+                    b"SADD",
+                    redis.key(&["grants"]).as_bytes(),
+                    grant.id.as_bytes(),
+                ])
+                .await
+                .map_err(store_error)?;
+        }
         self.grants
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(grant);
+        Ok(())
     }
 
-    /// End a grant before its time.
-    pub fn end(&self, id: &str) -> Result<Grant, GrantError> {
+    /// End a grant before its time (everywhere, when shared).
+    pub async fn end(&self, id: &str) -> Result<Grant, GrantError> {
+        if let Some(redis) = self.shared.get() {
+            self.refresh().await?;
+            redis
+                .cmd(&[b"DEL", redis.key(&["grant", id]).as_bytes()])
+                .await
+                .map_err(store_error)?;
+        }
         let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
         let at = grants
             .iter()
@@ -185,13 +354,31 @@ impl BreakGlass {
         Ok(grants.remove(at))
     }
 
-    /// Remove and return the grants that have run out by `now`.
-    pub fn expire(&self, now: Instant) -> Vec<Grant> {
-        let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
-        let (gone, kept): (Vec<Grant>, Vec<Grant>) =
-            grants.drain(..).partition(|g| g.deadline <= now);
-        *grants = kept;
-        gone
+    /// Remove and return the grants that have run out by `now`. When
+    /// shared, each replica drops its copy, and only the one that claims an
+    /// end returns it (so each end is recorded once).
+    pub async fn expire(&self, now: Instant) -> Vec<Grant> {
+        let gone = {
+            let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+            let (gone, kept): (Vec<Grant>, Vec<Grant>) =
+                grants.drain(..).partition(|g| g.deadline <= now);
+            *grants = kept;
+            gone
+        };
+        let Some(redis) = self.shared.get() else {
+            return gone;
+        };
+        let mut mine = Vec::new();
+        for g in gone {
+            let claim = redis.key(&["grant-ended", &g.id]);
+            let claimed = redis
+                .cmd(&[b"SET", claim.as_bytes(), b"1", b"NX", b"EX", b"86400"])
+                .await;
+            if matches!(claimed, Ok(Reply::Status(_))) {
+                mine.push(g);
+            }
+        }
+        mine
     }
 
     /// The grants in force at `now`.
@@ -233,6 +420,11 @@ impl BreakGlass {
 mod tests {
     use super::*;
 
+    /// In this process, grants never wait.
+    fn now<T>(f: impl std::future::Future<Output = T>) -> T {
+        futures_util::FutureExt::now_or_never(f).unwrap()
+    }
+
     fn req(group: &str, seconds: u64, reason: &str) -> GrantRequest {
         GrantRequest {
             principal: "bob".into(),
@@ -254,14 +446,14 @@ mod tests {
             .unwrap();
         assert_eq!(g.reason, "INC-7: db down");
         assert!(bg.apply(&bob, t0).is_none(), "not in force before insert");
-        bg.insert(g.clone());
+        now(bg.insert(g.clone())).unwrap();
         let (p, ids) = bg.apply(&bob, t0 + Duration::from_secs(59)).unwrap();
         assert_eq!(p.groups, ["admins", "operators"]);
         assert_eq!(ids, g.id);
         assert!(bg.apply(&Principal::new("alice", ["x"]), t0).is_none());
         let after = g.deadline;
         assert!(bg.apply(&bob, after).is_none());
-        assert_eq!(bg.expire(after), [g]);
+        assert_eq!(now(bg.expire(after)), [g]);
         assert!(bg.active(t0).is_empty());
     }
 
@@ -293,6 +485,9 @@ mod tests {
         let mut nameless = req("admins", 60, "r");
         nameless.principal.clear();
         assert_eq!(refused(nameless), GrantError::BadName("principal"));
-        assert!(matches!(bg.end("bg-nope"), Err(GrantError::NoSuchGrant(_))));
+        assert!(matches!(
+            now(bg.end("bg-nope")),
+            Err(GrantError::NoSuchGrant(_))
+        ));
     }
 }

@@ -106,6 +106,7 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         endpoints,
         http: None,
         rate_limits: Vec::new(),
+        state: None,
     };
     Ok((labs, config))
 }

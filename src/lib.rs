@@ -22,6 +22,7 @@ pub mod principal;
 pub mod reload;
 pub mod runtime;
 pub mod server;
+pub mod state;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod util;

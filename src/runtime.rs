@@ -92,15 +92,17 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
         })
         .transpose()?;
     let backends = Backends::new(&config.endpoints).map_err(|e| e.to_string())?;
-    let gate = Arc::new(
-        Gate::new(catalog, policies, audit, backends)
-            .with_shadow(shadow)
-            .with_rate_limits(&config.rate_limits)
-            .with_break_glass_max(config.break_glass_max)
-            .with_approvals(config.approval_ttl, config.approvals_required)
-            .with_config_digest(config.digest.clone())
-            .with_dry_run_source(dry_run_source),
-    );
+    let mut gate = Gate::new(catalog, policies, audit, backends)
+        .with_shadow(shadow)
+        .with_rate_limits(&config.rate_limits)
+        .with_break_glass_max(config.break_glass_max)
+        .with_approvals(config.approval_ttl, config.approvals_required)
+        .with_config_digest(config.digest.clone())
+        .with_dry_run_source(dry_run_source);
+    if let Some(state) = &config.state {
+        gate = gate.with_shared_state(state);
+    }
+    let gate = Arc::new(gate);
     Ok(Runtime {
         archive: None,
         gate,

@@ -309,7 +309,7 @@ async fn an_approved_call_is_decided_again_and_kept_until_it_runs() {
 }
 
 #[tokio::test]
-async fn without_an_admin_socket_nothing_is_parked() {
+async fn without_an_admin_socket_or_approver_keys_nothing_is_parked() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let gate = GateBuilder::new()
@@ -319,11 +319,15 @@ async fn without_an_admin_socket_nothing_is_parked() {
         .build();
     let told = text(&stop(&gate, "alice", 100, None).await);
     assert!(
-        told.contains("no admin socket") && !told.contains("apr-"),
+        told.contains("neither an admin socket")
+            && told.contains("nor approver keys")
+            && !told.contains("apr-"),
         "{told}"
     );
     assert!(gate
         .approvals()
         .open_requests(std::time::SystemTime::now())
+        .await
+        .unwrap()
         .is_empty());
 }

@@ -21,13 +21,6 @@ use serde_json::{json, Value};
 const CAROL_KEY: &str = "pcl_carol_0123456789abcdef0123456789abcdef0123456789";
 const ALICE_APPROVER_KEY: &str = "pcl_alice_0123456789abcdef0123456789abcdef012345678";
 
-/// Stopping a VM on the lab runs only once approved (the shipped optional
-/// rule, pointed at the lab); the default bundle's four-eyes rule applies.
-const APPROVE_LAB: &str = r#"
-forbid (principal, action in Action::"destructive", resource in Endpoint::"lab")
-when { context.destructive } unless { context.confirmation == "approval" };
-"#;
-
 /// carol (an admin) and alice (an operator, who asks) have approver keys;
 /// alice's MCP key (`AGENT_KEY`) is an agent's.
 async fn server() -> Server {
@@ -40,7 +33,7 @@ async fn server() -> Server {
     start(Options {
         http: Box::leak(http.into_boxed_str()),
         tables: "[[principals]]\nid = \"alice\"\ngroups = [\"operators\"]\n".into(),
-        policies: vec![("80-approve-lab.cedar", APPROVE_LAB)],
+        policies: vec![("80-approve-lab.cedar", common::approve_lab_rule())],
         ..Default::default()
     })
     .await
@@ -183,7 +176,17 @@ async fn the_admin_api_answers_with_approver_keys_only() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(last(&s, "http_refused", "reason", "origin").is_some());
-    assert_eq!(s.rt.gate.approvals().get(&id).unwrap().approvals.len(), 0);
+    assert_eq!(
+        s.rt.gate
+            .approvals()
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .approvals
+            .len(),
+        0
+    );
 
     // carol approves through the CLI over the API.
     let out = common::output(approvals_cli(
@@ -215,7 +218,7 @@ async fn the_admin_api_answers_with_approver_keys_only() {
     let ran = stop(&s, 100, Some(&id)).await;
     assert!(!ran.contains("approval"), "{ran}");
     assert_eq!(
-        s.rt.gate.approvals().get(&id).unwrap().state,
+        s.rt.gate.approvals().get(&id).await.unwrap().unwrap().state,
         portcullis::approval::State::Executed
     );
 
@@ -317,7 +320,17 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(s.rt.gate.approvals().get(&id).unwrap().approvals.len(), 0);
+    assert_eq!(
+        s.rt.gate
+            .approvals()
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .approvals
+            .len(),
+        0
+    );
 
     // A denial needs a reason: shown on the page, nothing changes.
     let r = http

@@ -13,14 +13,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::pending::{fingerprint, CallKey};
 use crate::principal::Principal;
+use crate::state::resp::Reply;
+use crate::state::Redis;
 
 /// How long a request stays open when the configuration does not say.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -35,7 +37,7 @@ const KEEP_ENDED: Duration = Duration::from_secs(86_400);
 /// The longest reason kept, in bytes.
 pub const MAX_REASON: usize = 500;
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Pending,
@@ -63,7 +65,7 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Answer {
     pub by: String,
     pub reason: String,
@@ -96,13 +98,13 @@ impl ApprovalKey {
 }
 
 /// What is asked, and what approvers have said.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApprovalRequest {
     pub id: String,
     pub requester: String,
     pub requester_groups: Vec<String>,
     pub tool: String,
-    pub tier: &'static str,
+    pub tier: String,
     pub destructive: bool,
     pub endpoint: String,
     /// The resolved target (`Vm::"pve/100"`).
@@ -186,6 +188,9 @@ pub enum ApprovalError {
     TooManyFor(String),
     #[error("an answer needs a reason of at most {MAX_REASON} bytes, one line of plain text")]
     BadReason,
+    /// The shared store failed: nothing is parked, answered or spent.
+    #[error("approvals are unavailable: {0}")]
+    Store(String),
 }
 
 impl ApprovalRequest {
@@ -249,13 +254,34 @@ impl ApprovalRequest {
     }
 }
 
-/// The open (and recently ended) approval requests.
+/// The open (and recently ended) approval requests, in this process or
+/// in Redis shared by replicas ([`Approvals::share`]).
 pub struct Approvals {
     requests: Mutex<HashMap<String, ApprovalRequest>>,
+    shared: OnceLock<Arc<Redis>>,
     ttl: Duration,
     required: usize,
     /// Someone can answer (an admin socket or the approvers' page is served).
     answerable: AtomicBool,
+}
+
+/// How a request is kept in Redis: with its fingerprint, which approvers
+/// never see.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    request: ApprovalRequest,
+    fingerprint: String,
+}
+
+/// Replaces a stored request only if it is still what was read.
+const COMPARE_AND_SET: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 else return 0 end";
+/// Attempts at a read-modify-write before giving up under contention.
+const CAS_ATTEMPTS: usize = 16;
+
+fn store_error(e: crate::state::StateError) -> ApprovalError {
+    ApprovalError::Store(e.to_string())
 }
 
 impl Approvals {
@@ -263,10 +289,17 @@ impl Approvals {
     pub fn new(ttl: Duration, required: usize) -> Approvals {
         Approvals {
             requests: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
             ttl,
             required: required.max(1),
             answerable: AtomicBool::new(false),
         }
+    }
+
+    /// Keep requests in Redis from now on (before any is made), so every
+    /// replica sees and answers the same ones.
+    pub fn share(&self, redis: Arc<Redis>) {
+        let _ = self.shared.set(redis);
     }
 
     /// Approvers can answer from now on; until then calls are not parked.
@@ -283,41 +316,174 @@ impl Approvals {
         self.requests.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn decode(bytes: &[u8]) -> Result<ApprovalRequest, ApprovalError> {
+        let stored: Stored = serde_json::from_slice(bytes).map_err(|e| {
+            ApprovalError::Store(format!("an approval request it holds cannot be read: {e}"))
+        })?;
+        let mut r = stored.request;
+        r.fingerprint = stored.fingerprint;
+        Ok(r)
+    }
+
+    fn encode(r: &ApprovalRequest) -> Vec<u8> {
+        let stored = Stored {
+            request: r.clone(),
+            fingerprint: r.fingerprint.clone(),
+        };
+        serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    /// Every request held, open or recently ended.
+    async fn snapshot(&self) -> Result<Vec<ApprovalRequest>, ApprovalError> {
+        let Some(redis) = self.shared.get() else {
+            return Ok(self.lock().values().cloned().collect());
+        };
+        let index = redis.key(&["approvals"]);
+        let ids: Vec<String> = match redis
+            .cmd(&[b"SMEMBERS", index.as_bytes()])
+            .await
+            .map_err(store_error)?
+        {
+            Reply::Array(items) => items.iter().filter_map(Reply::text).collect(),
+            _ => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(256) {
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|id| redis.key(&["approval", id]))
+                .collect();
+            let mut args: Vec<&[u8]> = vec![b"MGET"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            let Reply::Array(values) = redis.cmd(&args).await.map_err(store_error)? else {
+                continue;
+            };
+            for (id, v) in chunk.iter().zip(values) {
+                match v {
+                    Reply::Bulk(bytes) => match Self::decode(&bytes) {
+                        Ok(r) => out.push(r),
+                        Err(e) => {
+                            tracing::error!(approval = %id, error = %e, "skipping an unreadable approval request");
+                        }
+                    },
+                    // Gone (kept a day after it ended): off the index too.
+                    _ => {
+                        let _ = redis.cmd(&[b"SREM", index.as_bytes(), id.as_bytes()]).await;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<ApprovalRequest>, ApprovalError> {
+        let Some(redis) = self.shared.get() else {
+            return Ok(self.lock().get(id).cloned());
+        };
+        match redis
+            .cmd(&[b"GET", redis.key(&["approval", id]).as_bytes()])
+            .await
+            .map_err(store_error)?
+        {
+            Reply::Bulk(bytes) => Self::decode(&bytes).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Apply `change` to request `id` where it is kept, atomically: in
+    /// Redis by compare-and-set, so `change` may run more than once (on a
+    /// fresh copy each time) when replicas race.
+    async fn modify<T>(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut ApprovalRequest) -> Result<T, ApprovalError>,
+    ) -> Result<T, ApprovalError> {
+        let Some(redis) = self.shared.get() else {
+            let mut all = self.lock();
+            let r = all
+                .get_mut(id)
+                .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
+            return change(r);
+        };
+        let key = redis.key(&["approval", id]);
+        for _ in 0..CAS_ATTEMPTS {
+            let Reply::Bulk(old) = redis
+                .cmd(&[b"GET", key.as_bytes()])
+                .await
+                .map_err(store_error)?
+            else {
+                return Err(ApprovalError::Unknown(id.to_string()));
+            };
+            let mut r = Self::decode(&old)?;
+            let out = change(&mut r)?;
+            let new = Self::encode(&r);
+            if new == old {
+                return Ok(out);
+            }
+            let swapped = redis
+                .eval(COMPARE_AND_SET, &[&key], &[&old, &new])
+                .await
+                .map_err(store_error)?;
+            if swapped.int() == Some(1) {
+                return Ok(out);
+            }
+        }
+        Err(ApprovalError::Store(format!(
+            "approval request {id} kept changing under {CAS_ATTEMPTS} attempts; try again"
+        )))
+    }
+
     /// Mark what has expired by `now` (returned, to be audited: the only
-    /// place a request becomes expired) and drop ended requests past
-    /// keeping.
-    pub fn sweep(&self, now: SystemTime) -> Vec<ApprovalRequest> {
-        let mut all = self.lock();
+    /// place a request becomes expired, and across replicas only one marks
+    /// each) and drop ended requests past keeping.
+    pub async fn sweep(&self, now: SystemTime) -> Result<Vec<ApprovalRequest>, ApprovalError> {
         let mut expired = Vec::new();
-        for r in all.values_mut() {
-            if r.expired_by(now) {
-                r.state = State::Expired;
-                expired.push(r.clone());
+        for r in self.snapshot().await? {
+            if !r.expired_by(now) {
+                continue;
+            }
+            let marked = self
+                .modify(&r.id, |r| {
+                    Ok(r.expired_by(now).then(|| {
+                        r.state = State::Expired;
+                        r.clone()
+                    }))
+                })
+                .await;
+            if let Ok(Some(r)) = marked {
+                expired.push(r);
             }
         }
-        all.retain(|_, r| r.state.open() || r.expires + KEEP_ENDED > now);
-        let mut ended: Vec<(SystemTime, String)> = all
-            .values()
-            .filter(|r| !r.state.open())
-            .map(|r| (r.expires, r.id.clone()))
-            .collect();
-        if ended.len() > MAX_ENDED {
-            ended.sort();
-            for (_, id) in &ended[..ended.len() - MAX_ENDED] {
-                all.remove(id);
+        if self.shared.get().is_none() {
+            let mut all = self.lock();
+            all.retain(|_, r| r.state.open() || r.expires + KEEP_ENDED > now);
+            let mut ended: Vec<(SystemTime, String)> = all
+                .values()
+                .filter(|r| !r.state.open())
+                .map(|r| (r.expires, r.id.clone()))
+                .collect();
+            if ended.len() > MAX_ENDED {
+                ended.sort();
+                for (_, id) in &ended[..ended.len() - MAX_ENDED] {
+                    all.remove(id);
+                }
             }
         }
-        expired
+        Ok(expired)
     }
 
     /// The request for a parked call: the one already open for this very
     /// call by this principal, or a new one, not yet approvable — write its
     /// record, then [`Approvals::insert`] it.
-    pub fn prepare(&self, call: Parked, now: SystemTime) -> Result<Opened, ApprovalError> {
+    pub async fn prepare(
+        &self,
+        call: Parked<'_>,
+        now: SystemTime,
+    ) -> Result<Opened, ApprovalError> {
         let fingerprint = call.key.fingerprint();
-        let all = self.lock();
+        let all = self.snapshot().await?;
         let open: Vec<&ApprovalRequest> = all
-            .values()
+            .iter()
             .filter(|r| r.state.open() && r.expires > now)
             .collect();
         if let Some(r) = open
@@ -341,7 +507,7 @@ impl Approvals {
             requester: call.requester.id.clone(),
             requester_groups: call.requester.groups.clone(),
             tool: call.key.tool.clone(),
-            tier: call.tier,
+            tier: call.tier.to_string(),
             destructive: call.destructive,
             endpoint: call.key.endpoint.clone(),
             target: call.key.targets.first().cloned().unwrap_or_default(),
@@ -360,30 +526,63 @@ impl Approvals {
     }
 
     /// Make a prepared (and recorded) request approvable.
-    pub fn insert(&self, request: ApprovalRequest) {
-        self.lock().insert(request.id.clone(), request);
+    pub async fn insert(&self, request: ApprovalRequest) -> Result<(), ApprovalError> {
+        let Some(redis) = self.shared.get() else {
+            self.lock().insert(request.id.clone(), request);
+            return Ok(());
+        };
+        let gone = request.expires + KEEP_ENDED;
+        let at_ms = gone
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            .to_string();
+        let key = redis.key(&["approval", &request.id]);
+        redis
+            .cmd(&[
+                b"SET",
+                key.as_bytes(),
+                &Self::encode(&request),
+                b"NX",
+                b"PXAT",
+                at_ms.as_bytes(),
+            ])
+            .await
+            .map_err(store_error)?;
+        redis
+            .cmd(&[
+                b"SADD",
+                redis.key(&["approvals"]).as_bytes(),
+                request.id.as_bytes(),
+            ])
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 
-    pub fn get(&self, id: &str) -> Option<ApprovalRequest> {
-        self.lock().get(id).cloned()
+    pub async fn get(&self, id: &str) -> Result<Option<ApprovalRequest>, ApprovalError> {
+        self.load(id).await
     }
 
     /// The requests not yet ended, oldest first.
-    pub fn open_requests(&self, now: SystemTime) -> Vec<ApprovalRequest> {
+    pub async fn open_requests(
+        &self,
+        now: SystemTime,
+    ) -> Result<Vec<ApprovalRequest>, ApprovalError> {
         let mut out: Vec<ApprovalRequest> = self
-            .lock()
-            .values()
+            .snapshot()
+            .await?
+            .into_iter()
             .filter(|r| r.state.open() && !r.expired_by(now))
-            .cloned()
             .collect();
         out.sort_by_key(|r| r.created);
-        out
+        Ok(out)
     }
 
     /// Could `by` answer `id` now? (What [`Approvals::approve`] and
     /// [`Approvals::deny`] check, without changing anything: the answer is
     /// recorded first, then applied.)
-    pub fn can_answer(
+    pub async fn can_answer(
         &self,
         id: &str,
         by: &str,
@@ -395,8 +594,11 @@ impl Approvals {
         if !approve && answer.reason.is_empty() {
             return Err(ApprovalError::BadReason);
         }
-        let all = self.lock();
-        let r = Self::pending_in(&all, id, now)?;
+        let r = self
+            .load(id)
+            .await?
+            .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
+        Self::pending(&r, now)?;
         if r.approvals.iter().any(|a| a.by == by) {
             return Err(ApprovalError::AlreadyApproved(
                 by.to_string(),
@@ -406,24 +608,17 @@ impl Approvals {
         Ok(())
     }
 
-    fn pending_in<'a>(
-        all: &'a HashMap<String, ApprovalRequest>,
-        id: &str,
-        now: SystemTime,
-    ) -> Result<&'a ApprovalRequest, ApprovalError> {
-        let r = all
-            .get(id)
-            .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
+    fn pending(r: &ApprovalRequest, now: SystemTime) -> Result<(), ApprovalError> {
         if r.expired_by(now) {
-            return Err(ApprovalError::Expired(id.to_string()));
+            return Err(ApprovalError::Expired(r.id.clone()));
         }
         if r.state != State::Pending {
             return Err(ApprovalError::NotPending {
-                id: id.to_string(),
+                id: r.id.clone(),
                 state: r.state.as_str(),
             });
         }
-        Ok(r)
+        Ok(())
     }
 
     fn answer(by: &str, reason: &str, now: SystemTime) -> Result<Answer, ApprovalError> {
@@ -439,115 +634,107 @@ impl Approvals {
     }
 
     /// Record `by`'s approval (Cedar has allowed it). The request after.
-    pub fn approve(
+    pub async fn approve(
         &self,
         id: &str,
         by: &str,
         reason: &str,
         now: SystemTime,
     ) -> Result<ApprovalRequest, ApprovalError> {
-        self.answer_pending(id, by, reason, now, |r, answer| {
+        let answer = Self::answer(by, reason, now)?;
+        self.modify(id, |r| {
+            Self::pending(r, now)?;
             if r.approvals.iter().any(|a| a.by == answer.by) {
-                return Err(ApprovalError::AlreadyApproved(answer.by, id.to_string()));
+                return Err(ApprovalError::AlreadyApproved(
+                    answer.by.clone(),
+                    id.to_string(),
+                ));
             }
-            r.approvals.push(answer);
+            r.approvals.push(answer.clone());
             if r.approvals.len() >= r.required {
                 r.state = State::Approved;
             }
-            Ok(())
+            Ok(r.clone())
         })
+        .await
     }
 
     /// Record `by`'s denial, which needs a reason: one is enough.
-    pub fn deny(
+    pub async fn deny(
         &self,
         id: &str,
         by: &str,
         reason: &str,
         now: SystemTime,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        self.answer_pending(id, by, reason, now, |r, answer| {
-            if answer.reason.is_empty() {
-                return Err(ApprovalError::BadReason);
-            }
-            r.denial = Some(answer);
-            r.state = State::Denied;
-            Ok(())
-        })
-    }
-
-    /// Apply `by`'s answer to a pending request; the request after.
-    fn answer_pending(
-        &self,
-        id: &str,
-        by: &str,
-        reason: &str,
-        now: SystemTime,
-        apply: impl FnOnce(&mut ApprovalRequest, Answer) -> Result<(), ApprovalError>,
     ) -> Result<ApprovalRequest, ApprovalError> {
         let answer = Self::answer(by, reason, now)?;
-        let mut all = self.lock();
-        Self::pending_in(&all, id, now)?;
-        let r = all
-            .get_mut(id)
-            .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
-        apply(r, answer)?;
-        Ok(r.clone())
+        if answer.reason.is_empty() {
+            return Err(ApprovalError::BadReason);
+        }
+        self.modify(id, |r| {
+            Self::pending(r, now)?;
+            r.denial = Some(answer.clone());
+            r.state = State::Denied;
+            Ok(r.clone())
+        })
+        .await
     }
 
     /// Spend an approved request on this call: the same principal and key
     /// (tool, arguments, endpoint, targets), before it expires, once.
-    pub fn redeem(
+    pub async fn redeem(
         &self,
         id: &str,
         principal: &str,
         key: &ApprovalKey,
         now: SystemTime,
     ) -> Result<ApprovalRequest, ApprovalError> {
-        let mut all = self.lock();
-        let r = all
-            .get_mut(id)
-            .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
-        if r.requester != principal || r.fingerprint != key.fingerprint() {
-            return Err(ApprovalError::OtherCall(id.to_string()));
-        }
-        if r.expired_by(now) {
-            return Err(ApprovalError::Expired(id.to_string()));
-        }
-        match r.state {
-            State::Approved => {
-                r.state = State::Executed;
-                Ok(r.clone())
+        let fingerprint = key.fingerprint();
+        self.modify(id, |r| {
+            if r.requester != principal || r.fingerprint != fingerprint {
+                return Err(ApprovalError::OtherCall(id.to_string()));
             }
-            State::Pending => Err(ApprovalError::StillPending {
-                id: id.to_string(),
-                have: r.approvals.len(),
-                need: r.required,
-            }),
-            State::Denied => {
-                let d = r
-                    .denial
-                    .clone()
-                    .map(|a| (a.by, a.reason))
-                    .unwrap_or_default();
-                Err(ApprovalError::Denied {
+            if r.expired_by(now) {
+                return Err(ApprovalError::Expired(id.to_string()));
+            }
+            match r.state {
+                State::Approved => {
+                    r.state = State::Executed;
+                    Ok(r.clone())
+                }
+                State::Pending => Err(ApprovalError::StillPending {
                     id: id.to_string(),
-                    by: d.0,
-                    reason: d.1,
-                })
+                    have: r.approvals.len(),
+                    need: r.required,
+                }),
+                State::Denied => {
+                    let d = r
+                        .denial
+                        .clone()
+                        .map(|a| (a.by, a.reason))
+                        .unwrap_or_default();
+                    Err(ApprovalError::Denied {
+                        id: id.to_string(),
+                        by: d.0,
+                        reason: d.1,
+                    })
+                }
+                State::Expired => Err(ApprovalError::Expired(id.to_string())),
+                State::Executed => Err(ApprovalError::Used(id.to_string())),
             }
-            State::Expired => Err(ApprovalError::Expired(id.to_string())),
-            State::Executed => Err(ApprovalError::Used(id.to_string())),
-        }
+        })
+        .await
     }
 
     /// Give back a redeemed request whose call did not run (denied when
     /// decided again, or rate-limited): it stays approved.
-    pub fn release(&self, id: &str) {
-        if let Some(r) = self.lock().get_mut(id) {
+    pub async fn release(&self, id: &str) -> Result<(), ApprovalError> {
+        self.modify(id, |r| {
             if r.state == State::Executed {
                 r.state = State::Approved;
             }
-        }
+            Ok(())
+        })
+        .await
     }
 }

@@ -958,6 +958,16 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
             }
         }
     }
+    if let Some(state) = &config.state {
+        let redis = crate::state::Redis::new(state.redis.clone());
+        match redis.cmd(&[b"PING"]).await {
+            Ok(_) => outln!(
+                "shared state: Redis at {} (reachable; approvals, break-glass grants and rate limits are shared)",
+                state.redis.address()
+            ),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
     for p in &problems {
         outln!("problem: {p}");
     }

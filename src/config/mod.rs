@@ -16,6 +16,7 @@ mod archive;
 pub mod audit;
 mod endpoint;
 mod http;
+mod state;
 pub use endpoint::{
     env_bool, host_url, parse_url, require_env, settings, CredentialKeys, Credentials, Endpoint,
     EndpointSettings, NoSettings, SectionInput, DEFAULT_TIMEOUT,
@@ -24,6 +25,7 @@ pub use http::{
     ApiKey, ApproverKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,
     ADMIN_PREFIX, SUPPORTED_JWT_ALGORITHMS,
 };
+pub use state::StateConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -77,6 +79,7 @@ struct FileConfig {
     rate_limits: std::collections::BTreeMap<String, http::RateSection>,
     audit: Option<audit::AuditSection>,
     archive: Option<archive::ArchiveSection>,
+    state: Option<state::StateSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +141,9 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     /// Calls per principal and tier; tiers not listed are not limited.
     pub rate_limits: Vec<(Tier, RateLimit)>,
+    /// Where replicas share approvals, grants and rate limits (Redis);
+    /// none: in this process.
+    pub state: Option<StateConfig>,
 }
 
 /// Environment lookups, injectable so tests do not touch the process env.
@@ -302,6 +308,14 @@ impl Config {
                 None
             }
         };
+        let state = match file.state.map(|s| state::state(s, base, env)) {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                problems.push(e);
+                None
+            }
+            None => None,
+        };
         let mut duration =
             |key: &str, given: Option<&str>, default, limit: std::time::Duration| match given
                 .map(humantime::parse_duration)
@@ -361,6 +375,7 @@ impl Config {
             approvals_required,
             principals,
             endpoints,
+            state,
         })
     }
 

@@ -143,6 +143,57 @@ fn approver_keys_are_people_s_own_and_name_configured_principals() {
 }
 
 #[test]
+fn the_state_section_names_redis_and_keeps_its_password_out_of_the_file() {
+    let parse = |section: &str, vars: &[(&'static str, &'static str)]| {
+        let text = format!("{BASE}\n[state]\n{section}");
+        Config::parse(&text, "t.toml", Path::new("/etc/p"), &env(vars)).map_err(|e| e.to_string())
+    };
+    let c = parse(
+        "redis_url = \"redis://portcullis@10.0.0.5:6380/2\"\npassword_env = \"R\"\nkey_prefix = \"prod-a\"\nrate_limits_if_unreachable = \"local\"\n",
+        &[("R", "s3cret")],
+    )
+    .unwrap();
+    let state = c.state.unwrap();
+    assert_eq!(state.redis.address(), "redis://portcullis@10.0.0.5:6380/2");
+    assert_eq!(state.redis.prefix, "prod-a");
+    assert_eq!(
+        state.rate_limits_if_unreachable,
+        crate::state::WhenUnreachable::Local
+    );
+    assert!(!format!("{:?}", state.redis).contains("s3cret"));
+    for (section, needle) in [
+        (
+            "redis_url = \"redis://u:pw@h/0\"\n",
+            "must not hold the password",
+        ),
+        (
+            "redis_url = \"redis://h/0\"\npassword_env = \"MISSING\"\n",
+            "password_env MISSING is not set",
+        ),
+        ("redis_url = \"http://h/0\"\n", "redis:// or rediss://"),
+        (
+            "redis_url = \"redis://h/0\"\nca_file = \"ca.pem\"\n",
+            "rediss:// (TLS) only",
+        ),
+        (
+            "redis_url = \"redis://h/0\"\nkey_prefix = \"a b\"\n",
+            "key_prefix",
+        ),
+        (
+            "redis_url = \"redis://h/0\"\nrate_limits_if_unreachable = \"allow\"\n",
+            "\"deny\"",
+        ),
+        ("password_env = \"R\"\n", "need redis_url"),
+    ] {
+        let err = parse(section, &[("R", "x")]).unwrap_err();
+        assert!(
+            err.contains(needle) && !err.contains("pw@"),
+            "{section}: {err}"
+        );
+    }
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let text = format!(
         "{BASE}\n[[endpoints]]\nname = \"a\"\nbackend = \"pve\"\nurl = \"https://h:8006\"\ntoken_id = \"x@pve!t\"\ntoken_secret_env = \"MISSING_ONE\"\n\

@@ -8,7 +8,7 @@
 
 mod caller;
 pub mod matrix;
-mod ratelimit;
+pub mod ratelimit;
 pub mod records;
 mod resolve;
 pub mod verdict;
@@ -643,12 +643,15 @@ impl Gate {
             Err(rejection) => return self.reject(caller, &ids, &req, rejection, started).await,
         };
         if let Some(id) = &approval_id {
-            let redeemed = self.approvals.redeem(
-                id,
-                &caller.principal.id,
-                &approval_key(&prepared),
-                std::time::SystemTime::now(),
-            );
+            let redeemed = self
+                .approvals
+                .redeem(
+                    id,
+                    &caller.principal.id,
+                    &approval_key(&prepared),
+                    std::time::SystemTime::now(),
+                )
+                .await;
             if let Err(e) = redeemed {
                 let rejection = Rejection::Approval(e.to_string());
                 return self.reject(caller, &ids, &req, rejection, started).await;
@@ -666,15 +669,26 @@ impl Gate {
         self.shadow(caller, &ids, p).await;
         let mut verdict = verdict::judge(p, caller, &self.policies());
         if verdict == Verdict::Allow {
-            if let Err(wait) = self
+            if let Err(throttled) = self
                 .limits
-                .take(&caller.principal.id, p.tool.tier, Instant::now())
+                .take_shared(&caller.principal.id, p.tool.tier, Instant::now())
+                .await
             {
                 let limit = self.limits.limit(p.tool.tier).unwrap_or(RateLimit {
                     per_minute: 0,
                     burst: 0,
                 });
-                verdict = Verdict::RateLimited { wait, limit };
+                let (wait, store_unreachable) = match throttled {
+                    ratelimit::Throttled::Wait(w) => (w, false),
+                    ratelimit::Throttled::StoreUnreachable => {
+                        (std::time::Duration::from_secs(5), true)
+                    }
+                };
+                verdict = Verdict::RateLimited {
+                    wait,
+                    limit,
+                    store_unreachable,
+                };
             }
         }
         if verdict == Verdict::Allow {
@@ -682,7 +696,9 @@ impl Gate {
         } else {
             // Not run (denied now, or rate-limited): still approved.
             if let Some(id) = &approval_id {
-                self.approvals.release(id);
+                if let Err(e) = self.approvals.release(id).await {
+                    tracing::error!(approval = %id, error = %e, "an approved call that did not run could not be given back its approval");
+                }
             }
             self.refuse(caller, &ids, p, &verdict, started).await
         }
@@ -839,8 +855,9 @@ impl Gate {
     async fn park(&self, caller: &Caller, p: &Prepared<'_>, message: &str) -> String {
         if !self.approvals.answerable() {
             return format!(
-                "{message} This server has no admin socket (admin_socket in [server]), so no approver \
-                 could answer a request: it was not parked. Ask an operator to configure one."
+                "{message} This server has neither an admin socket (admin_socket in [server]) nor approver \
+                 keys ([[http.approver_keys]]), so no approver could answer a request: it was not parked. \
+                 Ask an operator to configure one."
             );
         }
         let parked = crate::approval::Parked {
@@ -852,14 +869,20 @@ impl Gate {
             justification: &p.context.justification,
             policy_set: &p.policy_set,
         };
-        let request = match self.approvals.prepare(parked, std::time::SystemTime::now()) {
+        let request = match self
+            .approvals
+            .prepare(parked, std::time::SystemTime::now())
+            .await
+        {
             Ok(crate::approval::Opened::Existing(r)) => r,
             Ok(crate::approval::Opened::New(r)) => {
                 // Approvable only once its record is durable.
                 if let Err(e) = self.write(&records::approval("requested", &r, None)).await {
                     return records::audit_failure(&e);
                 }
-                self.approvals.insert(r.clone());
+                if let Err(e) = self.approvals.insert(r.clone()).await {
+                    return format!("{message} It could not be parked: {e}");
+                }
                 r
             }
             Err(e) => return format!("{message} It could not be parked: {e}"),
@@ -867,7 +890,7 @@ impl Gate {
         tracing::info!(approval = %request.id, tool = p.tool.name, principal = %caller.principal.id, "call parked for approval");
         format!(
             "{message} Approval request {id} is open (needs {n} approval{s}, expires {until}). \
-             An approver runs `portcullis approvals approve {id}`. Once approved, call {tool} again \
+             Approvers answer it (`portcullis approvals`, or the approvers' page). Once approved, call {tool} again \
              with exactly the same arguments and \"approval_id\": \"{id}\"; until then do not retry.",
             id = request.id,
             n = request.required,
@@ -885,6 +908,18 @@ impl Gate {
     /// Approval requests live `ttl` and need `required` approvers.
     pub fn with_approvals(mut self, ttl: std::time::Duration, required: usize) -> Gate {
         self.approvals = Arc::new(crate::approval::Approvals::new(ttl, required));
+        self
+    }
+
+    /// Share approval requests, break-glass grants and rate-limit buckets
+    /// with other replicas through Redis (after the `with_*` that make
+    /// them). Needs a Tokio runtime: grants are mirrored every second.
+    pub fn with_shared_state(mut self, state: &crate::config::StateConfig) -> Gate {
+        let redis = Arc::new(crate::state::Redis::new(state.redis.clone()));
+        self.limits
+            .share(redis.clone(), state.rate_limits_if_unreachable);
+        self.approvals.share(redis.clone());
+        self.break_glass.share(redis);
         self
     }
 }

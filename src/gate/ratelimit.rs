@@ -1,11 +1,33 @@
-//! Per-principal token buckets, one per tier.
+//! Per-principal token buckets, one per tier: in this process, or in
+//! Redis shared by replicas (one atomic script per call).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::catalog::Tier;
 use crate::config::RateLimit;
+use crate::state::{Redis, WhenUnreachable};
+
+/// Refill and take one token, on Redis's clock; the wait in seconds
+/// (0: taken), as text because Lua numbers become integers in replies.
+const TAKE: &str = "local rate = tonumber(ARGV[1]) local burst = tonumber(ARGV[2]) \
+    local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000 \
+    local b = redis.call('HMGET', KEYS[1], 'tokens', 'last') \
+    local tokens = tonumber(b[1]) or burst local last = tonumber(b[2]) or now \
+    tokens = math.min(burst, tokens + math.max(0, now - last) * rate) \
+    local wait = 0 if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end \
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now)) \
+    redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1) return tostring(wait)";
+
+/// Why a call may not go ahead now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Throttled {
+    /// Over the rate: a token comes after this long.
+    Wait(Duration),
+    /// The shared buckets cannot be read and the configuration says deny.
+    StoreUnreachable,
+}
 
 /// Buckets kept before full ones are forgotten (a full bucket is the same
 /// as no bucket), so many distinct principals cannot grow the table.
@@ -19,6 +41,7 @@ struct Bucket {
 pub struct RateLimiter {
     limits: HashMap<Tier, RateLimit>,
     buckets: Mutex<HashMap<(String, Tier), Bucket>>,
+    shared: Option<(Arc<Redis>, WhenUnreachable)>,
 }
 
 impl RateLimiter {
@@ -26,6 +49,59 @@ impl RateLimiter {
         RateLimiter {
             limits: limits.iter().copied().collect(),
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// Keep the buckets in Redis, shared by every replica.
+    pub fn share(&mut self, redis: Arc<Redis>, when_down: WhenUnreachable) {
+        self.shared = Some((redis, when_down));
+    }
+
+    /// Take one token for `principal` in `tier`, where the buckets are kept.
+    pub async fn take_shared(
+        &self,
+        principal: &str,
+        tier: Tier,
+        now: Instant,
+    ) -> Result<(), Throttled> {
+        let (Some((redis, when_down)), Some(limit)) = (&self.shared, self.limits.get(&tier)) else {
+            return self.take(principal, tier, now).map_err(Throttled::Wait);
+        };
+        let key = redis.key(&[
+            "rate",
+            tier.as_str(),
+            &crate::util::sha256_hex(principal.as_bytes()),
+        ]);
+        let rate = (f64::from(limit.per_minute) / 60.0).to_string();
+        let burst = limit.burst.to_string();
+        let reply = redis
+            .eval(TAKE, &[&key], &[rate.as_bytes(), burst.as_bytes()])
+            .await;
+        match reply.map(|r| r.text().and_then(|t| t.parse::<f64>().ok())) {
+            Ok(Some(wait)) if wait <= 0.0 => Ok(()),
+            Ok(Some(wait)) => Err(Throttled::Wait(Duration::from_secs_f64(wait.min(86_400.0)))),
+            Ok(None) => {
+                tracing::error!("the shared rate-limit store answered something unexpected");
+                self.when_down(*when_down, principal, tier, now)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rate limits: the shared store cannot be reached");
+                self.when_down(*when_down, principal, tier, now)
+            }
+        }
+    }
+
+    fn when_down(
+        &self,
+        when: WhenUnreachable,
+        principal: &str,
+        tier: Tier,
+        now: Instant,
+    ) -> Result<(), Throttled> {
+        match when {
+            WhenUnreachable::Deny => Err(Throttled::StoreUnreachable),
+            WhenUnreachable::Local => self.take(principal, tier, now).map_err(Throttled::Wait),
         }
     }
 

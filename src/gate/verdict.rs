@@ -35,8 +35,13 @@ pub enum Verdict {
     Deny(Denial),
     /// Policy would allow it once someone confirms; ask them now.
     NeedsConfirmation(ConfirmationKind),
-    /// Allowed, but over the principal's rate for the tool's tier.
-    RateLimited { wait: Duration, limit: RateLimit },
+    /// Allowed, but over the principal's rate for the tool's tier (or the
+    /// shared buckets cannot be read, and limits then refuse).
+    RateLimited {
+        wait: Duration,
+        limit: RateLimit,
+        store_unreachable: bool,
+    },
     /// Not a call policy can decide: unknown tool, invalid arguments, or
     /// a target that could not be found.
     Rejected(Rejection),
@@ -390,7 +395,17 @@ pub fn message(verdict: &Verdict, w: &Wording) -> Option<String> {
             p.tool.name,
             dry_run_hint(w)
         ),
-        Verdict::RateLimited { wait, limit } => format!(
+        Verdict::RateLimited {
+            store_unreachable: true,
+            ..
+        } => format!(
+            "rate limit: the shared rate-limit store cannot be reached, so {}-tier calls are refused \
+             ([state] rate_limits_if_unreachable = \"deny\"); {} was not run. Retry in a few seconds; \
+             if it persists, tell an operator.",
+            p.tool.tier.as_str(),
+            p.tool.name,
+        ),
+        Verdict::RateLimited { wait, limit, .. } => format!(
             "rate limit: {} may make {} {}-tier calls per minute (bursts of {}); {} was not run. Retry in {} s.",
             caller.principal.id,
             limit.per_minute,

@@ -307,6 +307,7 @@ fn messages_word_each_verdict() {
             per_minute: 6,
             burst: 2,
         },
+        store_unreachable: false,
     });
     assert_eq!(
         limited,

@@ -112,10 +112,11 @@ fn the_shipped_four_eyes_rule_decides_who_may_approve() {
             justification: "CHG-1",
             policy_set: "x",
         };
-        match approvals
-            .prepare(parked, std::time::SystemTime::now())
-            .unwrap()
-        {
+        // In memory, preparing never waits.
+        let prepared = futures_util::FutureExt::now_or_never(
+            approvals.prepare(parked, std::time::SystemTime::now()),
+        );
+        match prepared.unwrap().unwrap() {
             crate::approval::Opened::New(r) => r,
             crate::approval::Opened::Existing(_) => panic!("a new request"),
         }

@@ -116,7 +116,7 @@ pub struct Options {
     /// Without the embedded lab cluster as endpoint "lab".
     pub no_lab: bool,
     /// Policy files (name, text) beside the default bundle.
-    pub policies: Vec<(&'static str, &'static str)>,
+    pub policies: Vec<(&'static str, String)>,
 }
 
 pub struct Server {

@@ -187,3 +187,13 @@ pub fn assert_chain_verifies(log: &std::path::Path) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The shipped optional rule "destructive calls need an approval",
+/// pointed at the lab's endpoint.
+pub fn approve_lab_rule() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("policies/optional/approve-prod-deletes.cedar");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("Endpoint::\"prod\"", "Endpoint::\"lab\"")
+}

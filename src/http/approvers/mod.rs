@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use super::respond::{self, json_response, Body};
+use crate::approval::{ApprovalError, ApprovalRequest};
 use crate::config::{ApproverKey, HttpConfig, ADMIN_PREFIX};
 use crate::gate::Gate;
 use crate::principal::Principal;
@@ -248,17 +249,17 @@ impl Approvers {
             );
             return self.refuse(r, parts, remote, None).await;
         };
-        let approvals = self.gate.approvals();
         match route {
-            Route::ApiList => json_response(
-                StatusCode::OK,
-                &json!({"ok": true, "approvals": approvals.open_requests(SystemTime::now())}),
-            ),
-            Route::ApiShow(id) => match approvals.get(id).filter(|_| plausible_id(id)) {
-                Some(r) => json_response(StatusCode::OK, &json!({"ok": true, "approval": r})),
-                None => json_response(
+            Route::ApiList => match self.gate.approvals().open_requests(SystemTime::now()).await {
+                Ok(open) => json_response(StatusCode::OK, &json!({"ok": true, "approvals": open})),
+                Err(e) => unavailable(&e),
+            },
+            Route::ApiShow(id) => match self.find(id).await {
+                Err(e) => unavailable(&e),
+                Ok(Some(r)) => json_response(StatusCode::OK, &json!({"ok": true, "approval": r})),
+                Ok(None) => json_response(
                     StatusCode::NOT_FOUND,
-                    &json!({"ok": false, "error": crate::approval::ApprovalError::Unknown(id.to_string()).to_string()}),
+                    &json!({"ok": false, "error": ApprovalError::Unknown(id.to_string()).to_string()}),
                 ),
             },
             Route::ApiAnswer(id, approve) => {
@@ -293,6 +294,14 @@ impl Approvers {
         }
     }
 
+    /// Request `id`, if it is one the store could hold and does.
+    async fn find(&self, id: &str) -> Result<Option<ApprovalRequest>, ApprovalError> {
+        if !plausible_id(id) {
+            return Ok(None);
+        }
+        self.gate.approvals().get(id).await
+    }
+
     async fn answer(
         &self,
         id: &str,
@@ -300,9 +309,9 @@ impl Approvers {
         reason: &str,
         operator: &str,
         approve: bool,
-    ) -> Result<crate::approval::ApprovalRequest, String> {
+    ) -> Result<ApprovalRequest, String> {
         if !plausible_id(id) {
-            return Err(crate::approval::ApprovalError::Unknown(id.to_string()).to_string());
+            return Err(ApprovalError::Unknown(id.to_string()).to_string());
         }
         crate::admin::answer_approval(
             &self.gate,
@@ -374,10 +383,13 @@ impl Approvers {
             return self.refuse_page(r, parts, remote, Some(who), html).await;
         }
         match route {
-            Route::Index => {
-                let open = self.gate.approvals().open_requests(SystemTime::now());
-                html_response(StatusCode::OK, page::list(&open, who, &session.csrf))
-            }
+            Route::Index => match self.gate.approvals().open_requests(SystemTime::now()).await {
+                Ok(open) => html_response(StatusCode::OK, page::list(&open, who, &session.csrf)),
+                Err(e) => html_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    page::trouble(&e.to_string(), who, &session.csrf),
+                ),
+            },
             Route::SignOut => {
                 if let Some(c) = cookie {
                     self.sessions.end(c);
@@ -386,11 +398,20 @@ impl Approvers {
                 redirect(&format!("{ADMIN_PREFIX}/"), Some(self.set_cookie("", 0)))
             }
             Route::Request(id) if parts.method == Method::GET => {
-                let Some(r) = self.gate.approvals().get(id).filter(|_| plausible_id(id)) else {
-                    return html_response(
-                        StatusCode::NOT_FOUND,
-                        page::not_found(id, who, &session.csrf),
-                    );
+                let r = match self.find(id).await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => {
+                        return html_response(
+                            StatusCode::NOT_FOUND,
+                            page::not_found(id, who, &session.csrf),
+                        )
+                    }
+                    Err(e) => {
+                        return html_response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            page::trouble(&e.to_string(), who, &session.csrf),
+                        )
+                    }
                 };
                 let flash = match parts.uri.query() {
                     Some("answered=approve") => Flash::Notice("You approved this request."),
@@ -424,14 +445,18 @@ impl Approvers {
                         ),
                         None,
                     ),
-                    Err(e) => match self.gate.approvals().get(id) {
-                        Some(r) => html_response(
+                    Err(e) => match self.find(id).await {
+                        Ok(Some(r)) => html_response(
                             StatusCode::FORBIDDEN,
                             page::detail(&r, who, &session.csrf, Flash::Error(&e)),
                         ),
-                        None => html_response(
+                        Ok(None) => html_response(
                             StatusCode::NOT_FOUND,
                             page::not_found(id, who, &session.csrf),
+                        ),
+                        Err(_) => html_response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            page::trouble(&e, who, &session.csrf),
                         ),
                     },
                 }
@@ -490,6 +515,14 @@ impl Approvers {
             }
         }
     }
+}
+
+/// The store could not be read: nothing is known, so nothing is shown.
+fn unavailable(e: &ApprovalError) -> Response<Body> {
+    json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({"ok": false, "error": e.to_string()}),
+    )
 }
 
 fn secure_headers(b: http::response::Builder) -> http::response::Builder {

@@ -166,7 +166,7 @@ pub fn detail(r: &ApprovalRequest, principal: &str, csrf: &str, flash: Flash) ->
         id = esc(&r.id),
         state = state(r.state),
         tool = esc(&r.tool),
-        tier = esc(r.tier),
+        tier = esc(&r.tier),
         destructive = if r.destructive { ", <span class=\"destructive\">destructive</span>" } else { "" },
         target = esc(&r.target),
         endpoint = esc(&r.endpoint),
@@ -198,6 +198,15 @@ pub fn detail(r: &ApprovalRequest, principal: &str, csrf: &str, flash: Flash) ->
         );
     }
     page(&format!("Request {}", r.id), Some((principal, csrf)), &body)
+}
+
+/// The approval store cannot be read (Redis down): say so, show nothing.
+pub fn trouble(error: &str, principal: &str, csrf: &str) -> String {
+    page(
+        "Unavailable",
+        Some((principal, csrf)),
+        &format!("<p class=\"error\" role=\"alert\">{}</p>", esc(error)),
+    )
 }
 
 /// A request that is not (or no longer) held.
