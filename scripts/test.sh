@@ -44,6 +44,9 @@ step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API
 step "approvers' page in headless Chromium: sign in, read, approve, see the call run"
 .venv/bin/python tests/interop/approvers_browser.py "$bin"
 
+step "interop: MCP tasks for calls parked for approval (official Python MCP SDK, tasks extension)"
+.venv/bin/python tests/interop/approval_tasks.py "$bin"
+
 step "OCSF: exported and live events validated against the OCSF 1.7.0 schema (pydantic-ocsf)"
 .venv/bin/python tests/interop/ocsf_export.py "$bin"
 

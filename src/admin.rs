@@ -282,10 +282,19 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
             if let Err(e) = bg.refresh().await {
                 return refused(e);
             }
-            let grant = match bg.check(&req, who, &groups) {
+            let mut grant = match bg.check(&req, who, &groups) {
                 Ok(g) => g,
                 Err(e) => return refused(e),
             };
+            if bg.needs_approval() {
+                match grant_approval(admin, &req).await {
+                    Ok(Approved(id)) => grant.approval = Some(id),
+                    Ok(Parked(request)) => {
+                        return json!({"ok": true, "parked": true, "approval": request})
+                    }
+                    Err(e) => return refused(e),
+                }
+            }
             // In force only once its record is durable.
             if let Err(e) = audit_grant(gate, "start", &grant, None).await {
                 return refused(format!(
@@ -320,6 +329,87 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
             reason,
         } => decide_approval(admin, &id, &approver, &reason, who, false).await,
     }
+}
+
+/// Where a break-glass grant that needs an approval stands.
+enum GrantApproval {
+    /// Approved, and now spent on this grant.
+    Approved(String),
+    /// Parked (or still waiting): the request.
+    Parked(Box<crate::approval::ApprovalRequest>),
+}
+use GrantApproval::{Approved, Parked};
+
+/// A grant on a server whose break-glass needs an approval: parked as an
+/// approval request asked by `requested_by` (a configured principal, so
+/// four eyes and policy apply to approving it), and made only when asked
+/// again, exactly as approved, with its id. Approvers' policies see it as
+/// `resource.tool == "break_glass"`, `resource.target == "User::\"…\""`.
+async fn grant_approval(admin: &Admin, req: &GrantRequest) -> Result<GrantApproval, String> {
+    let Some(asker) = req.requested_by.as_deref() else {
+        return Err(
+            "this server's break-glass grants need an approval: give --as PRINCIPAL (who asks, a configured principal)"
+                .into(),
+        );
+    };
+    let Some(requester) = admin.principals.iter().find(|p| p.id == asker) else {
+        return Err(format!(
+            "{asker:?} is not a configured principal ([[principals]])"
+        ));
+    };
+    let args = json!({
+        "principal": req.principal,
+        "group": req.group,
+        "seconds": req.seconds,
+        "reason": req.reason.trim(),
+    });
+    let key = crate::approval::ApprovalKey {
+        tool: "break_glass".into(),
+        args: args.clone(),
+        endpoint: "-".into(),
+        targets: vec![format!("User::\"{}\"", req.principal)],
+    };
+    let approvals = admin.gate.approvals();
+    let now = SystemTime::now();
+    if let Some(id) = &req.approval_id {
+        approvals
+            .redeem(id, asker, &key, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Approved(id.clone()));
+    }
+    let digest = admin.gate.policies().digest().to_string();
+    let parked = crate::approval::Parked {
+        requester,
+        tier: "admin",
+        destructive: false,
+        key,
+        shown_args: args,
+        justification: req.reason.trim(),
+        policy_set: &digest,
+    };
+    let request = match approvals
+        .prepare(parked, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        crate::approval::Opened::Existing(r) => r,
+        crate::approval::Opened::New(r) => {
+            admin
+                .gate
+                .audit_event(&records::approval("requested", &r, None))
+                .await
+                .map_err(|e| {
+                    format!("the audit log refused the request's record, so it was not parked: {e}")
+                })?;
+            approvals
+                .insert(r.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            r
+        }
+    };
+    Ok(Parked(Box::new(request)))
 }
 
 /// Approve or deny `id` as `approver`, for the admin socket.

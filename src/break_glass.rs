@@ -37,6 +37,12 @@ pub struct GrantRequest {
     pub group: String,
     pub seconds: u64,
     pub reason: String,
+    /// Who asks (a configured principal), where grants need an approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// The approved request this grant was asked under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 /// A grant in force.
@@ -56,6 +62,9 @@ pub struct Grant {
     /// does not lengthen a grant.
     #[serde(skip)]
     pub deadline: Instant,
+    /// The approval request it was made under, where grants need one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
 }
 
 pub(crate) mod rfc3339 {
@@ -108,6 +117,8 @@ pub struct BreakGlass {
     grants: RwLock<Vec<Grant>>,
     max: Duration,
     shared: OnceLock<Arc<Redis>>,
+    /// Grants are made only once approved (`break_glass_needs_approval`).
+    needs_approval: std::sync::atomic::AtomicBool,
 }
 
 /// A grant as kept in Redis: wall-clock times only (each replica derives
@@ -123,6 +134,8 @@ struct StoredGrant {
     from: SystemTime,
     #[serde(with = "rfc3339")]
     until: SystemTime,
+    #[serde(default)]
+    approval: Option<String>,
 }
 
 fn store_error(e: crate::state::StateError) -> GrantError {
@@ -141,7 +154,19 @@ impl BreakGlass {
             grants: RwLock::new(Vec::new()),
             max,
             shared: OnceLock::new(),
+            needs_approval: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// From now on a grant is made only once approvers approve it.
+    pub fn require_approval(&self, yes: bool) {
+        self.needs_approval
+            .store(yes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn needs_approval(&self) -> bool {
+        self.needs_approval
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Keep grants in Redis from now on, and mirror them here every second
@@ -234,6 +259,7 @@ impl BreakGlass {
                 granted_by: g.granted_by,
                 from: g.from,
                 until: g.until,
+                approval: g.approval,
             })
             .chain(ran_out)
             .collect();
@@ -294,6 +320,7 @@ impl BreakGlass {
             from: now,
             until: now + length,
             deadline: started + length,
+            approval: None,
         })
     }
 
@@ -308,6 +335,7 @@ impl BreakGlass {
                 granted_by: grant.granted_by.clone(),
                 from: grant.from,
                 until: grant.until,
+                approval: grant.approval.clone(),
             };
             let json = serde_json::to_vec(&stored).unwrap_or_default();
             let ms = grant
@@ -431,6 +459,8 @@ mod tests {
             group: group.into(),
             seconds,
             reason: reason.into(),
+            requested_by: None,
+            approval_id: None,
         }
     }
 

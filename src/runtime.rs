@@ -103,6 +103,8 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
         gate = gate.with_shared_state(state);
     }
     let gate = Arc::new(gate);
+    gate.break_glass()
+        .require_approval(config.break_glass_needs_approval);
     Ok(Runtime {
         archive: None,
         gate,

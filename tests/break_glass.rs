@@ -227,3 +227,119 @@ async fn a_second_server_cannot_take_a_live_socket_and_garbage_is_refused() {
     assert!(err.contains("not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 }
+
+/// Where grants need an approval, a grant is parked in the asker's name,
+/// approved by someone else whom policy allows (four eyes; here only the
+/// security group approves break-glass), and made once, exactly as asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_that_needs_an_approval_is_made_once_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let socket = dir.path().join("admin.sock");
+    let gate = Arc::new(
+        GateBuilder::new()
+            .policies(&[
+                "permit (principal in Group::\"responders\", action in Action::\"tier:operate\", resource);",
+                "permit (principal in Group::\"admins\", action == Action::\"approve\", resource);",
+                "@id(\"security-approves-break-glass\") forbid (principal, action == Action::\"approve\", resource) \
+                 when { resource.tool == \"break_glass\" } unless { principal in Group::\"security\" };",
+                "@id(\"four-eyes\") forbid (principal, action == Action::\"approve\", resource) when { resource.requester == principal };",
+            ])
+            .endpoints(&[placeholder(BackendKind::Pve, "pve")])
+            .audit(&log)
+            .build()
+            .with_break_glass_max(Duration::from_secs(3600)),
+    );
+    gate.break_glass().require_approval(true);
+    let principals = vec![
+        Principal::new("carol", ["admins", "security"]),
+        Principal::new("dave", ["admins"]),
+        Principal::new("erin", ["admins", "security"]),
+    ];
+    portcullis::admin::serve(&socket, gate.clone(), principals).unwrap();
+    let ask = [
+        "grant",
+        "--principal",
+        "bob",
+        "--group",
+        "responders",
+        "--for",
+        "30m",
+        "--reason",
+        "INC-77 pve1 hung",
+    ];
+
+    // Nobody named: refused, saying why.
+    let out = cli(&socket, &ask).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need an approval: give --as"));
+
+    // Parked in carol's name: nothing in force yet.
+    let mut as_carol = ask.to_vec();
+    as_carol.extend(["--as", "carol"]);
+    let out = cli(&socket, &as_carol).await;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = said
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.starts_with("apr-"))
+        .unwrap()
+        .to_string();
+    let bob = Caller::stdio(Principal::new("bob", ["readers"]));
+    assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "deny");
+
+    // Approving: not carol (four eyes), not dave (not security); erin may.
+    let approve = |who: &'static str| {
+        let id = id.clone();
+        let socket = socket.clone();
+        async move {
+            common::admin_cli(
+                "approvals",
+                &socket,
+                &["approve", &id, "--as", who, "--reason", "ok"],
+            )
+            .await
+        }
+    };
+    for (who, says) in [
+        ("carol", "four-eyes"),
+        ("dave", "security-approves-break-glass"),
+    ] {
+        let out = approve(who).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{who}: {err}");
+    }
+    // Asked again before it is approved: still waiting.
+    let mut with_id = as_carol.clone();
+    with_id.extend(["--approval", id.as_str()]);
+    let out = cli(&socket, &with_id).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("still pending"));
+    assert!(approve("erin").await.status.success());
+
+    // Something else asked under it: refused.
+    let mut other = with_id.clone();
+    other[8] = "INC-78 something else";
+    let out = cli(&socket, &other).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another call"));
+    // Exactly as approved: granted, once.
+    let out = cli(&socket, &with_id).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(start_vm(&gate, &log, &bob).await["decision"], "allow");
+    let again = cli(&socket, &with_id).await;
+    assert!(String::from_utf8_lossy(&again.stderr).contains("used already"));
+
+    let start = records(&log)
+        .into_iter()
+        .find(|r| r["kind"] == "break_glass" && r["event"] == "start")
+        .unwrap();
+    assert_eq!(start["approval"], id.as_str());
+    common::assert_chain_verifies(&log);
+}

@@ -47,7 +47,7 @@ impl Drop for Replica {
 
 /// Replica `name` in `dir`: its own audit log and admin socket, the
 /// shared policies and Redis.
-fn replica(dir: &Path, name: &str, redis: &RedisServer) -> Replica {
+fn replica(dir: &Path, name: &str, redis: &RedisServer, stateless: bool) -> Replica {
     let log = dir.join(format!("audit-{name}.jsonl"));
     let socket = dir.join(format!("admin-{name}.sock"));
     let config = format!(
@@ -71,7 +71,7 @@ burst = 3
 
 [http]
 listen = "127.0.0.1:0"
-stateless = true
+stateless = {stateless}
 
 [[http.api_keys]]
 principal = "carol"
@@ -200,8 +200,8 @@ async fn two_replicas_share_approvals_rate_limits_and_grants_through_one_redis()
         common::approve_lab_rule(),
     )
     .unwrap();
-    let a = replica(dir.path(), "a", &redis);
-    let b = replica(dir.path(), "b", &redis);
+    let a = replica(dir.path(), "a", &redis, true);
+    let b = replica(dir.path(), "b", &redis, true);
 
     // Parked on A.
     let args = json!({"node": "pve1", "vmid": 100, "confirm": true});
@@ -326,4 +326,55 @@ async fn two_replicas_share_approvals_rate_limits_and_grants_through_one_redis()
     assert!(b_records
         .iter()
         .any(|r| r["kind"] == "approval" && r["event"] == "approved"));
+}
+
+/// Sessions stay on the replica that opened them, but who owns one is
+/// shared: another principal presenting its id to another replica is
+/// refused and audited there; its owner is told to open one there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_id_is_its_owner_s_on_every_replica() {
+    let redis = RedisServer::start(true, false);
+    let dir = tempfile::tempdir().unwrap();
+    copy_policies(&dir.path().join("policies"));
+    let a = replica(dir.path(), "a", &redis, false);
+    let b = replica(dir.path(), "b", &redis, false);
+    let c = reqwest::Client::new();
+    let opened = post(
+        &c,
+        &a.url,
+        Some(AGENT_KEY),
+        None,
+        &[],
+        &harness::initialize(),
+    )
+    .await;
+    let session = opened.session().expect("a session on A");
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let n = post(&c, &a.url, Some(AGENT_KEY), Some(&session), &[], &note).await;
+    assert_eq!(n.status, 202);
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    // Its owner, on A: served.
+    let r = post(&c, &a.url, Some(AGENT_KEY), Some(&session), &[], &list).await;
+    assert_eq!(r.status, 200);
+    // Another principal, on B: refused as on A, and audited on B.
+    eventually("B knows whose session it is", || async {
+        post(&c, &b.url, Some(ERIN_KEY), Some(&session), &[], &list)
+            .await
+            .status
+            == 403
+    })
+    .await;
+    assert!(common::audit_records(&b.log)
+        .iter()
+        .any(|r| r["kind"] == "http_refused"
+            && r["reason"] == "session_owner"
+            && r["principal"] == "erin"));
+    // Its owner, on B: told where it lives.
+    let r = post(&c, &b.url, Some(AGENT_KEY), Some(&session), &[], &list).await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.error().contains("held by another replica"),
+        "{}",
+        r.error()
+    );
 }

@@ -276,6 +276,8 @@ async fn a_grant_made_on_one_replica_applies_on_another_until_it_ends() {
         group: "admins".into(),
         seconds: 2,
         reason: "INC-9 storage down".into(),
+        requested_by: None,
+        approval_id: None,
     };
     let grant = a.check(&req, "root", &groups).unwrap();
     a.insert(grant.clone()).await.unwrap();

@@ -231,6 +231,15 @@ pub enum BreakGlassCommand {
         /// Why: what is broken, the incident or ticket. Recorded.
         #[arg(long)]
         reason: String,
+        /// Who asks (a configured principal): where grants need an
+        /// approval (`break_glass_needs_approval`), the grant is parked as
+        /// an approval request in their name.
+        #[arg(long = "as")]
+        requested_by: Option<String>,
+        /// The approved request to make the grant under (asked again,
+        /// exactly as approved).
+        #[arg(long = "approval")]
+        approval_id: Option<String>,
     },
     /// The grants in force.
     List,
@@ -704,11 +713,15 @@ async fn break_glass(socket: &Path, command: BreakGlassCommand) -> CliResult<Exi
             group,
             duration,
             reason,
+            requested_by,
+            approval_id,
         } => Request::Grant(crate::break_glass::GrantRequest {
             principal,
             group,
             seconds: duration.as_secs(),
             reason,
+            requested_by,
+            approval_id,
         }),
         BreakGlassCommand::List => Request::List,
         BreakGlassCommand::End { id } => Request::End { id },
@@ -726,6 +739,15 @@ async fn break_glass(socket: &Path, command: BreakGlassCommand) -> CliResult<Exi
         )
     };
     match request {
+        Request::Grant(_) if answer["parked"] == true => {
+            let id = answer["approval"]["id"].as_str().unwrap_or_default();
+            outln!(
+                "not granted yet: this server's break-glass needs an approval. Approval request {id} is open;\n\
+                 approvers answer it (`portcullis approvals show {id}`), then run this command again with --approval {id}."
+            );
+            // Distinct from success: nothing is in force yet.
+            return Ok(ExitCode::from(3));
+        }
         Request::Grant(_) => outln!("granted: {}", line(&answer["grant"])),
         Request::End { .. } => outln!("ended: {}", line(&answer["grant"])),
         _ => {
@@ -1106,9 +1128,10 @@ fn print_config(config: &Config, policies: Option<usize>) {
     }
     match &config.admin_socket {
         Some(socket) => outln!(
-            "admin socket: {} (break-glass grants of at most {}; approval requests open {}, {} approval(s) each)",
+            "admin socket: {} (break-glass grants of at most {}{}; approval requests open {}, {} approval(s) each)",
             socket.display(),
             humantime::format_duration(config.break_glass_max),
+            if config.break_glass_needs_approval { ", each approved first" } else { "" },
             humantime::format_duration(config.approval_ttl),
             config.approvals_required
         ),

@@ -97,6 +97,9 @@ struct ServerSection {
     admin_socket: Option<PathBuf>,
     /// The longest break-glass grant ("4h" when not given).
     break_glass_max: Option<String>,
+    /// Break-glass grants are made only once approved.
+    #[serde(default)]
+    break_glass_needs_approval: bool,
     /// How long an approval request stays open ("1h" when not given).
     approval_ttl: Option<String>,
     /// Distinct approvers each approval request needs (1 when not given).
@@ -124,6 +127,8 @@ pub struct Config {
     pub admin_socket: Option<PathBuf>,
     /// The longest break-glass grant.
     pub break_glass_max: std::time::Duration,
+    /// Break-glass grants are parked as approval requests first.
+    pub break_glass_needs_approval: bool,
     /// How long an approval request stays open.
     pub approval_ttl: std::time::Duration,
     /// Distinct approvers each approval request needs.
@@ -371,6 +376,7 @@ impl Config {
             audit_log: resolve(base, &file.server.audit_log),
             admin_socket: file.server.admin_socket.as_ref().map(|p| resolve(base, p)),
             break_glass_max,
+            break_glass_needs_approval: file.server.break_glass_needs_approval,
             approval_ttl,
             approvals_required,
             principals,

@@ -74,6 +74,8 @@ pub struct ToolResult {
     pub is_error: bool,
     pub text: String,
     pub structured: Option<Value>,
+    /// The approval request the call is parked as, when it is.
+    pub parked: Option<String>,
 }
 
 impl ToolResult {
@@ -82,6 +84,7 @@ impl ToolResult {
             is_error: true,
             text: text.into(),
             structured: None,
+            parked: None,
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct Gate {
     archive_status: std::sync::OnceLock<Arc<crate::audit::archive::ArchiveStatus>>,
     /// Groups granted for a while in an emergency (`portcullis break-glass`).
     break_glass: Arc<crate::break_glass::BreakGlass>,
+    /// Redis, when replicas share state (`[state]`).
+    shared: Option<Arc<crate::state::Redis>>,
     /// Calls parked until approvers approve them.
     approvals: Arc<crate::approval::Approvals>,
 }
@@ -205,6 +210,7 @@ impl Gate {
             config_digest: None,
             archive_status: std::sync::OnceLock::new(),
             break_glass: Arc::default(),
+            shared: None,
             approvals: Arc::new(crate::approval::Approvals::new(
                 crate::approval::DEFAULT_TTL,
                 1,
@@ -788,6 +794,7 @@ impl Gate {
                 is_error: false,
                 text: serde_json::to_string_pretty(&data).unwrap_or_default(),
                 structured: Some(json!({"endpoint": p.endpoint.name, "result": data})),
+                parked: None,
             },
             Err(e) => ToolResult::error(format!("{} failed: {e}", p.tool.name)),
         })
@@ -839,7 +846,11 @@ impl Gate {
                 }
             }
             Verdict::NeedsConfirmation(verdict::ConfirmationKind::Approval) => {
-                Outcome::Done(ToolResult::error(self.park(caller, p, &message).await))
+                let (text, parked) = self.park(caller, p, &message).await;
+                Outcome::Done(ToolResult {
+                    parked,
+                    ..ToolResult::error(text)
+                })
             }
             Verdict::Allow
             | Verdict::Deny(_)
@@ -852,13 +863,20 @@ impl Gate {
 impl Gate {
     /// Open an approval request for a call only approvers can allow, and
     /// audit it; what the agent is told.
-    async fn park(&self, caller: &Caller, p: &Prepared<'_>, message: &str) -> String {
+    /// What the agent is told, and the request's id when it is parked.
+    async fn park(
+        &self,
+        caller: &Caller,
+        p: &Prepared<'_>,
+        message: &str,
+    ) -> (String, Option<String>) {
         if !self.approvals.answerable() {
-            return format!(
+            let told = format!(
                 "{message} This server has neither an admin socket (admin_socket in [server]) nor approver \
                  keys ([[http.approver_keys]]), so no approver could answer a request: it was not parked. \
                  Ask an operator to configure one."
             );
+            return (told, None);
         }
         let parked = crate::approval::Parked {
             requester: &caller.principal,
@@ -878,17 +896,17 @@ impl Gate {
             Ok(crate::approval::Opened::New(r)) => {
                 // Approvable only once its record is durable.
                 if let Err(e) = self.write(&records::approval("requested", &r, None)).await {
-                    return records::audit_failure(&e);
+                    return (records::audit_failure(&e), None);
                 }
                 if let Err(e) = self.approvals.insert(r.clone()).await {
-                    return format!("{message} It could not be parked: {e}");
+                    return (format!("{message} It could not be parked: {e}"), None);
                 }
                 r
             }
-            Err(e) => return format!("{message} It could not be parked: {e}"),
+            Err(e) => return (format!("{message} It could not be parked: {e}"), None),
         };
         tracing::info!(approval = %request.id, tool = p.tool.name, principal = %caller.principal.id, "call parked for approval");
-        format!(
+        let told = format!(
             "{message} Approval request {id} is open (needs {n} approval{s}, expires {until}). \
              Approvers answer it (`portcullis approvals`, or the approvers' page). Once approved, call {tool} again \
              with exactly the same arguments and \"approval_id\": \"{id}\"; until then do not retry.",
@@ -897,7 +915,8 @@ impl Gate {
             s = if request.required == 1 { "" } else { "s" },
             until = humantime::format_rfc3339_seconds(request.expires),
             tool = p.tool.name,
-        )
+        );
+        (told, Some(request.id))
     }
 
     /// The approval requests (approvers' side: [`crate::admin`]).
@@ -919,8 +938,14 @@ impl Gate {
         self.limits
             .share(redis.clone(), state.rate_limits_if_unreachable);
         self.approvals.share(redis.clone());
-        self.break_glass.share(redis);
+        self.break_glass.share(redis.clone());
+        self.shared = Some(redis);
         self
+    }
+
+    /// The store replicas share, if any.
+    pub fn shared_state(&self) -> Option<&Arc<crate::state::Redis>> {
+        self.shared.as_ref()
     }
 }
 

@@ -128,12 +128,14 @@ pub async fn start(
         .with_max_request_body_bytes(cfg.max_body_bytes)
         .with_cancellation_token(shutdown.child_token());
     let pending = Arc::new(Pending::default());
+    let tasks = Arc::new(crate::server::Tasks::default());
     let factory_gate = gate.clone();
     let mcp = StreamableHttpService::new(
         move || {
             Ok(PortcullisServer::http(
                 factory_gate.clone(),
                 pending.clone(),
+                tasks.clone(),
             ))
         },
         Arc::new(LocalSessionManager::default()),
@@ -518,7 +520,19 @@ async fn mcp(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     if let Some(session) = &presented {
-        match state.sessions.check(session, &principal, Instant::now()) {
+        let mut ownership = state.sessions.check(session, &principal, Instant::now());
+        let mut elsewhere = false;
+        if ownership == Ownership::Unknown {
+            if let Some(owner) = shared_owner(&state.gate, session).await {
+                elsewhere = true;
+                if owner != principal {
+                    ownership = Ownership::Other;
+                }
+            }
+        } else if ownership == Ownership::Owner {
+            publish_owner(&state.gate, session, &principal);
+        }
+        match ownership {
             Ownership::Owner => {}
             Ownership::Other => {
                 let message = "this MCP session belongs to another principal";
@@ -526,6 +540,16 @@ async fn mcp(
                     .refuse("session_owner", message, &parts, remote, Some(&principal))
                     .await;
                 return respond::jsonrpc_error(StatusCode::FORBIDDEN, message, None);
+            }
+            // Opened on another replica by this principal: sessions do not
+            // move between replicas.
+            Ownership::Unknown if elsewhere => {
+                return respond::jsonrpc_error(
+                    StatusCode::NOT_FOUND,
+                    "this session is held by another replica: initialize a new session here, and route \
+                     each session to one replica (sticky sessions) or run the replicas with stateless = true",
+                    None,
+                )
             }
             // Expired or never ours: the client must initialize again (404
             // is what the transport specification prescribes).
@@ -614,7 +638,10 @@ async fn mcp(
         .handle(Request::from_parts(parts, Full::new(bytes)))
         .await;
     match &presented {
-        Some(s) if deleting && response.status().is_success() => state.sessions.forget(s),
+        Some(s) if deleting && response.status().is_success() => {
+            state.sessions.forget(s);
+            forget_owner(&state.gate, s);
+        }
         // The MCP library no longer has it (closed when idle).
         Some(s) if response.status() == StatusCode::NOT_FOUND => state.sessions.forget(s),
         Some(_) => {}
@@ -625,11 +652,68 @@ async fn mcp(
                     .get(SESSION_HEADER)
                     .and_then(|v| v.to_str().ok());
                 r.opened(id, Instant::now());
+                if let Some(id) = id {
+                    publish_owner(&state.gate, id, &principal);
+                }
             }
         }
     }
     let (head, body) = response.into_parts();
     Response::from_parts(head, streams::hold(body, slot))
+}
+
+/// Where replicas share state, who owns each MCP session: a session id
+/// presented to another replica by anyone but its owner is refused there
+/// too. Kept under the id's digest, for as long as a session may idle.
+fn owner_key(redis: &crate::state::Redis, session: &str) -> String {
+    redis.key(&["session", &crate::util::sha256_hex(session.as_bytes())])
+}
+
+fn publish_owner(gate: &Gate, session: &str, principal: &str) {
+    let Some(redis) = gate.shared_state().cloned() else {
+        return;
+    };
+    let (key, principal) = (owner_key(&redis, session), principal.to_string());
+    let ttl = sessions::IDLE.as_secs().max(1).to_string();
+    tokio::spawn(async move {
+        if let Err(e) = redis
+            .cmd(&[
+                b"SET",
+                key.as_bytes(),
+                principal.as_bytes(),
+                b"EX",
+                ttl.as_bytes(),
+            ])
+            .await
+        {
+            tracing::warn!(error = %e, "cannot share an MCP session's owner");
+        }
+    });
+}
+
+fn forget_owner(gate: &Gate, session: &str) {
+    let Some(redis) = gate.shared_state().cloned() else {
+        return;
+    };
+    let key = owner_key(&redis, session);
+    tokio::spawn(async move {
+        let _ = redis.cmd(&[b"DEL", key.as_bytes()]).await;
+    });
+}
+
+/// The owner another replica recorded for `session`, if any.
+async fn shared_owner(gate: &Gate, session: &str) -> Option<String> {
+    let redis = gate.shared_state()?;
+    match redis
+        .cmd(&[b"GET", owner_key(redis, session).as_bytes()])
+        .await
+    {
+        Ok(reply) => reply.text(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read an MCP session's owner from the shared store");
+            None
+        }
+    }
 }
 
 /// A POST body must be one JSON-RPC message: JSON, and not a batch (MCP

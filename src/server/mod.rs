@@ -11,7 +11,9 @@
 //! - other clients must pass `confirm: true`, if policy accepts that.
 
 pub mod resources;
+pub mod tasks;
 pub use crate::approval::Pending;
+pub use tasks::Tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +63,8 @@ pub struct PortcullisServer {
     /// answered on a different request (or replica-local session) than it
     /// was issued on.
     pending: Arc<Pending>,
+    /// Tasks for parked calls, likewise shared by every session.
+    tasks: Arc<Tasks>,
 }
 
 /// The MCP description of a catalog tool.
@@ -112,6 +116,15 @@ fn to_mcp(r: ToolResult) -> CallToolResult {
     out
 }
 
+/// A task this principal does not hold (or never existed, or was
+/// forgotten an hour after it ended): the same answer, so ids leak nothing.
+fn unknown_task(id: &str) -> McpError {
+    McpError::invalid_params(
+        format!("no task {id:?} is held for you (tasks are forgotten an hour after they end)"),
+        None,
+    )
+}
+
 fn confirm_params(prompt: &str) -> Result<ElicitRequestParams, McpError> {
     let schema = ElicitationSchema::builder()
         .required_bool("confirm")
@@ -152,17 +165,19 @@ impl PortcullisServer {
             identity: Identity::Fixed(principal),
             transport: Transport::Stdio,
             pending: Arc::default(),
+            tasks: Arc::default(),
         }
     }
 
     /// A server for one HTTP session or request; the principal comes with
     /// each request.
-    pub fn http(gate: Arc<Gate>, pending: Arc<Pending>) -> PortcullisServer {
+    pub fn http(gate: Arc<Gate>, pending: Arc<Pending>, tasks: Arc<Tasks>) -> PortcullisServer {
         PortcullisServer {
             gate,
             identity: Identity::PerRequest,
             transport: Transport::Http,
             pending,
+            tasks,
         }
     }
 
@@ -235,10 +250,46 @@ impl PortcullisServer {
         };
         match self.gate.call(caller, req, self.progress(ctx)).await {
             Outcome::UnknownTool(message) => Err(McpError::invalid_params(message, None)),
-            Outcome::Done(r) => Ok(to_mcp(r).into()),
+            Outcome::Done(r) => Ok(self.parked_as_task(caller, request, ctx, args, r).await),
             Outcome::NeedsHuman { call_id, prompt } => {
                 self.ask_human(caller, request, ctx, call_id, prompt).await
             }
+        }
+    }
+
+    /// A parked call, for a client that declared the tasks extension: a
+    /// task that completes when approvers answer. Anything else as it is.
+    async fn parked_as_task(
+        &self,
+        caller: &Caller,
+        request: &CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+        args: Option<Value>,
+        r: ToolResult,
+    ) -> CallToolResponse {
+        let wants_tasks = ctx
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks());
+        let Some(approval) = r.parked.clone().filter(|_| wants_tasks) else {
+            return to_mcp(r).into();
+        };
+        let Ok(Some(parked)) = self.gate.approvals().get(&approval).await else {
+            return to_mcp(r).into();
+        };
+        let call = tasks::ParkedCall {
+            caller: Caller {
+                // Nobody is at the client to ask when it runs.
+                can_elicit: false,
+                ..caller.clone()
+            },
+            tool: request.name.to_string(),
+            args,
+            approval,
+            expires: parked.expires,
+        };
+        match self.tasks.start(self.gate.clone(), call) {
+            Some(task) => rmcp::model::CreateTaskResult::new(task).into(),
+            None => to_mcp(r).into(),
         }
     }
 
@@ -303,6 +354,7 @@ impl ServerHandler for PortcullisServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         );
         info.server_info =
@@ -356,6 +408,47 @@ impl ServerHandler for PortcullisServer {
         }
     }
 
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, McpError> {
+        let (principal, _) = self
+            .who(&ctx.extensions)
+            .ok_or_else(|| McpError::invalid_request("request is not authenticated", None))?;
+        self.tasks
+            .get(&request.task_id, &principal.id)
+            .map(rmcp::model::GetTaskResult::new)
+            .ok_or_else(|| unknown_task(&request.task_id))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let (principal, _) = self
+            .who(&ctx.extensions)
+            .ok_or_else(|| McpError::invalid_request("request is not authenticated", None))?;
+        if self.tasks.cancel(&request.task_id, &principal.id) {
+            Ok(())
+        } else {
+            Err(unknown_task(&request.task_id))
+        }
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let _ = request;
+        Err(McpError::invalid_params(
+            "Portcullis tasks wait for approvers, not for input from the client: nothing to update",
+            None,
+        ))
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.gate.catalog().get(name).map(mcp_tool)
     }
@@ -380,6 +473,7 @@ impl ServerHandler for PortcullisServer {
                 is_error: true,
                 text: "this confirmation is unknown, expired or for a different call; call the tool again".into(),
                 structured: None,
+                parked: None,
             })
             .into());
         };

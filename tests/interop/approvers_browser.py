@@ -11,10 +11,8 @@ Prints one line per check and exits non-zero if any fails.
 """
 
 import asyncio
-import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import httpx2
-from interop_common import start_http_server, check, is_error, summary, text
+from interop_common import write_approvals_config, start_http_server, check, is_error, summary, text
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from selenium import webdriver
@@ -31,49 +29,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = sys.argv[1]
 AGENT_KEY = "pcl_" + os.urandom(24).hex()
 DAVE_KEY = "pcl_" + os.urandom(24).hex()
-SHOTS = ROOT / "target" / "browser-screenshots"
-
-
-def sha256(s):
-    return hashlib.sha256(s.encode()).hexdigest()
-
-
-def write_config(tmp):
-    shutil.copytree(ROOT / "policies" / "default", tmp / "policies")
-    # The shipped optional rule, pointed at the lab's endpoint.
-    rule = (ROOT / "policies" / "optional" / "approve-prod-deletes.cedar").read_text()
-    (tmp / "policies" / "80-approve-lab.cedar").write_text(rule.replace('Endpoint::"prod"', 'Endpoint::"lab"'))
-    cfg = tmp / "portcullis.toml"
-    cfg.write_text(f"""
-[server]
-policies = "policies"
-audit_log = "audit.jsonl"
-
-[[principals]]
-id = "carol"
-groups = ["admins"]
-
-[[principals]]
-id = "dave"
-groups = ["admins"]
-
-[http]
-listen = "127.0.0.1:0"
-
-[[http.api_keys]]
-principal = "carol"
-groups = ["admins"]
-sha256 = "{sha256(AGENT_KEY)}"
-
-[[http.approver_keys]]
-principal = "dave"
-sha256 = "{sha256(DAVE_KEY)}"
-""")
-    return cfg
+SHOTS = Path(__file__).resolve().parents[2] / "target" / "browser-screenshots"
 
 
 def browser():
@@ -161,7 +120,7 @@ async def main():
         check("chromium and chromedriver installed (scripts/setup-browser.sh)", False, "missing")
         return summary("approvers' page (browser)")
     tmp = Path(tempfile.mkdtemp(prefix="portcullis-approvers-"))
-    cfg = write_config(tmp)
+    cfg = write_approvals_config(tmp, AGENT_KEY, DAVE_KEY)
     proc, url, log = start_http_server(BIN, cfg, tmp, "debug")
     base = url.removesuffix("/mcp")
     driver = None

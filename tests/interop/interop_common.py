@@ -1,9 +1,12 @@
 """What the interop scripts share: checks that count, result helpers, and
 starting `portcullis serve --transport http` on the lab."""
 
+import hashlib
 import os
+import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import mcp_types as types
 
@@ -57,3 +60,43 @@ def start_http_server(binary, cfg, tmp, log_level="info"):
         time.sleep(0.1)
     log.seek(0)
     raise SystemExit("server did not start:\n" + log.read())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_approvals_config(tmp, agent_key, approver_key):
+    """A configuration where stopping a VM on the lab needs an approval (the
+    shipped optional rule, pointed at the lab): carol is an agent with
+    `agent_key`, dave an approver with `approver_key`."""
+    sha256 = lambda s: hashlib.sha256(s.encode()).hexdigest()  # noqa: E731
+    shutil.copytree(ROOT / "policies" / "default", tmp / "policies")
+    rule = (ROOT / "policies" / "optional" / "approve-prod-deletes.cedar").read_text()
+    (tmp / "policies" / "80-approve-lab.cedar").write_text(rule.replace('Endpoint::"prod"', 'Endpoint::"lab"'))
+    cfg = tmp / "portcullis.toml"
+    cfg.write_text(f"""
+[server]
+policies = "policies"
+audit_log = "audit.jsonl"
+
+[[principals]]
+id = "carol"
+groups = ["admins"]
+
+[[principals]]
+id = "dave"
+groups = ["admins"]
+
+[http]
+listen = "127.0.0.1:0"
+
+[[http.api_keys]]
+principal = "carol"
+groups = ["admins"]
+sha256 = "{sha256(agent_key)}"
+
+[[http.approver_keys]]
+principal = "dave"
+sha256 = "{sha256(approver_key)}"
+""")
+    return cfg
