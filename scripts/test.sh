@@ -29,6 +29,9 @@ step "lab demo (the README's first command, debug build)"
 demo_log="$(mktemp -d)/lab-audit.jsonl"
 "$bin" lab --demo --audit-log "$demo_log"
 
+step "packaging: the systemd unit (systemd-analyze verify), the Dockerfile's references, LICENSE"
+scripts/check-packaging.sh "$bin"
+
 step "shipped policy decision tests"
 "$bin" policy test policies/tests/*.toml
 

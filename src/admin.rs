@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use crate::approval::ApprovalError;
 use crate::break_glass::{Grant, GrantRequest};
 use crate::gate::records;
 use crate::gate::Gate;
@@ -295,8 +296,20 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
                     Err(e) => return refused(e),
                 }
             }
-            // In force only once its record is durable.
+            // In force only once its record is durable. A grant that is not
+            // made gives its approval back.
+            let give_back = |grant: &Grant| {
+                let id = grant.approval.clone();
+                async move {
+                    if let Some(id) = id {
+                        if let Err(e) = gate.approvals().release(&id).await {
+                            tracing::error!(approval = %id, error = %e, "cannot give back the approval of a grant that was not made");
+                        }
+                    }
+                }
+            };
             if let Err(e) = audit_grant(gate, "start", &grant, None).await {
+                give_back(&grant).await;
                 return refused(format!(
                     "the audit log refused the grant's record, so it was not granted: {e}"
                 ));
@@ -304,6 +317,7 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
             if let Err(e) = bg.insert(grant.clone()).await {
                 // Recorded as started but never in force: record that too.
                 let _ = audit_grant(gate, "end", &grant, Some(("not_stored", "portcullis"))).await;
+                give_back(&grant).await;
                 return refused(e);
             }
             tracing::warn!(grant = %grant.id, principal = %grant.principal, group = %grant.group, "break-glass grant started");
@@ -330,6 +344,9 @@ async fn answer(admin: &Admin, line: &str, who: &str) -> Value {
         } => decide_approval(admin, &id, &approver, &reason, who, false).await,
     }
 }
+
+/// What approvers' policies see as `resource.tool` for a break-glass grant.
+pub const BREAK_GLASS_TOOL: &str = "break_glass";
 
 /// Where a break-glass grant that needs an approval stands.
 enum GrantApproval {
@@ -364,7 +381,7 @@ async fn grant_approval(admin: &Admin, req: &GrantRequest) -> Result<GrantApprov
         "reason": req.reason.trim(),
     });
     let key = crate::approval::ApprovalKey {
-        tool: "break_glass".into(),
+        tool: BREAK_GLASS_TOOL.into(),
         args: args.clone(),
         endpoint: "-".into(),
         targets: vec![format!("User::\"{}\"", req.principal)],
@@ -424,17 +441,68 @@ async fn decide_approval(
     let answered = answer_approval(
         &admin.gate,
         &admin.principals,
-        id,
-        approver,
-        reason,
-        operator,
-        approve,
+        Answering {
+            id,
+            approver,
+            reason,
+            operator,
+            approve,
+            channel: crate::approval::AnswerChannel::Socket,
+        },
     )
     .await;
     match answered {
         Ok(request) => json!({"ok": true, "approval": request}),
         Err(e) => refused(e),
     }
+}
+
+/// Why an answer was not counted. Each says what to do; `status` is what
+/// the admin API answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error("{0}")]
+    NotAPrincipal(String),
+    #[error("{0}")]
+    WrongChannel(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("policy could not decide: {0}")]
+    Undecided(String),
+    #[error("{0}")]
+    Audit(String),
+}
+
+impl AnswerError {
+    /// The HTTP status that says what kind of failure this is.
+    pub fn status(&self) -> u16 {
+        match self {
+            AnswerError::Approval(e) => match e {
+                ApprovalError::Unknown(_) => 404,
+                ApprovalError::BadReason => 400,
+                ApprovalError::Store(_) => 503,
+                _ => 409,
+            },
+            AnswerError::NotAPrincipal(_)
+            | AnswerError::WrongChannel(_)
+            | AnswerError::Forbidden(_) => 403,
+            AnswerError::Undecided(_) | AnswerError::Audit(_) => 503,
+        }
+    }
+}
+
+/// One answer to an approval request.
+pub struct Answering<'a> {
+    pub id: &'a str,
+    /// A configured principal: who answers.
+    pub approver: &'a str,
+    pub reason: &'a str,
+    /// Who carried it in (an OS account, the page's remote address).
+    pub operator: &'a str,
+    pub approve: bool,
+    pub channel: crate::approval::AnswerChannel,
 }
 
 /// Approve or deny `id` as `approver`: one of `principals` whom policy
@@ -444,30 +512,43 @@ async fn decide_approval(
 pub async fn answer_approval(
     gate: &Gate,
     principals: &[Principal],
-    id: &str,
-    approver: &str,
-    reason: &str,
-    operator: &str,
-    approve: bool,
-) -> Result<crate::approval::ApprovalRequest, String> {
+    answering: Answering<'_>,
+) -> Result<crate::approval::ApprovalRequest, AnswerError> {
+    let Answering {
+        id,
+        approver,
+        reason,
+        operator,
+        approve,
+        channel,
+    } = answering;
     let approvals = gate.approvals();
     let request = approvals
         .get(id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| crate::approval::ApprovalError::Unknown(id.to_string()).to_string())?;
+        .await?
+        .ok_or_else(|| ApprovalError::Unknown(id.to_string()))?;
     let Some(principal) = principals.iter().find(|p| p.id == approver) else {
         let known: Vec<&str> = principals.iter().map(|p| p.id.as_str()).collect();
-        return Err(format!(
+        return Err(AnswerError::NotAPrincipal(format!(
             "{approver:?} is not a configured principal; approvers are named from [[principals]]: {}",
             known.join(", ")
-        ));
+        )));
     };
-    let cedar = request.cedar_request(principal, reason);
+    // On the socket, whoever may open it names both the asker of a
+    // break-glass grant and its approver: a second person is only proven
+    // by their own key.
+    if request.tool == BREAK_GLASS_TOOL && channel == crate::approval::AnswerChannel::Socket {
+        return Err(AnswerError::WrongChannel(format!(
+            "{id} asks for a break-glass grant: its approver answers with their own key (the approvers' page or \
+             admin API, `portcullis approvals --url`), not over the admin socket, where one person could name \
+             both the asker and the approver"
+        )));
+    }
+    let cedar = request.cedar_request(principal, reason, channel);
     let decision = gate
         .policies()
         .authorize_json(&cedar)
-        .map_err(|e| format!("policy could not decide: {e}"))?;
+        .map_err(|e| AnswerError::Undecided(e.to_string()))?;
     let by = format!("{approver} (operator {operator})");
     if !decision.allowed {
         let mut rec = records::approval("answer_refused", &request, Some(&by));
@@ -475,36 +556,36 @@ pub async fn answer_approval(
         rec["cedar"] = cedar;
         gate.audit_event(&rec)
             .await
-            .map_err(|e| format!("the audit log refused the record: {e}"))?;
+            .map_err(|e| AnswerError::Audit(format!("the audit log refused the record: {e}")))?;
         let why = if decision.policies.is_empty() {
             "no policy permits it".to_string()
         } else {
             format!("forbidden by policy {}", decision.policies.join(", "))
         };
-        return Err(format!(
+        return Err(AnswerError::Forbidden(format!(
             "{approver} may not answer approval request {id}: {why}"
-        ));
+        )));
     }
     // Recorded first, then applied: an answer the log refused never counts.
     let now = SystemTime::now();
     approvals
         .can_answer(id, approver, reason, approve, now)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let event = if approve { "approved" } else { "denied" };
     let mut rec = records::approval(event, &request, Some(&by));
     rec["answer_reason"] = json!(reason.trim());
     rec["policies"] = json!(decision.policies);
     rec["cedar"] = cedar;
     gate.audit_event(&rec).await.map_err(|e| {
-        format!("the audit log refused the answer's record, so it was not counted: {e}")
+        AnswerError::Audit(format!(
+            "the audit log refused the answer's record, so it was not counted: {e}"
+        ))
     })?;
     let request = if approve {
         approvals.approve(id, approver, reason, now).await
     } else {
         approvals.deny(id, approver, reason, now).await
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     tracing::info!(approval = %id, approver, event, "approval request answered");
     Ok(request)
 }

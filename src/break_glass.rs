@@ -223,10 +223,13 @@ impl BreakGlass {
         let stored = match read.await {
             Ok(s) => s,
             Err(e) => {
+                // Fail closed: no grant applies. Those whose time is up stay
+                // (they apply to nobody) until their end is recorded.
+                let now = Instant::now();
                 self.grants
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .clear();
+                    .retain(|g| g.deadline <= now);
                 return Err(store_error(e));
             }
         };
@@ -365,10 +368,24 @@ impl BreakGlass {
         Ok(())
     }
 
-    /// End a grant before its time (everywhere, when shared).
+    /// End a grant before its time (everywhere, when shared). Its end is
+    /// claimed first, so no replica also records it as expired.
     pub async fn end(&self, id: &str) -> Result<Grant, GrantError> {
         if let Some(redis) = self.shared.get() {
             self.refresh().await?;
+            if !self
+                .grants
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|g| g.id == id)
+            {
+                return Err(GrantError::NoSuchGrant(id.to_string()));
+            }
+            let claimed = Self::claim_end(redis, id).await.map_err(store_error)?;
+            if !claimed {
+                return Err(GrantError::NoSuchGrant(id.to_string()));
+            }
             redis
                 .cmd(&[b"DEL", redis.key(&["grant", id]).as_bytes()])
                 .await
@@ -380,6 +397,16 @@ impl BreakGlass {
             .position(|g| g.id == id)
             .ok_or_else(|| GrantError::NoSuchGrant(id.to_string()))?;
         Ok(grants.remove(at))
+    }
+
+    /// Claim the recording of grant `id`'s end: true for exactly one caller
+    /// across the replicas.
+    async fn claim_end(redis: &Redis, id: &str) -> Result<bool, crate::state::StateError> {
+        let claim = redis.key(&["grant-ended", id]);
+        let reply = redis
+            .cmd(&[b"SET", claim.as_bytes(), b"1", b"NX", b"EX", b"86400"])
+            .await?;
+        Ok(matches!(reply, Reply::Status(_)))
     }
 
     /// Remove and return the grants that have run out by `now`. When
@@ -398,12 +425,19 @@ impl BreakGlass {
         };
         let mut mine = Vec::new();
         for g in gone {
-            let claim = redis.key(&["grant-ended", &g.id]);
-            let claimed = redis
-                .cmd(&[b"SET", claim.as_bytes(), b"1", b"NX", b"EX", b"86400"])
-                .await;
-            if matches!(claimed, Ok(Reply::Status(_))) {
-                mine.push(g);
+            match Self::claim_end(redis, &g.id).await {
+                Ok(true) => mine.push(g),
+                // Another replica records it.
+                Ok(false) => {}
+                // Not known who records it: kept (it applies to nobody, its
+                // time being up) and claimed again at the next sweep.
+                Err(e) => {
+                    tracing::warn!(grant = %g.id, error = %e, "cannot claim a break-glass grant's end yet");
+                    self.grants
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(g);
+                }
             }
         }
         mine

@@ -214,6 +214,39 @@ async fn the_admin_api_answers_with_approver_keys_only() {
     );
     assert_eq!(approved["answer_reason"], "change 42");
 
+    // Each failure says what kind it is: answered already (409), no such
+    // request (404), a denial without a reason (400).
+    for (url, body, status) in [
+        (approve.clone(), json!({"reason": "again"}), 409),
+        (
+            format!(
+                "{}/admin/api/approvals/apr-0000000000000000/approve",
+                s.base
+            ),
+            json!({}),
+            404,
+        ),
+        (
+            approve.replace("/approve", "/deny"),
+            json!({"reason": " "}),
+            400,
+        ),
+    ] {
+        let r = http
+            .post(&url)
+            .bearer_auth(CAROL_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            status,
+            "{url}: {}",
+            r.text().await.unwrap()
+        );
+    }
+
     // The call runs once, exactly as approved.
     let ran = stop(&s, 100, Some(&id)).await;
     assert!(!ran.contains("approval"), "{ran}");
@@ -344,7 +377,7 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("class=\"error\""));
 
     // The same origin with the token: approved, and the page says so.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use portcullis::catalog::Catalog;
+use serde_json::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -247,7 +248,76 @@ fn tools_as_a_principal_shows_what_it_may_call() {
             .to_string()
     };
     assert!(line("pve_list_nodes ").ends_with("yes"), "{text}");
-    assert!(line("pve_stop_qemu_vm ").ends_with("no"), "{text}");
+    assert!(
+        line("pve_stop_qemu_vm ").ends_with("no: no policy permits it"),
+        "{text}"
+    );
+    // Columns line up however long the names are.
+    let at = |l: &str| {
+        l.find(" read ")
+            .or_else(|| l.find(" operate "))
+            .unwrap_or(0)
+    };
+    let first = at(&line("pve_list_nodes "));
+    assert!(
+        text.lines().skip(1).all(|l| at(l) == first || at(l) == 0),
+        "{text}"
+    );
+}
+
+/// `tools --json` says of every tool whether it is available and why not:
+/// no endpoint of its backend, or no policy permits it.
+#[test]
+fn tools_json_says_why_a_tool_is_not_available() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/read.cedar"),
+        "permit (principal in Group::\"readers\", action in Action::\"tier:read\", resource);\n",
+    )
+    .unwrap();
+    let config = dir.path().join("p.toml");
+    std::fs::write(
+        &config,
+        "[server]\npolicies = \"policies\"\naudit_log = \"audit.jsonl\"\n\
+         [[principals]]\nid = \"ann\"\ngroups = [\"readers\"]\n\
+         [[endpoints]]\nname = \"pve\"\nbackend = \"pve\"\nurl = \"https://pve.example:8006\"\n\
+         token_id = \"u@pve!t\"\ntoken_secret_env = \"PVE_SECRET\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["tools", "--json", "--as", "ann", "--config"])
+        .arg(&config)
+        .env("PVE_SECRET", "s")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tool = |name: &str| {
+        v["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(v["principal"]["id"], "ann");
+    assert_eq!(tool("pve_list_nodes")["available"], true);
+    assert!(tool("pve_list_nodes").get("unavailable").is_none());
+    assert_eq!(
+        tool("pve_stop_qemu_vm")["unavailable"],
+        "no policy permits it"
+    );
+    assert_eq!(
+        tool("vsphere_list_vms")["unavailable"],
+        "no vsphere endpoint is configured"
+    );
+    assert_eq!(tool("vsphere_list_vms")["available"], false);
 }
 
 #[test]

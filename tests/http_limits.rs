@@ -266,3 +266,29 @@ async fn one_principal_flooding_sessions_and_streams_cannot_starve_another() {
         s.shutdown().await;
     }
 }
+
+/// `portcullis health` (the container's health check) says whether the
+/// listener answers /healthz, by its exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_command_tells_up_from_down() {
+    let s = start(Options::default()).await;
+    let health = |url: String| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        cmd.args(["health", "--url", &url]);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let up = health(format!("{}/healthz", s.base)).await.unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stdout)
+    );
+    let wrong = health(format!("{}/nothing-here", s.base)).await.unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("404"));
+    let addr = s.addr.clone();
+    s.shutdown().await;
+    let down = health(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stdout).starts_with("unhealthy"));
+}

@@ -102,6 +102,7 @@ sha256 = "{dave}"
         .args(["serve", "--transport", "http", "--lab-backend", "--config"])
         .arg(&path)
         .env(PASSWORD_ENV, PASSWORD)
+        .env(redis_server::BINDING_KEY_ENV, redis_server::BINDING_KEY)
         .env("PORTCULLIS_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -166,9 +166,15 @@ fn parked<'a>(who: &'a Principal, vmid: u64) -> Parked<'a> {
     }
 }
 
+const BINDING_KEY: &str = "a-binding-key-the-replicas-share-0123456789";
+
 fn approvals(server: &RedisServer, ttl: Duration, required: usize) -> Approvals {
+    keyed_approvals(server, ttl, required, BINDING_KEY)
+}
+
+fn keyed_approvals(server: &RedisServer, ttl: Duration, required: usize, key: &str) -> Approvals {
     let a = Approvals::new(ttl, required);
-    a.share(redis(server, "apr"));
+    a.share(redis(server, "apr"), &SecretString::from(key.to_string()));
     a
 }
 
@@ -203,8 +209,30 @@ async fn an_approval_made_on_one_replica_is_spent_on_another_once() {
     assert_eq!(approved.state, State::Approved);
     assert_eq!(approved.approvals.len(), 2);
 
-    // Spent on one replica, then refused on the other.
+    // A replica keyed otherwise binds the same call differently.
+    let stranger = keyed_approvals(
+        &server,
+        Duration::from_secs(600),
+        2,
+        "another-key-another-deployment-0123456789",
+    );
     let key = parked(&alice, 100).key;
+    let foreign = stranger
+        .redeem(&r.id, "alice", &key, now)
+        .await
+        .unwrap_err();
+    assert!(foreign.to_string().contains("another call"), "{foreign}");
+    // What Redis holds is keyed: not the plain digest of the arguments.
+    let raw = redis(&server, "apr")
+        .cmd(&[b"GET", format!("apr:approval:{}", r.id).as_bytes()])
+        .await
+        .unwrap()
+        .text()
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(stored["fingerprint"].as_str().unwrap().len(), 64);
+
+    // Spent on one replica, then refused on the other.
     b.redeem(&r.id, "alice", &key, now).await.unwrap();
     let again = a.redeem(&r.id, "alice", &key, now).await.unwrap_err();
     assert!(again.to_string().contains("used already"), "{again}");

@@ -7,6 +7,6 @@ mod requests;
 
 pub use pending::{CallKey, Pending};
 pub use requests::{
-    Answer, ApprovalError, ApprovalKey, ApprovalRequest, Approvals, Opened, Parked, State,
-    DEFAULT_TTL,
+    Answer, AnswerChannel, ApprovalError, ApprovalKey, ApprovalRequest, Approvals, Opened, Parked,
+    State, DEFAULT_TTL,
 };

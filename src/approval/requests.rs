@@ -87,13 +87,20 @@ pub struct ApprovalKey {
 }
 
 impl ApprovalKey {
-    fn fingerprint(&self) -> String {
+    /// The binding, keyed: the arguments may hold secrets (a guest's
+    /// password), and the binding is kept where others may read it (Redis,
+    /// its backups), so a plain hash would let them test guesses offline.
+    fn fingerprint(&self, key: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
         let call = fingerprint(CallKey {
             tool: &self.tool,
             args: Some(&self.args),
         });
         let place = format!("{}\n{}\n{}", call, self.endpoint, self.targets.join("\n"));
-        crate::util::sha256_hex(place.as_bytes())
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        mac.update(place.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 
@@ -193,11 +200,40 @@ pub enum ApprovalError {
     Store(String),
 }
 
+/// Where an answer comes from, as approvers' policies see it
+/// (`context.transport`, `context.authentication`, `context.client`), so a
+/// bundle can say, for example, which approvals must come with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerChannel {
+    /// The admin socket: whoever may open it names the approver.
+    Socket,
+    /// The approvers' page or admin API: the approver's own key says who.
+    ApproverKey,
+    /// `lab --demo`, in process.
+    Demo,
+}
+
+impl AnswerChannel {
+    /// `(transport, authentication, client)` in the approver's context.
+    fn context(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            AnswerChannel::Socket => ("cli", "local", "portcullis-approvals"),
+            AnswerChannel::ApproverKey => ("http", "api_key", "portcullis-approvers"),
+            AnswerChannel::Demo => ("cli", "local", "portcullis-demo"),
+        }
+    }
+}
+
 impl ApprovalRequest {
     /// The Cedar request "may `approver` approve this?", complete with its
     /// entities (replayable like a call's): `Action::"approve"` on
     /// `ApprovalRequest::"apr-…"`, whose `requester` is the asking user.
-    pub fn cedar_request(&self, approver: &Principal, reason: &str) -> Value {
+    pub fn cedar_request(
+        &self,
+        approver: &Principal,
+        reason: &str,
+        channel: AnswerChannel,
+    ) -> Value {
         let user = |id: &str, groups: &[String]| {
             let parents: Vec<Value> = groups
                 .iter()
@@ -225,7 +261,7 @@ impl ApprovalRequest {
             "principal": {"type": "User", "id": approver.id},
             "action": {"type": "Action", "id": "approve"},
             "resource": {"type": "ApprovalRequest", "id": self.id},
-            "context": self.approve_context(reason).to_json(),
+            "context": self.approve_context(reason, channel).to_json(),
             "entities": entities,
         })
     }
@@ -236,15 +272,20 @@ impl ApprovalRequest {
     /// a neutral act (unconfirmed, not destructive, so no rule written to
     /// let confirmed or approved *calls* through lets anyone approve), on
     /// the parked call's endpoint, with the approver's reason as
-    /// justification.
-    fn approve_context(&self, reason: &str) -> crate::policy::PolicyContext {
+    /// justification, over the channel the answer came by.
+    fn approve_context(
+        &self,
+        reason: &str,
+        channel: AnswerChannel,
+    ) -> crate::policy::PolicyContext {
+        let (transport, authentication, client) = channel.context();
         crate::policy::PolicyContext {
             args: serde_json::Map::new(),
             confirmed: false,
             confirmation: "none",
-            transport: "cli",
-            authentication: "local",
-            client: "portcullis-approvals".into(),
+            transport,
+            authentication,
+            client: client.into(),
             endpoint: self.endpoint.clone(),
             tls_verify: true,
             destructive: false,
@@ -259,6 +300,9 @@ impl ApprovalRequest {
 pub struct Approvals {
     requests: Mutex<HashMap<String, ApprovalRequest>>,
     shared: OnceLock<Arc<Redis>>,
+    /// Keys the bindings: random per process, or the replicas' shared
+    /// secret (`[state] binding_key_env`).
+    binding_key: std::sync::RwLock<secrecy::SecretSlice<u8>>,
     ttl: Duration,
     required: usize,
     /// Someone can answer (an admin socket or the approvers' page is served).
@@ -287,9 +331,14 @@ fn store_error(e: crate::state::StateError) -> ApprovalError {
 impl Approvals {
     /// Requests live `ttl` and need `required` distinct approvers.
     pub fn new(ttl: Duration, required: usize) -> Approvals {
+        let mut key = vec![0u8; 32];
+        rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut key).unwrap_or_else(|_| {
+            key = crate::util::random_hex(16).into_bytes();
+        });
         Approvals {
             requests: Mutex::new(HashMap::new()),
             shared: OnceLock::new(),
+            binding_key: std::sync::RwLock::new(key.into()),
             ttl,
             required: required.max(1),
             answerable: AtomicBool::new(false),
@@ -297,9 +346,19 @@ impl Approvals {
     }
 
     /// Keep requests in Redis from now on (before any is made), so every
-    /// replica sees and answers the same ones.
-    pub fn share(&self, redis: Arc<Redis>) {
+    /// replica sees and answers the same ones; `binding_key` is the secret
+    /// the replicas share to bind requests to calls.
+    pub fn share(&self, redis: Arc<Redis>, binding_key: &secrecy::SecretString) {
+        use secrecy::ExposeSecret;
+        *self.binding_key.write().unwrap_or_else(|p| p.into_inner()) =
+            binding_key.expose_secret().as_bytes().to_vec().into();
         let _ = self.shared.set(redis);
+    }
+
+    fn bind(&self, key: &ApprovalKey) -> String {
+        use secrecy::ExposeSecret;
+        let secret = self.binding_key.read().unwrap_or_else(|p| p.into_inner());
+        key.fingerprint(secret.expose_secret())
     }
 
     /// Approvers can answer from now on; until then calls are not parked.
@@ -480,7 +539,7 @@ impl Approvals {
         call: Parked<'_>,
         now: SystemTime,
     ) -> Result<Opened, ApprovalError> {
-        let fingerprint = call.key.fingerprint();
+        let fingerprint = self.bind(&call.key);
         let all = self.snapshot().await?;
         let open: Vec<&ApprovalRequest> = all
             .iter()
@@ -689,7 +748,7 @@ impl Approvals {
         key: &ApprovalKey,
         now: SystemTime,
     ) -> Result<ApprovalRequest, ApprovalError> {
-        let fingerprint = key.fingerprint();
+        let fingerprint = self.bind(key);
         self.modify(id, |r| {
             if r.requester != principal || r.fingerprint != fingerprint {
                 return Err(ApprovalError::OtherCall(id.to_string()));

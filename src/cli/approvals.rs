@@ -99,6 +99,17 @@ async fn api(
     ca: Option<&std::path::Path>,
     request: &Request,
 ) -> Result<Value, String> {
+    let loopback = match base.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    if base.scheme() != "https" && !(base.scheme() == "http" && loopback) {
+        return Err(format!(
+            "--url {base} must use https: the approver key would cross the network in clear text (plain http only on loopback)"
+        ));
+    }
     let key = SecretString::from(std::env::var(KEY_ENV).map_err(|_| {
         format!("{KEY_ENV} is not set: --url needs your approver key there ([[http.approver_keys]] on the server)")
     })?);

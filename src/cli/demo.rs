@@ -68,11 +68,14 @@ async fn approve(rt: &Runtime, id: &str, n: usize, who: &str, expect_ok: bool, w
     let r = crate::admin::answer_approval(
         &rt.gate,
         &rt.config.principals,
-        id,
-        who,
-        "demo",
-        "lab --demo",
-        true,
+        crate::admin::Answering {
+            id,
+            approver: who,
+            reason: "demo",
+            operator: "lab --demo",
+            approve: true,
+            channel: crate::approval::AnswerChannel::Demo,
+        },
     )
     .await;
     let text = match &r {
@@ -81,7 +84,7 @@ async fn approve(rt: &Runtime, id: &str, n: usize, who: &str, expect_ok: bool, w
             a.approvals.len(),
             a.required
         ),
-        Err(e) => e.clone(),
+        Err(e) => e.to_string(),
     };
     report(n, why, r.is_ok(), expect_ok, &text)
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{verify_file, AuditLog};
 use crate::backends::Backends;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ToolDef};
 use crate::config::{Config, ProcessEnv};
 use crate::gate::verdict::DecisionKind;
 use crate::gate::{CallRequest, Caller, Confirmation, Outcome, Rejection};
@@ -87,6 +87,16 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Is the HTTP server up? GETs its /healthz: exit 0 if it answers 200
+    /// (for container health checks and monitoring scripts).
+    Health {
+        #[arg(
+            long,
+            env = "PORTCULLIS_HEALTH_URL",
+            default_value = "http://127.0.0.1:8080/healthz"
+        )]
+        url: url::Url,
+    },
     /// Make a new API key: prints the key once, and the line for the
     /// configuration (which stores only its SHA-256).
     ApiKey {
@@ -128,8 +138,11 @@ pub enum Command {
         #[command(flatten)]
         who: WhoArgs,
         /// Print the README's Markdown table instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// Print JSON: every tool, whether it is available and, if not, why.
+        #[arg(long)]
+        json: bool,
     },
     /// Decide a call without running it. Exit 0 when allowed, 1 when denied.
     DryRun {
@@ -663,7 +676,8 @@ async fn call(rt: &Runtime, who: &WhoArgs, tool: &str, args: &str) -> CliResult<
     }
 }
 
-fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
+fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool, json: bool) -> CliResult<ExitCode> {
+    use crate::gate::Availability;
     let catalog = rt.gate.catalog();
     if markdown {
         out!("{}", catalog.markdown_table());
@@ -673,30 +687,72 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool) -> CliResult<ExitCode> {
         (None, true) => None,
         _ => Some(principal(&rt.config, who, None)?),
     };
-    let visible: Vec<&str> = me
-        .as_ref()
-        .map(|p| rt.gate.visible_tools(p).iter().map(|t| t.name).collect())
-        .unwrap_or_default();
+    // Without a principal: available means an endpoint of its backend is
+    // configured (policy is then not asked).
+    let anyone = Principal::new("", Vec::<String>::new());
+    let rows: Vec<(&ToolDef, Availability)> = catalog
+        .tools()
+        .iter()
+        .map(|t| {
+            let a = match &me {
+                Some(p) => rt.gate.availability(p, t),
+                None => match rt.gate.availability(&anyone, t) {
+                    Availability::NoEndpoint => Availability::NoEndpoint,
+                    _ => Availability::Listed,
+                },
+            };
+            (t, a)
+        })
+        .collect();
+    if json {
+        let tools: Vec<Value> = rows
+            .iter()
+            .map(|(t, a)| {
+                let mut v = json!({
+                    "name": t.name,
+                    "title": t.title,
+                    "backend": t.backend.as_str(),
+                    "tier": t.tier.as_str(),
+                    "destructive": t.destructive_text(),
+                    "available": *a == Availability::Listed,
+                });
+                if let Some(why) = a.reason(t.backend) {
+                    v["unavailable"] = json!(why);
+                }
+                v
+            })
+            .collect();
+        let mut out = json!({"tools": tools});
+        if let Some(p) = &me {
+            out["principal"] = json!({"id": p.id, "groups": p.groups});
+        }
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = rows
+        .iter()
+        .map(|(t, _)| t.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let head = if me.is_some() {
+        "MAY CALL"
+    } else {
+        "AVAILABLE"
+    };
     outln!(
-        "{:<32} {:<8} {:<11} {}",
+        "{:<width$}  {:<8} {:<11} {head}",
         "TOOL",
         "TIER",
-        "DESTRUCTIVE",
-        if me.is_some() { "MAY CALL" } else { "" }
+        "DESTRUCTIVE"
     );
-    for t in catalog.tools() {
-        let may = me
-            .as_ref()
-            .map(|_| {
-                if visible.contains(&t.name) {
-                    "yes"
-                } else {
-                    "no"
-                }
-            })
-            .unwrap_or("");
+    for (t, a) in &rows {
+        let status = match a.reason(t.backend) {
+            None => "yes".to_string(),
+            Some(why) => format!("no: {why}"),
+        };
         outln!(
-            "{:<32} {:<8} {:<11} {may}",
+            "{:<width$}  {:<8} {:<11} {status}",
             t.name,
             t.tier.as_str(),
             t.destructive_text()
@@ -1225,6 +1281,27 @@ fn api_key(principal: &str, groups: &[String], approver: bool) -> CliResult<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+async fn health(url: &url::Url) -> CliResult<ExitCode> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    match client.get(url.clone()).send().await {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => {
+            outln!("healthy: {url} answered 200");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(r) => {
+            outln!("unhealthy: {url} answered {}", r.status());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            outln!("unhealthy: {url}: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 /// A TOML basic string (JSON string escaping is a subset TOML accepts).
 fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
@@ -1338,9 +1415,10 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             source,
             who,
             markdown,
+            json,
         } => {
             let rt = runtime(&source, false).await?;
-            tools(&rt, &who, markdown)
+            tools(&rt, &who, markdown, json)
         }
         Command::DryRun {
             source,
@@ -1387,6 +1465,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Health { url } => health(&url).await,
         Command::ApiKey {
             principal,
             groups,

@@ -303,12 +303,25 @@ pub(super) fn from_section(
 /// An endpoint's URL: https, a host, no credentials, no path.
 /// A seed's host variable (`host` or `host:port`, or already a URL) as an
 /// https URL with `path`.
-pub fn host_url(host: &str, path: &str) -> String {
-    if host.contains("://") {
+/// The endpoint URL (`https://host[:port]`) from a seed's host variable,
+/// which users set as a bare host name or IP (`vc.example.com`,
+/// `10.0.0.5:8443`) or as a URL, sometimes with the API path on it
+/// (`https://vc.example.com/sdk`): that path is Portcullis's to add, so it
+/// is dropped here.
+pub fn host_url(host: &str, api_path: &str) -> String {
+    let host = host.trim();
+    let url = if host.contains("://") {
         host.to_string()
     } else {
-        format!("https://{host}{path}")
-    }
+        format!("https://{host}")
+    };
+    let url = url.trim_end_matches('/');
+    let url = if api_path.is_empty() {
+        url
+    } else {
+        url.strip_suffix(api_path).unwrap_or(url)
+    };
+    url.trim_end_matches('/').to_string()
 }
 
 pub fn parse_url(endpoint: &str, raw: &str) -> Result<url::Url, ConfigError> {

@@ -285,6 +285,14 @@ impl Config {
                 None
             }
         };
+        if file.server.break_glass_needs_approval && http.iter().all(|h| h.approver_keys.is_empty())
+        {
+            problems.push(ConfigError::Invalid(
+                "server.break_glass_needs_approval: a break-glass approval comes only with an approver's own key \
+                 (the approvers' page or admin API), so add [[http.approver_keys]]"
+                    .into(),
+            ));
+        }
         for k in http.iter().flat_map(|h| &h.approver_keys) {
             if !principals.iter().any(|p| p.id == k.principal) {
                 problems.push(ConfigError::Invalid(format!(

@@ -22,6 +22,9 @@ pub(super) struct StateSection {
     key_prefix: Option<String>,
     /// `deny` (default) or `local`.
     rate_limits_if_unreachable: Option<String>,
+    /// The environment variable holding the secret the replicas share to
+    /// bind approval requests to calls (at least 32 bytes).
+    binding_key_env: Option<String>,
 }
 
 /// Shared state, when configured.
@@ -29,6 +32,9 @@ pub(super) struct StateSection {
 pub struct StateConfig {
     pub redis: RedisSettings,
     pub rate_limits_if_unreachable: WhenUnreachable,
+    /// Keys approval bindings, so what Redis holds cannot be used to test
+    /// guesses of secret arguments.
+    pub binding_key: SecretString,
 }
 
 fn invalid(message: String) -> ConfigError {
@@ -78,8 +84,26 @@ pub(super) fn state(
     };
     let ca = s.ca_file.map(|f| resolve(base, &f));
     let redis = RedisSettings::parse(&text, password, ca.as_deref(), prefix).map_err(invalid)?;
+    let Some(var) = s.binding_key_env else {
+        return Err(invalid(
+            "binding_key_env is required with redis_url: name an environment variable holding a secret of at \
+             least 32 bytes, the same on every replica (e.g. `openssl rand -hex 32`); it keys approval bindings \
+             so that what Redis holds cannot be used to guess secret arguments"
+                .into(),
+        ));
+    };
+    let binding_key = env
+        .var(&var)
+        .filter(|k| k.len() >= 32)
+        .map(SecretString::from)
+        .ok_or_else(|| {
+            invalid(format!(
+                "binding_key_env {var} is not set to a secret of at least 32 bytes"
+            ))
+        })?;
     Ok(Some(StateConfig {
         redis,
         rate_limits_if_unreachable,
+        binding_key,
     }))
 }

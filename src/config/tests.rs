@@ -149,8 +149,8 @@ fn the_state_section_names_redis_and_keeps_its_password_out_of_the_file() {
         Config::parse(&text, "t.toml", Path::new("/etc/p"), &env(vars)).map_err(|e| e.to_string())
     };
     let c = parse(
-        "redis_url = \"redis://portcullis@10.0.0.5:6380/2\"\npassword_env = \"R\"\nkey_prefix = \"prod-a\"\nrate_limits_if_unreachable = \"local\"\n",
-        &[("R", "s3cret")],
+        "redis_url = \"redis://portcullis@10.0.0.5:6380/2\"\npassword_env = \"R\"\nkey_prefix = \"prod-a\"\nrate_limits_if_unreachable = \"local\"\nbinding_key_env = \"K\"\n",
+        &[("R", "s3cret"), ("K", "0123456789abcdef0123456789abcdef")],
     )
     .unwrap();
     let state = c.state.unwrap();
@@ -184,8 +184,16 @@ fn the_state_section_names_redis_and_keeps_its_password_out_of_the_file() {
             "\"deny\"",
         ),
         ("password_env = \"R\"\n", "need redis_url"),
+        (
+            "redis_url = \"redis://h/0\"\nbinding_key_env = \"SHORT\"\n",
+            "at least 32 bytes",
+        ),
+        (
+            "redis_url = \"redis://h/0\"\n",
+            "binding_key_env is required",
+        ),
     ] {
-        let err = parse(section, &[("R", "x")]).unwrap_err();
+        let err = parse(section, &[("R", "x"), ("SHORT", "tooshort")]).unwrap_err();
         assert!(
             err.contains(needle) && !err.contains("pw@"),
             "{section}: {err}"

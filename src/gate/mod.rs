@@ -103,6 +103,29 @@ pub enum Outcome {
     Done(ToolResult),
 }
 
+/// Whether a tool is listed for a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Listed,
+    /// No endpoint of the tool's backend is configured.
+    NoEndpoint,
+    /// No policy could permit this principal to call it.
+    DeniedByPolicy,
+}
+
+impl Availability {
+    /// Why it is not listed, for operators; `None` when it is.
+    pub fn reason(self, backend: crate::catalog::BackendKind) -> Option<String> {
+        match self {
+            Availability::Listed => None,
+            Availability::NoEndpoint => {
+                Some(format!("no {} endpoint is configured", backend.as_str()))
+            }
+            Availability::DeniedByPolicy => Some("no policy permits it".into()),
+        }
+    }
+}
+
 /// A call that passed validation and resolution, with its decision.
 pub struct Prepared<'g> {
     pub tool: &'g ToolDef,
@@ -383,18 +406,28 @@ impl Gate {
     /// break-glass grants add): those with a permit policy whose scope
     /// matches, on a backend that is configured.
     pub fn visible_tools(&self, principal: &Principal) -> Vec<&ToolDef> {
+        self.catalog
+            .tools()
+            .iter()
+            .filter(|t| self.availability(principal, t) == Availability::Listed)
+            .collect()
+    }
+
+    /// Whether `principal` sees `tool` in tools/list, and if not, why.
+    pub fn availability(&self, principal: &Principal, tool: &ToolDef) -> Availability {
+        if !self.backends.endpoints().any(|e| e.backend == tool.backend) {
+            return Availability::NoEndpoint;
+        }
         let granted = self
             .break_glass
             .apply(principal, Instant::now())
             .map(|(p, _)| p);
         let principal = granted.as_ref().unwrap_or(principal);
-        let engine = self.policies();
-        self.catalog
-            .tools()
-            .iter()
-            .filter(|t| self.backends.endpoints().any(|e| e.backend == t.backend))
-            .filter(|t| engine.may_permit(principal, t.name))
-            .collect()
+        if self.policies().may_permit(principal, tool.name) {
+            Availability::Listed
+        } else {
+            Availability::DeniedByPolicy
+        }
     }
 
     /// Look up the tool, validate the arguments, pick the endpoint.
@@ -937,7 +970,7 @@ impl Gate {
         let redis = Arc::new(crate::state::Redis::new(state.redis.clone()));
         self.limits
             .share(redis.clone(), state.rate_limits_if_unreachable);
-        self.approvals.share(redis.clone());
+        self.approvals.share(redis.clone(), &state.binding_key);
         self.break_glass.share(redis.clone());
         self.shared = Some(redis);
         self

@@ -126,7 +126,11 @@ fn the_shipped_four_eyes_rule_decides_who_may_approve() {
     let alice = Principal::new("alice", ["readers"]);
     let decide = |approver: &Principal, r: &crate::approval::ApprovalRequest| {
         engine
-            .authorize_json(&r.cedar_request(approver, "ok"))
+            .authorize_json(&r.cedar_request(
+                approver,
+                "ok",
+                crate::approval::AnswerChannel::Socket,
+            ))
             .unwrap()
     };
     let carols = request_by(&carol);
@@ -156,9 +160,13 @@ fn the_shipped_four_eyes_rule_decides_who_may_approve() {
             "{bundle} lacks the four-eyes rule"
         );
         assert!(
-            !e.authorize_json(&carols.cedar_request(&carol, "ok"))
-                .unwrap()
-                .allowed
+            !e.authorize_json(&carols.cedar_request(
+                &carol,
+                "ok",
+                crate::approval::AnswerChannel::Socket
+            ))
+            .unwrap()
+            .allowed
         );
     }
 }

@@ -109,18 +109,27 @@ impl Tasks {
     }
 
     /// Stop waiting (the approval request itself stays for approvers).
+    /// Once the approved call is running it runs to its end, recorded: a
+    /// call half sent to a backend is never abandoned unaudited.
     pub fn cancel(&self, id: &str, principal: &str) -> bool {
         let mut held = self.lock();
         let Some(h) = held.get_mut(id).filter(|h| h.principal == principal) else {
             return false;
         };
-        if !h.task.status.is_terminal() {
-            if let Some(w) = h.watcher.take() {
-                w.abort();
-            }
+        if let Some(w) = h.watcher.take() {
+            w.abort();
             Self::end(h, TaskPayload::Cancelled, "cancelled by the client".into());
         }
         true
+    }
+
+    /// The approved call starts: from now on it cannot be cancelled.
+    fn running(&self, id: &str) {
+        if let Some(h) = self.lock().get_mut(id) {
+            h.watcher = None;
+            h.task.status_message = Some("approved; running the call".into());
+            h.task.last_updated_at = now_text();
+        }
     }
 
     fn end(h: &mut Held, payload: TaskPayload, message: String) {
@@ -184,6 +193,7 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
         match state.state {
             State::Pending => {}
             State::Approved => {
+                tasks.running(&id);
                 let mut args = call
                     .args
                     .clone()
@@ -264,6 +274,8 @@ mod tests {
     fn a_task_is_its_requester_s_alone() {
         let tasks = Tasks::default();
         held(&tasks, "task-1", "carol");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        tasks.lock().get_mut("task-1").unwrap().watcher = Some(rt.spawn(async {}).abort_handle());
         assert!(tasks.get("task-1", "carol").is_some());
         assert!(
             tasks.get("task-1", "erin").is_none(),
@@ -280,6 +292,22 @@ mod tests {
         assert_eq!(
             cancelled.task.status_message.as_deref(),
             Some("cancelled by the client")
+        );
+    }
+
+    #[test]
+    fn a_running_call_is_not_cancelled() {
+        let tasks = Tasks::default();
+        held(&tasks, "task-3", "carol");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        tasks.lock().get_mut("task-3").unwrap().watcher = Some(rt.spawn(async {}).abort_handle());
+        tasks.running("task-3");
+        assert!(tasks.cancel("task-3", "carol"), "acknowledged");
+        let t = tasks.get("task-3", "carol").unwrap();
+        assert_eq!(
+            t.status(),
+            TaskStatus::Working,
+            "still running, to its recorded end"
         );
     }
 

@@ -17,6 +17,10 @@ use super::StateError;
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
+/// Connections open at once: past it, commands wait (within their time
+/// bound) rather than open more — a burst never exhausts Redis's
+/// `maxclients` for the other replicas.
+const MAX_OPEN: usize = 16;
 
 /// Where and how to reach Redis (`[state]`).
 #[derive(Clone)]
@@ -171,6 +175,7 @@ impl Conn {
 pub struct Redis {
     settings: RedisSettings,
     idle: Mutex<Vec<Conn>>,
+    open: tokio::sync::Semaphore,
 }
 
 impl Redis {
@@ -178,6 +183,7 @@ impl Redis {
         Redis {
             settings,
             idle: Mutex::new(Vec::new()),
+            open: tokio::sync::Semaphore::new(MAX_OPEN),
         }
     }
 
@@ -238,8 +244,13 @@ impl Redis {
 
     /// Run one command; a server error reply is an error.
     pub async fn cmd(&self, args: &[&[u8]]) -> Result<Reply, StateError> {
-        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let attempt = async {
+            let _slot = self
+                .open
+                .acquire()
+                .await
+                .map_err(|_| StateError::Timeout(self.settings.address()))?;
+            let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let mut conn = match pooled {
                 Some(c) => c,
                 None => self.connect().await?,

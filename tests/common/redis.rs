@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "redis-test-password-3b7c";
+/// The variable `state_section` names for the replicas' binding key, and
+/// a value for it.
+pub const BINDING_KEY_ENV: &str = "PCL_TEST_BINDING_KEY";
+pub const BINDING_KEY: &str = "replicas-share-this-binding-key-0123456789abcdef";
 
 pub struct RedisServer {
     child: Option<Child>,
@@ -133,6 +137,7 @@ impl RedisServer {
         if let Some(var) = password_env {
             s.push_str(&format!("password_env = \"{var}\"\n"));
         }
+        s.push_str(&format!("binding_key_env = \"{BINDING_KEY_ENV}\"\n"));
         if let Some(ca) = &self.ca {
             s.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
         }

@@ -113,6 +113,47 @@ mod tests {
     use crate::config::testing::{env, BASE};
     use crate::config::Config;
 
+    /// mcvsphere's and vSphere-MCP-Pro's documented forms of VCENTER_HOST,
+    /// as users set them, each make the same endpoint.
+    #[test]
+    fn vcenter_host_is_taken_as_users_write_it() {
+        for (host, url) in [
+            ("vcenter.example.com", "https://vcenter.example.com/"),
+            ("10.20.0.222", "https://10.20.0.222/"),
+            (
+                "vcenter.prod.example.com:8443",
+                "https://vcenter.prod.example.com:8443/",
+            ),
+            ("https://vc.example.com/sdk", "https://vc.example.com/"),
+            ("https://vc.example.com/", "https://vc.example.com/"),
+            (" vc.example.com ", "https://vc.example.com/"),
+        ] {
+            let e = env(&[
+                ("VCENTER_HOST", host),
+                ("VCENTER_USER", "administrator@vsphere.local"),
+                ("VCENTER_PASSWORD", "pw"),
+            ]);
+            let ep = from_env(&e).unwrap().unwrap_or_else(|| panic!("{host}"));
+            assert_eq!(ep.url.as_str(), url, "{host}");
+        }
+        let insecure = env(&[
+            ("VCENTER_HOST", "vc"),
+            ("VCENTER_USER", "u"),
+            ("VCENTER_PASSWORD", "p"),
+            ("VCENTER_INSECURE", "true"),
+        ]);
+        assert!(!from_env(&insecure).unwrap().unwrap().tls_verify);
+        let plain = env(&[
+            ("VCENTER_HOST", "http://vc"),
+            ("VCENTER_USER", "u"),
+            ("VCENTER_PASSWORD", "p"),
+        ]);
+        assert!(from_env(&plain)
+            .unwrap_err()
+            .to_string()
+            .contains("must use https"));
+    }
+
     #[test]
     fn transfer_hosts_are_host_names_on_vsphere_endpoints_only() {
         let with = |backend: &str, auth: &str, hosts: &str| {

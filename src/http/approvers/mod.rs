@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 
 use super::respond::{self, json_response, Body};
+use crate::admin::AnswerError;
 use crate::approval::{ApprovalError, ApprovalRequest};
 use crate::config::{ApproverKey, HttpConfig, ADMIN_PREFIX};
 use crate::gate::Gate;
@@ -61,8 +62,12 @@ pub struct Approvers {
     keys: Vec<ApproverKey>,
     principals: Vec<Principal>,
     sessions: Sessions,
-    /// Served over TLS: cookies are `Secure`, the origin `https`.
+    /// Reached over TLS (here, or at a proxy named by `public_url`):
+    /// cookies are `Secure`.
     tls: bool,
+    /// The origin browsers send, when `public_url` names it (behind a
+    /// proxy that terminates TLS); else taken from `Host`.
+    origin: Option<String>,
     hosts: Vec<String>,
 }
 
@@ -124,7 +129,15 @@ impl Approvers {
             keys: cfg.approver_keys.clone(),
             principals,
             sessions: Sessions::default(),
-            tls: cfg.tls.is_some(),
+            tls: cfg.tls.is_some()
+                || cfg
+                    .public_url
+                    .as_ref()
+                    .is_some_and(|u| u.scheme() == "https"),
+            origin: cfg
+                .public_url
+                .as_ref()
+                .map(|u| u.origin().ascii_serialization()),
             hosts: cfg.allowed_hosts.clone(),
         })
     }
@@ -190,7 +203,10 @@ impl Approvers {
             ));
         }
         if let Some(origin) = headers.get(http::header::ORIGIN) {
-            let own = format!("{}://{host}", if self.tls { "https" } else { "http" });
+            let own = self
+                .origin
+                .clone()
+                .unwrap_or_else(|| format!("{}://{host}", if self.tls { "https" } else { "http" }));
             let origin = String::from_utf8_lossy(origin.as_bytes());
             if !origin.eq_ignore_ascii_case(&own) {
                 return Err(Refused::new(
@@ -284,10 +300,10 @@ impl Approvers {
                     .await
                 {
                     Ok(r) => json_response(StatusCode::OK, &json!({"ok": true, "approval": r})),
-                    // Audited by the answer itself.
-                    Err(e) => {
-                        json_response(StatusCode::FORBIDDEN, &json!({"ok": false, "error": e}))
-                    }
+                    Err(e) => json_response(
+                        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
+                        &json!({"ok": false, "error": e.to_string()}),
+                    ),
                 }
             }
             _ => respond::internal(),
@@ -309,18 +325,21 @@ impl Approvers {
         reason: &str,
         operator: &str,
         approve: bool,
-    ) -> Result<ApprovalRequest, String> {
+    ) -> Result<ApprovalRequest, AnswerError> {
         if !plausible_id(id) {
-            return Err(ApprovalError::Unknown(id.to_string()).to_string());
+            return Err(ApprovalError::Unknown(id.to_string()).into());
         }
         crate::admin::answer_approval(
             &self.gate,
             &self.principals,
-            id,
-            approver,
-            reason,
-            operator,
-            approve,
+            crate::admin::Answering {
+                id,
+                approver,
+                reason,
+                operator,
+                approve,
+                channel: crate::approval::AnswerChannel::ApproverKey,
+            },
         )
         .await
     }
@@ -447,8 +466,8 @@ impl Approvers {
                     ),
                     Err(e) => match self.find(id).await {
                         Ok(Some(r)) => html_response(
-                            StatusCode::FORBIDDEN,
-                            page::detail(&r, who, &session.csrf, Flash::Error(&e)),
+                            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
+                            page::detail(&r, who, &session.csrf, Flash::Error(&e.to_string())),
                         ),
                         Ok(None) => html_response(
                             StatusCode::NOT_FOUND,
@@ -456,7 +475,7 @@ impl Approvers {
                         ),
                         Err(_) => html_response(
                             StatusCode::SERVICE_UNAVAILABLE,
-                            page::trouble(&e, who, &session.csrf),
+                            page::trouble(&e.to_string(), who, &session.csrf),
                         ),
                     },
                 }
@@ -592,6 +611,52 @@ mod tests {
         ));
         assert!(route(&Method::GET, "/administrator").is_none());
         assert!(!plausible_id("apr-1/../x") && !plausible_id("") && plausible_id("apr-0a1b"));
+    }
+
+    fn approvers(tls: bool, origin: Option<&str>) -> Approvers {
+        Approvers {
+            gate: Arc::new(crate::testing::GateBuilder::new().build()),
+            keys: Vec::new(),
+            principals: Vec::new(),
+            sessions: Sessions::default(),
+            tls,
+            origin: origin.map(str::to_string),
+            hosts: vec!["mcp.example.org".into(), "127.0.0.1".into()],
+        }
+    }
+
+    fn headers(host: &str, origin: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::HOST, host.parse().unwrap());
+        h.insert(http::header::ORIGIN, origin.parse().unwrap());
+        h
+    }
+
+    /// Behind a proxy that terminates TLS, the page's own origin is the
+    /// public URL's, not what the listener itself speaks.
+    #[test]
+    fn forms_come_from_the_page_s_own_origin_only() {
+        let direct = approvers(false, None);
+        assert!(direct
+            .same_origin(&headers("127.0.0.1:8080", "http://127.0.0.1:8080"))
+            .is_ok());
+        assert!(direct
+            .same_origin(&headers("127.0.0.1:8080", "https://evil.example"))
+            .is_err());
+        assert!(direct
+            .same_origin(&headers("evil.example", "http://evil.example"))
+            .is_err());
+        let proxied = approvers(true, Some("https://mcp.example.org"));
+        assert!(proxied
+            .same_origin(&headers("mcp.example.org", "https://mcp.example.org"))
+            .is_ok());
+        let err = proxied
+            .same_origin(&headers("mcp.example.org", "http://mcp.example.org"))
+            .err()
+            .unwrap();
+        assert_eq!(err.reason, "origin");
+        assert!(proxied.set_cookie("x", 1).contains("; Secure"));
+        assert!(!direct.set_cookie("x", 1).contains("Secure"));
     }
 
     #[test]
