@@ -727,3 +727,33 @@ fn audit_explain_decides_a_recorded_call_again_with_the_set_that_decided_it() {
     assert!(String::from_utf8_lossy(&unknown.stderr)
         .contains("no decision record for call no-such-call"));
 }
+
+/// Completions and the manual page come from the command line's own
+/// definition: every subcommand is in them.
+#[test]
+fn completions_and_the_man_page_name_every_subcommand() {
+    let subcommands = [
+        "serve",
+        "check",
+        "dry-run",
+        "approvals",
+        "break-glass",
+        "health",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let out = portcullis(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let text = stdout(&out);
+        for sub in subcommands {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let out = portcullis(&["completions", "tcsh"]);
+    assert!(!out.status.success(), "an unknown shell is refused");
+    // roff writes a hyphen as `\-`.
+    let man = stdout(&portcullis(&["man"])).replace("\\-", "-");
+    assert!(man.contains(".TH portcullis 1"), "a section-1 page");
+    for sub in subcommands {
+        assert!(man.contains(sub), "the man page lacks {sub}");
+    }
+}

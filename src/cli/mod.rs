@@ -87,6 +87,15 @@ pub enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Shell completions, generated from this command line's definition
+    /// (e.g. `portcullis completions bash > /etc/bash_completion.d/portcullis`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page, as roff (e.g. `portcullis man > portcullis.1`;
+    /// `man -l portcullis.1`).
+    Man,
     /// Is the HTTP server up? GETs its /healthz: exit 0 if it answers 200
     /// (for container health checks and monitoring scripts).
     Health {
@@ -1466,6 +1475,21 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Health { url } => health(&url).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "portcullis", &mut out);
+            out!("{}", String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| format!("cannot render the manual page: {e}"))?;
+            out!("{}", String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ApiKey {
             principal,
             groups,

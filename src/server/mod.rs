@@ -84,7 +84,11 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
             when => format!(", destructive {when}: then needs confirmation"),
         }
     );
-    Tool::new(t.name, description, Arc::new(t.input_schema())).with_annotations(annotations)
+    // The title both at the top level (MCP 2025-06-18 and later) and in
+    // the annotations (where earlier clients look).
+    Tool::new(t.name, description, Arc::new(t.input_schema()))
+        .with_title(t.title)
+        .with_annotations(annotations)
 }
 
 /// The call an MCP request asks for, as the pending store keys it.
@@ -517,4 +521,24 @@ pub async fn serve_stdio(gate: Arc<Gate>, principal: Principal) -> Result<(), St
         .await
         .map_err(|e| format!("MCP session ended abnormally: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_its_title_at_the_top_level_and_in_its_annotations() {
+        let catalog = crate::catalog::Catalog::builtin();
+        for t in catalog.tools() {
+            let tool = mcp_tool(t);
+            assert_eq!(tool.title.as_deref(), Some(t.title), "{}", t.name);
+            assert_eq!(
+                tool.annotations.as_ref().and_then(|a| a.title.as_deref()),
+                Some(t.title),
+                "{}",
+                t.name
+            );
+        }
+    }
 }
