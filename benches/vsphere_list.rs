@@ -140,6 +140,7 @@ async fn main() {
     let sim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/vcsim/vcsim");
     let cert = dir.path().join("vcsim.pem");
     let mut child = Command::new(&sim)
+        .env("TMPDIR", dir.path())
         .args(["-vms", &vms.to_string(), "-cert"])
         .arg(&cert)
         .stdout(Stdio::piped())

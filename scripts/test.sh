@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A CI checkout is built once: incremental caches would only take disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 step() { printf '\n==> %s\n' "$*"; }
 
 step "test environment (Python venv: mcp SDK, fakepve; npm: TypeScript MCP SDK)"

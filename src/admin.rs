@@ -405,27 +405,11 @@ async fn grant_approval(admin: &Admin, req: &GrantRequest) -> Result<GrantApprov
         justification: req.reason.trim(),
         policy_set: &digest,
     };
-    let request = match approvals
-        .prepare(parked, now)
+    let request = admin
+        .gate
+        .open_approval(parked)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        crate::approval::Opened::Existing(r) => r,
-        crate::approval::Opened::New(r) => {
-            admin
-                .gate
-                .audit_event(&records::approval("requested", &r, None))
-                .await
-                .map_err(|e| {
-                    format!("the audit log refused the request's record, so it was not parked: {e}")
-                })?;
-            approvals
-                .insert(r.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            r
-        }
-    };
+        .map_err(|e| e.to_string())?;
     Ok(Parked(Box::new(request)))
 }
 

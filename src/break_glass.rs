@@ -138,6 +138,21 @@ struct StoredGrant {
     approval: Option<String>,
 }
 
+impl From<&Grant> for StoredGrant {
+    fn from(g: &Grant) -> StoredGrant {
+        StoredGrant {
+            id: g.id.clone(),
+            principal: g.principal.clone(),
+            group: g.group.clone(),
+            reason: g.reason.clone(),
+            granted_by: g.granted_by.clone(),
+            from: g.from,
+            until: g.until,
+            approval: g.approval.clone(),
+        }
+    }
+}
+
 fn store_error(e: crate::state::StateError) -> GrantError {
     GrantError::Store(e.to_string())
 }
@@ -194,27 +209,15 @@ impl BreakGlass {
         let Some(redis) = self.shared.get() else {
             return Ok(());
         };
+        // Ended grants, and those past their time (their keys expire with
+        // them), leave the index.
         let read = async {
-            let index = redis.key(&["grants"]);
-            let ids: Vec<String> = match redis.cmd(&[b"SMEMBERS", index.as_bytes()]).await? {
-                Reply::Array(items) => items.iter().filter_map(Reply::text).collect(),
-                _ => Vec::new(),
-            };
             let mut out = Vec::new();
-            for id in ids {
-                match redis
-                    .cmd(&[b"GET", redis.key(&["grant", &id]).as_bytes()])
-                    .await?
-                {
-                    Reply::Bulk(bytes) => match serde_json::from_slice::<StoredGrant>(&bytes) {
-                        Ok(g) => out.push(g),
-                        Err(e) => {
-                            tracing::error!(grant = %id, error = %e, "skipping an unreadable break-glass grant");
-                        }
-                    },
-                    _ => {
-                        // Ended, or past its time (the key expires with it).
-                        let _ = redis.cmd(&[b"SREM", index.as_bytes(), id.as_bytes()]).await;
+            for (id, bytes) in redis.indexed("grants", "grant").await? {
+                match serde_json::from_slice::<StoredGrant>(&bytes) {
+                    Ok(g) => out.push(g),
+                    Err(e) => {
+                        tracing::error!(grant = %id, error = %e, "skipping an unreadable break-glass grant");
                     }
                 }
             }
@@ -330,17 +333,7 @@ impl BreakGlass {
     /// Put a checked grant in force (everywhere, when shared).
     pub async fn insert(&self, grant: Grant) -> Result<(), GrantError> {
         if let Some(redis) = self.shared.get() {
-            let stored = StoredGrant {
-                id: grant.id.clone(),
-                principal: grant.principal.clone(),
-                group: grant.group.clone(),
-                reason: grant.reason.clone(),
-                granted_by: grant.granted_by.clone(),
-                from: grant.from,
-                until: grant.until,
-                approval: grant.approval.clone(),
-            };
-            let json = serde_json::to_vec(&stored).unwrap_or_default();
+            let json = serde_json::to_vec(&StoredGrant::from(&grant)).unwrap_or_default();
             let ms = grant
                 .deadline
                 .saturating_duration_since(Instant::now())

@@ -26,6 +26,15 @@ pub fn markup_escape(s: &str) -> String {
     out
 }
 
+/// `localhost`, or a loopback address (`[::1]` as URLs write it).
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Compare secrets without an early exit that leaks how much matched.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -48,6 +48,7 @@ impl Vcsim {
     fn start(dir: &Path, extra: &[&str]) -> Vcsim {
         let cert = dir.join("vcsim.pem");
         let mut child = Command::new(bin("vcsim"))
+            .env("TMPDIR", dir) // its datastores, removed with the test's directory
             .arg("-cert")
             .arg(&cert)
             .args(extra)

@@ -397,38 +397,17 @@ impl Approvals {
         let Some(redis) = self.shared.get() else {
             return Ok(self.lock().values().cloned().collect());
         };
-        let index = redis.key(&["approvals"]);
-        let ids: Vec<String> = match redis
-            .cmd(&[b"SMEMBERS", index.as_bytes()])
+        let mut out = Vec::new();
+        // Gone records (kept a day after they ended) leave the index.
+        for (id, bytes) in redis
+            .indexed("approvals", "approval")
             .await
             .map_err(store_error)?
         {
-            Reply::Array(items) => items.iter().filter_map(Reply::text).collect(),
-            _ => Vec::new(),
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(256) {
-            let keys: Vec<String> = chunk
-                .iter()
-                .map(|id| redis.key(&["approval", id]))
-                .collect();
-            let mut args: Vec<&[u8]> = vec![b"MGET"];
-            args.extend(keys.iter().map(|k| k.as_bytes()));
-            let Reply::Array(values) = redis.cmd(&args).await.map_err(store_error)? else {
-                continue;
-            };
-            for (id, v) in chunk.iter().zip(values) {
-                match v {
-                    Reply::Bulk(bytes) => match Self::decode(&bytes) {
-                        Ok(r) => out.push(r),
-                        Err(e) => {
-                            tracing::error!(approval = %id, error = %e, "skipping an unreadable approval request");
-                        }
-                    },
-                    // Gone (kept a day after it ended): off the index too.
-                    _ => {
-                        let _ = redis.cmd(&[b"SREM", index.as_bytes(), id.as_bytes()]).await;
-                    }
+            match Self::decode(&bytes) {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    tracing::error!(approval = %id, error = %e, "skipping an unreadable approval request");
                 }
             }
         }

@@ -21,6 +21,24 @@ pub fn matches(key: &str, hash: &[u8; 32]) -> bool {
     constant_time_eq(&digest(key), hash)
 }
 
+/// The entry of `entries` whose digest `key` has. Every digest is
+/// compared, in constant time and with no early exit, so neither the match
+/// nor its position leaks through timing.
+pub fn find_by_digest<'a, T>(
+    key: &str,
+    entries: &'a [T],
+    digest_of: impl Fn(&T) -> &[u8; 32],
+) -> Option<&'a T> {
+    let presented = digest(key);
+    let mut found = None;
+    for e in entries {
+        if constant_time_eq(&presented, digest_of(e)) && found.is_none() {
+            found = Some(e);
+        }
+    }
+    found
+}
+
 /// A new random key with a recognisable prefix (so secret scanners can
 /// find leaked ones), and its digest for the configuration.
 pub fn generate() -> Result<(String, String), String> {
@@ -37,15 +55,8 @@ impl ApiKeys {
     }
 
     pub fn find(&self, key: &str) -> Option<Principal> {
-        let presented = digest(key);
-        let mut found = None;
-        for k in &self.keys {
-            // No early exit: every digest is compared.
-            if constant_time_eq(&presented, &k.sha256) && found.is_none() {
-                found = Some(Principal::new(k.principal.clone(), k.groups.clone()));
-            }
-        }
-        found
+        find_by_digest(key, &self.keys, |k| &k.sha256)
+            .map(|k| Principal::new(k.principal.clone(), k.groups.clone()))
     }
 }
 

@@ -99,12 +99,7 @@ async fn api(
     ca: Option<&std::path::Path>,
     request: &Request,
 ) -> Result<Value, String> {
-    let loopback = match base.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
+    let loopback = crate::util::is_loopback_host(base.host_str().unwrap_or_default());
     if base.scheme() != "https" && !(base.scheme() == "http" && loopback) {
         return Err(format!(
             "--url {base} must use https: the approver key would cross the network in clear text (plain http only on loopback)"

@@ -48,9 +48,7 @@ pub(super) fn archive(
 ) -> Result<ArchiveConfig, ConfigError> {
     let endpoint = url::Url::parse(&s.endpoint)
         .map_err(|e| invalid(format!("endpoint {:?}: {e}", s.endpoint)))?;
-    let loopback = matches!(endpoint.host(), Some(url::Host::Ipv4(a)) if a.is_loopback())
-        || matches!(endpoint.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
-        || endpoint.host_str() == Some("localhost");
+    let loopback = crate::util::is_loopback_host(endpoint.host_str().unwrap_or_default());
     if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && loopback) {
         return Err(invalid(format!(
             "endpoint {} must be https (plain http only on loopback, for a local test server)",

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{resolve, ConfigError};
 use crate::catalog::Tier;
+use crate::util::is_loopback_host;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,14 +214,6 @@ fn sha256_hex(what: &str, hex_text: &str) -> Result<[u8; 32], ConfigError> {
     let mut out = [0u8; 32];
     out.copy_from_slice(&bytes);
     Ok(out)
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-        || host == "[::1]"
 }
 
 fn oauth(s: OauthSection, base: &Path) -> Result<OauthConfig, ConfigError> {

@@ -79,7 +79,7 @@ pub struct ToolResult {
 }
 
 impl ToolResult {
-    fn error(text: impl Into<String>) -> ToolResult {
+    pub fn error(text: impl Into<String>) -> ToolResult {
         ToolResult {
             is_error: true,
             text: text.into(),
@@ -101,6 +101,16 @@ pub enum Outcome {
         prompt: String,
     },
     Done(ToolResult),
+}
+
+/// Why an approval request could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Its `requested` record could not be written, so it was not opened.
+    #[error("the audit log refused the request's record, so it was not parked: {0}")]
+    Audit(String),
+    #[error(transparent)]
+    Store(crate::approval::ApprovalError),
 }
 
 /// Whether a tool is listed for a principal.
@@ -920,23 +930,12 @@ impl Gate {
             justification: &p.context.justification,
             policy_set: &p.policy_set,
         };
-        let request = match self
-            .approvals
-            .prepare(parked, std::time::SystemTime::now())
-            .await
-        {
-            Ok(crate::approval::Opened::Existing(r)) => r,
-            Ok(crate::approval::Opened::New(r)) => {
-                // Approvable only once its record is durable.
-                if let Err(e) = self.write(&records::approval("requested", &r, None)).await {
-                    return (records::audit_failure(&e), None);
-                }
-                if let Err(e) = self.approvals.insert(r.clone()).await {
-                    return (format!("{message} It could not be parked: {e}"), None);
-                }
-                r
+        let request = match self.open_approval(parked).await {
+            Ok(r) => r,
+            Err(OpenError::Audit(e)) => return (records::audit_failure(&e), None),
+            Err(OpenError::Store(e)) => {
+                return (format!("{message} It could not be parked: {e}"), None)
             }
-            Err(e) => return (format!("{message} It could not be parked: {e}"), None),
         };
         tracing::info!(approval = %request.id, tool = p.tool.name, principal = %caller.principal.id, "call parked for approval");
         let told = format!(
@@ -950,6 +949,33 @@ impl Gate {
             tool = p.tool.name,
         );
         (told, Some(request.id))
+    }
+
+    /// The approval request for `call`: the one already open for that very
+    /// call, or a new one, approvable only once its `requested` record is
+    /// durable.
+    pub async fn open_approval(
+        &self,
+        call: crate::approval::Parked<'_>,
+    ) -> Result<crate::approval::ApprovalRequest, OpenError> {
+        match self
+            .approvals
+            .prepare(call, std::time::SystemTime::now())
+            .await
+            .map_err(OpenError::Store)?
+        {
+            crate::approval::Opened::Existing(r) => Ok(r),
+            crate::approval::Opened::New(r) => {
+                self.write(&records::approval("requested", &r, None))
+                    .await
+                    .map_err(OpenError::Audit)?;
+                self.approvals
+                    .insert(r.clone())
+                    .await
+                    .map_err(OpenError::Store)?;
+                Ok(r)
+            }
+        }
     }
 
     /// The approval requests (approvers' side: [`crate::admin`]).

@@ -530,7 +530,7 @@ async fn mcp(
                 }
             }
         } else if ownership == Ownership::Owner {
-            publish_owner(&state.gate, session, &principal);
+            publish_owner(state, session, &principal);
         }
         match ownership {
             Ownership::Owner => {}
@@ -653,7 +653,7 @@ async fn mcp(
                     .and_then(|v| v.to_str().ok());
                 r.opened(id, Instant::now());
                 if let Some(id) = id {
-                    publish_owner(&state.gate, id, &principal);
+                    publish_owner(state, id, &principal);
                 }
             }
         }
@@ -669,10 +669,15 @@ fn owner_key(redis: &crate::state::Redis, session: &str) -> String {
     redis.key(&["session", &crate::util::sha256_hex(session.as_bytes())])
 }
 
-fn publish_owner(gate: &Gate, session: &str, principal: &str) {
-    let Some(redis) = gate.shared_state().cloned() else {
+fn publish_owner(state: &State, session: &str, principal: &str) {
+    let Some(redis) = state.gate.shared_state().cloned() else {
         return;
     };
+    // Its key outlives a quarter of the idle time, so a publication that
+    // often keeps it; more would add a Redis write to every request.
+    if !state.sessions.publish_due(session, Instant::now()) {
+        return;
+    }
     let (key, principal) = (owner_key(&redis, session), principal.to_string());
     let ttl = sessions::IDLE.as_secs().max(1).to_string();
     tokio::spawn(async move {

@@ -34,6 +34,8 @@ pub enum SessionRefused {
 struct Owner {
     principal: String,
     last_used: Instant,
+    /// When its owner was last published to the other replicas.
+    published: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -152,6 +154,7 @@ impl SessionOwners {
                     Owner {
                         principal: principal.to_string(),
                         last_used: now,
+                        published: None,
                     },
                 );
             }
@@ -170,6 +173,22 @@ impl SessionOwners {
             }
             Some(_) => Ownership::Other,
             None => Ownership::Unknown,
+        })
+    }
+
+    /// Is it time to publish `session`'s owner to the other replicas (never
+    /// yet, or a quarter of the idle time ago)? If so, it counts as done
+    /// now: one publication per session per few minutes, not per request.
+    pub fn publish_due(&self, session: &str, now: Instant) -> bool {
+        self.with(|t| match t.owners.get_mut(session) {
+            Some(o)
+                if o.published
+                    .is_none_or(|p| now.duration_since(p) >= IDLE / 4) =>
+            {
+                o.published = Some(now);
+                true
+            }
+            _ => false,
         })
     }
 
@@ -197,6 +216,23 @@ mod tests {
         total: 100,
         per_principal: 100,
     };
+
+    #[test]
+    fn an_owner_is_published_once_per_quarter_of_the_idle_time() {
+        let owners = SessionOwners::new(ROOMY);
+        let t0 = Instant::now();
+        owners.reserve("alice", t0).unwrap().opened(Some("s1"), t0);
+        assert!(!owners.publish_due("unknown", t0));
+        assert!(owners.publish_due("s1", t0), "first");
+        assert!(
+            !owners.publish_due("s1", t0 + IDLE / 8),
+            "not again so soon"
+        );
+        assert!(
+            owners.publish_due("s1", t0 + IDLE / 4),
+            "again before its key expires"
+        );
+    }
 
     fn open(s: &SessionOwners, id: &str, who: &str, t: Instant) -> Result<(), SessionRefused> {
         s.reserve(who, t)?.opened(Some(id), t);

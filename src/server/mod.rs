@@ -473,12 +473,9 @@ impl ServerHandler for PortcullisServer {
         let args = request.arguments.clone().map(Value::Object);
         let retried = call_key(&request, args.as_ref());
         let Some(call_id) = self.pending.take(&state, &caller.principal.id, retried) else {
-            return Ok(to_mcp(ToolResult {
-                is_error: true,
-                text: "this confirmation is unknown, expired or for a different call; call the tool again".into(),
-                structured: None,
-                parked: None,
-            })
+            return Ok(to_mcp(ToolResult::error(
+                "this confirmation is unknown, expired or for a different call; call the tool again",
+            ))
             .into());
         };
         let answer = request

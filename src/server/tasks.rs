@@ -150,14 +150,10 @@ impl Tasks {
             Self::end(h, TaskPayload::Completed { result: body }, message);
         }
     }
-}
 
-fn failed(text: String) -> ToolResult {
-    ToolResult {
-        is_error: true,
-        text,
-        structured: None,
-        parked: None,
+    /// End `id` with an error result saying why the call did not run.
+    fn fail(&self, id: &str, why: String) {
+        self.complete(id, ToolResult::error(why.clone()), why);
     }
 }
 
@@ -172,7 +168,7 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
                 let Some(tasks) = tasks.upgrade() else { return };
                 let text =
                     format!("approval request {approval} is no longer held; call the tool again");
-                tasks.complete(&id, failed(text.clone()), text);
+                tasks.fail(&id, text);
                 return;
             }
             // The store is away: keep waiting (the request outlives this).
@@ -183,7 +179,7 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
                     let text = format!(
                         "approval request {approval} could not be read before it expired: {e}"
                     );
-                    tasks.complete(&id, failed(text.clone()), text);
+                    tasks.fail(&id, text);
                     return;
                 }
                 continue;
@@ -212,8 +208,8 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
                 };
                 let result = match gate.call(&call.caller, req, None).await {
                     Outcome::Done(r) => r,
-                    Outcome::UnknownTool(m) => failed(m),
-                    Outcome::NeedsHuman { .. } => failed(format!(
+                    Outcome::UnknownTool(m) => ToolResult::error(m),
+                    Outcome::NeedsHuman { .. } => ToolResult::error(format!(
                         "approved, but policy now also asks a human at the client to confirm {}: call it again",
                         call.tool
                     )),
@@ -232,7 +228,7 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
                     "approval request {approval} was denied by {by}: {reason}; {} was not run",
                     call.tool
                 );
-                tasks.complete(&id, failed(text.clone()), text);
+                tasks.fail(&id, text);
                 return;
             }
             State::Expired => {
@@ -240,12 +236,12 @@ async fn watch(tasks: Weak<Tasks>, id: String, gate: Arc<Gate>, call: ParkedCall
                     "approval request {approval} expired unanswered; {} was not run",
                     call.tool
                 );
-                tasks.complete(&id, failed(text.clone()), text);
+                tasks.fail(&id, text);
                 return;
             }
             State::Executed => {
                 let text = format!("approval request {approval} was used by another call");
-                tasks.complete(&id, failed(text.clone()), text);
+                tasks.fail(&id, text);
                 return;
             }
         }
@@ -317,7 +313,7 @@ mod tests {
         held(&tasks, "task-2", "carol");
         tasks.complete(
             "task-2",
-            failed("denied by dave: no".into()),
+            ToolResult::error("denied by dave: no"),
             "denied".into(),
         );
         let done = tasks.get("task-2", "carol").unwrap();

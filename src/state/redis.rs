@@ -273,6 +273,39 @@ impl Redis {
         }
     }
 
+    /// Every record an index names: the set `index` holds ids, and each
+    /// record is the key `kind:id`. Fetched in batches; an id whose record
+    /// has expired is taken off the index.
+    pub async fn indexed(
+        &self,
+        index: &str,
+        kind: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let index = self.key(&[index]);
+        let ids: Vec<String> = match self.cmd(&[b"SMEMBERS", index.as_bytes()]).await? {
+            Reply::Array(items) => items.iter().filter_map(Reply::text).collect(),
+            _ => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(256) {
+            let keys: Vec<String> = chunk.iter().map(|id| self.key(&[kind, id])).collect();
+            let mut args: Vec<&[u8]> = vec![b"MGET"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            let Reply::Array(values) = self.cmd(&args).await? else {
+                continue;
+            };
+            for (id, v) in chunk.iter().zip(values) {
+                match v {
+                    Reply::Bulk(bytes) => out.push((id.clone(), bytes)),
+                    _ => {
+                        let _ = self.cmd(&[b"SREM", index.as_bytes(), id.as_bytes()]).await;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Run a Lua script (EVAL) with keys and arguments.
     pub async fn eval(
         &self,

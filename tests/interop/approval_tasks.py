@@ -18,13 +18,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import httpx2
 import mcp_types
-from interop_common import write_approvals_config, check, is_error, start_http_server, summary, text
+from interop_common import scratch_dir, write_approvals_config, check, is_error, start_http_server, summary, text
 from mcp import Client
 from mcp.client.extension import ClientExtension, ResultClaim
 from mcp.client.streamable_http import streamable_http_client
@@ -96,7 +95,7 @@ def records(tmp):
 
 
 async def main():
-    tmp = Path(tempfile.mkdtemp(prefix="portcullis-tasks-"))
+    tmp = scratch_dir("portcullis-tasks-")
     proc, url, log = start_http_server(BIN, write_approvals_config(tmp, AGENT_KEY, DAVE_KEY), tmp)
     base = url.removesuffix("/mcp")
     try:

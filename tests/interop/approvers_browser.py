@@ -16,11 +16,10 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx2
-from interop_common import write_approvals_config, start_http_server, check, is_error, summary, text
+from interop_common import scratch_dir, write_approvals_config, start_http_server, check, is_error, summary, text
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from selenium import webdriver
@@ -40,7 +39,7 @@ def browser():
     options.binary_location = "/usr/bin/chromium"
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1000", f"--user-data-dir={tempfile.mkdtemp(prefix='portcullis-chromium-')}"]:
+                 "--window-size=1200,1000", f"--user-data-dir={scratch_dir('portcullis-chromium-')}"]:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
@@ -119,7 +118,7 @@ async def main():
     if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
         check("chromium and chromedriver installed (scripts/setup-browser.sh)", False, "missing")
         return summary("approvers' page (browser)")
-    tmp = Path(tempfile.mkdtemp(prefix="portcullis-approvers-"))
+    tmp = scratch_dir("portcullis-approvers-")
     cfg = write_approvals_config(tmp, AGENT_KEY, DAVE_KEY)
     proc, url, log = start_http_server(BIN, cfg, tmp, "debug")
     base = url.removesuffix("/mcp")

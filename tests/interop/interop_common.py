@@ -1,10 +1,12 @@
 """What the interop scripts share: checks that count, result helpers, and
 starting `portcullis serve --transport http` on the lab."""
 
+import atexit
 import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,21 @@ RESULTS = {"passed": 0, "failed": 0}
 def check(name, ok, detail=""):
     RESULTS["passed" if ok else "failed"] += 1
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
+
+
+def scratch_dir(prefix):
+    """A temporary directory removed when the script exits, unless a check
+    failed: then it is kept (and named) so its audit log can be read."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+
+    def tidy():
+        if RESULTS["failed"]:
+            print(f"kept for inspection: {path}", flush=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(tidy)
+    return path
 
 
 def summary(label):

@@ -19,7 +19,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from interop_common import start_http_server, accept, check, is_error, summary, text
+from interop_common import scratch_dir, start_http_server, accept, check, is_error, summary, text
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -242,7 +241,7 @@ def records(tmp):
 
 
 async def main():
-    tmp = Path(tempfile.mkdtemp(prefix="portcullis-http-interop-"))
+    tmp = scratch_dir("portcullis-http-interop-")
     pki = make_pki(tmp)
     signing_key = make_jwt_key(tmp)
     cfg = write_config(tmp, pki)

@@ -10,13 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 from pathlib import Path
 
 from fakepve import FakePve
 from fakepve.certs import make_cert
-from interop_common import accept, check, decline, is_error, summary, text
+from interop_common import scratch_dir, accept, check, decline, is_error, summary, text
 from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,7 +197,7 @@ FAMILY_CALLS = [
 
 
 async def main():
-    tmp = tempfile.mkdtemp(prefix="portcullis-interop-")
+    tmp = str(scratch_dir("portcullis-interop-"))
     certfile, keyfile, _ = make_cert(tmp, hosts=("127.0.0.1",))
     pve = FakePve(host="127.0.0.1", port=0)
     pve.apitokens[TOKEN] = SECRET

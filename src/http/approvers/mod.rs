@@ -28,7 +28,6 @@ use crate::approval::{ApprovalError, ApprovalRequest};
 use crate::config::{ApproverKey, HttpConfig, ADMIN_PREFIX};
 use crate::gate::Gate;
 use crate::principal::Principal;
-use crate::util::constant_time_eq;
 use page::Flash;
 use sessions::Sessions;
 
@@ -145,14 +144,8 @@ impl Approvers {
     /// The principal `key` belongs to. Every digest is compared, in
     /// constant time.
     fn approver(&self, key: &str) -> Option<String> {
-        let presented = crate::auth::apikey::digest(key);
-        let mut found = None;
-        for k in &self.keys {
-            if constant_time_eq(&presented, &k.sha256) && found.is_none() {
-                found = Some(k.principal.clone());
-            }
-        }
-        found
+        crate::auth::apikey::find_by_digest(key, &self.keys, |k| &k.sha256)
+            .map(|k| k.principal.clone())
     }
 
     pub async fn handle(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {

@@ -2,7 +2,8 @@
 // Portcullis's own, so tests can check what a tool really did.
 //
 //	probe -url https://127.0.0.1:PORT/sdk vm NAME      {"exists":…,"power_state":…,"snapshots":[…],"current_snapshot":…,"path":…,"cpus":…,"memory_mb":…,
-//	                                                    "annotation":…,"boot_time":…,"host":…,"resource_pool":…,"serials":[…],"nics":[…],…}
+//	                                                    "annotation":…,"boot_time":…,"host":…,"resource_pool":…,"serials":[…],"nics":[…],
+//	                                                    "cdroms":[{"key":…,"iso":…,"connected":…}],"template":…,…}
 //	probe -url … pool PATH                              {"exists":…}
 //	probe -url … tasks VM                               {"exists":…,"tasks":[{"id":…,"name":DESCRIPTION_ID,"state":…},…]} (oldest first)
 //	probe -url … task ID                                {"exists":…,"state":…,"cancelled":…}
@@ -10,6 +11,7 @@
 //	probe -url … folder PATH                            {"exists":…}
 //	probe -url … sessions count|terminate               {"others": N} (sessions besides the probe's)
 //	probe -url … file DATASTORE/PATH                    {"exists":…,"content":…}
+//	probe -url … stat DATASTORE/PATH                    {"exists":…,"folder":…} (a file or a folder)
 //	probe -url … mktag CATEGORY/TAG                     {"exists":true,"id":…} (creates both)
 //	probe -url … tags VM                                {"exists":…,"tags":["CATEGORY/TAG",…]}
 package main
@@ -95,7 +97,7 @@ func main() {
 		vm, err := finder.VirtualMachine(ctx, name)
 		if err == nil {
 			var m mo.VirtualMachine
-			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "runtime.host", "config.hardware", "config.annotation", "snapshot", "summary.runtime.bootTime", "resourcePool"}, &m); err != nil {
+			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "runtime.host", "config.hardware", "config.annotation", "config.template", "snapshot", "summary.runtime.bootTime", "resourcePool"}, &m); err != nil {
 				log.Fatal(err)
 			}
 			names := []string{}
@@ -107,8 +109,16 @@ func main() {
 			serials := []map[string]interface{}{}
 			disks := []map[string]interface{}{}
 			nics := []map[string]interface{}{}
+			cdroms := []map[string]interface{}{}
 			for _, d := range m.Config.Hardware.Device {
 				switch dev := d.(type) {
+				case *types.VirtualCdrom:
+					iso := ""
+					if b, ok := dev.Backing.(*types.VirtualCdromIsoBackingInfo); ok {
+						iso = b.FileName
+					}
+					connected := dev.Connectable != nil && dev.Connectable.Connected
+					cdroms = append(cdroms, map[string]interface{}{"key": dev.Key, "iso": iso, "connected": connected})
 				case *types.VirtualSerialPort:
 					serial++
 					uri := ""
@@ -130,14 +140,15 @@ func main() {
 						case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
 							network = "portgroup:" + b.Port.PortgroupKey
 						}
-						nics = append(nics, map[string]interface{}{"key": nic.Key, "connected": connected, "network": network})
+						nics = append(nics, map[string]interface{}{"key": nic.Key, "connected": connected, "network": network,
+							"mac": nic.MacAddress, "address_type": nic.AddressType})
 					}
 				}
 			}
 			out = map[string]interface{}{
 				"exists": true, "path": vm.InventoryPath, "power_state": m.Runtime.PowerState,
 				"snapshots": names, "current_snapshot": current, "cpus": m.Config.Hardware.NumCPU, "memory_mb": m.Config.Hardware.MemoryMB,
-				"disks": disks, "nics": nics, "serial_ports": serial, "serials": serials,
+				"disks": disks, "nics": nics, "cdroms": cdroms, "template": m.Config.Template, "serial_ports": serial, "serials": serials,
 				"annotation": m.Config.Annotation, "boot_time": m.Summary.Runtime.BootTime,
 				"host": objName(ctx, c, m.Runtime.Host), "resource_pool": objName(ctx, c, m.ResourcePool),
 			}
@@ -184,6 +195,17 @@ func main() {
 				log.Fatal(err)
 			}
 			out = map[string]interface{}{"exists": true, "content": string(b)}
+		}
+	case "stat":
+		parts := strings.SplitN(name, "/", 2)
+		ds, err := finder.Datastore(ctx, parts[0])
+		if err != nil {
+			log.Fatal(err)
+		}
+		info, err := ds.Stat(ctx, parts[1])
+		if err == nil {
+			_, folder := info.(*types.FolderFileInfo)
+			out = map[string]interface{}{"exists": true, "folder": folder}
 		}
 	case "mktag", "tags":
 		rc := rest.NewClient(c.Client)
