@@ -80,6 +80,17 @@ struct Fake {
     written: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
+/// Changes the fake only records (vcsim 0.24 has none of them): the last
+/// request body of each, under `soap:METHOD` in `written`.
+const RECORDED: [&str; 6] = [
+    "UpdateServicePolicy",
+    "UpdateDateTimeConfig",
+    "RestartService",
+    "StartService",
+    "RenameSnapshot",
+    "StandbyGuest",
+];
+
 /// The disk the fake's export lease serves.
 const DISK: &[u8] = b"KDMV stream-optimized disk bytes";
 
@@ -166,6 +177,7 @@ async fn answer(
         (_, "CreateContainerView") => (200, vec![], envelope("<CreateContainerViewResponse xmlns=\"urn:vim25\"><returnval type=\"ContainerView\">session[1]view</returnval></CreateContainerViewResponse>")),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>parent</pathSet>") => (200, vec![], envelope(INVENTORY)),
         (_, "RetrievePropertiesEx") if body.contains("<pathSet>processManager</pathSet>") => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="GuestOperationsManager">guestOperationsManager</obj><propSet><name>processManager</name><val xsi:type="ManagedObjectReference" type="GuestProcessManager">guestOperationsProcessManager</val></propSet><propSet><name>fileManager</name><val xsi:type="ManagedObjectReference" type="GuestFileManager">guestOperationsFileManager</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
+        (_, "RetrievePropertiesEx") if body.contains(r#"<obj type="VirtualMachine">vm-7</obj>"#) && body.contains("<pathSet>snapshot</pathSet>") => (200, vec![], props("VirtualMachine", "vm-7", "snapshot", r#"<val xsi:type="VirtualMachineSnapshotInfo"><currentSnapshot type="VirtualMachineSnapshot">snapshot-1</currentSnapshot><rootSnapshotList><snapshot type="VirtualMachineSnapshot">snapshot-1</snapshot><vm type="VirtualMachine">vm-7</vm><name>base</name><description></description><id>1</id><createTime>2026-11-24T10:00:00Z</createTime><state>poweredOn</state><quiesced>false</quiesced></rootSnapshotList></val>"#)),
         (_, "RetrievePropertiesEx") if body.contains(r#"<obj type="VirtualMachine">vm-7</obj>"#) => (200, vec![], envelope(r#"<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-7</obj><propSet><name>name</name><val xsi:type="xsd:string">app-01</val></propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val></propSet><propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">poweredOn</val></propSet></objects></returnval></RetrievePropertiesExResponse>"#)),
         (_, "StartProgramInGuest") => {
             // The guest password must arrive, escaped, in the body.
@@ -204,6 +216,8 @@ async fn answer(
                 r#"<val xsi:type="HostServiceInfo"><service><key>TSM-SSH</key><label>SSH</label><required>false</required><uninstallable>false</uninstallable><running>{running}</running><ruleset>sshServer</ruleset><policy>off</policy></service><service><key>ntpd</key><label>NTP Daemon</label><required>false</required><uninstallable>false</uninstallable><running>true</running><ruleset>ntpClient</ruleset><policy>on</policy></service></val>"#)))
         }
         (_, "RetrievePropertiesEx") if body.contains("config.dateTimeInfo") => (200, vec![], props("HostSystem", "host-1", "config.dateTimeInfo", r#"<val xsi:type="HostDateTimeInfo"><timeZone><key>UTC</key><name>UTC</name><description>UTC</description><gmtOffset>0</gmtOffset></timeZone><ntpConfig><server>0.pool.ntp.org</server><server>time.example.internal</server></ntpConfig></val>"#)),
+        (_, "RetrievePropertiesEx") if body.contains("configManager.dateTimeSystem") => (200, vec![], props("HostSystem", "host-1", "configManager.dateTimeSystem", r#"<val xsi:type="ManagedObjectReference" type="HostDateTimeSystem">dateTimeSystem-1</val>"#)),
+        (_, m @ ("UpdateServicePolicy" | "UpdateDateTimeConfig" | "RestartService" | "RenameSnapshot" | "StandbyGuest")) => (200, vec![], envelope(&format!(r#"<{m}Response xmlns="urn:vim25"></{m}Response>"#))),
         (_, "StartService") if body.contains("<id>TSM-SSH</id>") => {
             // The service runs from now on.
             *happened.lock().unwrap() = true;
@@ -257,8 +271,13 @@ async fn fake(script: Script) -> Fake {
                         .body(Full::new(Bytes::from(bytes)))
                         .unwrap();
                 }
-                let (status, headers, text) =
-                    answer(script, &String::from_utf8_lossy(&body), &l, &e).await;
+                let soap = String::from_utf8_lossy(&body).to_string();
+                if let Some(method) = RECORDED.iter().find(|m| soap.contains(&format!("<{m} "))) {
+                    w.lock()
+                        .unwrap()
+                        .insert(format!("soap:{method}"), body.to_vec());
+                }
+                let (status, headers, text) = answer(script, &soap, &l, &e).await;
                 let text = text.replace("{{port}}", &port.to_string());
                 let mut resp = Response::builder()
                     .status(status)
@@ -592,4 +611,137 @@ unless { resource has tags && !resource.tags.contains("env/prod") };
     )
     .await;
     assert!(err && text.contains("HTTP 503"), "{text}");
+}
+
+impl Fake {
+    /// The last request body of a recorded method (see `RECORDED`).
+    fn sent(&self, method: &str) -> Option<String> {
+        self.written
+            .lock()
+            .unwrap()
+            .get(&format!("soap:{method}"))
+            .map(|b| String::from_utf8_lossy(b).to_string())
+    }
+
+    fn forget(&self, method: &str) {
+        self.written
+            .lock()
+            .unwrap()
+            .remove(&format!("soap:{method}"));
+    }
+}
+
+#[tokio::test]
+async fn host_service_policies_and_ntp_servers_are_set() {
+    let f = fake(Script::Healthy).await;
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_set_service_policy",
+        json!({"host": "esx1.example", "service": "SSH", "policy": "automatic"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let sent = f.sent("UpdateServicePolicy").unwrap();
+    assert!(
+        sent.contains(r#"<_this type="HostServiceSystem">serviceSystem-1</_this><id>TSM-SSH</id><policy>automatic</policy>"#),
+        "{sent}"
+    );
+    // A policy ESXi does not have reaches nothing.
+    f.forget("UpdateServicePolicy");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_set_service_policy",
+        json!({"host": "esx1.example", "service": "SSH", "policy": "always"}),
+    )
+    .await;
+    assert!(err && text.contains("policy"), "{text}");
+    assert_eq!(f.sent("UpdateServicePolicy"), None);
+
+    // NTP: the list replaces the host's, ntpd starts with the host and is
+    // restarted (it runs) to read it.
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_configure_ntp",
+        json!({"host": "esx1.example", "ntp_servers": ["time1.example.internal", "10.0.0.5"]}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let sent = f.sent("UpdateDateTimeConfig").unwrap();
+    assert!(
+        sent.contains(r#"<_this type="HostDateTimeSystem">dateTimeSystem-1</_this><config><ntpConfig><server>time1.example.internal</server><server>10.0.0.5</server></ntpConfig></config>"#),
+        "{sent}"
+    );
+    let sent = f.sent("UpdateServicePolicy").unwrap();
+    assert!(sent.contains("<id>ntpd</id><policy>on</policy>"), "{sent}");
+    assert!(f.sent("RestartService").unwrap().contains("<id>ntpd</id>"));
+    let done: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(done["ntpd"]["key"], "ntpd", "{done}");
+    // start_service=false leaves ntpd alone.
+    f.forget("RestartService");
+    f.forget("UpdateServicePolicy");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_configure_ntp",
+        json!({"host": "esx1.example", "ntp_servers": ["time1.example.internal"], "start_service": false}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    assert_eq!(
+        (f.sent("RestartService"), f.sent("UpdateServicePolicy")),
+        (None, None)
+    );
+    // A server name that could carry anything else reaches nothing.
+    f.forget("UpdateDateTimeConfig");
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_configure_ntp",
+        json!({"host": "esx1.example", "ntp_servers": ["time1</server><server>evil"]}),
+    )
+    .await;
+    assert!(err && text.contains("ntp_servers"), "{text}");
+    assert_eq!(f.sent("UpdateDateTimeConfig"), None);
+}
+
+#[tokio::test]
+async fn snapshots_are_renamed_and_guests_put_on_standby() {
+    let f = fake(Script::Healthy).await;
+    let (err, text) = call(
+        &f,
+        10,
+        "vsphere_rename_snapshot",
+        json!({"vm": "app-01", "snapshot": "base", "new_name": "base <v2>", "description": "before & after"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let sent = f.sent("RenameSnapshot").unwrap();
+    assert!(
+        sent.contains(r#"<_this type="VirtualMachineSnapshot">snapshot-1</_this><name>base &lt;v2&gt;</name><description>before &amp; after</description>"#),
+        "{sent}"
+    );
+    f.forget("RenameSnapshot");
+    for (args, needle) in [
+        (
+            json!({"vm": "app-01", "snapshot": "base"}),
+            "needs new_name, description or both",
+        ),
+        (
+            json!({"vm": "app-01", "snapshot": "nope", "new_name": "x"}),
+            "no snapshot \"nope\"",
+        ),
+    ] {
+        let (err, text) = call(&f, 10, "vsphere_rename_snapshot", args).await;
+        assert!(err && text.contains(needle), "{needle}: {text}");
+    }
+    assert_eq!(f.sent("RenameSnapshot"), None);
+    let (err, text) = call(&f, 10, "vsphere_standby_guest", json!({"vm": "app-01"})).await;
+    assert!(!err, "{text}");
+    assert!(f
+        .sent("StandbyGuest")
+        .unwrap()
+        .contains(r#"<_this type="VirtualMachine">vm-7</_this>"#));
 }

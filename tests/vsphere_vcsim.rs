@@ -1354,3 +1354,429 @@ timeout_seconds = 10
         ],
     );
 }
+
+/// mcvsphere 0.2.3's tools Portcullis first lacked, where vcsim implements
+/// them (rename_snapshot, standby_guest, set_service_policy and
+/// configure_ntp are not: tests/vsphere_faults.rs), and its five package
+/// names for tools Portcullis had.
+#[tokio::test]
+async fn mcvsphere_package_tools_act_on_vcsim() {
+    let e = env_with(None, &["-ds", "2"]).await;
+    let ds = |path: &str| json!({"datastore": "LocalDS_0", "path": path});
+    let stat = |path: &str| e.sim.probe("stat", &format!("LocalDS_0/{path}"));
+
+    // Datastore files: a folder (parents made), a file in it, copied within
+    // the datastore and to another one, moved, deleted.
+    e.ok("vsphere_create_datastore_folder", ds("iso/linux"))
+        .await;
+    assert_eq!(stat("iso/linux")["folder"], true);
+    let mut up = ds("iso/linux/boot.iso");
+    up["content"] = json!("ISO 9660 stand-in\n");
+    e.ok("vsphere_upload_to_datastore", up).await;
+    let mut copy = ds("iso/linux/boot.iso");
+    copy["dest_path"] = json!("iso/copy.iso");
+    let r = e.ok("vsphere_copy_datastore_file", copy.clone()).await;
+    assert_eq!(r["destination"], "[LocalDS_0] iso/copy.iso", "{r}");
+    assert_eq!(
+        e.sim.probe("file", "LocalDS_0/iso/copy.iso")["content"],
+        "ISO 9660 stand-in\n"
+    );
+    let r = e.err("vsphere_copy_datastore_file", copy.clone()).await;
+    assert!(r.contains("FileAlreadyExists"), "{r}");
+    // (vCenter makes no folders on the way: the destination's must exist.)
+    let mut elsewhere = ds("iso/linux/boot.iso");
+    elsewhere["dest_datastore"] = json!("LocalDS_1");
+    elsewhere["dest_path"] = json!("boot.iso");
+    e.ok("vsphere_copy_datastore_file", elsewhere).await;
+    assert_eq!(
+        e.sim.probe("file", "LocalDS_1/boot.iso")["content"],
+        "ISO 9660 stand-in\n"
+    );
+    let r = e
+        .err("vsphere_move_datastore_file", ds("iso/copy.iso"))
+        .await;
+    assert!(r.contains("the destination is the source"), "{r}");
+    // Replacing what is at the destination is destructive: the default
+    // policies want it confirmed.
+    let mut replace = ds("iso/copy.iso");
+    replace["dest_path"] = json!("iso/linux/boot.iso");
+    replace["overwrite"] = json!(true);
+    let r = e
+        .as_("admins", "vsphere_move_datastore_file", replace)
+        .await;
+    assert!(
+        r.is_error && r.text.contains("needs confirmation"),
+        "{}",
+        r.text
+    );
+    let mut rename = ds("iso/copy.iso");
+    rename["dest_path"] = json!("iso/second.iso");
+    e.ok("vsphere_move_datastore_file", rename).await;
+    assert_eq!(stat("iso/copy.iso")["exists"], false);
+    assert_eq!(stat("iso/second.iso")["exists"], true);
+
+    // ISO images. vcsim's VMs have an empty CD/DVD drive: an attach puts
+    // the image in it, the next swaps the image.
+    let drives = e.vm(VM)["cdroms"].clone();
+    assert_eq!(drives.as_array().unwrap().len(), 1, "{drives}");
+    let r = e
+        .ok(
+            "vsphere_attach_iso",
+            json!({"vm": VM, "iso_path": "[LocalDS_0] iso/linux/boot.iso"}),
+        )
+        .await;
+    assert_eq!(r["iso"], "[LocalDS_0] iso/linux/boot.iso");
+    let drives = e.vm(VM)["cdroms"].clone();
+    assert_eq!(drives.as_array().unwrap().len(), 1, "{drives}");
+    assert_eq!(drives[0]["iso"], "[LocalDS_0] iso/linux/boot.iso");
+    assert_eq!(drives[0]["connected"], true);
+    e.ok(
+        "vsphere_attach_iso",
+        json!({"vm": VM, "iso_path": "iso/second.iso", "datastore": "LocalDS_0"}),
+    )
+    .await;
+    let drives = e.vm(VM)["cdroms"].clone();
+    assert_eq!(drives.as_array().unwrap().len(), 1, "{drives}");
+    assert_eq!(drives[0]["iso"], "[LocalDS_0] iso/second.iso");
+    for (args, needle) in [
+        (
+            json!({"vm": VM, "iso_path": "[LocalDS_0] iso/none.iso"}),
+            "no ISO image [LocalDS_0] iso/none.iso",
+        ),
+        (
+            json!({"vm": VM, "iso_path": "[LocalDS_0] ../../etc/shadow"}),
+            "relative path inside the datastore",
+        ),
+        (
+            json!({"vm": VM, "iso_path": "[LocalDS_1] boot.iso", "datastore": "LocalDS_0"}),
+            "give one",
+        ),
+    ] {
+        let r = e.err("vsphere_attach_iso", args).await;
+        assert!(r.contains(needle), "{needle}: {r}");
+    }
+    assert_eq!(e.vm(VM)["cdroms"][0]["iso"], "[LocalDS_0] iso/second.iso");
+    e.ok("vsphere_detach_iso", json!({"vm": VM})).await;
+    let drives = e.vm(VM)["cdroms"].clone();
+    assert_eq!(
+        (drives[0]["iso"].clone(), drives[0]["connected"].clone()),
+        (json!(""), json!(false)),
+        "{drives}"
+    );
+    // Without a datastore, the image is looked for on the VM's own.
+    e.ok(
+        "vsphere_attach_iso",
+        json!({"vm": VM, "iso_path": "iso/linux/boot.iso"}),
+    )
+    .await;
+    assert_eq!(
+        e.vm(VM)["cdroms"][0]["iso"],
+        "[LocalDS_0] iso/linux/boot.iso"
+    );
+    // A VM without a drive gets one, holding the image.
+    e.ok(
+        "vsphere_create_vm",
+        json!({"name": "no-drive", "datastore": "LocalDS_0"}),
+    )
+    .await;
+    assert_eq!(e.vm("no-drive")["cdroms"], json!([]));
+    e.ok(
+        "vsphere_attach_iso",
+        json!({"vm": "no-drive", "iso_path": "[LocalDS_0] iso/second.iso"}),
+    )
+    .await;
+    let drives = e.vm("no-drive")["cdroms"].clone();
+    assert_eq!(
+        (drives[0]["iso"].clone(), drives[0]["connected"].clone()),
+        (json!("[LocalDS_0] iso/second.iso"), json!(true)),
+        "{drives}"
+    );
+    e.ok("vsphere_delete_datastore_file", ds("iso")).await;
+    assert_eq!(stat("iso")["exists"], false);
+
+    // A fixed MAC address; one that is not a MAC reaches nothing.
+    let nic_label = e.ok("vsphere_list_nics", json!({"vm": VM})).await[0]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    e.ok(
+        "vsphere_set_nic_mac",
+        json!({"vm": VM, "nic": nic_label, "mac_address": "00:50:56:00:12:34"}),
+    )
+    .await;
+    let nic = e.vm(VM)["nics"][0].clone();
+    assert_eq!(
+        (nic["mac"].clone(), nic["address_type"].clone()),
+        (json!("00:50:56:00:12:34"), json!("manual")),
+        "{nic}"
+    );
+    let r = e
+        .err(
+            "vsphere_set_nic_mac",
+            json!({"vm": VM, "nic": nic_label, "mac_address": "00:50:56:00:12"}),
+        )
+        .await;
+    assert!(r.contains("MAC address"), "{r}");
+
+    // A disk to another datastore: vCenter relocates it (vcsim 0.24 runs
+    // the relocation task but does not move the file, so only the task is
+    // checked); to the datastore it is on is refused.
+    let disk = e.ok("vsphere_list_disks", json!({"vm": VM})).await[0]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = e
+        .ok(
+            "vsphere_move_vm_disk",
+            json!({"vm": VM, "disk": disk, "datastore": "LocalDS_1"}),
+        )
+        .await;
+    assert_eq!(r["state"], "success", "{r}");
+    assert_eq!(e.tasks(VM, "VirtualMachine.relocateVm"), 1);
+    let r = e
+        .err(
+            "vsphere_move_vm_disk",
+            json!({"vm": VM, "disk": disk, "datastore": "LocalDS_0"}),
+        )
+        .await;
+    assert!(r.contains("already on datastore \"LocalDS_0\""), "{r}");
+
+    // Revert to the current snapshot: vCenter's fault without one.
+    let r = e
+        .err("vsphere_revert_to_current_snapshot", json!({"vm": VM}))
+        .await;
+    assert!(r.contains("NotFound"), "{r}");
+    e.ok(
+        "vsphere_create_snapshot",
+        json!({"vm": VM, "snapshot": "base"}),
+    )
+    .await;
+    e.ok("vsphere_revert_to_current_snapshot", json!({"vm": VM}))
+        .await;
+    assert_eq!(e.tasks(VM, "VirtualMachine.revertSnapshot"), 1);
+
+    // mcvsphere's package names: the same operations.
+    e.ok("vsphere_power_off", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOff");
+    // A template, and back to a VM in its host's root pool.
+    e.ok("vsphere_convert_to_template", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["template"], true);
+    let templates = e.ok("vsphere_list_templates", json!({})).await;
+    assert!(templates.to_string().contains(VM), "{templates}");
+    let r = e
+        .err("vsphere_convert_to_template", json!({"vm": VM}))
+        .await;
+    assert!(r.contains("NotSupported"), "{r}");
+    let r = e.ok("vsphere_convert_to_vm", json!({"vm": VM})).await;
+    assert_eq!(r["template"], false);
+    let after = e.vm(VM);
+    assert_eq!(
+        (after["template"].clone(), after["resource_pool"].clone()),
+        (json!(false), json!("Resources")),
+        "{after}"
+    );
+    e.ok("vsphere_power_on", json!({"vm": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+    let before = e.vm(VM)["disks"][0]["capacity_kb"].as_i64().unwrap();
+    e.ok(
+        "vsphere_extend_disk",
+        json!({"vm": VM, "disk": disk, "size_gb": before / (1024 * 1024) + 1}),
+    )
+    .await;
+    assert!(e.vm(VM)["disks"][0]["capacity_kb"].as_i64().unwrap() > before);
+    let tasks = e.ok("vsphere_get_recent_tasks", json!({"limit": 3})).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 3, "{tasks}");
+
+    // DRS: vcsim's cluster has none to recommend.
+    let r = e
+        .ok(
+            "vsphere_get_drs_recommendations",
+            json!({"cluster": "DC0_C0"}),
+        )
+        .await;
+    assert_eq!(
+        (r["path"].clone(), r["recommendations"].clone()),
+        (json!("DC0/host/DC0_C0"), json!([])),
+        "{r}"
+    );
+}
+
+/// tools/list with a vSphere endpoint offers mcvsphere 0.2.3's tools as
+/// released (tests/interop/data/mcvsphere-0.2.3-tools.json) as
+/// `vsphere_<name>`: the sixteen Portcullis first lacked and the five
+/// names the package uses instead of its documentation's among them.
+#[tokio::test]
+async fn tools_list_offers_mcvsphere_package_tools() {
+    let e = env().await;
+    let peer: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/interop/data/mcvsphere-0.2.3-tools.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let admin = Principal::new("tester", ["admins"]);
+    let listed: Vec<&str> = e
+        .gate
+        .visible_tools(&admin)
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    // Offered under other names, with other arguments: vsphere_migrate_vm
+    // and vsphere_clone_vm.
+    let elsewhere = ["storage_vmotion", "deploy_from_template"];
+    let missing: Vec<String> = peer["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .filter(|n| !elsewhere.contains(n))
+        .map(|n| format!("vsphere_{n}"))
+        .filter(|n| !listed.contains(&n.as_str()))
+        .collect();
+    assert_eq!(missing, Vec::<String>::new());
+    for name in [
+        "delete_datastore_file",
+        "create_datastore_folder",
+        "move_datastore_file",
+        "copy_datastore_file",
+        "attach_iso",
+        "detach_iso",
+        "set_service_policy",
+        "configure_ntp",
+        "revert_to_current_snapshot",
+        "rename_snapshot",
+        "convert_to_template",
+        "convert_to_vm",
+        "set_nic_mac",
+        "standby_guest",
+        "move_vm_disk",
+        "get_drs_recommendations",
+        "power_on",
+        "power_off",
+        "extend_disk",
+        "export_vm_ovf",
+        "get_recent_tasks",
+    ] {
+        assert!(
+            listed.contains(&format!("vsphere_{name}").as_str()),
+            "{name} is not listed"
+        );
+    }
+}
+
+/// Prompts written for the seeds keep working: each seed's own argument
+/// names (and units) are accepted, and only Portcullis's reach the audit
+/// log, the policies and vCenter.
+#[tokio::test]
+async fn the_seeds_argument_names_and_units_are_accepted() {
+    let e = env().await;
+    // mcvsphere 0.2.3: `name` and `vm_name` for the VM, `snapshot_name`,
+    // `disk_label`, `new_size_gb`, `nic_label`, `folder_path`, `cpu`,
+    // `count`.
+    e.ok(
+        "vsphere_create_snapshot",
+        json!({"name": VM, "snapshot_name": "from-mcvsphere"}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["snapshots"], json!(["from-mcvsphere"]));
+    e.ok("vsphere_power_off_vm", json!({"name": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOff");
+    e.ok("vsphere_reconfigure_vm", json!({"name": VM, "cpu": 3}))
+        .await;
+    assert_eq!(e.vm(VM)["cpus"], 3);
+    let disk = e.ok("vsphere_list_disks", json!({"vm_name": VM})).await[0].clone();
+    let gb = disk["capacity_gb"].as_f64().unwrap() as i64 + 1;
+    e.ok(
+        "vsphere_extend_disk",
+        json!({"vm_name": VM, "disk_label": disk["label"], "new_size_gb": gb}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["disks"][0]["capacity_kb"], gb * 1024 * 1024);
+    let nic = e.ok("vsphere_list_nics", json!({"vm_name": VM})).await[0]["label"].clone();
+    e.ok(
+        "vsphere_connect_nic",
+        json!({"vm_name": VM, "nic_label": nic, "connected": false}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["nics"][0]["connected"], false);
+    e.ok("vsphere_create_folder", json!({"folder_name": "Seeds"}))
+        .await;
+    e.ok(
+        "vsphere_move_vm_to_folder",
+        json!({"vm_name": VM, "folder_path": "Seeds"}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["path"], format!("/DC0/vm/Seeds/{VM}"));
+    let tasks = e.ok("vsphere_get_recent_tasks", json!({"count": 2})).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 2);
+
+    // vSphere-MCP-Pro: `vm_id`, `snapshot_name`, `cpu_count`, and memory
+    // in GiB (`memory_gb`), converted to MiB.
+    e.ok(
+        "vsphere_modify_vm_resources",
+        json!({"vm_id": VM, "cpu_count": 2, "memory_gb": 1.5}),
+    )
+    .await;
+    let vm = e.vm(VM);
+    assert_eq!(
+        (vm["cpus"].clone(), vm["memory_mb"].clone()),
+        (json!(2), json!(1536))
+    );
+    e.ok(
+        "vsphere_create_vm_snapshot",
+        json!({"vm_id": VM, "snapshot_name": "from-pro"}),
+    )
+    .await;
+    e.ok("vsphere_power_on_vm", json!({"vm_id": VM})).await;
+    assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+
+    // A name and its alias together, a GiB figure that is no whole number
+    // of MiB: refused by name, before vCenter.
+    for (tool, args, needle) in [
+        (
+            "vsphere_power_on_vm",
+            json!({"vm": VM, "vm_id": VM}),
+            "`vm_id` is another name for `vm`",
+        ),
+        (
+            "vsphere_modify_vm_resources",
+            json!({"vm_id": VM, "memory_gb": 0.0001}),
+            "`memory_gb` must be a number that is a whole number",
+        ),
+    ] {
+        let r = e.err(tool, args).await;
+        assert!(r.contains(needle), "{needle}: {r}");
+    }
+
+    // The audit log and the policies saw only Portcullis's names, in its
+    // units.
+    let log = std::fs::read_to_string(e.dir.path().join("audit.jsonl")).unwrap();
+    let resized = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["tool"] == "vsphere_modify_vm_resources" && r["decision"] == "allow")
+        .unwrap();
+    assert_eq!(
+        resized["args"],
+        json!({"vm": VM, "cpus": 2, "memory_mb": 1536}),
+        "{resized}"
+    );
+    // (A refused call is recorded as it came.)
+    for decided in log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["decision"] == "allow")
+    {
+        for peer in [
+            "vm_id",
+            "memory_gb",
+            "vm_name",
+            "snapshot_name",
+            "folder_name",
+        ] {
+            assert!(decided["args"].get(peer).is_none(), "{peer}: {decided}");
+        }
+    }
+}

@@ -9,7 +9,7 @@ pub mod sample;
 mod validate;
 
 pub use crate::backends::registry::BackendKind;
-pub use params::{Param, Ty};
+pub use params::{Alias, Param, Ty};
 pub use validate::{validate, ValidArgs, ValidationError, CONTENT_ENCODING};
 
 use serde_json::{json, Map, Value};
@@ -110,6 +110,8 @@ pub struct ToolDef {
     /// The argument listing the guests a bulk call acts on: each is
     /// authorized (and recorded) as its own resource.
     pub per_guest: Option<&'static str>,
+    /// Other servers' names for its parameters, accepted in calls.
+    pub aliases: Vec<Alias>,
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -147,6 +149,7 @@ impl Decl {
             operation: std::sync::Arc::new(operation),
             resource: None,
             per_guest: None,
+            aliases: Vec::new(),
         })
     }
     pub fn params(mut self, params: &[Param]) -> Decl {
@@ -263,8 +266,14 @@ impl ToolDef {
         self.returns_task
     }
 
-    /// The type of one of this tool's own parameters.
+    /// The type of one of this tool's own parameters, by its name or an
+    /// alias (so a secret given under a peer's name is still a secret).
     fn param_ty(&self, name: &str) -> Option<Ty> {
+        let name = self
+            .aliases
+            .iter()
+            .find(|a| a.name == name)
+            .map_or(name, |a| a.of);
         self.params.iter().find(|p| p.name == name).map(|p| p.ty)
     }
 
@@ -352,7 +361,21 @@ impl ToolDef {
         let params = self.all_params();
         let mut properties = Map::new();
         for p in params.clone() {
-            properties.insert(p.name.to_string(), p.json_schema());
+            let mut schema = p.json_schema();
+            let also: Vec<String> = self
+                .aliases
+                .iter()
+                .filter(|a| a.of == p.name)
+                .map(Alias::describe)
+                .collect();
+            if !also.is_empty() {
+                schema["description"] = Value::String(format!(
+                    "{} Also accepted as: {}.",
+                    p.description,
+                    also.join(", ")
+                ));
+            }
+            properties.insert(p.name.to_string(), schema);
         }
         let required: Vec<&str> = params.filter(|p| p.required).map(|p| p.name).collect();
         let schema = json!({
@@ -499,6 +522,66 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn aliases_stand_for_parameters_and_shadow_none() {
+        for t in Catalog::builtin().tools() {
+            let mut seen = Vec::new();
+            for a in &t.aliases {
+                assert!(
+                    t.params.iter().any(|p| p.name == a.of),
+                    "{}: {} stands for {}, not a parameter",
+                    t.name,
+                    a.name,
+                    a.of
+                );
+                assert!(
+                    !t.all_params().any(|p| p.name == a.name),
+                    "{}: alias {} is a parameter's own name",
+                    t.name,
+                    a.name
+                );
+                assert!(!seen.contains(&a.name), "{}: {} twice", t.name, a.name);
+                seen.push(a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn aliases_are_rewritten_converted_and_described() {
+        let cat = Catalog::builtin();
+        let t = cat.get("vsphere_modify_vm_resources").unwrap();
+        let v = validate(
+            t,
+            Some(&json!({"vm_id": "web", "memory_gb": 2, "cpu_count": 4})),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(v.as_map().clone()),
+            json!({"vm": "web", "memory_mb": 2048, "cpus": 4})
+        );
+        assert_eq!(
+            validate(t, Some(&json!({"vm": "web", "vm_name": "web"}))),
+            Err(ValidationError::AliasConflict {
+                alias: "vm_name",
+                of: "vm"
+            })
+        );
+        // Two peers' names for one parameter are one parameter given twice.
+        assert!(validate(t, Some(&json!({"vm_id": "a", "vm_name": "b"}))).is_err());
+        // The converted value is checked as the parameter's own.
+        let e = validate(t, Some(&json!({"vm": "web", "memory_gb": 1_000_000_000}))).unwrap_err();
+        assert_eq!(e.field(), Some("memory_mb"), "{e}");
+        let schema = t.input_schema();
+        let memory = schema["properties"]["memory_mb"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(
+            memory.ends_with("Also accepted as: memory_gb (GiB)."),
+            "{memory}"
+        );
+        assert!(schema["properties"].get("memory_gb").is_none());
     }
 
     #[test]

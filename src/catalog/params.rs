@@ -199,6 +199,55 @@ pub struct Param {
     pub description: &'static str,
 }
 
+/// Another server's name for a parameter (a peer's `vm_name` for `vm`),
+/// accepted in calls and rewritten to the parameter's own name, its value
+/// converted to the parameter's unit, before validation: validation, the
+/// audit record and the Cedar context only ever see the parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alias {
+    pub name: &'static str,
+    /// The parameter it stands for.
+    pub of: &'static str,
+    /// The parameter's value is the alias's times this (1: the same unit).
+    pub scale: i64,
+    /// The alias's unit, when it differs (`GiB`).
+    pub unit: &'static str,
+}
+
+impl Alias {
+    pub const fn same(name: &'static str, of: &'static str) -> Alias {
+        Alias {
+            name,
+            of,
+            scale: 1,
+            unit: "",
+        }
+    }
+
+    pub const fn scaled(
+        name: &'static str,
+        of: &'static str,
+        scale: i64,
+        unit: &'static str,
+    ) -> Alias {
+        Alias {
+            name,
+            of,
+            scale,
+            unit,
+        }
+    }
+
+    /// `vm_name`, `memory_gb (GiB)`.
+    pub fn describe(&self) -> String {
+        if self.unit.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{} ({})", self.name, self.unit)
+        }
+    }
+}
+
 impl Param {
     pub const fn required(name: &'static str, ty: Ty, description: &'static str) -> Param {
         Param {

@@ -56,6 +56,8 @@ pub fn for_param(p: &Param) -> Option<Value> {
         "digest" => Some(json!("0123456789abcdef0123456789abcdef01234567")),
         "type" if matches!(p.ty, Ty::Ident { .. }) => Some(json!("dir")),
         "approval_id" => Some(json!("apr-0123456789abcdef")),
+        "mac_address" => Some(json!("00:50:56:00:12:34")),
+        "ntp_servers" => Some(json!(["0.pool.ntp.org"])),
         _ => None,
     };
     by_name.or_else(|| for_type(p.ty))

@@ -61,6 +61,11 @@ pub enum ValidationError {
     },
     #[error("argument `{field}` contains a control character")]
     ControlCharacter { field: &'static str },
+    #[error("argument `{alias}` is another name for `{of}`, which the call also gives; give one of them")]
+    AliasConflict {
+        alias: &'static str,
+        of: &'static str,
+    },
 }
 
 impl ValidationError {
@@ -76,7 +81,8 @@ impl ValidationError {
             | ValidationError::OutOfRange { field: f, .. }
             | ValidationError::NotInEnum { field: f, .. }
             | ValidationError::PropString { field: f, .. }
-            | ValidationError::ControlCharacter { field: f } => Some(f),
+            | ValidationError::ControlCharacter { field: f }
+            | ValidationError::AliasConflict { alias: f, .. } => Some(f),
         }
     }
 }
@@ -93,6 +99,15 @@ impl ValidArgs {
 
     pub fn str(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(Value::as_str)
+    }
+
+    /// A list-of-strings argument (empty when absent).
+    pub fn strs(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {
@@ -457,15 +472,70 @@ fn integral(p: &Param, v: &Value) -> Value {
     }
 }
 
+/// The call's arguments with every alias the tool declares rewritten to
+/// its parameter's name and unit; `None` when the call used none.
+fn canonical_names(
+    tool: &ToolDef,
+    given: &Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, ValidationError> {
+    let used: Vec<&super::Alias> = tool
+        .aliases
+        .iter()
+        .filter(|a| given.contains_key(a.name))
+        .collect();
+    if used.is_empty() {
+        return Ok(None);
+    }
+    let mut out = given.clone();
+    for a in used {
+        if out.contains_key(a.of) {
+            return Err(ValidationError::AliasConflict {
+                alias: a.name,
+                of: a.of,
+            });
+        }
+        let Some(v) = out.remove(a.name) else {
+            continue;
+        };
+        out.insert(a.of.to_string(), scaled(a, v)?);
+    }
+    Ok(Some(out))
+}
+
+/// A value given under an alias, in its parameter's unit. Anything but a
+/// number is passed on unchanged, for validation to name.
+fn scaled(a: &super::Alias, v: Value) -> Result<Value, ValidationError> {
+    if a.scale == 1 {
+        return Ok(v);
+    }
+    let Some(n) = v.as_f64() else {
+        return Ok(v);
+    };
+    let x = n * a.scale as f64;
+    // Exactly representable whole numbers only (1.5 GiB is 1536 MiB;
+    // 0.1 GiB is no whole number of MiB).
+    if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 {
+        Ok(Value::from(x as i64))
+    } else {
+        Err(ValidationError::WrongType {
+            field: a.name,
+            expected: "a number that is a whole number of the parameter's unit",
+            got: "a fraction of it",
+        })
+    }
+}
+
 /// Validate `args` (the raw `arguments` of a tools/call; `None` when absent)
 /// against `tool`'s parameters.
 pub fn validate(tool: &ToolDef, args: Option<&Value>) -> Result<ValidArgs, ValidationError> {
     static EMPTY: OnceLock<Value> = OnceLock::new();
     let args = args.unwrap_or_else(|| EMPTY.get_or_init(|| Value::Object(Map::new())));
-    let obj = match args {
+    let given = match args {
         Value::Object(o) => o,
         other => return Err(ValidationError::NotAnObject(json_kind(other))),
     };
+    let renamed = canonical_names(tool, given)?;
+    let obj = renamed.as_ref().unwrap_or(given);
     let params = tool.all_params();
     // Unknown fields first, in a stable order, so the error is deterministic.
     let mut unknown: Vec<&String> = obj

@@ -59,10 +59,12 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address:port to listen on")
 	certFile := flag.String("cert", "", "write the server certificate (PEM) here")
 	machines := flag.Int("vms", 2, "virtual machines per host and per cluster resource pool")
+	datastores := flag.Int("ds", 1, "datastores (LocalDS_0, LocalDS_1, ...)")
 	flag.Parse()
 
 	model := simulator.VPX()
 	model.Machine = *machines
+	model.Datastore = *datastores
 	if err := model.Create(); err != nil {
 		log.Fatal(err)
 	}

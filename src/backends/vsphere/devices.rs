@@ -1,4 +1,5 @@
-//! Virtual disks and network adapters: read from `config.hardware.device`,
+//! Virtual disks, network adapters, serial ports and CD/DVD drives: read
+//! from `config.hardware.device`,
 //! changed with ReconfigVM_Task device changes. An existing device is sent
 //! back to vCenter as it described it (changed where needed), as govmomi
 //! does, so no property of it is lost.
@@ -84,6 +85,66 @@ fn connected(d: &Xml, on: bool) -> Xml {
     d
 }
 
+fn is_cdrom(d: &Xml) -> bool {
+    d.xsi_type.as_deref() == Some("VirtualCdrom")
+}
+
+/// A drive's backing that holds an ISO image from a datastore.
+fn iso_backing(file: &str) -> String {
+    format!(
+        "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualCdromIsoBackingInfo\">{}</backing>",
+        el("fileName", file)
+    )
+}
+
+/// An empty drive: a client-device backing with no device, as vSphere's
+/// own clients leave a drive whose image was ejected.
+const EJECTED_BACKING: &str = "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualCdromRemotePassthroughBackingInfo\"><deviceName></deviceName><useAutoDetect>false</useAutoDetect><exclusive>false</exclusive></backing>";
+
+/// The device with `backing` in place of its own.
+fn with_backing(d: &Xml, backing: &str) -> Result<Xml, BackendError> {
+    let backing = Xml::parse(backing).map_err(BackendError::Internal)?;
+    let mut d = d.clone();
+    match d.children.iter_mut().find(|c| c.name == "backing") {
+        Some(b) => *b = backing,
+        None => d.children.push(backing),
+    }
+    Ok(d)
+}
+
+/// `[datastore] path` of an ISO from the call's `iso_path` (bracketed, or
+/// a path inside `datastore`), its path checked to stay inside the
+/// datastore.
+fn iso_location<'a>(
+    iso_path: &'a str,
+    datastore: Option<&'a str>,
+) -> Result<(&'a str, &'a str), String> {
+    let (ds, path) = match (super::files::split_datastore_path(iso_path), datastore) {
+        (Some((ds, path)), None) => (ds, path),
+        (Some((ds, path)), Some(given)) if ds == given => (ds, path),
+        (Some((ds, _)), Some(given)) => {
+            return Err(format!(
+                "iso_path names datastore {ds:?} and datastore says {given:?}; give one"
+            ))
+        }
+        (None, Some(ds)) => (ds, iso_path),
+        (None, None) => {
+            return Err(format!(
+                "iso_path {iso_path:?} names no datastore and the VM's own is unknown: write it as \"[datastore] path/to.iso\" or pass datastore"
+            ))
+        }
+    };
+    let climbs = path
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if ds.is_empty() || climbs || path.contains('\\') {
+        return Err(format!(
+            "iso_path {iso_path:?} must be a relative path inside the datastore (no empty, . or .. segments)"
+        ));
+    }
+    Ok((ds, path))
+}
+
 fn is_nic(d: &Xml) -> bool {
     d.xsi_type
         .as_deref()
@@ -148,6 +209,7 @@ struct DeviceArgs<'a> {
     adapter: &'a str,
     direction: &'a str,
     port: Option<&'a str>,
+    cdrom: Option<&'a str>,
     /// Only the calls that take a size read it.
     size_gb: Option<i64>,
     thin: bool,
@@ -165,6 +227,7 @@ impl<'a> DeviceArgs<'a> {
             adapter: args.str("adapter").unwrap_or("vmxnet3"),
             direction: args.str("direction").unwrap_or("server"),
             port: args.str("port"),
+            cdrom: args.str("cdrom"),
             size_gb: args.int("size_gb"),
             thin: args.bool("thin").unwrap_or(true),
             connected: args.bool("connected").unwrap_or(true),
@@ -227,6 +290,55 @@ impl VimClient {
             progress,
         )
         .await
+    }
+
+    /// The CD/DVD drive the call names, or the VM's only one; `None` when
+    /// it has none and none was named.
+    fn drive<'a>(
+        &self,
+        devices: &'a [Xml],
+        named: Option<&str>,
+    ) -> Result<Option<&'a Xml>, BackendError> {
+        let drives: Vec<&Xml> = devices.iter().filter(|d| is_cdrom(d)).collect();
+        match (named, drives.as_slice()) {
+            (Some(key), _) => self.one(devices, "CD/DVD drive", key, is_cdrom).map(Some),
+            (None, []) => Ok(None),
+            (None, [one]) => Ok(Some(*one)),
+            (None, _) => self
+                .one(devices, "single CD/DVD drive (give cdrom)", "", is_cdrom)
+                .map(Some),
+        }
+    }
+
+    /// A new CD/DVD drive holding `iso`, on an IDE controller with a free
+    /// unit (each takes two).
+    fn new_drive(&self, devices: &[Xml], iso: &str) -> Result<String, BackendError> {
+        let (controller, unit) = devices
+            .iter()
+            .filter(|d| d.xsi_type.as_deref() == Some("VirtualIDEController"))
+            .filter_map(|c| {
+                let key = c.at(&["key"])?;
+                let used: Vec<i64> = devices
+                    .iter()
+                    .filter(|d| d.at(&["controllerKey"]) == Some(key))
+                    .filter_map(|d| int(d, &["unitNumber"]))
+                    .collect();
+                (0..2).find(|u| !used.contains(u)).map(|u| (key, u))
+            })
+            .next()
+            .ok_or_else(|| {
+                self.invalid(
+                    "the VM has no CD/DVD drive and no IDE controller with a free unit to add one",
+                )
+            })?;
+        Ok(format!(
+            "<device xsi:type=\"VirtualCdrom\"><key>-1</key>\
+             <backing xsi:type=\"VirtualCdromIsoBackingInfo\">{}</backing>\
+             <connectable><startConnected>true</startConnected><allowGuestControl>true</allowGuestControl><connected>true</connected></connectable>\
+             <controllerKey>{}</controllerKey><unitNumber>{unit}</unitNumber></device>",
+            el("fileName", iso),
+            escape(controller)
+        ))
     }
 
     /// A network by name, for a NIC backing.
@@ -429,22 +541,99 @@ impl VimClient {
                 }
             }
             DeviceOp::ChangeNicNetwork => {
+                let nic = self.one(&devices, "network adapter", a.nic, is_nic)?;
+                let name = a.network;
+                let net = self.network(name).await?;
+                let nic = with_backing(
+                    nic,
+                    &format!(
+                        "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualEthernetCardNetworkBackingInfo\">{}<network type=\"Network\">{}</network></backing>",
+                        el("deviceName", name),
+                        escape(&net.id)
+                    ),
+                )?;
+                self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
+                    .await
+            }
+            DeviceOp::SetNicMac => {
                 let mut nic = self
                     .one(&devices, "network adapter", a.nic, is_nic)?
                     .clone();
-                let name = a.network;
-                let net = self.network(name).await?;
-                let backing = Xml::parse(&format!(
-                    "<backing xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualEthernetCardNetworkBackingInfo\">{}<network type=\"Network\">{}</network></backing>",
-                    el("deviceName", name),
-                    escape(&net.id)
-                ))
-                .map_err(BackendError::Internal)?;
-                match nic.children.iter_mut().find(|c| c.name == "backing") {
-                    Some(b) => *b = backing,
-                    None => nic.children.push(backing),
-                }
+                nic.set("addressType", "manual");
+                nic.set("macAddress", args.str("mac_address").unwrap_or_default());
                 self.reconfigure(&vm, change("edit", None, &as_device(&nic)), wait, progress)
+                    .await
+            }
+            DeviceOp::MoveDisk => {
+                let disk = self.one(&devices, "disk", a.disk, is_disk)?;
+                let name = args.str("datastore").unwrap_or_default();
+                let ds = self.find("Datastore", "datastore", name).await?;
+                let file = disk.at(&["backing", "fileName"]).unwrap_or_default();
+                if super::files::split_datastore_path(file).is_some_and(|(on, _)| on == name) {
+                    return Err(self.invalid(format!(
+                        "{} is already on datastore {name:?} ({file})",
+                        label(disk)
+                    )));
+                }
+                let key = disk.at(&["key"]).unwrap_or_default();
+                let spec = format!(
+                    "<spec><disk>{}<datastore type=\"Datastore\">{}</datastore></disk></spec>",
+                    el("diskId", key),
+                    escape(&ds.id)
+                );
+                self.task_on_vm("RelocateVM_Task", &vm, &spec, wait, progress)
+                    .await
+            }
+            DeviceOp::AttachIso => {
+                let iso_path = args.str("iso_path").unwrap_or_default();
+                let home;
+                let datastore = match args.str("datastore") {
+                    Some(d) => Some(d),
+                    // Unbracketed and no datastore: the VM's own, as
+                    // mcvsphere has it.
+                    None if super::files::split_datastore_path(iso_path).is_none() => {
+                        home = self
+                            .props(&vm, &["config.files.vmPathName"])
+                            .await?
+                            .and_then(|p| p.text("config.files.vmPathName").map(str::to_string))
+                            .unwrap_or_default();
+                        super::files::split_datastore_path(&home).map(|(ds, _)| ds)
+                    }
+                    None => None,
+                };
+                let (ds_name, path) =
+                    iso_location(iso_path, datastore).map_err(|e| self.invalid(e))?;
+                // A missing image is named here, not as vCenter's fault
+                // after the drive was changed.
+                let ds = self.find("Datastore", "datastore", ds_name).await?;
+                let (url, shown) = self.datastore_file(&ds, path).await?;
+                let iso = format!("[{shown}] {path}");
+                self.transfer(reqwest::Method::HEAD, &url, None, 0)
+                    .await
+                    .map_err(|e| match e {
+                        BackendError::NotFound { endpoint, .. } => BackendError::NotFound {
+                            endpoint,
+                            what: format!("ISO image {iso}"),
+                        },
+                        other => other,
+                    })?;
+                let device_change = match self.drive(&devices, a.cdrom)? {
+                    Some(drive) => {
+                        let d = connected(&with_backing(drive, &iso_backing(&iso))?, true);
+                        change("edit", None, &as_device(&d))
+                    }
+                    None => change("add", None, &self.new_drive(&devices, &iso)?),
+                };
+                let mut out = self.reconfigure(&vm, device_change, wait, progress).await?;
+                out["iso"] = json!(iso);
+                Ok(out)
+            }
+            DeviceOp::DetachIso => {
+                let drive = self.drive(&devices, a.cdrom)?.ok_or_else(|| {
+                    self.invalid("the VM has no CD/DVD drive, so no ISO image to detach")
+                })?;
+                let d = connected(&with_backing(drive, EJECTED_BACKING)?, false);
+                self.reconfigure(&vm, change("edit", None, &as_device(&d)), wait, progress)
                     .await
             }
         }

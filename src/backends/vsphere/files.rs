@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::tools::{FileOp, MAX_FILE_BYTES};
-use super::xml::{el, MoRef};
+use super::xml::{el, moref, MoRef};
 use super::{http, request, transport_error, BackendError, VimClient};
 use crate::catalog::ValidArgs;
 use crate::util::sha256_hex;
@@ -40,7 +40,7 @@ pub(super) fn file_json(bytes: &[u8]) -> Value {
 }
 
 /// `[datastore] path/in/it` → (datastore, path).
-fn split_datastore_path(p: &str) -> Option<(&str, &str)> {
+pub(super) fn split_datastore_path(p: &str) -> Option<(&str, &str)> {
     let rest = p.strip_prefix('[')?;
     let (ds, path) = rest.split_once(']')?;
     Some((ds, path.trim_start()))
@@ -208,11 +208,7 @@ impl VimClient {
         datastore: &MoRef,
         path: &str,
     ) -> Result<(url::Url, String), BackendError> {
-        let inv = self.inventory(false).await?;
-        let name = inv.name(datastore).unwrap_or_default().to_string();
-        let dc = inv
-            .ancestor(datastore, "Datacenter")
-            .ok_or_else(|| self.invalid(format!("datastore {name:?} is in no datacenter")))?;
+        let (name, _, dc_name) = self.datastore_place(datastore).await?;
         let mut u = self.url.clone();
         u.set_path("/folder");
         u.path_segments_mut()
@@ -220,9 +216,24 @@ impl VimClient {
             .extend(path.split('/'));
         u.query_pairs_mut()
             .clear()
-            .append_pair("dcPath", inv.name(&dc).unwrap_or_default())
+            .append_pair("dcPath", &dc_name)
             .append_pair("dsName", &name);
         Ok((u, name))
+    }
+
+    /// A datastore's name, and the datacenter it is in (and that one's
+    /// name).
+    async fn datastore_place(
+        &self,
+        datastore: &MoRef,
+    ) -> Result<(String, MoRef, String), BackendError> {
+        let inv = self.inventory(false).await?;
+        let name = inv.name(datastore).unwrap_or_default().to_string();
+        let dc = inv
+            .ancestor(datastore, "Datacenter")
+            .ok_or_else(|| self.invalid(format!("datastore {name:?} is in no datacenter")))?;
+        let dc_name = inv.name(&dc).unwrap_or_default().to_string();
+        Ok((name, dc, dc_name))
     }
 
     /// The datastore the call's `datastore` argument names.
@@ -263,10 +274,102 @@ impl VimClient {
         self.transfer(Method::GET, &url, None, limit).await
     }
 
+    async fn file_manager(&self) -> Result<MoRef, BackendError> {
+        let (_, content, _) = self.current().await?;
+        content
+            .file_manager
+            .ok_or_else(|| self.invalid("this vCenter offers no file manager"))
+    }
+
+    /// A datastore entry as FileManager methods name it: `[datastore]
+    /// path` and the datacenter the datastore is in.
+    async fn datastore_entry(
+        &self,
+        datastore: &MoRef,
+        path: &str,
+    ) -> Result<(String, MoRef), BackendError> {
+        let (name, dc, _) = self.datastore_place(datastore).await?;
+        Ok((format!("[{name}] {path}"), dc))
+    }
+
+    /// Delete, make a folder, move or copy: FileManager's datastore file
+    /// methods.
+    async fn datastore_file_op(
+        &self,
+        op: FileOp,
+        args: &ValidArgs,
+        wait: Option<std::time::Duration>,
+        progress: Option<&crate::backends::ProgressSink>,
+    ) -> Result<Value, BackendError> {
+        let manager = self.file_manager().await?;
+        let ds = self.datastore_arg(args).await?;
+        let path = args.str("path").unwrap_or_default();
+        let (name, dc) = self.datastore_entry(&ds, path).await?;
+        let (method, body) = match op {
+            FileOp::DeleteDatastoreFile => (
+                "DeleteDatastoreFile_Task",
+                format!("{}{}", el("name", &name), moref("datacenter", &dc)),
+            ),
+            FileOp::MakeDatastoreFolder => {
+                let body = format!(
+                    "{}{}<createParentDirectories>true</createParentDirectories>",
+                    el("name", &name),
+                    moref("datacenter", &dc)
+                );
+                self.call("MakeDirectory", |_| {
+                    request("MakeDirectory", &manager, &body)
+                })
+                .await?;
+                return Ok(json!({"path": name, "created": true}));
+            }
+            _ => {
+                let dest_ds = match args.str("dest_datastore") {
+                    Some(d) => self.find("Datastore", "datastore", d).await?,
+                    None => ds.clone(),
+                };
+                let dest_path = args.str("dest_path").unwrap_or(path);
+                let (dest, dest_dc) = self.datastore_entry(&dest_ds, dest_path).await?;
+                if dest == name {
+                    return Err(self.invalid(format!(
+                        "the destination is the source ({name}): give dest_path or dest_datastore"
+                    )));
+                }
+                let method = if op == FileOp::MoveDatastoreFile {
+                    "MoveDatastoreFile_Task"
+                } else {
+                    "CopyDatastoreFile_Task"
+                };
+                // In the WSDL's order: source, its datacenter, destination,
+                // its datacenter, force.
+                let body = format!(
+                    "{}{}{}{}<force>{}</force>",
+                    el("sourceName", &name),
+                    moref("sourceDatacenter", &dc),
+                    el("destinationName", &dest),
+                    moref("destinationDatacenter", &dest_dc),
+                    args.bool("overwrite").unwrap_or(false)
+                );
+                let mut out = self
+                    .run_task(method, &manager, &body, wait, progress)
+                    .await?;
+                out["path"] = json!(name);
+                out["destination"] = json!(dest);
+                return Ok(out);
+            }
+        };
+        let mut out = self
+            .run_task(method, &manager, &body, wait, progress)
+            .await?;
+        out["path"] = json!(name);
+        Ok(out)
+    }
+
     pub(super) async fn file_op(
         &self,
         op: FileOp,
         args: &ValidArgs,
+        wait: Option<std::time::Duration>,
+        progress: Option<&crate::backends::ProgressSink>,
     ) -> Result<Value, BackendError> {
         let content = || {
             args.content("content")
@@ -275,6 +378,10 @@ impl VimClient {
         };
         let overwrite = args.bool("overwrite").unwrap_or(false);
         match op {
+            FileOp::DeleteDatastoreFile
+            | FileOp::MakeDatastoreFolder
+            | FileOp::MoveDatastoreFile
+            | FileOp::CopyDatastoreFile => self.datastore_file_op(op, args, wait, progress).await,
             FileOp::UploadToDatastore | FileOp::DownloadFromDatastore => {
                 let ds = self.datastore_arg(args).await?;
                 let path = args.str("path").unwrap_or_default();

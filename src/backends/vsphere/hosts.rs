@@ -41,6 +41,51 @@ impl VimClient {
             .unwrap_or_default())
     }
 
+    /// A service by key or label, with the system that runs it.
+    async fn service(&self, host: &MoRef, key: &str) -> Result<(MoRef, Xml), BackendError> {
+        let system = self.service_system(host).await?;
+        let services = self.services(&system).await?;
+        let service = services
+            .iter()
+            .find(|s| s.at(&["key"]) == Some(key) || s.at(&["label"]) == Some(key))
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: format!(
+                    "service {key:?} on this host; it has: {}",
+                    services
+                        .iter()
+                        .filter_map(|s| s.at(&["key"]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        Ok((system, service))
+    }
+
+    /// Call a HostServiceSystem method on one service.
+    async fn service_call(
+        &self,
+        system: &MoRef,
+        method: &str,
+        id: &str,
+        rest: &str,
+    ) -> Result<(), BackendError> {
+        let body = format!("{}{rest}", el("id", id));
+        self.call(method, |_| request(method, system, &body))
+            .await
+            .map(drop)
+    }
+
+    /// A service as it is now.
+    async fn service_now(&self, system: &MoRef, id: &str) -> Result<Value, BackendError> {
+        let after = self.services(system).await?;
+        Ok(after
+            .iter()
+            .find(|s| s.at(&["key"]) == Some(id))
+            .map_or(Value::Null, service_json))
+    }
+
     pub(super) async fn host_op(
         &self,
         op: HostOp,
@@ -125,36 +170,57 @@ impl VimClient {
             HostOp::ServiceStatus
             | HostOp::StartService
             | HostOp::StopService
-            | HostOp::RestartService => {
-                let system = self.service_system(&host).await?;
-                let services = self.services(&system).await?;
-                let key = args.str("service").unwrap_or_default();
-                let service = services
-                    .iter()
-                    .find(|s| s.at(&["key"]) == Some(key) || s.at(&["label"]) == Some(key))
-                    .ok_or_else(|| BackendError::NotFound {
-                        endpoint: self.name.clone(),
-                        what: format!(
-                            "service {key:?} on this host; it has: {}",
-                            services
-                                .iter()
-                                .filter_map(|s| s.at(&["key"]))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    })?;
-                let id = service.at(&["key"]).unwrap_or_default().to_string();
-                let method = match op {
-                    HostOp::ServiceStatus => return Ok(service_json(service)),
-                    HostOp::StartService => "StartService",
-                    HostOp::StopService => "StopService",
-                    _ => "RestartService",
-                };
-                self.call(method, |_| request(method, &system, &el("id", &id)))
+            | HostOp::RestartService
+            | HostOp::SetServicePolicy => {
+                let (system, service) = self
+                    .service(&host, args.str("service").unwrap_or_default())
                     .await?;
-                let after = self.services(&system).await?;
-                let now = after.iter().find(|s| s.at(&["key"]) == Some(id.as_str()));
-                Ok(json!({"host": host.id, "requested": method, "service": now.map(service_json)}))
+                let id = service.at(&["key"]).unwrap_or_default();
+                let (method, rest) = match op {
+                    HostOp::ServiceStatus => return Ok(service_json(&service)),
+                    HostOp::StartService => ("StartService", String::new()),
+                    HostOp::StopService => ("StopService", String::new()),
+                    HostOp::RestartService => ("RestartService", String::new()),
+                    _ => (
+                        "UpdateServicePolicy",
+                        el("policy", args.str("policy").unwrap_or_default()),
+                    ),
+                };
+                self.service_call(&system, method, id, &rest).await?;
+                let now = self.service_now(&system, id).await?;
+                Ok(json!({"host": host.id, "requested": method, "service": now}))
+            }
+            HostOp::ConfigureNtp => {
+                let servers: Vec<&str> = args.strs("ntp_servers");
+                let date_time = self
+                    .props(&host, &["configManager.dateTimeSystem"])
+                    .await?
+                    .and_then(|p| p.moref("configManager.dateTimeSystem"))
+                    .ok_or_else(|| self.invalid("this host exposes no date and time system"))?;
+                let config = format!(
+                    "<config><ntpConfig>{}</ntpConfig></config>",
+                    servers.iter().map(|s| el("server", s)).collect::<String>()
+                );
+                self.call("UpdateDateTimeConfig", |_| {
+                    request("UpdateDateTimeConfig", &date_time, &config)
+                })
+                .await?;
+                let mut out = json!({"host": host.id, "ntp_servers": servers});
+                if args.bool("start_service").unwrap_or(true) {
+                    // ntpd reads its servers when it starts: start it with
+                    // the host from now on, and (re)start it now.
+                    let (system, ntpd) = self.service(&host, "ntpd").await?;
+                    self.service_call(&system, "UpdateServicePolicy", "ntpd", &el("policy", "on"))
+                        .await?;
+                    let method = if ntpd.at(&["running"]) == Some("true") {
+                        "RestartService"
+                    } else {
+                        "StartService"
+                    };
+                    self.service_call(&system, method, "ntpd", "").await?;
+                    out["ntpd"] = self.service_now(&system, "ntpd").await?;
+                }
+                Ok(out)
             }
             HostOp::RebootHost | HostOp::ShutdownHost => {
                 let method = if op == HostOp::RebootHost {

@@ -71,6 +71,7 @@ struct ServiceContent {
     task_manager: Option<MoRef>,
     guest_operations: Option<MoRef>,
     ovf_manager: Option<MoRef>,
+    file_manager: Option<MoRef>,
     about: Value,
 }
 
@@ -313,6 +314,7 @@ impl VimClient {
             task_manager: rv.child("taskManager").and_then(Xml::moref),
             guest_operations: rv.child("guestOperationsManager").and_then(Xml::moref),
             ovf_manager: rv.child("ovfManager").and_then(Xml::moref),
+            file_manager: rv.child("fileManager").and_then(Xml::moref),
             about: rv.child("about").map_or(Value::Null, Xml::to_json),
         };
         // The only request that carries the password; zeroed when dropped.

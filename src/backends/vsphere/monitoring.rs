@@ -219,6 +219,50 @@ impl VimClient {
                     "vms": names(p.values.get("vm"), &inv),
                 }))
             }
+            MonitoringOp::DrsRecommendations => {
+                let c = self
+                    .find("ClusterComputeResource", "cluster", key("cluster"))
+                    .await?;
+                let p = self
+                    .props(&c, &["recommendation", "configuration.drsConfig.enabled"])
+                    .await?
+                    .unwrap_or_default();
+                let inv = self.inventory(false).await?;
+                let name_of = |x: Option<&Xml>| {
+                    x.and_then(Xml::moref)
+                        .map(|m| json!(inv.name(&m).map(str::to_string).unwrap_or(m.id)))
+                };
+                let recommendations: Vec<Value> = p
+                    .values
+                    .get("recommendation")
+                    .map(|list| {
+                        list.children
+                            .iter()
+                            .map(|r| {
+                                json!({
+                                    "key": r.at(&["key"]),
+                                    "rating": r.at(&["rating"]).and_then(|t| t.parse::<i64>().ok()),
+                                    "reason": r.at(&["reason"]),
+                                    "reason_text": r.at(&["reasonText"]),
+                                    "time": r.at(&["time"]),
+                                    "target": name_of(r.child("target")),
+                                    "actions": r.all("action").map(|a| json!({
+                                        "type": a.xsi_type,
+                                        "target": name_of(a.child("target")),
+                                        "detail": a.to_json(),
+                                    })).collect::<Vec<_>>(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(json!({
+                    "cluster": c.id,
+                    "path": inv.path(&c),
+                    "drs_enabled": p.text("configuration.drsConfig.enabled").map(|t| t == "true"),
+                    "recommendations": recommendations,
+                }))
+            }
             MonitoringOp::BrowseDatastore => {
                 let ds = self.datastore_arg(args).await?;
                 let p = self

@@ -155,7 +155,7 @@ impl VimClient {
             VimOp::Placement(op) => self.placement_op(op, args, wait, progress).await,
             VimOp::Host(op) => self.host_op(op, args, wait, progress).await,
             VimOp::Guest(op) => self.guest_op(op, args).await,
-            VimOp::File(op) => self.file_op(op, args).await,
+            VimOp::File(op) => self.file_op(op, args, wait, progress).await,
             VimOp::Ovf(op) => self.ovf_op(op, args, wait, progress).await,
             VimOp::Tag(op) => self.tag_op(op, args).await,
         }
@@ -435,12 +435,12 @@ impl VimClient {
                 self.vm_task(args, "SuspendVM_Task", "", wait, progress)
                     .await
             }
-            VmOp::ShutdownGuest | VmOp::RebootGuest => {
+            VmOp::ShutdownGuest | VmOp::RebootGuest | VmOp::StandbyGuest => {
                 let vm = self.vm(args).await?;
-                let method = if op == VmOp::ShutdownGuest {
-                    "ShutdownGuest"
-                } else {
-                    "RebootGuest"
+                let method = match op {
+                    VmOp::ShutdownGuest => "ShutdownGuest",
+                    VmOp::RebootGuest => "RebootGuest",
+                    _ => "StandbyGuest",
                 };
                 self.call(method, |_| request(method, &vm, "")).await?;
                 self.inventory.invalidate();
@@ -468,36 +468,7 @@ impl VimClient {
             }
             VmOp::RevertSnapshot | VmOp::DeleteSnapshot => {
                 let vm = self.vm(args).await?;
-                let key = args.str("snapshot").unwrap_or_default();
-                let p = self.props(&vm, &["snapshot"]).await?.unwrap_or_default();
-                let mut found = Vec::new();
-                if let Some(tree) = p.values.get("snapshot") {
-                    find_snapshot(tree, key, &mut found);
-                }
-                let snap = match found.as_slice() {
-                    [(s, _)] => s.clone(),
-                    [] => {
-                        return Err(BackendError::NotFound {
-                            endpoint: self.name.clone(),
-                            what: format!(
-                                "snapshot {key:?} of this VM; see vsphere_list_snapshots"
-                            ),
-                        })
-                    }
-                    many => {
-                        return Err(BackendError::NotFound {
-                            endpoint: self.name.clone(),
-                            what: format!(
-                                "single snapshot named {key:?}: there are {} ({}); give the id",
-                                many.len(),
-                                many.iter()
-                                    .map(|(s, _)| s.id.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        })
-                    }
-                };
+                let snap = self.snapshot(&vm, args).await?;
                 if op == VmOp::RevertSnapshot {
                     self.run_task("RevertToSnapshot_Task", &snap, "", wait, progress)
                         .await
@@ -513,6 +484,74 @@ impl VimClient {
             VmOp::DeleteAllSnapshots => {
                 self.vm_task(args, "RemoveAllSnapshots_Task", "", wait, progress)
                     .await
+            }
+            VmOp::RevertToCurrentSnapshot => {
+                self.vm_task(args, "RevertToCurrentSnapshot_Task", "", wait, progress)
+                    .await
+            }
+            VmOp::RenameSnapshot => {
+                // In the WSDL's order: name, then description.
+                let mut body = String::new();
+                if let Some(n) = args.str("new_name") {
+                    body.push_str(&el("name", n));
+                }
+                if let Some(d) = args.str("description") {
+                    body.push_str(&el("description", d));
+                }
+                if body.is_empty() {
+                    return Err(
+                        self.invalid(format!("{} needs new_name, description or both", tool.name))
+                    );
+                }
+                let vm = self.vm(args).await?;
+                let snap = self.snapshot(&vm, args).await?;
+                self.call("RenameSnapshot", |_| {
+                    request("RenameSnapshot", &snap, &body)
+                })
+                .await?;
+                Ok(json!({
+                    "vm": vm.id,
+                    "snapshot": snap.id,
+                    "name": args.str("new_name"),
+                    "description": args.str("description"),
+                }))
+            }
+            VmOp::ConvertToTemplate => {
+                let vm = self.vm(args).await?;
+                self.call("MarkAsTemplate", |_| request("MarkAsTemplate", &vm, ""))
+                    .await?;
+                self.inventory.invalidate();
+                Ok(json!({"vm": vm.id, "template": true}))
+            }
+            VmOp::ConvertToVm => {
+                let vm = self.vm(args).await?;
+                let host = match args.str("host") {
+                    Some(h) => Some(self.find("HostSystem", "host", h).await?),
+                    None => self
+                        .props(&vm, &["runtime.host"])
+                        .await?
+                        .and_then(|p| p.moref("runtime.host")),
+                };
+                let pool = match (args.str("pool"), &host) {
+                    (Some(p), _) => self.find("ResourcePool", "pool", p).await?,
+                    (None, Some(h)) => self.root_pool_of(h).await?,
+                    (None, None) => {
+                        return Err(self.invalid(
+                            "the template runs on no host vCenter names; give pool (and host)",
+                        ))
+                    }
+                };
+                let body = format!(
+                    "{}{}",
+                    moref("pool", &pool),
+                    host.as_ref().map(|h| moref("host", h)).unwrap_or_default()
+                );
+                self.call("MarkAsVirtualMachine", |_| {
+                    request("MarkAsVirtualMachine", &vm, &body)
+                })
+                .await?;
+                self.inventory.invalidate();
+                Ok(json!({"vm": vm.id, "template": false, "pool": pool.id}))
             }
             VmOp::Reconfigure => {
                 // In the WSDL's order: annotation, numCPUs, memoryMB (vCenter
@@ -620,6 +659,49 @@ impl VimClient {
                 .await
             }
         }
+    }
+
+    /// The snapshot the call's `snapshot` argument names (a name, or an id
+    /// when names repeat) in a VM's tree.
+    async fn snapshot(&self, vm: &MoRef, args: &ValidArgs) -> Result<MoRef, BackendError> {
+        let key = args.str("snapshot").unwrap_or_default();
+        let p = self.props(vm, &["snapshot"]).await?.unwrap_or_default();
+        let mut found = Vec::new();
+        if let Some(tree) = p.values.get("snapshot") {
+            find_snapshot(tree, key, &mut found);
+        }
+        match found.as_slice() {
+            [(s, _)] => Ok(s.clone()),
+            [] => Err(BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: format!("snapshot {key:?} of this VM; see vsphere_list_snapshots"),
+            }),
+            many => Err(BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: format!(
+                    "single snapshot named {key:?}: there are {} ({}); give the id",
+                    many.len(),
+                    many.iter()
+                        .map(|(s, _)| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    /// The root resource pool of the cluster (or standalone host's compute
+    /// resource) a host belongs to.
+    async fn root_pool_of(&self, host: &MoRef) -> Result<MoRef, BackendError> {
+        let compute = self
+            .props(host, &["parent"])
+            .await?
+            .and_then(|p| p.moref("parent"))
+            .ok_or_else(|| self.invalid("the host is in no cluster or compute resource"))?;
+        self.props(&compute, &["resourcePool"])
+            .await?
+            .and_then(|p| p.moref("resourcePool"))
+            .ok_or_else(|| self.invalid("the host's cluster has no resource pool; give pool"))
     }
 
     async fn vm_task(

@@ -28,7 +28,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::DiskInfo),
         })
-        .params(&[VM])
         .params(&[VM, DISK]),
         tool(Spec {
             name: "vsphere_add_disk",
@@ -39,7 +38,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::AddDisk),
         })
-        .params(&[VM])
         .params(&[VM, SIZE_GB, THIN])
         .task(),
         tool(Spec {
@@ -52,7 +50,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::RemoveDisk),
         })
-        .params(&[VM])
         .params(&[VM, DISK, DELETE_FILE])
         .destructive()
         .task(),
@@ -65,8 +62,18 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::ResizeDisk),
         })
-        .params(&[VM])
         .params(&[VM, DISK, SIZE_GB])
+        .task(),
+        tool(Spec {
+            name: "vsphere_move_vm_disk",
+            title: "Move disk to datastore",
+            description: "Move one of a VM's disks to another datastore (Storage vMotion of that disk).",
+            category: "disk",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Device(DeviceOp::MoveDisk),
+        })
+        .params(&[VM, DISK, DISK_DESTINATION])
         .task(),
         tool(Spec {
             name: "vsphere_list_nics",
@@ -89,7 +96,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::NicInfo),
         })
-        .params(&[VM])
         .params(&[VM, NIC]),
         tool(Spec {
             name: "vsphere_add_nic",
@@ -100,7 +106,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::AddNic),
         })
-        .params(&[VM])
         .params(&[VM, NETWORK, ADAPTER])
         .task(),
         tool(Spec {
@@ -112,7 +117,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::RemoveNic),
         })
-        .params(&[VM])
         .params(&[VM, NIC])
         .task(),
         tool(Spec {
@@ -124,7 +128,6 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::ConnectNic),
         })
-        .params(&[VM])
         .params(&[VM, NIC, CONNECTED])
         .task(),
         tool(Spec {
@@ -136,8 +139,43 @@ pub(super) fn disks_and_nics() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::ChangeNicNetwork),
         })
-        .params(&[VM])
         .params(&[VM, NIC, NETWORK])
+        .task(),
+        tool(Spec {
+            name: "vsphere_set_nic_mac",
+            title: "Set adapter MAC address",
+            description: "Give a network adapter a fixed (manual) MAC address.",
+            category: "nic",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Device(DeviceOp::SetNicMac),
+        })
+        .params(&[VM, NIC, MAC_ADDRESS])
+        .idempotent(true)
+        .task(),
+        // CD/DVD drives
+        tool(Spec {
+            name: "vsphere_attach_iso",
+            title: "Attach ISO image",
+            description: "Insert an ISO image from a datastore into the VM's CD/DVD drive and connect it (a drive is added when the VM has none).",
+            category: "cdrom",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Device(DeviceOp::AttachIso),
+        })
+        .params(&[VM, ISO_PATH, ISO_DATASTORE, CDROM])
+        .task(),
+        tool(Spec {
+            name: "vsphere_detach_iso",
+            title: "Detach ISO image",
+            description: "Eject the ISO image from the VM's CD/DVD drive and disconnect the drive.",
+            category: "cdrom",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Device(DeviceOp::DetachIso),
+        })
+        .params(&[VM, CDROM])
+        .idempotent(true)
         .task(),
     ]
     .into_iter()
@@ -171,7 +209,6 @@ pub(super) fn serial_ports() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::SetupSerialPort),
         })
-        .params(&[VM])
         .params(&[VM, SERIAL_URI, SERIAL_DIRECTION])
         .task(),
         tool(Spec {
@@ -183,7 +220,6 @@ pub(super) fn serial_ports() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::ConnectSerialPort),
         })
-        .params(&[VM])
         .params(&[VM, SERIAL_PORT, CONNECTED])
         .task(),
         tool(Spec {
@@ -196,7 +232,6 @@ pub(super) fn serial_ports() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::ClearSerialPort),
         })
-        .params(&[VM])
         .params(&[VM, SERIAL_PORT])
         .task(),
         tool(Spec {
@@ -208,7 +243,6 @@ pub(super) fn serial_ports() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Device(DeviceOp::RemoveSerialPort),
         })
-        .params(&[VM])
         .params(&[VM, SERIAL_PORT])
         .task(),
     ]

@@ -17,7 +17,6 @@ pub(super) fn guest_files() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::File(FileOp::ReadGuestFile),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
         tool(Spec {
             name: "vsphere_write_guest_file",
@@ -28,7 +27,6 @@ pub(super) fn guest_files() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::File(FileOp::WriteGuestFile),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CONTENT, ENCODING, OVERWRITE]),
         tool(Spec {
             name: "vsphere_vm_screenshot",
@@ -46,7 +44,7 @@ pub(super) fn guest_files() -> Vec<ToolDef> {
     .collect()
 }
 
-/// Datastore files: upload and download.
+/// Datastore files: upload, download, delete, folders, move and copy.
 pub(super) fn datastore_files() -> Vec<ToolDef> {
     use Target as T;
     use Tier::*;
@@ -72,6 +70,52 @@ pub(super) fn datastore_files() -> Vec<ToolDef> {
             op: Op::File(FileOp::DownloadFromDatastore),
         })
         .params(&[DATASTORE, DS_FILE]),
+        tool(Spec {
+            name: "vsphere_delete_datastore_file",
+            title: "Delete datastore file",
+            description: "Delete a file or a folder (with everything in it) from a datastore.",
+            category: "datastore",
+            tier: Change,
+            target: T::Datastore,
+            op: Op::File(FileOp::DeleteDatastoreFile),
+        })
+        .params(&[DATASTORE, DS_ENTRY])
+        .destructive()
+        .task(),
+        tool(Spec {
+            name: "vsphere_create_datastore_folder",
+            title: "Create datastore folder",
+            description: "Create a folder in a datastore.",
+            category: "datastore",
+            tier: Change,
+            target: T::Datastore,
+            op: Op::File(FileOp::MakeDatastoreFolder),
+        })
+        .params(&[DATASTORE, DS_NEW_FOLDER]),
+        tool(Spec {
+            name: "vsphere_move_datastore_file",
+            title: "Move datastore file",
+            description: "Move or rename a file or folder, within a datastore or to another one of the same datacenter; what is at the destination is replaced only with overwrite=true.",
+            category: "datastore",
+            tier: Change,
+            target: T::Datastore,
+            op: Op::File(FileOp::MoveDatastoreFile),
+        })
+        .params(&[DATASTORE, DS_ENTRY, DEST_DATASTORE, DEST_PATH, REPLACE])
+        .destructive_if(REPLACING)
+        .task(),
+        tool(Spec {
+            name: "vsphere_copy_datastore_file",
+            title: "Copy datastore file",
+            description: "Copy a file or folder, within a datastore or to another one of the same datacenter; what is at the destination is replaced only with overwrite=true.",
+            category: "datastore",
+            tier: Change,
+            target: T::Datastore,
+            op: Op::File(FileOp::CopyDatastoreFile),
+        })
+        .params(&[DATASTORE, DS_ENTRY, DEST_DATASTORE, DEST_PATH, REPLACE])
+        .destructive_if(REPLACING)
+        .task(),
     ]
     .into_iter()
     .map(|d| d.0)

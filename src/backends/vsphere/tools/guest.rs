@@ -19,7 +19,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Guest(GuestOp::RunInGuest),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, PROGRAM, PROGRAM_ARGS, WORKING_DIR, RUN_WAIT]),
         tool(Spec {
             name: "vsphere_list_guest_processes",
@@ -30,7 +29,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Guest(GuestOp::GuestProcesses),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD]),
         tool(Spec {
             name: "vsphere_list_guest_directory",
@@ -41,7 +39,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Guest(GuestOp::GuestDirectory),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH]),
         tool(Spec {
             name: "vsphere_create_guest_directory",
@@ -52,7 +49,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Guest(GuestOp::MakeGuestDirectory),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH, CREATE_PARENTS]),
         tool(Spec {
             name: "vsphere_delete_guest_file",
@@ -63,7 +59,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Guest(GuestOp::DeleteGuestFile),
         })
-        .params(&[VM])
         .params(&[VM, GUEST_USER, GUEST_PASSWORD, GUEST_PATH])
         .destructive(),
     ]

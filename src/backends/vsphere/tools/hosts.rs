@@ -58,7 +58,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::ServiceStatus),
         })
-        .params(&[HOST])
         .params(&[HOST, SERVICE]),
         tool(Spec {
             name: "vsphere_start_service",
@@ -69,7 +68,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::StartService),
         })
-        .params(&[HOST])
         .params(&[HOST, SERVICE]),
         tool(Spec {
             name: "vsphere_stop_service",
@@ -80,7 +78,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::StopService),
         })
-        .params(&[HOST])
         .params(&[HOST, SERVICE]),
         tool(Spec {
             name: "vsphere_restart_service",
@@ -91,8 +88,29 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::RestartService),
         })
-        .params(&[HOST])
         .params(&[HOST, SERVICE]),
+        tool(Spec {
+            name: "vsphere_set_service_policy",
+            title: "Set host service start policy",
+            description: "Set when a host service starts: on (with the host), off, or automatic.",
+            category: "host",
+            tier: Admin,
+            target: T::HostSystem,
+            op: Op::Host(HostOp::SetServicePolicy),
+        })
+        .params(&[HOST, SERVICE, SERVICE_POLICY])
+        .idempotent(true),
+        tool(Spec {
+            name: "vsphere_configure_ntp",
+            title: "Configure NTP",
+            description: "Set a host's NTP servers and, by default, start ntpd with the host and restart it now.",
+            category: "host",
+            tier: Admin,
+            target: T::HostSystem,
+            op: Op::Host(HostOp::ConfigureNtp),
+        })
+        .params(&[HOST, NTP_SERVERS, START_NTPD])
+        .idempotent(true),
         tool(Spec {
             name: "vsphere_reboot_host",
             title: "Reboot host",
@@ -102,7 +120,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::RebootHost),
         })
-        .params(&[HOST])
         .params(&[HOST, FORCE])
         .destructive()
         .task(),
@@ -115,7 +132,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::HostSystem,
             op: Op::Host(HostOp::ShutdownHost),
         })
-        .params(&[HOST])
         .params(&[HOST, FORCE])
         .destructive()
         .task(),

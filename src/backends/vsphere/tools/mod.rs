@@ -14,7 +14,9 @@ mod placement;
 mod tags;
 mod vm;
 
-use crate::catalog::{BackendKind, Decl, Head, Operation, Param, Tier, ToolDef, Ty};
+use crate::catalog::{
+    Alias, BackendKind, Decl, DestructiveIf, Head, Operation, Param, Tier, ToolDef, Ty,
+};
 
 /// The object a vSphere call acts on, named by its inventory name (or
 /// managed object id); the backend places it in the inventory.
@@ -113,12 +115,17 @@ pub enum VmOp {
     RevertSnapshot,
     DeleteSnapshot,
     DeleteAllSnapshots,
+    RevertToCurrentSnapshot,
+    RenameSnapshot,
     Reconfigure,
     Rename,
     Destroy,
     Clone,
     CreateFolder,
     MoveToFolder,
+    ConvertToTemplate,
+    ConvertToVm,
+    StandbyGuest,
 }
 
 /// A VM's virtual devices: disks, NICs, serial ports.
@@ -140,6 +147,10 @@ pub enum DeviceOp {
     ConnectSerialPort,
     ClearSerialPort,
     RemoveSerialPort,
+    AttachIso,
+    DetachIso,
+    SetNicMac,
+    MoveDisk,
 }
 
 /// Statistics, alarms, VMware Tools, object details for monitoring.
@@ -154,6 +165,7 @@ pub enum MonitoringOp {
     ResourcePoolInfo,
     NetworkInfo,
     BrowseDatastore,
+    DrsRecommendations,
 }
 
 /// Where things are: creating VMs, pools, folders; moving; tasks.
@@ -179,6 +191,8 @@ pub enum HostOp {
     StartService,
     StopService,
     RestartService,
+    SetServicePolicy,
+    ConfigureNtp,
     RebootHost,
     ShutdownHost,
     EnterMaintenance,
@@ -203,6 +217,10 @@ pub enum FileOp {
     Screenshot,
     UploadToDatastore,
     DownloadFromDatastore,
+    DeleteDatastoreFile,
+    MakeDatastoreFolder,
+    MoveDatastoreFile,
+    CopyDatastoreFile,
 }
 
 /// OVF: networks of a descriptor, deploy, export.
@@ -276,9 +294,131 @@ fn tool(s: Spec) -> Decl {
     )
 }
 
+/// mcvsphere 0.2.3, as released, names five tools otherwise than its
+/// documentation does (and than Portcullis, which follows the
+/// documentation): the package's names, the tool each stands for, and the
+/// alias's description.
+const MCVSPHERE_PACKAGE_NAMES: [(&str, &str, &str); 5] = [
+    (
+        "vsphere_power_on",
+        "vsphere_power_on_vm",
+        "Power on a VM (mcvsphere 0.2.3's name for vsphere_power_on_vm).",
+    ),
+    (
+        "vsphere_power_off",
+        "vsphere_power_off_vm",
+        "Force a VM off, like pulling the plug (mcvsphere 0.2.3's name for vsphere_power_off_vm).",
+    ),
+    (
+        "vsphere_extend_disk",
+        "vsphere_resize_disk",
+        "Grow a virtual disk (mcvsphere 0.2.3's name for vsphere_resize_disk).",
+    ),
+    (
+        "vsphere_export_vm_ovf",
+        "vsphere_export_ovf",
+        "Export a powered-off VM as OVF into a datastore folder (mcvsphere 0.2.3's name for vsphere_export_ovf).",
+    ),
+    (
+        "vsphere_get_recent_tasks",
+        "vsphere_list_recent_tasks",
+        "Recent vCenter tasks (mcvsphere 0.2.3's name for vsphere_list_recent_tasks).",
+    ),
+];
+
+/// The seeds' names for Portcullis's arguments (mcvsphere 0.2.3 as
+/// released, vSphere-MCP-Pro), in their units. A tool accepts each whose
+/// parameter it has, unless the name is a parameter of its own.
+const PEER_ARGUMENTS: &[Alias] = &[
+    Alias::same("name", "vm"),
+    Alias::same("vm_name", "vm"),
+    Alias::same("vm_id", "vm"),
+    Alias::same("template_name", "vm"),
+    Alias::same("snapshot_name", "snapshot"),
+    Alias::same("snapshot_id", "snapshot"),
+    Alias::same("new_description", "description"),
+    Alias::same("disk_label", "disk"),
+    Alias::same("new_size_gb", "size_gb"),
+    Alias::same("nic_label", "nic"),
+    Alias::same("new_network", "network"),
+    Alias::same("folder_path", "folder"),
+    Alias::same("cpu_count", "cpus"),
+    Alias::same("cpu", "cpus"),
+    Alias::scaled("memory_gb", "memory_mb", 1024, "GiB"),
+    Alias::same("host_name", "host"),
+    Alias::same("cluster_name", "cluster"),
+    Alias::same("resource_pool", "pool"),
+    Alias::same("service_key", "service"),
+    Alias::same("target_datastore", "datastore"),
+    Alias::same("source_datastore", "datastore"),
+    Alias::same("source_path", "path"),
+    Alias::same("remote_path", "path"),
+    Alias::same("guest_path", "path"),
+    Alias::same("force", "overwrite"),
+    Alias::same("count", "limit"),
+    Alias::same("max_count", "limit"),
+];
+
+/// Names a seed gives an argument in some tools only: mcvsphere's `name`
+/// is a datastore, a network or a pool in these.
+const PEER_ARGUMENTS_BY_TOOL: &[(&str, Alias)] = &[
+    (
+        "vsphere_get_datastore_info",
+        Alias::same("name", "datastore"),
+    ),
+    ("vsphere_get_network_info", Alias::same("name", "network")),
+    (
+        "vsphere_get_resource_pool_info",
+        Alias::same("name", "pool"),
+    ),
+    ("vsphere_create_folder", Alias::same("folder_name", "name")),
+    (
+        "vsphere_create_folder",
+        Alias::same("parent_path", "parent"),
+    ),
+    ("vsphere_clone_vm", Alias::same("new_vm_name", "new_name")),
+    ("vsphere_export_ovf", Alias::same("target_path", "folder")),
+];
+
+/// The peers' argument names a tool accepts.
+fn peer_aliases(t: &ToolDef) -> Vec<Alias> {
+    let own = |n: &str| t.all_params().any(|p| p.name == n);
+    PEER_ARGUMENTS
+        .iter()
+        .copied()
+        .chain(
+            PEER_ARGUMENTS_BY_TOOL
+                .iter()
+                .filter(|(tool, _)| *tool == t.name)
+                .map(|(_, a)| *a),
+        )
+        .filter(|a| own(a.of) && !own(a.name))
+        .collect()
+}
+
 /// Every vSphere tool, in the order the catalog presents them (sections of
-/// the families' modules).
+/// the families' modules); an alias follows the tool it stands for.
 pub fn tools() -> Vec<ToolDef> {
+    let mut all = canonical();
+    for t in &mut all {
+        t.aliases = peer_aliases(t);
+    }
+    for (alias, of, description) in MCVSPHERE_PACKAGE_NAMES {
+        let at = all
+            .iter()
+            .position(|t| t.name == of)
+            .unwrap_or_else(|| unreachable!("{alias} stands for {of}, which is declared"));
+        let tool = ToolDef {
+            name: alias,
+            description,
+            ..all[at].clone()
+        };
+        all.insert(at + 1, tool);
+    }
+    all
+}
+
+fn canonical() -> Vec<ToolDef> {
     [
         inventory::vms(),
         vm::tools(),
@@ -533,3 +673,135 @@ const TAG_CATEGORY: Param = Param::optional(
     Ty::VS_NAME,
     "The tag's category name, when several categories have a tag of that name.",
 );
+const DS_ENTRY: Param = Param::required(
+    "path",
+    Ty::RelPath { max_len: 1024 },
+    "The file's or folder's path inside the datastore, e.g. iso/old.iso.",
+);
+const DS_NEW_FOLDER: Param = Param::required(
+    "path",
+    Ty::RelPath { max_len: 1024 },
+    "The new folder's path inside the datastore, e.g. iso/linux; missing parents are created.",
+);
+const DEST_DATASTORE: Param = Param::optional(
+    "dest_datastore",
+    Ty::VS_NAME,
+    "The destination datastore (default: the source's).",
+);
+const DEST_PATH: Param = Param::optional(
+    "dest_path",
+    Ty::RelPath { max_len: 1024 },
+    "The destination path inside it (default: the source's path).",
+);
+const REPLACE: Param = Param::optional(
+    "overwrite",
+    Ty::Bool,
+    "Replace what is at the destination (default false: refuse).",
+);
+/// When moving or copying replaces what is at the destination.
+const REPLACING: &[DestructiveIf] = &[DestructiveIf {
+    param: "overwrite",
+    values: &["true"],
+}];
+const ISO_PATH: Param = Param::required(
+    "iso_path",
+    Ty::Text { max_len: 1024 },
+    "The ISO image: \"[datastore] path/to.iso\", or its path inside datastore (default: the VM's own datastore).",
+);
+const ISO_DATASTORE: Param = Param::optional(
+    "datastore",
+    Ty::VS_NAME,
+    "The datastore holding the ISO, when iso_path does not name it in brackets (default: the VM's own).",
+);
+const CDROM: Param = Param::optional(
+    "cdrom",
+    Ty::VS_NAME,
+    "The CD/DVD drive's label (e.g. \"CD/DVD drive 1\") or key; may be left out when the VM has only one.",
+);
+const MAC_ADDRESS: Param = Param::required(
+    "mac_address",
+    Ty::Ident {
+        pattern: r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
+        max_len: 17,
+        what: "a MAC address such as 00:50:56:00:12:34",
+    },
+    "The address to set, e.g. 00:50:56:00:12:34 (vCenter takes manual addresses from 00:50:56:00:00:00 to 00:50:56:3F:FF:FF).",
+);
+const DISK_DESTINATION: Param = Param::required(
+    "datastore",
+    Ty::VS_NAME,
+    "The datastore to move the disk to.",
+);
+const SNAPSHOT_RENAMED: Param =
+    Param::optional("new_name", Ty::VS_NAME, "The snapshot's new name.");
+const SNAPSHOT_REDESCRIBED: Param = Param::optional(
+    "description",
+    Ty::Text { max_len: 4096 },
+    "The snapshot's new description.",
+);
+const TEMPLATE_POOL: Param = Param::optional(
+    "pool",
+    Ty::VS_NAME,
+    "The resource pool for the VM (name or id); default: the root pool of the template's host or cluster.",
+);
+const TEMPLATE_HOST: Param = Param::optional(
+    "host",
+    Ty::VS_NAME,
+    "The host to run it on (default: the template's own).",
+);
+const SERVICE_POLICY: Param = Param::required(
+    "policy",
+    Ty::Enum(&["on", "off", "automatic"]),
+    "When the service starts: on (with the host), off (only by hand), automatic (when a firewall port it uses is open).",
+);
+const NTP_SERVERS: Param = Param::required(
+    "ntp_servers",
+    Ty::IdList {
+        pattern: r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$",
+        max_items: 8,
+        what: "an NTP server's host name or IP address",
+    },
+    "The NTP servers, replacing the host's list (e.g. [\"0.pool.ntp.org\"]).",
+);
+const START_NTPD: Param = Param::optional(
+    "start_service",
+    Ty::Bool,
+    "Also set ntpd to start with the host and (re)start it now (default true).",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An alias is its tool under another name: same arguments, tier,
+    /// category, destructiveness, target and operation, so a policy about
+    /// either decides both alike.
+    #[test]
+    fn mcvsphere_package_names_are_their_tools_under_another_name() {
+        let all = tools();
+        let get = |n: &str| {
+            all.iter()
+                .find(|t| t.name == n)
+                .unwrap_or_else(|| panic!("{n}"))
+        };
+        for (alias, of, _) in MCVSPHERE_PACKAGE_NAMES {
+            let (a, t) = (get(alias), get(of));
+            assert_eq!(
+                format!("{:?}", a.params),
+                format!("{:?}", t.params),
+                "{alias}"
+            );
+            assert_eq!(
+                (a.tier, a.category, a.destructive, a.target, a.returns_task),
+                (t.tier, t.category, t.destructive, t.target, t.returns_task),
+                "{alias}"
+            );
+            assert_eq!(
+                format!("{:?}", a.operation),
+                format!("{:?}", t.operation),
+                "{alias}"
+            );
+            assert!(a.description.contains(of), "{alias} names {of}");
+        }
+    }
+}

@@ -29,7 +29,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Monitoring(MonitoringOp::WaitForTools),
         })
-        .params(&[VM])
         .params(&[VM, WAIT_SECONDS]),
         tool(Spec {
             name: "vsphere_get_vm_stats",
@@ -69,6 +68,17 @@ pub(super) fn tools() -> Vec<ToolDef> {
             tier: Read,
             target: T::Endpoint,
             op: Op::Monitoring(MonitoringOp::ClusterInfo),
+        })
+        .params(&[CLUSTER]),
+        tool(Spec {
+            name: "vsphere_get_drs_recommendations",
+            title: "Get DRS recommendations",
+            description:
+                "The migrations DRS currently recommends for a cluster, with their reasons.",
+            category: "inventory",
+            tier: Read,
+            target: T::Endpoint,
+            op: Op::Monitoring(MonitoringOp::DrsRecommendations),
         })
         .params(&[CLUSTER]),
         tool(Spec {

@@ -38,7 +38,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Ovf(OvfOp::ExportOvf),
         })
-        .params(&[VM])
         .params(&[VM, DATASTORE, EXPORT_FOLDER, OVERWRITE])
         .task(),
     ]

@@ -62,7 +62,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Placement(PlacementOp::MoveToPool),
         })
-        .params(&[VM])
         .params(&[VM, POOL])
         .task(),
         tool(Spec {
@@ -74,7 +73,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Placement(PlacementOp::Migrate),
         })
-        .params(&[VM])
         .params(&[VM, VM_HOST, TARGET_DATASTORE])
         .task(),
         tool(Spec {

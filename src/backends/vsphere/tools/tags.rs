@@ -37,7 +37,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Tag(TagOp::ApplyTag),
         })
-        .params(&[VM])
         .params(&[VM, TAG, TAG_CATEGORY]),
         tool(Spec {
             name: "vsphere_remove_tag_from_vm",
@@ -48,7 +47,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Tag(TagOp::RemoveTag),
         })
-        .params(&[VM])
         .params(&[VM, TAG, TAG_CATEGORY]),
     ]
     .into_iter()

@@ -89,6 +89,16 @@ pub(super) fn tools() -> Vec<ToolDef> {
             op: Op::Vm(VmOp::RebootGuest),
         })
         .params(&[VM]),
+        tool(Spec {
+            name: "vsphere_standby_guest",
+            title: "Put guest OS on standby",
+            description: "Ask the guest OS to suspend itself to standby (needs VMware Tools).",
+            category: "power",
+            tier: Operate,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::StandbyGuest),
+        })
+        .params(&[VM]),
         // Snapshots
         tool(Spec {
             name: "vsphere_list_snapshots",
@@ -119,7 +129,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::CreateSnapshot),
         })
-        .params(&[VM])
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
         tool(Spec {
@@ -131,7 +140,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::CreateSnapshot),
         })
-        .params(&[VM])
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
         tool(Spec {
@@ -143,7 +151,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::RevertSnapshot),
         })
-        .params(&[VM])
         .params(&[VM, SNAPSHOT])
         .destructive()
         .task(),
@@ -156,7 +163,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::DeleteSnapshot),
         })
-        .params(&[VM])
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
         .task(),
@@ -169,7 +175,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::DeleteSnapshot),
         })
-        .params(&[VM])
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
         .task(),
@@ -185,6 +190,29 @@ pub(super) fn tools() -> Vec<ToolDef> {
         .params(&[VM])
         .destructive()
         .task(),
+        tool(Spec {
+            name: "vsphere_revert_to_current_snapshot",
+            title: "Revert to current snapshot",
+            description: "Revert a VM to its current snapshot: changes since that snapshot are lost.",
+            category: "snapshot",
+            tier: Operate,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::RevertToCurrentSnapshot),
+        })
+        .params(&[VM])
+        .destructive()
+        .task(),
+        tool(Spec {
+            name: "vsphere_rename_snapshot",
+            title: "Rename snapshot",
+            description: "Give a snapshot a new name, a new description, or both.",
+            category: "snapshot",
+            tier: Operate,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::RenameSnapshot),
+        })
+        .params(&[VM, SNAPSHOT, SNAPSHOT_RENAMED, SNAPSHOT_REDESCRIBED])
+        .idempotent(true),
         // Lifecycle
         tool(Spec {
             name: "vsphere_reconfigure_vm",
@@ -195,7 +223,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Reconfigure),
         })
-        .params(&[VM])
         .params(&[VM, CPUS, MEMORY_MB, ANNOTATION])
         .task(),
         tool(Spec {
@@ -207,7 +234,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Reconfigure),
         })
-        .params(&[VM])
         .params(&[VM, CPUS, MEMORY_MB])
         .task(),
         tool(Spec {
@@ -219,7 +245,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Rename),
         })
-        .params(&[VM])
         .params(&[VM, NEW_NAME])
         .task(),
         tool(Spec {
@@ -231,7 +256,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Clone),
         })
-        .params(&[VM])
         .params(&[VM, NEW_NAME, TARGET_FOLDER, POWER_ON])
         .task(),
         tool(Spec {
@@ -247,6 +271,26 @@ pub(super) fn tools() -> Vec<ToolDef> {
         .destructive()
         .task(),
         tool(Spec {
+            name: "vsphere_convert_to_template",
+            title: "Convert VM to template",
+            description: "Mark a powered-off VM as a template (it can then be cloned, not powered on).",
+            category: "vm",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::ConvertToTemplate),
+        })
+        .params(&[VM]),
+        tool(Spec {
+            name: "vsphere_convert_to_vm",
+            title: "Convert template to VM",
+            description: "Turn a template back into a VM, in a resource pool.",
+            category: "vm",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::ConvertToVm),
+        })
+        .params(&[VM, TEMPLATE_POOL, TEMPLATE_HOST]),
+        tool(Spec {
             name: "vsphere_move_vm_to_folder",
             title: "Move VM to folder",
             description: "Move a VM into another VM folder of its datacenter.",
@@ -255,7 +299,6 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::MoveToFolder),
         })
-        .params(&[VM])
         .params(&[VM, FOLDER])
         .task(),
         tool(Spec {
