@@ -757,3 +757,170 @@ fn completions_and_the_man_page_name_every_subcommand() {
         assert!(man.contains(sub), "the man page lacks {sub}");
     }
 }
+
+/// `init --from SEED` writes what the drop-in runs with: a configuration
+/// that `check` passes with the seed's environment, the bundle and the
+/// seed's narrowing policies; it never writes over an existing one.
+#[test]
+fn init_writes_the_drop_in_as_files_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("pve");
+    let seed_env = [
+        ("PVE_BASE_URL", "https://pve.example:8006"),
+        ("PVE_TOKEN_ID", "root@pam!mcp"),
+        ("PVE_TOKEN_SECRET", "s3cret-init"),
+        ("PVE_ACCESS_TIER", "read-execute"),
+        ("PVE_TOOL_BLACKLIST", "pve_delete_qemu_vm"),
+    ];
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("USER", "erin")
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .envs(seed_env)
+            .output()
+            .unwrap()
+    };
+    let dir_arg = out_dir.display().to_string();
+    let o = run(&["init", "--from", "mcp-pve", "--dir", &dir_arg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = std::fs::read_to_string(out_dir.join("portcullis.toml")).unwrap();
+    assert!(
+        config.contains("id = \"erin\"\ngroups = [\"pve-read-execute\"]"),
+        "{config}"
+    );
+    assert!(!config.contains("s3cret-init"));
+    let mut files: Vec<String> = std::fs::read_dir(out_dir.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "00-read-only.cedar",
+            "10-read-execute.cedar",
+            "20-full.cedar",
+            "50-PVE_TOOL_BLACKLIST.cedar",
+            "95-four-eyes.cedar"
+        ]
+    );
+    let cfg = out_dir.join("portcullis.toml").display().to_string();
+    let o = run(&["check", "--config", &cfg]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    // The blacklist came along: the configuration decides as the drop-in.
+    let o = run(&[
+        "dry-run",
+        "--config",
+        &cfg,
+        "--as",
+        "erin",
+        "pve_delete_qemu_vm",
+        r#"{"node":"pve1","vmid":100,"confirm":true}"#,
+    ]);
+    assert!(
+        stdout(&o).contains("env-PVE_TOOL_BLACKLIST"),
+        "{}",
+        stdout(&o)
+    );
+    // Never over an existing one; an unknown seed names the seeds.
+    let o = run(&["init", "--from", "mcp-pve", "--dir", &dir_arg]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists already"));
+    let o = run(&["init", "--from", "proxmox", "--dir", &dir_arg]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("mcp-pve, mcvsphere, vergeos, volcengine"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A value for a variable an example's "Check it with:" line sets.
+fn sample_value(var: &str) -> &'static str {
+    match var {
+        "PVE_BASE_URL" => "https://pve.example.internal:8006",
+        "PVE_TOKEN_ID" => "root@pam!mcp",
+        _ => "not-a-real-secret",
+    }
+}
+
+/// The TLS files shared-deployment.toml names: a server certificate and
+/// key, and a CA for client certificates.
+fn write_tls(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let server = rcgen::generate_simple_self_signed(vec!["mcp.example.org".to_string()]).unwrap();
+    std::fs::write(dir.join("server.pem"), server.cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server.signing_key.serialize_pem()).unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["clients-ca".to_string()]).unwrap();
+    std::fs::write(dir.join("clients-ca.pem"), ca.cert.pem()).unwrap();
+}
+
+/// Every example passes `portcullis check` given what its header says:
+/// the variables its "Check it with:" line sets, and the directories and
+/// files it says it needs (made here under a scratch root standing for /).
+#[test]
+fn every_example_checks_with_its_documented_environment_and_directories() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fake_root = scratch.path().join("root");
+    // The examples name ../policies/…: the same layout beside them.
+    std::os::unix::fs::symlink(root().join("policies"), scratch.path().join("policies")).unwrap();
+    std::fs::create_dir(scratch.path().join("examples")).unwrap();
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+        let command = header
+            .iter()
+            .skip_while(|l| !l.contains("Check it with:"))
+            .find(|l| l.contains("portcullis check --config"))
+            .unwrap_or_else(|| panic!("{name}: its header has no \"Check it with:\" command"));
+        let vars: Vec<&str> = command
+            .split_whitespace()
+            .filter_map(|w| w.strip_suffix("=..."))
+            .collect();
+        let mut local = text.clone();
+        for dir in ["/var/log/portcullis", "/etc/portcullis"] {
+            let used = text.lines().any(|l| !l.starts_with('#') && l.contains(dir));
+            if used {
+                assert!(
+                    header.iter().any(|l| l.contains(dir)),
+                    "{name} uses {dir} and its header does not say so"
+                );
+                local = local.replace(dir, &format!("{}{dir}", fake_root.display()));
+            }
+        }
+        if local != text {
+            std::fs::create_dir_all(fake_root.join("var/log/portcullis")).unwrap();
+        }
+        if text.contains("/etc/portcullis/tls/") {
+            write_tls(&fake_root.join("etc/portcullis/tls"));
+        }
+        let cfg = scratch.path().join("examples").join(&name);
+        std::fs::write(&cfg, local).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["check", "--config"])
+            .arg(&cfg)
+            .current_dir(scratch.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars.iter().map(|v| (v, sample_value(v))))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name} with {vars:?}:\n{}{}",
+            stdout(&o),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        checked.push(name);
+    }
+    checked.sort();
+    assert_eq!(checked.len(), 7, "{checked:?}");
+}

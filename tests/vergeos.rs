@@ -1034,3 +1034,42 @@ async fn every_tool_is_denied_confirmed_and_failed_as_policy_and_the_backend_say
         ["node1", "node2"]
     );
 }
+
+/// VergeOS MCP's users switch by changing the command: `portcullis serve`
+/// with only its documented environment (the simulator's certificate
+/// trusted the system's way, SSL_CERT_FILE), called through the official
+/// Python MCP SDK; read-only unless told otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn vergeos_mcp_users_switch_by_changing_the_command() {
+    let lab = Lab::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &lab.ca_pem).unwrap();
+    let password = lab.password.expose_secret().to_string();
+    let env = [
+        (
+            "VERGEOS_HOST",
+            lab.url.trim_start_matches("https://").to_string(),
+        ),
+        ("VERGEOS_USER", lab.user.clone()),
+        ("VERGEOS_PASS", password.clone()),
+        ("SSL_CERT_FILE", ca.display().to_string()),
+    ];
+    let run = tokio::task::spawn_blocking(move || {
+        common::dropin::run(&env, "vergeos_list_vms", &json!({}))
+    })
+    .await
+    .unwrap();
+    run.assert_ok(
+        "VergeOS MCP",
+        "vergeos-readers",
+        "vergeos_list_vms",
+        &password,
+    );
+    let tools = run.report["tools"].as_array().unwrap();
+    assert!(
+        tools.iter().any(|t| t == "vergeos_get_vm")
+            && !tools.iter().any(|t| t == "vergeos_power_on_vm"),
+        "read-only: {tools:?}"
+    );
+}

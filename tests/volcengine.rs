@@ -875,3 +875,39 @@ async fn the_secret_key_appears_in_no_output() {
         ],
     );
 }
+
+/// Volcengine VPN MCP's users switch by changing the command: `portcullis
+/// serve` with only its documented environment (the endpoint's
+/// certificate trusted the system's way, SSL_CERT_FILE), called through
+/// the official Python MCP SDK.
+#[tokio::test(flavor = "multi_thread")]
+async fn volcengine_vpn_mcp_users_switch_by_changing_the_command() {
+    let fake = fake(Script::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &fake.pem).unwrap();
+    let env = [
+        ("VOLCENGINE_ACCESS_KEY", AK.to_string()),
+        ("VOLCENGINE_SECRET_KEY", SK.to_string()),
+        ("VOLCENGINE_REGION", "cn-beijing".to_string()),
+        ("VOLCENGINE_ENDPOINT", fake.url.clone()),
+        ("SSL_CERT_FILE", ca.display().to_string()),
+    ];
+    let run = tokio::task::spawn_blocking(move || {
+        common::dropin::run(&env, "volc_describe_vpn_gateways", &json!({}))
+    })
+    .await
+    .unwrap();
+    run.assert_ok(
+        "Volcengine VPN MCP",
+        "network",
+        "volc_describe_vpn_gateways",
+        SK,
+    );
+    assert!(
+        run.report["text"].as_str().unwrap().contains("vgw-"),
+        "{}",
+        run.report
+    );
+    assert_eq!(fake.seen.lock().unwrap()[0].1, "DescribeVpnGateways");
+}

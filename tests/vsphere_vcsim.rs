@@ -1780,3 +1780,63 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         }
     }
 }
+
+/// mcvsphere's and vSphere-MCP-Pro's users switch by changing the command:
+/// `portcullis serve` with only the seed's documented environment, called
+/// through the official Python MCP SDK with the seed's argument names.
+#[tokio::test(flavor = "multi_thread")]
+async fn vsphere_seeds_users_switch_by_changing_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Vcsim::start(dir.path(), &[]);
+    let host_port = sim
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches("/sdk")
+        .to_string();
+    let cert = sim.cert.display().to_string();
+    let url = sim.url.clone();
+    tokio::task::spawn_blocking(move || {
+        // mcvsphere, as its documentation sets it up (a bare host, a
+        // self-signed certificate accepted).
+        let mcvsphere = common::dropin::run(
+            &[
+                ("VCENTER_HOST", host_port),
+                ("VCENTER_USER", "svc-mcvsphere@vsphere.local".into()),
+                ("VCENTER_PASSWORD", CANARY.into()),
+                ("VCENTER_INSECURE", "true".into()),
+            ],
+            "vsphere_get_vm_info",
+            &json!({"name": VM}),
+        );
+        mcvsphere.assert_ok(
+            "mcvsphere and vSphere-MCP-Pro",
+            "vsphere-super-admins",
+            "vsphere_get_vm_info",
+            CANARY,
+        );
+        assert!(mcvsphere.report["text"]
+            .as_str()
+            .unwrap()
+            .contains("DC0_H0_VM0"));
+        // vSphere-MCP-Pro: its CA bundle (verification on) and vm_id.
+        let pro = common::dropin::run(
+            &[
+                ("VCENTER_HOST", url),
+                ("VCENTER_USER", "svc@vsphere.local".into()),
+                ("VCENTER_PASSWORD", CANARY.into()),
+                ("VCENTER_CA_BUNDLE", cert),
+            ],
+            "vsphere_get_vm_details",
+            &json!({"vm_id": VM}),
+        );
+        pro.assert_ok(
+            "mcvsphere and vSphere-MCP-Pro",
+            "vsphere-super-admins",
+            "vsphere_get_vm_details",
+            CANARY,
+        );
+    })
+    .await
+    .unwrap();
+    drop(sim);
+}

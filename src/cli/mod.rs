@@ -96,6 +96,19 @@ pub enum Command {
     /// The manual page, as roff (e.g. `portcullis man > portcullis.1`;
     /// `man -l portcullis.1`).
     Man,
+    /// Write the configuration file and policy directory a seed's
+    /// environment amounts to (what `serve` uses without a configuration
+    /// file), to edit and then run with `--config`.
+    Init {
+        /// The seed: mcp-pve, mcvsphere (also vSphere-MCP-Pro), vergeos,
+        /// volcengine.
+        #[arg(long = "from", value_name = "SEED")]
+        from: String,
+        /// Where to write portcullis.toml and policies/ (created; must not
+        /// hold them already).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
     /// Is the HTTP server up? GETs its /healthz: exit 0 if it answers 200
     /// (for container health checks and monitoring scripts).
     Health {
@@ -444,9 +457,13 @@ pub async fn runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
 }
 
 async fn compose_runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime> {
-    // No configuration file, but mcp-pve's environment: a drop-in.
+    // No configuration file, but a seed's environment: a drop-in. What it
+    // chose is said on stderr (stdout is the MCP stream over stdio).
     if !source.lab && source.config.is_none() {
-        if let Some((config, policies)) = crate::dropin::config(&ProcessEnv)? {
+        if let Some((config, policies, choices)) = crate::dropin::config(&ProcessEnv)? {
+            for line in choices.describe() {
+                eprintln!("portcullis: {line}");
+            }
             let policies = match source.policies.as_deref() {
                 Some(dir) => {
                     crate::policy::read_dir(dir).map_err(|e| format!("policies refused: {e}"))?
@@ -468,7 +485,7 @@ async fn compose_runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime>
         (Some(lab), config)
     } else {
         let path = source.config.as_ref().ok_or(
-            "give --config FILE (or set PORTCULLIS_CONFIG), use --lab, or set mcp-pve's PVE_BASE_URL, PVE_TOKEN_ID and PVE_TOKEN_SECRET",
+            "give --config FILE (or set PORTCULLIS_CONFIG), use --lab, or set a seed's environment (PVE_BASE_URL, VCENTER_HOST, VERGEOS_HOST or VOLCENGINE_ACCESS_KEY and the variables beside it)",
         )?;
         let mut config =
             Config::load(path, &ProcessEnv).map_err(|e| format!("configuration refused: {e}"))?;
@@ -973,6 +990,63 @@ fn audit_keygen(dir: &Path) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `portcullis init --from SEED`: the drop-in's configuration and its
+/// policies as files.
+fn init(from: &str, dir: &Path) -> CliResult<ExitCode> {
+    let seed = crate::dropin::SEEDS
+        .iter()
+        .find(|s| s.name == from)
+        .ok_or_else(|| {
+            format!(
+                "no seed {from:?}; the seeds are {}",
+                crate::dropin::SEEDS
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    let choices = crate::dropin::choose(seed, &ProcessEnv)?;
+    let policies = crate::dropin::policies(seed, &ProcessEnv)?;
+    let config = dir.join("portcullis.toml");
+    let policy_dir = dir.join("policies");
+    if config.exists() || policy_dir.exists() {
+        return Err(format!(
+            "{} or {} exists already; give another --dir",
+            config.display(),
+            policy_dir.display()
+        ));
+    }
+    let io = |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
+    std::fs::create_dir_all(&policy_dir).map_err(|e| io(&policy_dir, e))?;
+    for p in &policies {
+        // `mcvsphere/00-readers.cedar`, `env/PVE_CATEGORIES`: one file each.
+        let file = p.name.rsplit('/').next().unwrap_or(&p.name);
+        let file = if file.ends_with(".cedar") {
+            file.to_string()
+        } else {
+            format!("50-{file}.cedar")
+        };
+        let path = policy_dir.join(file);
+        std::fs::write(&path, &p.text).map_err(|e| io(&path, e))?;
+    }
+    std::fs::write(&config, crate::dropin::config_text(&choices, "policies"))
+        .map_err(|e| io(&config, e))?;
+    // The principal and the audit log (the other lines are about running
+    // without this file).
+    for line in choices.describe().iter().skip(1).step_by(2) {
+        outln!("{line}");
+    }
+    outln!(
+        "wrote {} and {} ({} policies); check it with: portcullis check --config {}",
+        config.display(),
+        policy_dir.display(),
+        policies.len(),
+        config.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Every problem `serve` would hit with this configuration, all at once:
 /// the configuration, the policies, the audit log, the HTTP listener's
 /// TLS files and keys, the backends' clients.
@@ -983,27 +1057,45 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
         print_config(&rt.config, Some(rt.gate.policies().len()));
         return Ok(ExitCode::SUCCESS);
     }
-    let path = source
-        .config
-        .as_ref()
-        .ok_or("give --config FILE (or set PORTCULLIS_CONFIG), or use --lab")?;
-    let config = match Config::load(path, &ProcessEnv) {
-        Ok(c) => c,
-        Err(e) => {
-            for p in e.problems() {
-                outln!("problem: configuration: {p}");
+    let (config, dropin_policies) = match &source.config {
+        Some(path) => match Config::load(path, &ProcessEnv) {
+            Ok(c) => (c, None),
+            Err(e) => {
+                for p in e.problems() {
+                    outln!("problem: configuration: {p}");
+                }
+                outln!("check: FAILED ({} problem(s))", e.problems().len());
+                return Ok(ExitCode::from(1));
             }
-            outln!("check: FAILED ({} problem(s))", e.problems().len());
-            return Ok(ExitCode::from(1));
-        }
+        },
+        // What `serve` would run with no configuration file: a seed's
+        // environment, its choices said as `serve` says them.
+        None => match crate::dropin::config(&ProcessEnv) {
+            Ok(Some((config, policies, choices))) => {
+                for line in choices.describe() {
+                    outln!("{line}");
+                }
+                (config, Some(policies))
+            }
+            Ok(None) => {
+                return Err("give --config FILE (or set PORTCULLIS_CONFIG), use --lab, or set a seed's environment (PVE_BASE_URL, VCENTER_HOST, VERGEOS_HOST or VOLCENGINE_ACCESS_KEY and the variables beside it)".into())
+            }
+            Err(e) => {
+                outln!("problem: {e}");
+                outln!("check: FAILED (1 problem(s))");
+                return Ok(ExitCode::from(1));
+            }
+        },
     };
     let mut problems: Vec<String> = Vec::new();
     let catalog = Catalog::builtin();
-    let policies =
-        policy_sources(source.policies.as_deref(), &config, false).and_then(|(sources, _)| {
-            PolicyEngine::from_sources(&sources, &catalog)
-                .map_err(|e| format!("policies refused: {e}"))
-        });
+    let sources = match (&dropin_policies, source.policies.as_deref()) {
+        (Some(p), None) => Ok(p.clone()),
+        _ => policy_sources(source.policies.as_deref(), &config, false).map(|(s, _)| s),
+    };
+    let policies = sources.and_then(|sources| {
+        PolicyEngine::from_sources(&sources, &catalog).map_err(|e| format!("policies refused: {e}"))
+    });
     let policy_count = match policies {
         Ok(engine) => Some(engine.len()),
         Err(e) => {
@@ -1482,6 +1574,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             out!("{}", String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Init { from, dir } => init(&from, &dir),
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())

@@ -390,6 +390,14 @@ pub fn env_bool(env: &dyn Env, var: &str, default: bool) -> Result<bool, ConfigE
     }
 }
 
+/// The contents of the file a seed's variable names (a CA bundle);
+/// `None` when the variable is not set.
+pub fn env_file(env: &dyn Env, var: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    env.var(var)
+        .map(|path| std::fs::read(&path).map_err(|source| ConfigError::Io { path, source }))
+        .transpose()
+}
+
 /// The seed variables `needed` that are not set, as an error saying that
 /// `by` needs them (`what` they are).
 pub fn require_env(

@@ -18,8 +18,8 @@ mod endpoint;
 mod http;
 mod state;
 pub use endpoint::{
-    env_bool, host_url, parse_url, require_env, settings, CredentialKeys, Credentials, Endpoint,
-    EndpointSettings, NoSettings, SectionInput, DEFAULT_TIMEOUT,
+    env_bool, env_file, host_url, parse_url, require_env, settings, CredentialKeys, Credentials,
+    Endpoint, EndpointSettings, NoSettings, SectionInput, DEFAULT_TIMEOUT,
 };
 pub use http::{
     ApiKey, ApproverKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,

@@ -2,6 +2,7 @@
 // Each test crate uses part of it.
 #![allow(dead_code, reason = "each test crate uses part of it")]
 
+pub mod dropin;
 pub mod pve_lab;
 
 use std::sync::Arc;

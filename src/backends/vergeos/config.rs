@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::config::{
-    env_bool, host_url, parse_url, ConfigError, CredentialKeys, Credentials, Endpoint, Env,
-    NoSettings, SectionInput, DEFAULT_TIMEOUT,
+    env_bool, env_file, host_url, parse_url, ConfigError, CredentialKeys, Credentials, Endpoint,
+    Env, NoSettings, SectionInput, DEFAULT_TIMEOUT,
 };
 
 /// The id a pre-issued API token is filed under (it has none of its own).
@@ -106,13 +106,7 @@ pub fn from_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
             ))
         }
     };
-    let ca_pem = match env.var("VERGEOS_CA_FILE") {
-        Some(path) => Some(std::fs::read(&path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?),
-        None => None,
-    };
+    let ca_pem = env_file(env, "VERGEOS_CA_FILE")?;
     // The server took a bare host (with an optional port) and always
     // spoke https; a URL is accepted too.
     let url = host_url(&host, "");

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::backends::registry::{BackendKind, BackendParts};
 use crate::config::{
-    env_bool, host_url, parse_url, require_env, ConfigError, CredentialKeys, Credentials, Endpoint,
-    EndpointSettings, Env, SectionInput, DEFAULT_TIMEOUT,
+    env_bool, env_file, host_url, parse_url, require_env, ConfigError, CredentialKeys, Credentials,
+    Endpoint, EndpointSettings, Env, SectionInput, DEFAULT_TIMEOUT,
 };
 
 /// What a vSphere endpoint keeps besides the common keys.
@@ -87,7 +87,10 @@ pub fn from_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
         &["VCENTER_USER", "VCENTER_PASSWORD"],
         "the vCenter user and password",
     )?;
-    let insecure = env_bool(env, "VCENTER_INSECURE", false)?;
+    // mcvsphere says VCENTER_INSECURE, vSphere-MCP-Pro INSECURE and
+    // VCENTER_CA_BUNDLE.
+    let insecure = env_bool(env, "VCENTER_INSECURE", false)? || env_bool(env, "INSECURE", false)?;
+    let ca_pem = env_file(env, "VCENTER_CA_BUNDLE")?;
     let url = host_url(&host, "/sdk");
     Ok(Some(Endpoint {
         name: "vcenter".into(),
@@ -98,7 +101,7 @@ pub fn from_env(env: &dyn Env) -> Result<Option<Endpoint>, ConfigError> {
             password: SecretString::from(env.var("VCENTER_PASSWORD").unwrap_or_default()),
         },
         tls_verify: !insecure,
-        ca_pem: None,
+        ca_pem,
         timeout: DEFAULT_TIMEOUT,
         default: false,
         settings: Arc::new(Settings::default()),
