@@ -279,9 +279,16 @@ fn pve_tier(env: &dyn Env) -> Result<Access, String> {
 /// Where a drop-in keeps its audit log: `PORTCULLIS_AUDIT_LOG`, else the
 /// user's state directory.
 fn audit_log(env: &dyn Env) -> Result<PathBuf, String> {
-    if let Some(p) = env.var("PORTCULLIS_AUDIT_LOG") {
-        return Ok(PathBuf::from(p));
+    match env.var("PORTCULLIS_AUDIT_LOG") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => state_file(env, "audit.jsonl"),
     }
+}
+
+/// A file in the user's state directory (`$XDG_STATE_HOME/portcullis`,
+/// or `~/.local/state/portcullis`), made if missing: never the working
+/// directory, which an MCP client may start us in anywhere.
+pub fn state_file(env: &dyn Env, name: &str) -> Result<PathBuf, String> {
     let state = env
         .var("XDG_STATE_HOME")
         .map(PathBuf::from)
@@ -289,11 +296,11 @@ fn audit_log(env: &dyn Env) -> Result<PathBuf, String> {
             env.var("HOME")
                 .map(|h| PathBuf::from(h).join(".local/state"))
         })
-        .ok_or("set PORTCULLIS_AUDIT_LOG (or HOME): the audit log needs a place")?;
+        .ok_or("set XDG_STATE_HOME or HOME (or name the audit log): the audit log needs a place")?;
     let dir = state.join("portcullis");
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create {} for the audit log: {e}", dir.display()))?;
-    Ok(dir.join("audit.jsonl"))
+    Ok(dir.join(name))
 }
 
 fn list(env: &dyn Env, var: &str) -> Vec<String> {

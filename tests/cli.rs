@@ -389,38 +389,6 @@ fn serve_refuses_an_unknown_principal_before_serving() {
     assert!(out.stdout.is_empty(), "stdout is reserved for MCP");
 }
 
-/// Every client configuration shipped parses, and the HTTP ones point at an
-/// MCP endpoint path the example deployments serve.
-#[test]
-fn every_client_example_parses() {
-    let mut seen = 0;
-    for dir in ["examples/clients", "examples/clients/http"] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let v: serde_json::Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let servers = v.get("mcpServers").or(v.get("servers")).unwrap();
-            assert!(servers.get("portcullis").is_some(), "{}", path.display());
-            if dir.ends_with("http") {
-                assert!(
-                    text.contains("https://mcp.example.org:8443/mcp"),
-                    "{}",
-                    path.display()
-                );
-            }
-            seen += 1;
-        }
-    }
-    assert!(
-        seen >= 6,
-        "expected the stdio and HTTP client examples, saw {seen}"
-    );
-}
-
 /// Run a command whose stdout is a pipe the reader has already closed
 /// (as `| head -1` does once it has its line).
 fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
@@ -923,4 +891,80 @@ fn every_example_checks_with_its_documented_environment_and_directories() {
     }
     checked.sort();
     assert_eq!(checked.len(), 7, "{checked:?}");
+}
+
+/// The client configurations parse, the HTTP ones name the MCP endpoint
+/// the example deployments serve, name an absolute command (desktop
+/// clients do not search the shell's PATH), have a lab variant each, are
+/// all described in examples/clients/README.md, and hold no secret but
+/// the lab's published keys.
+#[test]
+fn client_configurations_are_complete_and_hold_no_secret() {
+    let clients = root().join("examples/clients");
+    let readme = std::fs::read_to_string(clients.join("README.md")).unwrap();
+    for sub in ["", "http"] {
+        let dir = clients.join(sub);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".json") || n.ends_with(".sh"))
+            .collect();
+        for name in &names {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            let lab = name.starts_with("lab-");
+            if name.ends_with(".json") {
+                let v: Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let servers = v
+                    .get("mcpServers")
+                    .or_else(|| v.get("servers"))
+                    .and_then(Value::as_object)
+                    .unwrap_or_else(|| panic!("{name}: no servers"));
+                for (id, server) in servers {
+                    if let Some(cmd) = server["command"].as_str() {
+                        assert!(
+                            cmd.starts_with('/') || cmd == "npx",
+                            "{sub}/{name} {id}: command {cmd:?} is not an absolute path"
+                        );
+                    }
+                }
+            } else {
+                let o = Command::new("sh")
+                    .arg("-n")
+                    .arg(dir.join(name))
+                    .output()
+                    .unwrap();
+                assert!(
+                    o.status.success(),
+                    "{name}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            if sub == "http" && name.ends_with(".json") {
+                // The MCP endpoint the example deployments serve.
+                let url = if lab {
+                    ":8080/mcp"
+                } else {
+                    "https://mcp.example.org:8443/mcp"
+                };
+                assert!(text.contains(url), "{sub}/{name} does not name {url}");
+            }
+            if !lab {
+                assert!(!text.contains("pcl_"), "{sub}/{name} holds a key");
+                let variant = if name.starts_with("claude-code-mcp") {
+                    None
+                } else {
+                    Some(format!("lab-{name}"))
+                };
+                if let Some(v) = variant {
+                    assert!(names.contains(&v), "{sub}/{name} has no lab variant {v}");
+                }
+            }
+            let base = name.trim_start_matches("lab-");
+            assert!(
+                readme.contains(base),
+                "examples/clients/README.md does not mention {base}"
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@
     reason = "a test or benchmark that cannot go on fails loudly"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -157,7 +157,7 @@ token_sha256 = "{metrics}"
         config: Some(path),
         lab: false,
         policies: None,
-        lab_audit_log: PathBuf::from("unused"),
+        lab_audit_log: None,
         lab_backend: true,
     };
     let rt = runtime(&source, true).await.unwrap();

@@ -47,9 +47,10 @@ pub struct SourceArgs {
     /// Policy directory, overriding the configuration's (or the lab's bundle).
     #[arg(long)]
     pub policies: Option<PathBuf>,
-    /// Audit log for the lab (default: portcullis-lab-audit.jsonl).
-    #[arg(long, default_value = "portcullis-lab-audit.jsonl")]
-    pub lab_audit_log: PathBuf,
+    /// Audit log for the lab (default: lab-audit.jsonl in the user's state
+    /// directory, $XDG_STATE_HOME/portcullis or ~/.local/state/portcullis).
+    #[arg(long)]
+    pub lab_audit_log: Option<PathBuf>,
     /// With --config: also start the embedded lab cluster and add it as
     /// endpoint "lab" (for trying a configuration without infrastructure).
     #[arg(long, requires = "config")]
@@ -138,8 +139,10 @@ pub enum Command {
         /// Run a scripted scenario end to end and exit (non-zero if any step misbehaves).
         #[arg(long)]
         demo: bool,
-        #[arg(long, default_value = "portcullis-lab-audit.jsonl")]
-        audit_log: PathBuf,
+        /// Audit log (default: lab-audit.jsonl in the user's state
+        /// directory, $XDG_STATE_HOME/portcullis or ~/.local/state/portcullis).
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
         /// Policy directory instead of the embedded default bundle.
         #[arg(long)]
         policies: Option<PathBuf>,
@@ -481,7 +484,11 @@ async fn compose_runtime(source: &SourceArgs, audit: bool) -> CliResult<Runtime>
         }
     }
     let (lab, config) = if source.lab {
-        let (lab, config) = crate::lab::start(&source.lab_audit_log, 0.3).await?;
+        let log = match &source.lab_audit_log {
+            Some(p) => p.clone(),
+            None => crate::dropin::state_file(&ProcessEnv, "lab-audit.jsonl")?,
+        };
+        let (lab, config) = crate::lab::start(&log, 0.3).await?;
         (Some(lab), config)
     } else {
         let path = source.config.as_ref().ok_or(

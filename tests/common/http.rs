@@ -5,7 +5,7 @@
 // Each test crate uses part of it.
 #![allow(dead_code, reason = "each test crate uses part of it")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -213,7 +213,7 @@ token_sha256 = "{metrics}"
         config: Some(path),
         lab: false,
         policies: None,
-        lab_audit_log: PathBuf::from("unused"),
+        lab_audit_log: None,
         lab_backend: !opts.no_lab,
     };
     (dir, signer, source)
