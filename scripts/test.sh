@@ -46,6 +46,9 @@ step "interop: official Python MCP SDK over stdio against the lab (Proxmox VE an
 step "interop: official Python and TypeScript MCP SDKs over Streamable HTTP (API key, OAuth, mTLS)"
 .venv/bin/python tests/interop/mcp_http.py "$bin"
 
+step "interop: tools/list_changed on policy reload and per-call log messages (official Python MCP SDK, both protocol eras)"
+.venv/bin/python tests/interop/session_notifications.py "$bin"
+
 step "approvers' page in headless Chromium: sign in, read, approve, see the call run"
 .venv/bin/python tests/interop/approvers_browser.py "$bin"
 

@@ -79,6 +79,31 @@ pub struct ToolResult {
 }
 
 impl ToolResult {
+    /// What a call that ran returns: the backend's answer as text, and as
+    /// structured content of the shape [`ToolResult::output_schema`] says.
+    pub fn done(endpoint: &str, data: Value) -> ToolResult {
+        ToolResult {
+            is_error: false,
+            text: serde_json::to_string_pretty(&data).unwrap_or_default(),
+            structured: Some(json!({"endpoint": endpoint, "result": data})),
+            parked: None,
+        }
+    }
+
+    /// The JSON Schema of every successful call's structured content (the
+    /// tools' `outputSchema`): the endpoint that answered, and its answer.
+    pub fn output_schema() -> Map<String, Value> {
+        let schema = json!({
+            "type": "object",
+            "properties": {"endpoint": {"type": "string"}, "result": {}},
+            "required": ["endpoint", "result"],
+        });
+        match schema {
+            Value::Object(map) => map,
+            _ => unreachable!("a json! object literal is an object"),
+        }
+    }
+
     pub fn error(text: impl Into<String>) -> ToolResult {
         ToolResult {
             is_error: true,
@@ -183,6 +208,9 @@ pub struct Gate {
     shared: Option<Arc<crate::state::Redis>>,
     /// Calls parked until approvers approve them.
     approvals: Arc<crate::approval::Approvals>,
+    /// Bumped when a reload swaps the policy set, so connected sessions
+    /// can tell their clients the tool list changed.
+    policy_generation: tokio::sync::watch::Sender<u64>,
 }
 
 fn context(
@@ -248,6 +276,7 @@ impl Gate {
                 crate::approval::DEFAULT_TTL,
                 1,
             )),
+            policy_generation: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -342,6 +371,12 @@ impl Gate {
     /// under the set they started with.
     pub fn replace_policies(&self, engine: PolicyEngine) {
         *self.policies.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+        self.policy_generation.send_modify(|n| *n += 1);
+    }
+
+    /// Changes each time a reload swaps the policy set.
+    pub fn policy_reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.policy_generation.subscribe()
     }
 
     /// Record an event that is not a tool call (authentication, reloads).
@@ -833,12 +868,7 @@ impl Gate {
             tracing::error!(error = %e, tool = p.tool.name, "audit write failed for an outcome record");
         }
         Outcome::Done(match result {
-            Ok(data) => ToolResult {
-                is_error: false,
-                text: serde_json::to_string_pretty(&data).unwrap_or_default(),
-                structured: Some(json!({"endpoint": p.endpoint.name, "result": data})),
-                parked: None,
-            },
+            Ok(data) => ToolResult::done(&p.endpoint.name, data),
             Err(e) => ToolResult::error(format!("{} failed: {e}", p.tool.name)),
         })
     }

@@ -10,6 +10,7 @@
 //!   `elicitation/create` while the call waits;
 //! - other clients must pass `confirm: true`, if policy accepts that.
 
+mod logging;
 pub mod resources;
 pub mod tasks;
 pub use crate::approval::Pending;
@@ -65,6 +66,8 @@ pub struct PortcullisServer {
     pending: Arc<Pending>,
     /// Tasks for parked calls, likewise shared by every session.
     tasks: Arc<Tasks>,
+    /// What this session asked to be told about its calls.
+    log_level: logging::SessionLevel,
 }
 
 /// The MCP description of a catalog tool.
@@ -89,6 +92,15 @@ pub fn mcp_tool(t: &ToolDef) -> Tool {
     Tool::new(t.name, description, Arc::new(t.input_schema()))
         .with_title(t.title)
         .with_annotations(annotations)
+        .with_raw_output_schema(output_schema())
+}
+
+/// Every tool's `outputSchema` (one shape for all: built once).
+fn output_schema() -> Arc<rmcp::model::JsonObject> {
+    static SCHEMA: std::sync::OnceLock<Arc<rmcp::model::JsonObject>> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| Arc::new(ToolResult::output_schema()))
+        .clone()
 }
 
 /// The call an MCP request asks for, as the pending store keys it.
@@ -170,6 +182,7 @@ impl PortcullisServer {
             transport: Transport::Stdio,
             pending: Arc::default(),
             tasks: Arc::default(),
+            log_level: logging::SessionLevel::default(),
         }
     }
 
@@ -182,6 +195,7 @@ impl PortcullisServer {
             transport: Transport::Http,
             pending,
             tasks,
+            log_level: logging::SessionLevel::default(),
         }
     }
 
@@ -254,7 +268,11 @@ impl PortcullisServer {
         };
         match self.gate.call(caller, req, self.progress(ctx)).await {
             Outcome::UnknownTool(message) => Err(McpError::invalid_params(message, None)),
-            Outcome::Done(r) => Ok(self.parked_as_task(caller, request, ctx, args, r).await),
+            Outcome::Done(r) => {
+                let wanted = self.log_level.for_request(&ctx.meta);
+                logging::tell(&ctx.peer, wanted, &request.name, &r).await;
+                Ok(self.parked_as_task(caller, request, ctx, args, r).await)
+            }
             Outcome::NeedsHuman { call_id, prompt } => {
                 self.ask_human(caller, request, ctx, call_id, prompt).await
             }
@@ -352,11 +370,62 @@ impl PortcullisServer {
     }
 }
 
+/// How often a session's tool-list watcher checks that its client is
+/// still connected (between reloads).
+const WATCH_CLOSED_EVERY: Duration = Duration::from_secs(30);
+
+/// The names of the tools a principal sees.
+fn visible_names(gate: &Gate, principal: &Principal) -> Vec<&'static str> {
+    gate.visible_tools(principal)
+        .into_iter()
+        .map(|t| t.name)
+        .collect()
+}
+
+/// Until `closed` resolves: each time a policy reload changes the tools
+/// `principal` sees, `notify` (which says whether to go on).
+async fn follow_tool_list<N, F>(
+    gate: &Gate,
+    principal: &Principal,
+    closed: impl std::future::Future<Output = ()>,
+    mut notify: N,
+) where
+    N: FnMut() -> F,
+    F: std::future::Future<Output = bool>,
+{
+    let mut reloads = gate.policy_reloads();
+    let mut seen = visible_names(gate, principal);
+    tokio::pin!(closed);
+    loop {
+        tokio::select! {
+            () = &mut closed => return,
+            changed = reloads.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+        let now = visible_names(gate, principal);
+        if now != seen {
+            seen = now;
+            if !notify().await {
+                return;
+            }
+        }
+    }
+}
+
 impl ServerHandler for PortcullisServer {
+    #[allow(
+        deprecated,
+        reason = "MCP logging is deprecated by SEP-2577; clients that show a server's log still read it"
+    )]
     fn get_info(&self) -> ServerConfig {
         let mut info = ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
+                .enable_tool_list_changed()
+                .enable_logging()
                 .enable_resources()
                 .enable_tasks()
                 .build(),
@@ -369,6 +438,71 @@ impl ServerHandler for PortcullisServer {
                 .into(),
         );
         info
+    }
+
+    /// Handshake-era clients (before 2026-07-28) with a standing connection
+    /// (stdio, or a stateful HTTP session) are told when a reload changes
+    /// their tool list, for as long as they stay connected.
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        let Some((principal, _)) = self.who(&context.extensions) else {
+            return;
+        };
+        let gate = self.gate.clone();
+        let peer = context.peer;
+        tokio::spawn(async move {
+            let closed = {
+                let peer = peer.clone();
+                async move {
+                    while !peer.is_transport_closed() {
+                        tokio::time::sleep(WATCH_CLOSED_EVERY).await;
+                    }
+                }
+            };
+            follow_tool_list(&gate, &principal, closed, || {
+                let peer = peer.clone();
+                async move { peer.notify_tool_list_changed().await.is_ok() }
+            })
+            .await;
+        });
+    }
+
+    /// Clients of 2026-07-28 and later ask with `subscriptions/listen`:
+    /// the tool list is the one thing that changes here.
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        let mut filter = rmcp::model::SubscriptionFilter::new();
+        filter.tools_list_changed = Some(true);
+        Some(filter)
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
+        let (principal, _) = self
+            .who(&context.request_context().extensions)
+            .ok_or_else(|| McpError::invalid_request("request is not authenticated", None))?;
+        if context.accepted().tools_list_changed != Some(true) {
+            context.cancelled().await;
+            return Ok(());
+        }
+        follow_tool_list(&self.gate, &principal, context.cancelled(), || async {
+            context.sink().notify_tool_list_changed().await.is_ok()
+        })
+        .await;
+        Ok(())
+    }
+
+    #[allow(
+        deprecated,
+        reason = "MCP logging is deprecated by SEP-2577; handshake-era clients still set a level"
+    )]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.log_level.set(request.level);
+        Ok(())
     }
 
     async fn list_tools(
@@ -523,6 +657,26 @@ pub async fn serve_stdio(gate: Arc<Gate>, principal: Principal) -> Result<(), St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tool_declares_the_shape_of_its_structured_results() {
+        let done = to_mcp(ToolResult::done("pve", serde_json::json!([{"vmid": 100}])));
+        let content = done.structured_content.unwrap();
+        for t in crate::catalog::Catalog::builtin().tools() {
+            let schema = mcp_tool(t).output_schema.unwrap();
+            for key in schema["required"].as_array().unwrap() {
+                assert!(
+                    content.get(key.as_str().unwrap()).is_some(),
+                    "{}: {key}",
+                    t.name
+                );
+            }
+            assert_eq!(schema["properties"]["endpoint"]["type"], "string");
+        }
+        // A failure carries no structured content (clients validate only
+        // results that are not errors).
+        assert!(to_mcp(ToolResult::error("no")).structured_content.is_none());
+    }
 
     #[test]
     fn every_tool_has_its_title_at_the_top_level_and_in_its_annotations() {
