@@ -403,12 +403,13 @@ fn narrowing(env: &dyn Env) -> Result<Vec<PolicySource>, String> {
 /// A forbid named after the variable it comes from: a refusal and a dry
 /// run say which variable stopped the call.
 fn rule(var: &str, reason: &str, action: &str, condition: &str) -> PolicySource {
-    PolicySource {
-        name: format!("env/{var}"),
-        text: format!(
-            "// From the environment variable {var}.\n@id(\"env-{var}\")\n@reason({reason:?})\nforbid (principal, {action}, resource)\n{condition};\n"
-        ),
-    }
+    crate::policy::generated_forbid(
+        &format!("env/{var}"),
+        &format!("env-{var}"),
+        reason,
+        action,
+        condition,
+    )
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ pub async fn start(audit_log: &Path, task_seconds: f64) -> Result<(Labs, Config)
         http: None,
         rate_limits: Vec::new(),
         state: None,
+        listing: Default::default(),
         break_glass_needs_approval: false,
     };
     Ok((labs, config))

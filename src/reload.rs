@@ -21,6 +21,9 @@ pub struct PolicyReloader {
     last: tokio::sync::Mutex<String>,
     /// The candidate directory of shadow mode, reloaded the same way.
     shadow: Option<(PathBuf, tokio::sync::Mutex<String>)>,
+    /// Policies made from the configuration (`[listing]`), added to the
+    /// directory's on every reload.
+    generated: Vec<crate::policy::PolicySource>,
 }
 
 /// What a reload did.
@@ -34,15 +37,18 @@ pub enum Reloaded {
 impl PolicyReloader {
     /// `current` is the digest of the set the gate was started with.
     pub fn new(gate: Arc<Gate>, dir: PathBuf, current: String) -> Arc<PolicyReloader> {
-        Self::with_shadow(gate, dir, current, None)
+        Self::with_shadow(gate, dir, current, None, Vec::new())
     }
 
-    /// As [`new`], also reloading shadow mode's candidate directory.
+    /// As [`new`], also reloading shadow mode's candidate directory, and
+    /// adding the configuration's `generated` policies to every set read
+    /// (`current` was computed with them).
     pub fn with_shadow(
         gate: Arc<Gate>,
         dir: PathBuf,
         current: String,
         shadow: Option<PathBuf>,
+        generated: Vec<crate::policy::PolicySource>,
     ) -> Arc<PolicyReloader> {
         let shadow = shadow.map(|d| {
             let digest = read_dir(&d).map(|s| set_digest(&s)).unwrap_or_default();
@@ -53,6 +59,7 @@ impl PolicyReloader {
             dir,
             last: tokio::sync::Mutex::new(current),
             shadow,
+            generated,
         })
     }
 
@@ -101,7 +108,10 @@ impl PolicyReloader {
     pub async fn reload(&self, trigger: &str, force: bool) -> Reloaded {
         self.reload_shadow(trigger, force).await;
         let mut last = self.last.lock().await;
-        let sources = read_dir(&self.dir);
+        let sources = read_dir(&self.dir).map(|mut s| {
+            s.extend(self.generated.iter().cloned());
+            s
+        });
         let d = match &sources {
             Ok(s) => set_digest(s),
             Err(e) => format!("unreadable: {e}"),

@@ -968,3 +968,70 @@ fn client_configurations_are_complete_and_hold_no_secret() {
         }
     }
 }
+
+/// `[listing]` narrows what is offered by backend and category, as named
+/// policies: tools/list leaves the rest out, a call is refused naming the
+/// setting, and a typo is a configuration error naming what there is.
+#[test]
+fn listing_narrows_tools_by_backend_and_category_as_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.toml");
+    let write = |listing: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "[server]\npolicies = \"{}\"\naudit_log = \"{}\"\n[[principals]]\nid = \"carol\"\ngroups = [\"admins\"]\n{listing}",
+                root().join("policies/default").display(),
+                dir.path().join("a.jsonl").display()
+            ),
+        )
+        .unwrap();
+    };
+    write("[listing]\nbackends = [\"pve\"]\ncategories = [\"qemu\", \"nodes\"]\n");
+    let cfg_s = cfg.display().to_string();
+    let o = portcullis(&[
+        "tools",
+        "--config",
+        &cfg_s,
+        "--lab-backend",
+        "--as",
+        "carol",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let listed: Vec<&Value> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["available"] == true)
+        .collect();
+    assert!(!listed.is_empty(), "{v}");
+    for t in &listed {
+        let name = t["name"].as_str().unwrap();
+        assert!(name.starts_with("pve_"), "{name} is not a pve tool");
+        assert!(
+            ["qemu", "nodes"].contains(&t["category"].as_str().unwrap()),
+            "{name}: {}",
+            t["category"]
+        );
+    }
+    let o = portcullis(&[
+        "dry-run",
+        "--config",
+        &cfg_s,
+        "--lab-backend",
+        "--as",
+        "carol",
+        "pve_list_storage",
+        "{}",
+    ]);
+    assert!(stdout(&o).contains("listing-categories"), "{}", stdout(&o));
+    write("[listing]\ncategories = [\"qemu\", \"vms\"]\n");
+    let o = portcullis(&["check", "--config", &cfg_s]);
+    assert!(
+        stdout(&o).contains("listing.categories names \"vms\""),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -227,7 +227,8 @@ async fn the_candidate_set_reloads_and_a_bad_one_is_refused() {
             )),
     );
     let digest = portcullis::policy::set_digest(&portcullis::policy::read_dir(&live).unwrap());
-    let reloader = PolicyReloader::with_shadow(gate.clone(), live, digest, Some(next.clone()));
+    let reloader =
+        PolicyReloader::with_shadow(gate.clone(), live, digest, Some(next.clone()), Vec::new());
     let intern = Caller::stdio(Principal::new("ivy", ["interns"]));
     let args = json!({"node": "pve1"});
     let list = || {

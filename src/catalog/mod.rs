@@ -213,7 +213,7 @@ pub mod control {
 static ENDPOINT_PARAM: Param = Param::optional(
     control::ENDPOINT,
     Ty::ENDPOINT_NAME,
-    "Name of the configured endpoint to use; the default endpoint of this backend when omitted.",
+    "The configured endpoint (default: the backend's default).",
 );
 static JUSTIFICATION_PARAM: Param = Param::optional(
     control::JUSTIFICATION,
@@ -222,7 +222,7 @@ static JUSTIFICATION_PARAM: Param = Param::optional(
         max_len: control::MAX_JUSTIFICATION,
         what: "one line of text, no control characters or surrounding spaces",
     },
-    "Why this call is made (e.g. a change ticket id); audited, and policy may require it.",
+    "Why (a ticket id); audited.",
 );
 static APPROVAL_ID_PARAM: Param = Param::optional(
     control::APPROVAL_ID,
@@ -231,18 +231,18 @@ static APPROVAL_ID_PARAM: Param = Param::optional(
         max_len: 20,
         what: "an approval request id (apr-…)",
     },
-    "Run this call as approved: the id of the approval request a previous identical call opened.",
+    "Run as approved: the request an identical call opened.",
 );
 static CONFIRM_PARAM: Param = Param::optional(
     control::CONFIRM,
     Ty::Bool,
-    "Set to true to confirm this destructive action when your client cannot ask a human.",
+    "true: a human confirmed this (when the client cannot ask).",
 );
 static TASK_PARAMS: [Param; 2] = [
     Param::optional(
         control::WAIT,
         Ty::Bool,
-        "Wait for the backend task to finish (default true), reporting progress.",
+        "Wait for the task to end (default true).",
     ),
     Param::optional(
         control::TIMEOUT,
@@ -250,7 +250,7 @@ static TASK_PARAMS: [Param; 2] = [
             min: 1,
             max: control::MAX_WAIT_SECONDS,
         },
-        "How long to wait for the task, in seconds (default 120).",
+        "Wait at most this long, seconds (default 120).",
     ),
 ];
 
@@ -358,7 +358,16 @@ impl ToolDef {
 
     /// The JSON Schema of the tool's arguments (strict: no other fields).
     pub fn input_schema(&self) -> Map<String, Value> {
-        let params = self.all_params();
+        self.listed_schema(true)
+    }
+
+    /// The schema as tools/list gives it: without `endpoint` where the
+    /// backend has one endpoint (it may still be given; it is validated
+    /// like any argument).
+    pub fn listed_schema(&self, with_endpoint: bool) -> Map<String, Value> {
+        let params = self
+            .all_params()
+            .filter(move |p| with_endpoint || p.name != control::ENDPOINT);
         let mut properties = Map::new();
         for p in params.clone() {
             let mut schema = p.json_schema();

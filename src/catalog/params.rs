@@ -105,14 +105,22 @@ impl Ty {
     /// The JSON Schema of one value.
     pub fn json_schema(&self) -> Value {
         match self {
+            // Every tool's schema goes to the model on every turn: only what
+            // tells a client something (validation checks the rest, and names
+            // the rule a value broke).
+            // A pattern that fixes a prefix (`apr-…`, `vgw-…`) tells the
+            // model what such an id looks like; one that only restricts the
+            // characters (a node name, a storage id) tells it nothing it
+            // does not get from the tools that list them.
             Ty::Ident {
                 pattern, max_len, ..
-            } => {
-                json!({"type": "string", "pattern": pattern, "minLength": 1, "maxLength": max_len})
+            } if pattern.starts_with("^[") || pattern.starts_with("^(") => {
+                json!({"type": "string", "maxLength": max_len})
             }
+            Ty::Ident { pattern, .. } => json!({"type": "string", "pattern": pattern}),
             Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
             Ty::Name { max_len, .. } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^\S(?:.*\S)?$"})
+                json!({"type": "string", "minLength": 1, "maxLength": max_len})
             }
             Ty::Secret { max_len } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "writeOnly": true})

@@ -441,7 +441,9 @@ fn policy_sources(
         (None, true) => return Ok((crate::lab::default_policies(), None)),
         (None, false) => config.policies.clone(),
     };
-    let sources = crate::policy::read_dir(&dir).map_err(|e| format!("policies refused: {e}"))?;
+    let mut sources =
+        crate::policy::read_dir(&dir).map_err(|e| format!("policies refused: {e}"))?;
+    sources.extend(config.listing.policies());
     Ok((sources, Some(dir)))
 }
 
@@ -745,6 +747,7 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool, json: bool) -> CliResult<E
                     "name": t.name,
                     "title": t.title,
                     "backend": t.backend.as_str(),
+                    "category": t.category,
                     "tier": t.tier.as_str(),
                     "destructive": t.destructive_text(),
                     "available": *a == Availability::Listed,
@@ -1329,6 +1332,7 @@ fn watch_policies(rt: &Runtime) {
             dir.clone(),
             digest.clone(),
             rt.config.shadow_policies.clone(),
+            rt.config.listing.policies(),
         )
         .watch();
     }

@@ -16,6 +16,7 @@ mod archive;
 pub mod audit;
 mod endpoint;
 mod http;
+mod listing;
 mod state;
 pub use endpoint::{
     env_bool, env_file, host_url, parse_url, require_env, settings, CredentialKeys, Credentials,
@@ -25,6 +26,7 @@ pub use http::{
     ApiKey, ApproverKey, HttpConfig, JwksSource, MetricsAccess, OauthConfig, RateLimit, TlsFiles,
     ADMIN_PREFIX, SUPPORTED_JWT_ALGORITHMS,
 };
+pub use listing::Listing;
 pub use state::StateConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,7 @@ struct FileConfig {
     audit: Option<audit::AuditSection>,
     archive: Option<archive::ArchiveSection>,
     state: Option<state::StateSection>,
+    listing: Option<listing::ListingSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +152,8 @@ pub struct Config {
     /// Where replicas share approvals, grants and rate limits (Redis);
     /// none: in this process.
     pub state: Option<StateConfig>,
+    /// Which backends' and categories' tools are offered (`[listing]`).
+    pub listing: Listing,
 }
 
 /// Environment lookups, injectable so tests do not touch the process env.
@@ -329,6 +334,14 @@ impl Config {
             }
             None => None,
         };
+        let listing = match file.listing.map(listing::listing) {
+            Some(Ok(l)) => l,
+            Some(Err(e)) => {
+                problems.push(e);
+                Listing::default()
+            }
+            None => Listing::default(),
+        };
         let mut duration =
             |key: &str, given: Option<&str>, default, limit: std::time::Duration| match given
                 .map(humantime::parse_duration)
@@ -390,6 +403,7 @@ impl Config {
             principals,
             endpoints,
             state,
+            listing,
         })
     }
 

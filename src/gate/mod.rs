@@ -93,11 +93,7 @@ impl ToolResult {
     /// The JSON Schema of every successful call's structured content (the
     /// tools' `outputSchema`): the endpoint that answered, and its answer.
     pub fn output_schema() -> Map<String, Value> {
-        let schema = json!({
-            "type": "object",
-            "properties": {"endpoint": {"type": "string"}, "result": {}},
-            "required": ["endpoint", "result"],
-        });
+        let schema = json!({"type": "object", "required": ["endpoint", "result"]});
         match schema {
             Value::Object(map) => map,
             _ => unreachable!("a json! object literal is an object"),
@@ -456,6 +452,14 @@ impl Gate {
             .iter()
             .filter(|t| self.availability(principal, t) == Availability::Listed)
             .collect()
+    }
+
+    /// How many endpoints of `backend` are configured.
+    pub fn endpoints_of(&self, backend: crate::catalog::BackendKind) -> usize {
+        self.backends
+            .endpoints()
+            .filter(|e| e.backend == backend)
+            .count()
     }
 
     /// Whether `principal` sees `tool` in tools/list, and if not, why.

@@ -16,6 +16,24 @@ pub struct PolicySource {
     pub text: String,
 }
 
+/// A forbid policy made from a setting rather than written in a file
+/// (`origin`: where it comes from, e.g. `env/PVE_CATEGORIES`), named after
+/// it, so a refusal and a dry run say which setting stopped the call.
+pub fn generated_forbid(
+    origin: &str,
+    id: &str,
+    reason: &str,
+    action: &str,
+    condition: &str,
+) -> PolicySource {
+    PolicySource {
+        name: origin.to_string(),
+        text: format!(
+            "// From {origin}.\n@id({id:?})\n@reason({reason:?})\nforbid (principal, {action}, resource)\n{condition};\n"
+        ),
+    }
+}
+
 /// Every `*.cedar` file directly in `dir`, sorted by name.
 pub fn read_dir(dir: &Path) -> Result<Vec<PolicySource>, PolicyError> {
     let io = |source| PolicyError::Io {

@@ -70,29 +70,38 @@ pub struct PortcullisServer {
     log_level: logging::SessionLevel,
 }
 
-/// The MCP description of a catalog tool.
-pub fn mcp_tool(t: &ToolDef) -> Tool {
-    let annotations = ToolAnnotations::with_title(t.title)
-        .read_only(t.read_only())
-        .destructive(t.destructive)
-        .idempotent(t.idempotent)
-        .open_world(false);
-    let description = format!(
-        "{} [tier: {}{}]",
-        t.description,
-        t.tier.as_str(),
-        match t.destructive_text().as_str() {
-            "no" => String::new(),
-            "yes" => ", destructive: needs confirmation".into(),
-            when => format!(", destructive {when}: then needs confirmation"),
-        }
-    );
-    // The title both at the top level (MCP 2025-06-18 and later) and in
-    // the annotations (where earlier clients look).
-    Tool::new(t.name, description, Arc::new(t.input_schema()))
-        .with_title(t.title)
-        .with_annotations(annotations)
-        .with_raw_output_schema(output_schema())
+/// The MCP description of a catalog tool. Every client sends the whole
+/// list to its model on every turn, so it says each thing once and
+/// briefly: hints only where they differ from MCP's defaults, the title at
+/// the top level, the confirmation a destructive call needs in its
+/// description.
+pub fn mcp_tool(t: &ToolDef, with_endpoint: bool) -> Tool {
+    let mut annotations = ToolAnnotations::default().open_world(false);
+    if t.read_only() {
+        annotations = annotations.read_only(true);
+    } else {
+        // MCP presumes a tool that changes things destructive.
+        annotations = annotations.destructive(t.destructive);
+    }
+    if t.idempotent {
+        annotations = annotations.idempotent(true);
+    }
+    let description = match t.destructive_text().as_str() {
+        "no" => t.description.to_string(),
+        "yes" => format!("{} Destructive: needs confirmation.", t.description),
+        when => format!(
+            "{} Destructive {when}: then needs confirmation.",
+            t.description
+        ),
+    };
+    Tool::new(
+        t.name,
+        description,
+        Arc::new(t.listed_schema(with_endpoint)),
+    )
+    .with_title(t.title)
+    .with_annotations(annotations)
+    .with_raw_output_schema(output_schema())
 }
 
 /// Every tool's `outputSchema` (one shape for all: built once).
@@ -517,7 +526,7 @@ impl ServerHandler for PortcullisServer {
             .gate
             .visible_tools(&principal)
             .into_iter()
-            .map(mcp_tool)
+            .map(|t| mcp_tool(t, self.gate.endpoints_of(t.backend) > 1))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }
@@ -588,7 +597,10 @@ impl ServerHandler for PortcullisServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.gate.catalog().get(name).map(mcp_tool)
+        self.gate
+            .catalog()
+            .get(name)
+            .map(|t| mcp_tool(t, self.gate.endpoints_of(t.backend) > 1))
     }
 
     async fn call_tool(
@@ -663,7 +675,7 @@ mod tests {
         let done = to_mcp(ToolResult::done("pve", serde_json::json!([{"vmid": 100}])));
         let content = done.structured_content.unwrap();
         for t in crate::catalog::Catalog::builtin().tools() {
-            let schema = mcp_tool(t).output_schema.unwrap();
+            let schema = mcp_tool(t, true).output_schema.unwrap();
             for key in schema["required"].as_array().unwrap() {
                 assert!(
                     content.get(key.as_str().unwrap()).is_some(),
@@ -671,7 +683,7 @@ mod tests {
                     t.name
                 );
             }
-            assert_eq!(schema["properties"]["endpoint"]["type"], "string");
+            assert_eq!(schema["type"], "object");
         }
         // A failure carries no structured content (clients validate only
         // results that are not errors).
@@ -679,17 +691,34 @@ mod tests {
     }
 
     #[test]
-    fn every_tool_has_its_title_at_the_top_level_and_in_its_annotations() {
+    fn every_tool_has_its_title_and_its_hints() {
         let catalog = crate::catalog::Catalog::builtin();
         for t in catalog.tools() {
-            let tool = mcp_tool(t);
+            let tool = mcp_tool(t, true);
             assert_eq!(tool.title.as_deref(), Some(t.title), "{}", t.name);
+            let hints = tool.annotations.unwrap();
+            // Left out only where MCP's default says the same.
             assert_eq!(
-                tool.annotations.as_ref().and_then(|a| a.title.as_deref()),
-                Some(t.title),
+                hints.read_only_hint.unwrap_or(false),
+                t.read_only(),
                 "{}",
                 t.name
             );
+            assert_eq!(
+                hints.idempotent_hint.unwrap_or(false),
+                t.idempotent,
+                "{}",
+                t.name
+            );
+            if !t.read_only() {
+                assert_eq!(
+                    hints.destructive_hint.unwrap_or(true),
+                    t.destructive,
+                    "{}",
+                    t.name
+                );
+            }
+            assert_eq!(hints.open_world_hint, Some(false), "{}", t.name);
         }
     }
 }
