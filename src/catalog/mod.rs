@@ -187,6 +187,15 @@ impl Decl {
     }
 }
 
+/// What the control arguments are, said once to every client (the
+/// server's instructions) rather than in each tool's schema.
+pub const CONTROL_ARGUMENTS: &str = "Arguments some or all tools take besides their own: \
+justification (why the call is made, e.g. a ticket id; one line, at most 500 characters; audited, and policy may require it); \
+approval_id (the apr-... id a call parked for approval gave: call again, identically, with it once approved); \
+endpoint (which configured endpoint, where a backend has several; its default otherwise); \
+confirm (destructive tools: true only once a human has confirmed, when your client cannot ask); \
+wait and timeout_seconds (tools that start a backend task: wait for it, default true, at most that many seconds, 1-3600, default 120).";
+
 /// Arguments every tool accepts or that the gate adds by rule; their names
 /// are reserved and never sent to a backend.
 pub mod control {
@@ -213,7 +222,7 @@ pub mod control {
 static ENDPOINT_PARAM: Param = Param::optional(
     control::ENDPOINT,
     Ty::ENDPOINT_NAME,
-    "The configured endpoint (default: the backend's default).",
+    "Endpoint (default: the backend's default).",
 );
 static JUSTIFICATION_PARAM: Param = Param::optional(
     control::JUSTIFICATION,
@@ -222,7 +231,7 @@ static JUSTIFICATION_PARAM: Param = Param::optional(
         max_len: control::MAX_JUSTIFICATION,
         what: "one line of text, no control characters or surrounding spaces",
     },
-    "Why (a ticket id); audited.",
+    "Why (ticket id); audited.",
 );
 static APPROVAL_ID_PARAM: Param = Param::optional(
     control::APPROVAL_ID,
@@ -231,26 +240,22 @@ static APPROVAL_ID_PARAM: Param = Param::optional(
         max_len: 20,
         what: "an approval request id (apr-…)",
     },
-    "Run as approved: the request an identical call opened.",
+    "Run as approved (the id a parked call gave).",
 );
 static CONFIRM_PARAM: Param = Param::optional(
     control::CONFIRM,
     Ty::Bool,
-    "true: a human confirmed this (when the client cannot ask).",
+    "A human confirmed it (client cannot ask).",
 );
 static TASK_PARAMS: [Param; 2] = [
-    Param::optional(
-        control::WAIT,
-        Ty::Bool,
-        "Wait for the task to end (default true).",
-    ),
+    Param::optional(control::WAIT, Ty::Bool, "Wait for the task (default true)."),
     Param::optional(
         control::TIMEOUT,
         Ty::Int {
             min: 1,
             max: control::MAX_WAIT_SECONDS,
         },
-        "Wait at most this long, seconds (default 120).",
+        "Longest wait, s (default 120).",
     ),
 ];
 
@@ -356,20 +361,31 @@ impl ToolDef {
         groups
     }
 
-    /// The JSON Schema of the tool's arguments (strict: no other fields).
+    /// The JSON Schema of the tool's arguments, every one described in full
+    /// (strict: no other fields).
     pub fn input_schema(&self) -> Map<String, Value> {
-        self.listed_schema(true)
+        self.schema(true, true)
     }
 
-    /// The schema as tools/list gives it: without `endpoint` where the
-    /// backend has one endpoint (it may still be given; it is validated
-    /// like any argument).
+    /// The schema as tools/list gives it, which every client sends its
+    /// model on every turn: the control arguments named but described once,
+    /// in the server's instructions ([`CONTROL_ARGUMENTS`]), and `endpoint`
+    /// left out where the backend has one endpoint. Every argument is still
+    /// accepted and validated as ever.
     pub fn listed_schema(&self, with_endpoint: bool) -> Map<String, Value> {
+        self.schema(with_endpoint, false)
+    }
+
+    fn schema(&self, with_endpoint: bool, controls_in_full: bool) -> Map<String, Value> {
         let params = self
             .all_params()
             .filter(move |p| with_endpoint || p.name != control::ENDPOINT);
         let mut properties = Map::new();
         for p in params.clone() {
+            if !controls_in_full && control::ALL.contains(&p.name) {
+                properties.insert(p.name.to_string(), json!({}));
+                continue;
+            }
             let mut schema = p.json_schema();
             let also: Vec<String> = self
                 .aliases

@@ -119,9 +119,7 @@ impl Ty {
             }
             Ty::Ident { pattern, .. } => json!({"type": "string", "pattern": pattern}),
             Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
-            Ty::Name { max_len, .. } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max_len})
-            }
+            Ty::Name { max_len, .. } => json!({"type": "string", "maxLength": max_len}),
             Ty::Secret { max_len } => {
                 json!({"type": "string", "minLength": 1, "maxLength": max_len, "writeOnly": true})
             }
@@ -168,9 +166,7 @@ impl Ty {
                 "maxItems": max_items,
                 "items": {"type": "integer", "minimum": min, "maximum": max},
             }),
-            Ty::PropString { max_len, .. } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": PROP_STRING_PATTERN})
-            }
+            Ty::PropString { max_len, .. } => json!({"type": "string", "maxLength": max_len}),
         }
     }
 
@@ -194,9 +190,6 @@ impl Ty {
         }
     }
 }
-
-/// The characters of a property string: its values' and the separators.
-pub const PROP_STRING_PATTERN: &str = r"^[A-Za-z0-9_.:/+@;=,-]+$";
 
 /// One declared parameter.
 #[derive(Debug, Clone, Copy)]

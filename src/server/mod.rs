@@ -441,11 +441,11 @@ impl ServerHandler for PortcullisServer {
         );
         info.server_info =
             Implementation::new("portcullis", env!("CARGO_PKG_VERSION")).with_title("Portcullis");
-        info.instructions = Some(
+        info.instructions = Some(format!(
             "Infrastructure tools under policy. Every call is authorized and audited. A denied call names what was \
-             refused; do not retry it unchanged. Destructive tools need a human's confirmation."
-                .into(),
-        );
+             refused; do not retry it unchanged. Destructive tools need a human's confirmation. {}",
+            crate::catalog::CONTROL_ARGUMENTS
+        ));
         info
     }
 
