@@ -1714,9 +1714,12 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
 
     // vSphere-MCP-Pro: `vm_id`, `snapshot_name`, `cpu_count`, and memory
     // in GiB (`memory_gb`), converted to MiB.
+    // Its clients also send its per-call RBAC token, `verbose`, and
+    // `confirm` on tools it counts destructive: accepted and dropped.
     e.ok(
         "vsphere_modify_vm_resources",
-        json!({"vm_id": VM, "cpu_count": 2, "memory_gb": 1.5}),
+        json!({"vm_id": VM, "cpu_count": 2, "memory_gb": 1.5, "confirm": true,
+               "token": "pro-token-canary", "verbose": true}),
     )
     .await;
     let vm = e.vm(VM);
@@ -1763,7 +1766,23 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         json!({"vm": VM, "cpus": 2, "memory_mb": 1536}),
         "{resized}"
     );
-    // (A refused call is recorded as it came.)
+    assert!(
+        !log.contains("pro-token-canary"),
+        "the peer's token was recorded"
+    );
+    // (A refused call is recorded as it came, dropped arguments redacted.)
+    let r = e
+        .err(
+            "vsphere_get_vm_details",
+            json!({"vm_id": VM, "token": "pro-token-canary-2", "disk": "x"}),
+        )
+        .await;
+    assert!(r.contains("unknown argument"), "{r}");
+    let log = std::fs::read_to_string(e.dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        !log.contains("pro-token-canary-2"),
+        "a refused call recorded the token"
+    );
     for decided in log
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())

@@ -112,6 +112,10 @@ pub struct ToolDef {
     pub per_guest: Option<&'static str>,
     /// Other servers' names for its parameters, accepted in calls.
     pub aliases: Vec<Alias>,
+    /// Another server's arguments that mean nothing here (its per-call
+    /// token, a verbosity flag): accepted and dropped before validation,
+    /// never sent, decided on or recorded.
+    pub dropped: &'static [&'static str],
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -150,6 +154,7 @@ impl Decl {
             resource: None,
             per_guest: None,
             aliases: Vec::new(),
+            dropped: &[],
         })
     }
     pub fn params(mut self, params: &[Param]) -> Decl {
@@ -607,6 +612,34 @@ mod tests {
             "{memory}"
         );
         assert!(schema["properties"].get("memory_gb").is_none());
+    }
+
+    #[test]
+    fn a_peers_meaningless_arguments_are_dropped_where_declared_only() {
+        let cat = Catalog::builtin();
+        let pro = cat.get("vsphere_modify_vm_resources").unwrap();
+        let v = validate(
+            pro,
+            Some(
+                &json!({"vm_id": "web", "cpus": 2, "token": "t", "verbose": true, "confirm": true}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(v.as_map().clone()),
+            json!({"vm": "web", "cpus": 2})
+        );
+        // Elsewhere they are unknown arguments, as ever.
+        let other = cat.get("vsphere_reconfigure_vm").unwrap();
+        assert!(validate(other, Some(&json!({"vm": "web", "cpus": 2, "token": "t"}))).is_err());
+        // A destructive tool keeps its own `confirm`.
+        let delete = cat.get("vsphere_delete_vm").unwrap();
+        let v = validate(
+            delete,
+            Some(&json!({"vm": "web", "confirm": true, "token": "t"})),
+        )
+        .unwrap();
+        assert_eq!(v.bool("confirm"), Some(true));
     }
 
     #[test]

@@ -473,7 +473,8 @@ fn integral(p: &Param, v: &Value) -> Value {
 }
 
 /// The call's arguments with every alias the tool declares rewritten to
-/// its parameter's name and unit; `None` when the call used none.
+/// its parameter's name and unit, and the arguments it drops removed;
+/// `None` when the call used neither.
 fn canonical_names(
     tool: &ToolDef,
     given: &Map<String, Value>,
@@ -483,10 +484,12 @@ fn canonical_names(
         .iter()
         .filter(|a| given.contains_key(a.name))
         .collect();
-    if used.is_empty() {
+    let drops = tool.dropped.iter().any(|d| given.contains_key(*d));
+    if used.is_empty() && !drops {
         return Ok(None);
     }
     let mut out = given.clone();
+    out.retain(|k, _| !tool.dropped.contains(&k.as_str()));
     for a in used {
         if out.contains_key(a.of) {
             return Err(ValidationError::AliasConflict {

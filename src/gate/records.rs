@@ -133,7 +133,8 @@ fn logged_args(tool: Option<&ToolDef>, args: &Value) -> Value {
     let mut args = args.clone();
     if let (Some(t), Value::Object(m)) = (tool, &mut args) {
         for (k, v) in m.iter_mut() {
-            if t.is_secret(k) {
+            // A dropped argument may be another server's credential.
+            if t.is_secret(k) || t.dropped.contains(&k.as_str()) {
                 *v = Value::String("[redacted]".into());
             } else if t.is_content(k) {
                 *v = content_digest(v);

@@ -380,6 +380,41 @@ const PEER_ARGUMENTS_BY_TOOL: &[(&str, Alias)] = &[
     ("vsphere_export_ovf", Alias::same("target_path", "folder")),
 ];
 
+/// vSphere-MCP-Pro's sixteen tools, which take its per-call RBAC `token`
+/// (Portcullis authenticates the connection instead) and `verbose` (no
+/// effect on its answers) besides their own; and `confirm`, which its
+/// clients send on tools it counts destructive and Portcullis does not.
+const VSPHERE_MCP_PRO_TOOLS: [&str; 16] = [
+    "vsphere_list_vms",
+    "vsphere_get_vm_details",
+    "vsphere_power_on_vm",
+    "vsphere_power_off_vm",
+    "vsphere_restart_vm",
+    "vsphere_list_vm_snapshots",
+    "vsphere_create_vm_snapshot",
+    "vsphere_delete_vm_snapshot",
+    "vsphere_modify_vm_resources",
+    "vsphere_delete_vm",
+    "vsphere_list_hosts",
+    "vsphere_list_datastores",
+    "vsphere_list_networks",
+    "vsphere_list_datacenters",
+    "vsphere_get_datastore_usage",
+    "vsphere_get_resource_utilization_summary",
+];
+
+/// What a vSphere-MCP-Pro tool drops (`confirm` only where it is not
+/// Portcullis's own argument).
+fn dropped(t: &ToolDef) -> &'static [&'static str] {
+    if !VSPHERE_MCP_PRO_TOOLS.contains(&t.name) {
+        &[]
+    } else if t.destructive {
+        &["token", "verbose"]
+    } else {
+        &["token", "verbose", "confirm"]
+    }
+}
+
 /// The peers' argument names a tool accepts.
 fn peer_aliases(t: &ToolDef) -> Vec<Alias> {
     let own = |n: &str| t.all_params().any(|p| p.name == n);
@@ -402,6 +437,7 @@ pub fn tools() -> Vec<ToolDef> {
     let mut all = canonical();
     for t in &mut all {
         t.aliases = peer_aliases(t);
+        t.dropped = dropped(t);
     }
     for (alias, of, description) in MCVSPHERE_PACKAGE_NAMES {
         let at = all
