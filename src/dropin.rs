@@ -8,10 +8,11 @@
 //! mcp-pve: `PVE_ACCESS_TIER` (read-only, read-execute, full; full by
 //! default, as mcp-pve has it) picks the group; `PVE_CATEGORIES`,
 //! `PVE_TOOL_WHITELIST` and `PVE_TOOL_BLACKLIST` narrow what may be called,
-//! as policies a dry run shows like any other. mcvsphere and
-//! vSphere-MCP-Pro (`VCENTER_HOST`): the `mcvsphere` bundle; over stdio
-//! neither checks roles, so every vSphere tool, as `vsphere-super-admins`
-//! (destructive calls still need confirming). VergeOS MCP (`VERGEOS_HOST`)
+//! as policies a dry run shows like any other. mcvsphere (`VCENTER_HOST`):
+//! the `mcvsphere` bundle, every vSphere tool as `vsphere-super-admins`
+//! (it checks no roles over stdio; destructive calls still need
+//! confirming); with a variable only vSphere-MCP-Pro reads, read-only (it
+//! checked a role per call). VergeOS MCP (`VERGEOS_HOST`)
 //! and Volcengine VPN MCP (`VOLCENGINE_ACCESS_KEY`): read-only.
 
 use std::path::PathBuf;
@@ -80,12 +81,7 @@ pub const SEEDS: [Seed; 4] = [
         backend: BackendKind::Vsphere,
         bundle: "mcvsphere",
         files: bundle!("mcvsphere": "00-readers.cedar", "05-file-reads.cedar", "10-operators.cedar", "20-admins.cedar", "90-confirm-destructive.cedar", "95-four-eyes.cedar"),
-        group: |_| {
-            Access::new(
-                "vsphere-super-admins",
-                "over stdio mcvsphere and vSphere-MCP-Pro check no roles",
-            )
-        },
+        group: vsphere_access,
         narrowing: |_| Ok(Vec::new()),
     },
     Seed {
@@ -256,6 +252,29 @@ pub fn config(env: &dyn Env) -> Result<Option<(Config, Vec<PolicySource>, Choice
     .map_err(|e| format!("configuration refused: {e}"))?;
     let policies = policies(seed, env)?;
     Ok(Some((config, policies, choices)))
+}
+
+/// mcvsphere checks no roles over stdio: every tool. vSphere-MCP-Pro
+/// checks a per-call token's role: its variables (anything only it reads)
+/// mean read-only here, until PORTCULLIS_GROUPS names the role's group.
+fn vsphere_access(env: &dyn Env) -> Result<Access, String> {
+    const PRO_ONLY: [&str; 5] = [
+        "TOKENS_TO_ROLES",
+        "ROLES_TO_TOOLS",
+        "ALLOWED_VCENTER_HOSTS",
+        "INSECURE",
+        "VCENTER_CA_BUNDLE",
+    ];
+    match PRO_ONLY.iter().find(|v| env.var(v).is_some()) {
+        Some(v) => Access::new(
+            "vsphere-readers",
+            format!("{v} is vSphere-MCP-Pro's, which checks roles per call: read-only here; PORTCULLIS_GROUPS names the group for a role"),
+        ),
+        None => Access::new(
+            "vsphere-super-admins",
+            "over stdio mcvsphere checks no roles",
+        ),
+    }
 }
 
 fn pve_tier(env: &dyn Env) -> Result<Access, String> {

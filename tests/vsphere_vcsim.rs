@@ -1783,6 +1783,23 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         !log.contains("pro-token-canary-2"),
         "a refused call recorded the token"
     );
+    // Nor a misspelt argument's value, which may be a credential.
+    let r = e
+        .err(
+            "vsphere_get_vm_details",
+            json!({"vm_id": VM, "pasword": "guest-canary-3"}),
+        )
+        .await;
+    assert!(r.contains("unknown argument"), "{r}");
+    let log = std::fs::read_to_string(e.dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        !log.contains("guest-canary-3"),
+        "a refused call recorded an unknown argument's value"
+    );
+    assert!(
+        log.contains("\"pasword\""),
+        "the unknown argument's name is recorded"
+    );
     for decided in log
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -1848,9 +1865,11 @@ async fn vsphere_seeds_users_switch_by_changing_the_command() {
             "vsphere_get_vm_details",
             &json!({"vm_id": VM}),
         );
+        // VCENTER_CA_BUNDLE is vSphere-MCP-Pro's: its users, whose roles it
+        // checked per call, start read-only.
         pro.assert_ok(
             "mcvsphere and vSphere-MCP-Pro",
-            "vsphere-super-admins",
+            "vsphere-readers",
             "vsphere_get_vm_details",
             CANARY,
         );

@@ -287,6 +287,12 @@ impl ToolDef {
         self.params.iter().find(|p| p.name == name).map(|p| p.ty)
     }
 
+    /// Whether the tool takes an argument of this name (its own, a control
+    /// argument, or an alias of one).
+    pub fn accepts(&self, name: &str) -> bool {
+        self.all_params().any(|p| p.name == name) || self.aliases.iter().any(|a| a.name == name)
+    }
+
     /// Whether `name` is a secret parameter of this tool (never recorded).
     pub fn is_secret(&self, name: &str) -> bool {
         matches!(self.param_ty(name), Some(Ty::Secret { .. }))

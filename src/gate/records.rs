@@ -129,15 +129,20 @@ impl ToolFacts {
 }
 
 /// Arguments for the log: secret parameters replaced, everything bounded.
+/// Only a declared argument's value is kept: one the tool does not know
+/// (another server's `password`, a misspelt name), or any argument of a
+/// tool that does not exist, may be a credential, so its name is recorded
+/// and its value is not.
 fn logged_args(tool: Option<&ToolDef>, args: &Value) -> Value {
     let mut args = args.clone();
-    if let (Some(t), Value::Object(m)) = (tool, &mut args) {
+    if let Value::Object(m) = &mut args {
         for (k, v) in m.iter_mut() {
-            // A dropped argument may be another server's credential.
-            if t.is_secret(k) || t.dropped.contains(&k.as_str()) {
-                *v = Value::String("[redacted]".into());
-            } else if t.is_content(k) {
-                *v = content_digest(v);
+            let declared = tool.is_some_and(|t| t.accepts(k) && !t.dropped.contains(&k.as_str()));
+            match tool {
+                Some(t) if declared && t.is_secret(k) => *v = Value::String("[redacted]".into()),
+                Some(t) if declared && t.is_content(k) => *v = content_digest(v),
+                Some(_) if declared => {}
+                _ => *v = Value::String("[not recorded: not an argument of this tool]".into()),
             }
         }
     }

@@ -192,6 +192,10 @@ impl VimClient {
             }
             HostOp::ConfigureNtp => {
                 let servers: Vec<&str> = args.strs("ntp_servers");
+                if servers.is_empty() {
+                    // An empty list would leave the host without time.
+                    return Err(self.invalid("ntp_servers must name at least one server"));
+                }
                 let date_time = self
                     .props(&host, &["configManager.dateTimeSystem"])
                     .await?

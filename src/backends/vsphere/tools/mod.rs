@@ -349,11 +349,10 @@ const PEER_ARGUMENTS: &[Alias] = &[
     Alias::same("cluster_name", "cluster"),
     Alias::same("resource_pool", "pool"),
     Alias::same("service_key", "service"),
-    Alias::same("target_datastore", "datastore"),
-    Alias::same("source_datastore", "datastore"),
-    Alias::same("source_path", "path"),
     Alias::same("remote_path", "path"),
     Alias::same("guest_path", "path"),
+    Alias::same("username", "guest_user"),
+    Alias::same("password", "guest_password"),
     Alias::same("force", "overwrite"),
     Alias::same("count", "limit"),
     Alias::same("max_count", "limit"),
@@ -377,6 +376,31 @@ const PEER_ARGUMENTS_BY_TOOL: &[(&str, Alias)] = &[
         Alias::same("parent_path", "parent"),
     ),
     ("vsphere_clone_vm", Alias::same("new_vm_name", "new_name")),
+    // A direction, only where it is the argument's.
+    (
+        "vsphere_move_vm_disk",
+        Alias::same("target_datastore", "datastore"),
+    ),
+    (
+        "vsphere_migrate_vm",
+        Alias::same("target_datastore", "datastore"),
+    ),
+    (
+        "vsphere_move_datastore_file",
+        Alias::same("source_datastore", "datastore"),
+    ),
+    (
+        "vsphere_move_datastore_file",
+        Alias::same("source_path", "path"),
+    ),
+    (
+        "vsphere_copy_datastore_file",
+        Alias::same("source_datastore", "datastore"),
+    ),
+    (
+        "vsphere_copy_datastore_file",
+        Alias::same("source_path", "path"),
+    ),
     ("vsphere_export_ovf", Alias::same("target_path", "folder")),
 ];
 
