@@ -171,7 +171,7 @@ fn os_user(env: &dyn Env) -> String {
 /// The choices a seed's environment amounts to.
 pub fn choose(seed: &'static Seed, env: &dyn Env) -> Result<Choices, String> {
     let Access { group, why } = (seed.group)(env)?;
-    let groups = match env.var("PORTCULLIS_GROUPS") {
+    let (groups, why) = match env.var("PORTCULLIS_GROUPS") {
         Some(g) => {
             let named = list(env, "PORTCULLIS_GROUPS");
             if named.is_empty() {
@@ -179,14 +179,9 @@ pub fn choose(seed: &'static Seed, env: &dyn Env) -> Result<Choices, String> {
                     "PORTCULLIS_GROUPS is {g:?}; name at least one group"
                 ));
             }
-            named
+            (named, "as PORTCULLIS_GROUPS says".to_string())
         }
-        None => vec![group],
-    };
-    let why = if env.var("PORTCULLIS_GROUPS").is_some() {
-        "as PORTCULLIS_GROUPS says".to_string()
-    } else {
-        why
+        None => (vec![group], why),
     };
     Ok(Choices {
         seed,
