@@ -22,6 +22,7 @@ fn main() {
     let peer: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let catalog = Catalog::builtin();
     let mut rows = Vec::new();
+    let mut listed = Vec::new();
     let (mut theirs, mut ours) = (0usize, 0usize);
     for t in &peer {
         let name = t["name"].as_str().unwrap();
@@ -30,10 +31,16 @@ fn main() {
             continue;
         };
         let a = serde_json::to_string(t).unwrap().len();
-        let b = serde_json::to_string(&mcp_tool(def, false)).unwrap().len();
+        let tool = serde_json::to_value(mcp_tool(def, false)).unwrap();
+        let b = serde_json::to_string(&tool).unwrap().len();
+        listed.push(tool);
         theirs += a;
         ours += b;
         rows.push((b as i64 - a as i64, name, a, b));
+    }
+    // For looking at what the bytes are spent on: the listing as compared.
+    if let Some(path) = std::env::var_os("TOOL_LIST_DUMP") {
+        std::fs::write(path, serde_json::to_string(&listed).unwrap()).unwrap();
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     println!("tools compared: {}", rows.len());

@@ -194,11 +194,12 @@ impl Decl {
 
 /// What the control arguments are, said once to every client (the
 /// server's instructions) rather than in each tool's schema.
-pub const CONTROL_ARGUMENTS: &str = "Arguments some or all tools take besides their own: \
+pub const CONTROL_ARGUMENTS: &str = "Every tool also takes, though its schema does not list them: \
 justification (why the call is made, e.g. a ticket id; one line, at most 500 characters; audited, and policy may require it); \
-approval_id (the apr-... id a call parked for approval gave: call again, identically, with it once approved); \
+approval_id (the apr-... id a call parked for approval gave: call again, identically, with it once approved). \
+Some tools name these in their schema, described here: \
 endpoint (which configured endpoint, where a backend has several; its default otherwise); \
-confirm (destructive tools: true only once a human has confirmed, when your client cannot ask); \
+confirm (tools that can destroy or cut access off: true only once a human has confirmed, when your client cannot ask); \
 wait and timeout_seconds (tools that start a backend task: wait for it, default true, at most that many seconds, 1-3600, default 120).";
 
 /// Arguments every tool accepts or that the gate adds by rule; their names
@@ -211,6 +212,9 @@ pub mod control {
     pub const JUSTIFICATION: &str = "justification";
     pub const APPROVAL_ID: &str = "approval_id";
     pub const ALL: [&str; 6] = [ENDPOINT, CONFIRM, WAIT, TIMEOUT, JUSTIFICATION, APPROVAL_ID];
+    /// The control arguments every tool takes: described in the server's
+    /// instructions, not in each tool's listed schema.
+    pub const EVERY_TOOL: [&str; 2] = [JUSTIFICATION, APPROVAL_ID];
     /// Control arguments policies see as context fields of their own
     /// (`context.confirmed`, `context.justification`, `context.confirmation
     /// == "approval"`), not in `context.args`.
@@ -379,21 +383,28 @@ impl ToolDef {
     }
 
     /// The schema as tools/list gives it, which every client sends its
-    /// model on every turn: the control arguments named but described once,
-    /// in the server's instructions ([`CONTROL_ARGUMENTS`]), and `endpoint`
-    /// left out where the backend has one endpoint. Every argument is still
-    /// accepted and validated as ever.
+    /// model on every turn. The tool's own arguments, and the control
+    /// arguments only this kind of tool takes (`confirm`, `wait`,
+    /// `timeout_seconds`, `endpoint` where the backend has several) named
+    /// but described once, in the server's instructions
+    /// ([`CONTROL_ARGUMENTS`]); the ones every tool takes (`justification`,
+    /// `approval_id`) are said there only. Not closed with
+    /// `additionalProperties: false`: the tool also takes those, and its
+    /// peers' names for its arguments ([`Alias`]), which a client checking
+    /// arguments against a closed schema would refuse. The server still
+    /// refuses every argument the tool does not take, by name.
     pub fn listed_schema(&self, with_endpoint: bool) -> Map<String, Value> {
         self.schema(with_endpoint, false)
     }
 
-    fn schema(&self, with_endpoint: bool, controls_in_full: bool) -> Map<String, Value> {
-        let params = self
-            .all_params()
-            .filter(move |p| with_endpoint || p.name != control::ENDPOINT);
+    fn schema(&self, with_endpoint: bool, in_full: bool) -> Map<String, Value> {
+        let params = self.all_params().filter(move |p| {
+            (with_endpoint || p.name != control::ENDPOINT)
+                && (in_full || !control::EVERY_TOOL.contains(&p.name))
+        });
         let mut properties = Map::new();
         for p in params.clone() {
-            if !controls_in_full && control::ALL.contains(&p.name) {
+            if !in_full && control::ALL.contains(&p.name) {
                 properties.insert(p.name.to_string(), json!({}));
                 continue;
             }
@@ -413,17 +424,17 @@ impl ToolDef {
             }
             properties.insert(p.name.to_string(), schema);
         }
+        let mut schema = Map::new();
+        schema.insert("type".into(), json!("object"));
+        schema.insert("properties".into(), Value::Object(properties));
         let required: Vec<&str> = params.filter(|p| p.required).map(|p| p.name).collect();
-        let schema = json!({
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "additionalProperties": false,
-        });
-        match schema {
-            Value::Object(map) => map,
-            _ => unreachable!("a json! object literal is an object"),
+        if !required.is_empty() {
+            schema.insert("required".into(), json!(required));
         }
+        if in_full {
+            schema.insert("additionalProperties".into(), json!(false));
+        }
+        schema
     }
 
     /// The parameters whose values fill the path template, in order.
@@ -654,6 +665,7 @@ mod tests {
         let t = cat.get("pve_stop_qemu_vm").unwrap();
         let s = t.input_schema();
         assert_eq!(s["additionalProperties"], json!(false));
+        assert!(s["properties"].get("justification").is_some());
         assert_eq!(s["required"], json!(["node", "vmid"]));
         assert!(s["properties"].get("confirm").is_some());
         assert!(

@@ -8,6 +8,46 @@ pub const MAX_TAG_FILTERS: usize = 20;
 /// Longest tag key or value.
 pub const MAX_TAG_TEXT: usize = 256;
 
+/// The literal text an anchored `pattern` fixes at the start of every
+/// match (`^UPID:[0-9A-F]…` gives `^UPID:`), as a pattern of its own; none
+/// when the pattern starts with a class or a group. A prefix character
+/// made optional or repeated by a quantifier is not fixed, so it is left
+/// out.
+pub fn listed_prefix(pattern: &str) -> Option<String> {
+    let body = pattern.strip_prefix('^')?;
+    if has_top_level_alternation(body) {
+        return None;
+    }
+    let literal =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '=' | '@' | ',');
+    let len = body.find(|c: char| !literal(c)).unwrap_or(body.len());
+    let mut prefix = &body[..len];
+    if matches!(body[len..].chars().next(), Some('?' | '*' | '+' | '{')) {
+        prefix = &prefix[..prefix.len().saturating_sub(1)];
+    }
+    (!prefix.is_empty()).then(|| format!("^{prefix}"))
+}
+
+/// True when `pattern` has a `|` outside every group and class
+/// (`^a|b` does not fix its first character).
+fn has_top_level_alternation(pattern: &str) -> bool {
+    let (mut depth, mut in_class, mut escaped) = (0usize, false, false);
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            _ if in_class => {}
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// The type of a parameter and the rule its values must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Ty {
@@ -102,39 +142,32 @@ impl Ty {
         matches!(self, Ty::Ident { .. } | Ty::Int { .. })
     }
 
-    /// The JSON Schema of one value.
+    /// The JSON Schema of one value, as tools/list gives it. Every tool's
+    /// schema goes to the model on every turn, so it says only what tells
+    /// the model something; validation enforces the whole rule and names
+    /// the part a value broke. Kept: types, enums, numeric ranges, list
+    /// sizes, `writeOnly`, and the literal prefix an id must start with
+    /// (`apr-`, `UPID:`). Left out: length caps (they guard the server;
+    /// no real value comes near them) and character classes (the tools
+    /// that list such ids show what they look like).
     pub fn json_schema(&self) -> Value {
+        let string_with_prefix = |pattern: &str| match listed_prefix(pattern) {
+            Some(prefix) => json!({"type": "string", "pattern": prefix}),
+            None => json!({"type": "string"}),
+        };
         match self {
-            // Every tool's schema goes to the model on every turn: only what
-            // tells a client something (validation checks the rest, and names
-            // the rule a value broke).
-            // A pattern that fixes a prefix (`apr-…`, `vgw-…`) tells the
-            // model what such an id looks like; one that only restricts the
-            // characters (a node name, a storage id) tells it nothing it
-            // does not get from the tools that list them.
-            Ty::Ident {
-                pattern, max_len, ..
-            } if pattern.starts_with("^[") || pattern.starts_with("^(") => {
-                json!({"type": "string", "maxLength": max_len})
+            Ty::Ident { pattern, .. } => string_with_prefix(pattern),
+            Ty::Text { .. } | Ty::Name { .. } | Ty::Content { .. } | Ty::PropString { .. } => {
+                json!({"type": "string"})
             }
-            Ty::Ident { pattern, .. } => json!({"type": "string", "pattern": pattern}),
-            Ty::Text { max_len } => json!({"type": "string", "maxLength": max_len}),
-            Ty::Name { max_len, .. } => json!({"type": "string", "maxLength": max_len}),
-            Ty::Secret { max_len } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max_len, "writeOnly": true})
-            }
-            Ty::Content { max_bytes } => {
-                json!({"type": "string", "maxLength": Ty::content_max_len(*max_bytes)})
-            }
-            Ty::RelPath { max_len } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^[^/\\]"})
-            }
+            Ty::RelPath { .. } => json!({"type": "string"}),
+            Ty::Secret { .. } => json!({"type": "string", "writeOnly": true}),
             Ty::IdList {
                 pattern, max_items, ..
             } => json!({
                 "type": "array",
                 "maxItems": max_items,
-                "items": {"type": "string", "pattern": pattern},
+                "items": string_with_prefix(pattern),
             }),
             Ty::TagFilters => json!({
                 "type": "array",
@@ -142,13 +175,12 @@ impl Ty {
                 "items": {
                     "type": "object",
                     "required": ["key"],
-                    "additionalProperties": false,
                     "properties": {
-                        "key": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_TEXT},
+                        "key": {"type": "string"},
                         "values": {
                             "type": "array",
                             "maxItems": MAX_TAG_FILTERS,
-                            "items": {"type": "string", "maxLength": MAX_TAG_TEXT},
+                            "items": {"type": "string"},
                         },
                     },
                 },
@@ -166,7 +198,6 @@ impl Ty {
                 "maxItems": max_items,
                 "items": {"type": "integer", "minimum": min, "maximum": max},
             }),
-            Ty::PropString { max_len, .. } => json!({"type": "string", "maxLength": max_len}),
         }
     }
 
@@ -272,5 +303,34 @@ impl Param {
         let mut schema = self.ty.json_schema();
         schema["description"] = Value::String(self.description.to_string());
         schema
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_prefix;
+
+    #[test]
+    fn a_listed_prefix_is_only_what_every_match_starts_with() {
+        assert_eq!(
+            listed_prefix("^apr-[0-9a-f]{32}$").as_deref(),
+            Some("^apr-")
+        );
+        assert_eq!(
+            listed_prefix("^UPID:[A-Za-z0-9]+:$").as_deref(),
+            Some("^UPID:")
+        );
+        assert_eq!(listed_prefix("^vm:[0-9]+$").as_deref(), Some("^vm:"));
+        // A quantified last character is not fixed.
+        assert_eq!(listed_prefix("^vgw-?[a-z]+$").as_deref(), Some("^vgw"));
+        assert_eq!(listed_prefix("^a*b$"), None);
+        // Classes, groups, escapes and alternatives fix nothing.
+        assert_eq!(listed_prefix("^[a-z]+$"), None);
+        assert_eq!(listed_prefix("^(?:a|b)$"), None);
+        assert_eq!(listed_prefix(r"^\d+$"), None);
+        assert_eq!(listed_prefix("^ab|cd$"), None);
+        assert_eq!(listed_prefix("^ab(c|d)$").as_deref(), Some("^ab"));
+        assert_eq!(listed_prefix("^a[|]b$").as_deref(), Some("^a"));
+        assert_eq!(listed_prefix("abc"), None);
     }
 }

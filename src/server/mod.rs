@@ -76,23 +76,27 @@ pub struct PortcullisServer {
 /// the top level, the confirmation a destructive call needs in its
 /// description.
 pub fn mcp_tool(t: &ToolDef, with_endpoint: bool) -> Tool {
-    let mut annotations = ToolAnnotations::default().open_world(false);
+    // Only what differs from MCP's defaults. `openWorldHint` is left at its
+    // default (open): results carry text that others control (guest names
+    // and notes, guest command output), which a client should not trust as
+    // a closed world's. `idempotentHint` means something only for a tool
+    // that changes things.
+    let mut annotations = ToolAnnotations::default();
     if t.read_only() {
         annotations = annotations.read_only(true);
     } else {
         // MCP presumes a tool that changes things destructive.
         annotations = annotations.destructive(t.destructive);
+        if t.idempotent {
+            annotations = annotations.idempotent(true);
+        }
     }
-    if t.idempotent {
-        annotations = annotations.idempotent(true);
-    }
-    let description = match t.destructive_text().as_str() {
-        "no" => t.description.to_string(),
-        "yes" => format!("{} Destructive: needs confirmation.", t.description),
-        when => format!(
-            "{} Destructive {when}: then needs confirmation.",
-            t.description
-        ),
+    // `destructiveHint` and the `confirm` argument say that a tool always
+    // needs confirmation; only the condition of one that sometimes does
+    // needs words.
+    let description = match (t.destructive, t.destructive_if) {
+        (true, [_, ..]) => format!("{} Destructive {}.", t.description, t.destructive_text()),
+        _ => t.description.to_string(),
     };
     Tool::new(
         t.name,
@@ -704,13 +708,17 @@ mod tests {
                 "{}",
                 t.name
             );
-            assert_eq!(
-                hints.idempotent_hint.unwrap_or(false),
-                t.idempotent,
-                "{}",
-                t.name
-            );
-            if !t.read_only() {
+            if t.read_only() {
+                // Meaningless for a tool that changes nothing (MCP).
+                assert_eq!(hints.idempotent_hint, None, "{}", t.name);
+                assert_eq!(hints.destructive_hint, None, "{}", t.name);
+            } else {
+                assert_eq!(
+                    hints.idempotent_hint.unwrap_or(false),
+                    t.idempotent,
+                    "{}",
+                    t.name
+                );
                 assert_eq!(
                     hints.destructive_hint.unwrap_or(true),
                     t.destructive,
@@ -718,7 +726,56 @@ mod tests {
                     t.name
                 );
             }
-            assert_eq!(hints.open_world_hint, Some(false), "{}", t.name);
+            // Open, as MCP presumes: results carry text others control.
+            assert_eq!(hints.open_world_hint, None, "{}", t.name);
         }
+    }
+
+    /// The measure: what mcp-pve 0.1.0's users would pay in
+    /// context for the same tools (its tools/list as released), compact
+    /// JSON as sent, one endpoint. `cargo bench --bench tool_list_bytes`
+    /// prints the figures and the tools that cost most.
+    #[test]
+    fn the_tool_list_costs_no_more_than_mcp_pves_for_the_same_tools() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/interop/data/mcp-pve-0.1.0-tools-list.json");
+        let peer: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let catalog = crate::catalog::Catalog::builtin();
+        let (mut theirs, mut ours) = (0, 0);
+        for t in &peer {
+            let def = catalog.get(t["name"].as_str().unwrap()).unwrap();
+            theirs += serde_json::to_string(t).unwrap().len();
+            ours += serde_json::to_string(&mcp_tool(def, false)).unwrap().len();
+        }
+        assert_eq!(peer.len(), 105);
+        assert!(ours <= theirs, "Portcullis {ours} bytes, mcp-pve {theirs}");
+    }
+
+    #[test]
+    fn a_listed_schema_names_what_the_tool_takes_and_says_what_tells_the_model_something() {
+        let catalog = crate::catalog::Catalog::builtin();
+        let stop = catalog.get("pve_stop_task").unwrap().listed_schema(false);
+        let props = stop["properties"].as_object().unwrap();
+        // Its own arguments and its own control arguments; not the ones
+        // every tool takes (the instructions say those), nor `endpoint`
+        // when there is one.
+        let mut names: Vec<&str> = props.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["confirm", "node", "upid"]);
+        assert_eq!(props["confirm"], serde_json::json!({}));
+        // An id's fixed prefix, not its whole rule; no length caps.
+        assert_eq!(props["upid"]["pattern"], "^UPID:");
+        assert!(props["node"].get("maxLength").is_none());
+        assert!(props["node"].get("pattern").is_none());
+        // Not closed: the tool also takes `justification`, `approval_id`
+        // and its peers' names for its arguments.
+        assert!(stop.get("additionalProperties").is_none());
+        assert_eq!(stop["required"], serde_json::json!(["node", "upid"]));
+        let nodes = catalog.get("pve_list_nodes").unwrap().listed_schema(true);
+        assert!(nodes.get("required").is_none());
+        assert!(nodes["properties"].get("endpoint").is_some());
+        assert!(crate::catalog::CONTROL_ARGUMENTS.contains("justification ("));
+        assert!(crate::catalog::CONTROL_ARGUMENTS.contains("approval_id ("));
     }
 }

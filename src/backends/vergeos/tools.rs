@@ -425,7 +425,7 @@ pub fn tools() -> Vec<ToolDef> {
         decl(Spec {
             name: "vergeos_network_action",
             title: "Network action",
-            description: "Perform network action (poweron, poweroff, reset, apply). poweroff and reset cut every VM on the network off: destructive.",
+            description: "Perform network action (poweron, poweroff, reset, apply). poweroff and reset cut every VM on the network off.",
             category: "network",
             tier: Tier::Change,
             op: Op::NetworkAction,
@@ -452,7 +452,7 @@ pub fn tools() -> Vec<ToolDef> {
         decl(Spec {
             name: "vergeos_tenant_action",
             title: "Tenant action",
-            description: "Perform tenant action: power a whole tenant on, off or reset it (every VM in it). poweroff and reset are destructive.",
+            description: "Perform tenant action: power a whole tenant on, off or reset it (every VM in it).",
             category: "tenant",
             tier: Tier::Admin,
             op: Op::TenantAction,

@@ -181,7 +181,7 @@ pub(super) fn tools() -> Vec<Decl> {
         spec("pve_list_firewall_rules", "List firewall rules", "List the cluster firewall rules.", "firewall", Read, T::Endpoint, (Get, "/cluster/firewall/rules")),
         spec("pve_list_firewall_aliases", "List firewall aliases", "List the cluster firewall aliases.", "firewall", Read, T::Endpoint, (Get, "/cluster/firewall/aliases")),
         spec("pve_list_firewall_ipsets", "List firewall IP sets", "List the cluster firewall IP sets.", "firewall", Read, T::Endpoint, (Get, "/cluster/firewall/ipset")),
-        spec("pve_update_firewall_options", "Update firewall options", "Switch the cluster firewall on or off and set its policies. Enabling it or a DROP/REJECT policy can cut access off: destructive.", "firewall", Admin, T::Endpoint, (Put, "/cluster/firewall/options"))
+        spec("pve_update_firewall_options", "Update firewall options", "Switch the cluster firewall on or off and set its policies, which can cut access off.", "firewall", Admin, T::Endpoint, (Put, "/cluster/firewall/options"))
             .params(&[
                 Param::optional("enable", Ty::Bool, "Firewall enabled."),
                 Param::optional("policy_in", VERDICT, "Policy for incoming traffic."),
@@ -193,7 +193,7 @@ pub(super) fn tools() -> Vec<Decl> {
                 ),
             ])
             .destructive_if(CUTS_OFF_OPTIONS),
-        spec("pve_create_firewall_rule", "Create firewall rule", "Add a cluster firewall rule. A DROP or REJECT rule can cut access off: destructive.", "firewall", Admin, T::Endpoint, (Post, "/cluster/firewall/rules"))
+        spec("pve_create_firewall_rule", "Create firewall rule", "Add a cluster firewall rule. A DROP or REJECT rule can cut access off.", "firewall", Admin, T::Endpoint, (Post, "/cluster/firewall/rules"))
             .params(&[
                 Param::required("action", VERDICT, "ACCEPT, DROP or REJECT."),
                 Param::required("type", Ty::Enum(&["in", "out", "group"]), "Direction."),
@@ -298,7 +298,7 @@ pub(super) fn tools() -> Vec<Decl> {
             .params(&[JOB_ID])
             .destructive(),
         // Datacenter options
-        spec("pve_update_cluster_options", "Update cluster options", "Change datacenter options (keyboard, language, console, proxy, migration, resource scheduling).", "cluster", Admin, T::Endpoint, (Put, "/cluster/options"))
+        spec("pve_update_cluster_options", "Update cluster options", "Change datacenter options.", "cluster", Admin, T::Endpoint, (Put, "/cluster/options"))
             .params(&[
                 Param::optional("keyboard", ident(r"^[a-z]{2}(?:-[a-z]{2,3})?$", 6, "a keyboard layout (e.g. en-us, de)"), "Keyboard layout."),
                 Param::optional("language", ident(r"^[a-z]{2}(?:_[A-Za-z]{2,4})?$", 7, "a language (e.g. en, pt_BR)"), "Language."),

@@ -48,7 +48,7 @@ pub(super) fn tools() -> Vec<Decl> {
         bulk(
             "pve_bulk_shutdown_guests",
             "Shut down guests (bulk)",
-            "Shut several guests down in reverse startup order; by Proxmox VE's default a guest that does not stop in time is stopped hard: destructive.",
+            "Shut several guests down in reverse startup order; by Proxmox VE's default a guest that does not stop in time is stopped hard.",
             "/cluster/bulk-action/guest/shutdown",
         )
         .params(&[

@@ -115,7 +115,7 @@ pub(super) fn tools() -> Vec<Decl> {
             ])
             .task()
             .destructive(),
-        ct("pve_update_lxc_config", "Update container configuration", "Update container configuration (hostname, memory, cores, network ...).", Change, Put, "/nodes/{node}/lxc/{vmid}/config")
+        ct("pve_update_lxc_config", "Update container configuration", "Update a container's configuration.", Change, Put, "/nodes/{node}/lxc/{vmid}/config")
             .params(&[
                 NODE,
                 VMID,
@@ -147,7 +147,7 @@ pub(super) fn tools() -> Vec<Decl> {
             .params(&[NODE, VMID, SNAPNAME])
             .task()
             .destructive(),
-        ct("pve_rollback_lxc_snapshot", "Roll back container to snapshot", "Roll a container back to a snapshot: everything since the snapshot is lost.", Operate, Post, "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback")
+        ct("pve_rollback_lxc_snapshot", "Roll back container to snapshot", "Roll a container back to a snapshot, losing everything since.", Operate, Post, "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback")
             .params(&[NODE, VMID, SNAPNAME])
             .task()
             .destructive()

@@ -245,11 +245,10 @@ pub fn rest_call(tool: &ToolDef) -> Option<&RestCall> {
     tool.operation::<RestCall>()
 }
 
-pub(super) const NODE: Param = Param::required("node", Ty::NODE, "Node name, e.g. pve1.");
-pub(super) const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id (100-999999999).");
+pub(super) const NODE: Param = Param::required("node", Ty::NODE, "Node name.");
+pub(super) const VMID: Param = Param::required("vmid", Ty::VMID, "Guest id.");
 pub(super) const SNAPNAME: Param = Param::required("snapname", Ty::SNAPNAME, "Snapshot name.");
-pub(super) const STORAGE: Param =
-    Param::required("storage", Ty::STORAGE, "Storage id, e.g. local-lvm.");
+pub(super) const STORAGE: Param = Param::required("storage", Ty::STORAGE, "Storage id.");
 pub(super) const UPID: Param =
     Param::required("upid", Ty::UPID, "Task id (UPID) as returned by an action.");
 pub(super) const DESCRIPTION: Param = Param::optional(
@@ -425,8 +424,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_stop_qemu_vm",
             title: "Stop VM (immediate)",
-            description:
-                "Stop a VM immediately, like pulling the power cord: unsaved guest state is lost.",
+            description: "Stop a VM at once, like pulling its plug: unsaved state is lost.",
             category: "qemu",
             tier: Operate,
             target: T::Vm,
@@ -440,7 +438,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_shutdown_qemu_vm",
             title: "Shut down VM",
-            description: "Gracefully shut down a VM through ACPI or the guest agent.",
+            description: "Shut a VM down cleanly (ACPI or guest agent).",
             category: "qemu",
             tier: Operate,
             target: T::Vm,
@@ -466,7 +464,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_reboot_qemu_vm",
             title: "Reboot VM",
-            description: "Reboot a VM by shutting it down and starting it again.",
+            description: "Reboot a VM (shut down, then start).",
             category: "qemu",
             tier: Operate,
             target: T::Vm,
@@ -496,7 +494,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_rollback_qemu_snapshot",
             title: "Roll back VM to snapshot",
-            description: "Roll a VM back to a snapshot: everything since the snapshot is lost.",
+            description: "Roll a VM back to a snapshot, losing everything since.",
             category: "qemu",
             tier: Operate,
             target: T::Vm,
@@ -523,7 +521,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_update_qemu_config",
             title: "Update VM configuration",
-            description: "Update VM configuration (cores, memory, name, tags ...).",
+            description: "Update a VM's configuration.",
             category: "qemu",
             tier: Change,
             target: T::Vm,
@@ -647,8 +645,7 @@ pub fn tools() -> Vec<ToolDef> {
         tool(Spec {
             name: "pve_stop_lxc_container",
             title: "Stop container (immediate)",
-            description:
-                "Stop a container immediately: processes are killed without a clean shutdown.",
+            description: "Stop a container at once: processes are killed, not shut down.",
             category: "lxc",
             tier: Operate,
             target: T::Container,

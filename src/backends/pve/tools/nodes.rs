@@ -44,7 +44,7 @@ pub(super) fn tools() -> Vec<Decl> {
         tool(Spec {
             name: "pve_manage_node_service",
             title: "Manage node service",
-            description: "Start, stop, restart or reload a node's system service. Stopping or restarting pveproxy, corosync or sshd can cut the node off: those are destructive.",
+            description: "Start, stop, restart or reload a node's system service. Stopping or restarting pveproxy, corosync or sshd can cut the node off.",
             category: "nodes",
             tier: Admin,
             target: T::Node,
@@ -77,7 +77,7 @@ pub(super) fn tools() -> Vec<Decl> {
         tool(Spec {
             name: "pve_stop_task",
             title: "Stop task",
-            description: "Stop a running task (a backup, a migration ...): its work so far may be lost.",
+            description: "Stop a running task; its work so far may be lost.",
             category: "tasks",
             tier: Operate,
             target: T::Task,

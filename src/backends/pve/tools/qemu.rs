@@ -23,8 +23,7 @@ pub(super) fn tools() -> Vec<Decl> {
         tool(Spec {
             name: "pve_suspend_qemu_vm",
             title: "Suspend VM",
-            description:
-                "Suspend (pause) a running VM; it keeps its memory and resumes where it was.",
+            description: "Pause a running VM, keeping its memory.",
             category: "qemu",
             tier: Operate,
             target: T::Vm,
