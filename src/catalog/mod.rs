@@ -116,6 +116,11 @@ pub struct ToolDef {
     /// token, a verbosity flag): accepted and dropped before validation,
     /// never sent, decided on or recorded.
     pub dropped: &'static [&'static str],
+    /// Another server's name for a tool of this catalog (mcvsphere's
+    /// `vsphere_power_off` for `vsphere_power_off_vm`): the name is offered
+    /// and called as its own, but decided as that tool's Cedar action, so
+    /// every policy on the tool holds under either name.
+    pub stands_for: Option<&'static str>,
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -155,6 +160,7 @@ impl Decl {
             per_guest: None,
             aliases: Vec::new(),
             dropped: &[],
+            stands_for: None,
         })
     }
     pub fn params(mut self, params: &[Param]) -> Decl {
@@ -183,6 +189,11 @@ impl Decl {
     /// The call acts on every guest `param` lists, each authorized alone.
     pub fn per_guest(mut self, param: &'static str) -> Decl {
         self.0.per_guest = Some(param);
+        self
+    }
+    /// The tool is another server's name for `tool` ([`ToolDef::stands_for`]).
+    pub fn stands_for(mut self, tool: &'static str) -> Decl {
+        self.0.stands_for = Some(tool);
         self
     }
     /// The tool starts a backend task that can be waited on.
@@ -337,6 +348,12 @@ impl ToolDef {
                     .join(", or ")
             ),
         }
+    }
+
+    /// The Cedar action a call of this tool is decided as: its own name,
+    /// or the name of the tool it stands for.
+    pub fn action(&self) -> &'static str {
+        self.stands_for.unwrap_or(self.name)
     }
 
     pub fn read_only(&self) -> bool {
@@ -657,6 +674,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.bool("confirm"), Some(true));
+    }
+
+    #[test]
+    fn a_name_standing_for_a_tool_is_that_tool_in_everything_policy_sees() {
+        // Decided as the tool's Cedar action, so it must be the same kind
+        // of call: same backend, tier, category, target and destruction,
+        // and no argument the tool's context does not have.
+        let cat = Catalog::builtin();
+        let standing: Vec<&ToolDef> = cat
+            .tools()
+            .iter()
+            .filter(|t| t.stands_for.is_some())
+            .collect();
+        assert!(standing.len() >= 11, "{}", standing.len());
+        for t in standing {
+            let of = cat
+                .get(t.action())
+                .unwrap_or_else(|| panic!("{}: no {}", t.name, t.action()));
+            assert_eq!(of.stands_for, None, "{} stands for a name", t.name);
+            assert_eq!(
+                (
+                    of.backend,
+                    of.tier,
+                    of.category,
+                    of.target,
+                    of.destructive,
+                    of.destructive_if
+                ),
+                (
+                    t.backend,
+                    t.tier,
+                    t.category,
+                    t.target,
+                    t.destructive,
+                    t.destructive_if
+                ),
+                "{}",
+                t.name
+            );
+            assert_eq!(of.returns_task, t.returns_task, "{}", t.name);
+            for p in t.all_params() {
+                let theirs = of.all_params().find(|q| q.name == p.name);
+                assert_eq!(theirs.map(|q| q.ty), Some(p.ty), "{}: {}", t.name, p.name);
+            }
+        }
     }
 
     #[test]

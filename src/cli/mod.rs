@@ -755,6 +755,9 @@ fn tools(rt: &Runtime, who: &WhoArgs, markdown: bool, json: bool) -> CliResult<E
                 if let Some(why) = a.reason(t.backend) {
                     v["unavailable"] = json!(why);
                 }
+                if let Some(tool) = t.stands_for {
+                    v["stands_for"] = json!(tool);
+                }
                 v
             })
             .collect();

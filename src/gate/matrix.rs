@@ -73,7 +73,14 @@ impl Place {
     /// endpoint's configuration names for one of its parameters.
     pub fn all(gate: &Gate) -> Result<Vec<Place>, String> {
         let mut out = Vec::new();
-        for tool in gate.catalog().tools() {
+        // Another server's name for a tool is decided as that tool: one
+        // row, under the tool's own name.
+        for tool in gate
+            .catalog()
+            .tools()
+            .iter()
+            .filter(|t| t.stands_for.is_none())
+        {
             for ep in gate
                 .backends()
                 .endpoints()

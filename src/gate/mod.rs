@@ -302,7 +302,7 @@ impl Gate {
         };
         let input = AuthzInput {
             principal: &caller.principal,
-            action: p.tool.name,
+            action: p.tool.action(),
             resources: &p.resources,
             context: &p.context,
         };
@@ -472,7 +472,7 @@ impl Gate {
             .apply(principal, Instant::now())
             .map(|(p, _)| p);
         let principal = granted.as_ref().unwrap_or(principal);
-        if self.policies().may_permit(principal, tool.name) {
+        if self.policies().may_permit(principal, tool.action()) {
             Availability::Listed
         } else {
             Availability::DeniedByPolicy
@@ -530,10 +530,10 @@ impl Gate {
         // Shadow mode's candidate is asked too, so that what it reads is
         // fetched and its decisions are on the same facts.
         let candidate = self.shadow_policies();
-        if !self.policies().may_permit(&caller.principal, tool.name)
+        if !self.policies().may_permit(&caller.principal, tool.action())
             && !candidate
                 .as_ref()
-                .is_some_and(|c| c.may_permit(&caller.principal, tool.name))
+                .is_some_and(|c| c.may_permit(&caller.principal, tool.action()))
         {
             let found = (tool.backend.plug().place)(tool, &args, &endpoint);
             return self.decide_found(caller, req, tool, args, endpoint, found);
@@ -628,7 +628,7 @@ impl Gate {
         let ctx = context(tool, &args, confirmation, caller, &endpoint, UtcTime::now());
         let input = AuthzInput {
             principal: &caller.principal,
-            action: tool.name,
+            action: tool.action(),
             resources: &resources,
             context: &ctx,
         };

@@ -371,7 +371,7 @@ pub fn shadow<'a>(
 pub fn cedar_request(caller: &Caller, p: &Prepared) -> Value {
     crate::policy::request_json(&crate::policy::AuthzInput {
         principal: &caller.principal,
-        action: p.tool.name,
+        action: p.tool.action(),
         resources: &p.resources,
         context: &p.context,
     })

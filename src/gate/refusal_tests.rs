@@ -150,3 +150,51 @@ async fn without_a_permit_the_missing_permit_is_the_reason_even_if_a_forbid_hold
     assert!(text.contains("no policy permits it"), "{text}");
     assert_eq!(audit_refusals(dir.path()), ["no_permit"]);
 }
+
+#[tokio::test]
+async fn another_servers_name_for_a_tool_is_held_by_the_tools_policies() {
+    // mcvsphere's `vsphere_power_off` is `vsphere_power_off_vm`: a forbid
+    // written for the tool holds under either name.
+    let dir = tempfile::tempdir().unwrap();
+    let forbid = "@id(\"no-hard-power-off\")\nforbid(principal, action == Action::\"vsphere_power_off_vm\", resource);";
+    let g = crate::testing::GateBuilder::new()
+        .policies(&[ADMINS, forbid])
+        .endpoints(&[Endpoint::placeholder_of(
+            crate::catalog::BackendKind::Vsphere,
+            "vc",
+            true,
+            true,
+        )])
+        .audit(&dir.path().join("audit.jsonl"))
+        .build();
+    let admin = Principal::new("u", vec!["admins"]);
+    let visible: Vec<&str> = g.visible_tools(&admin).iter().map(|t| t.name).collect();
+    assert!(visible.contains(&"vsphere_power_on"), "{visible:?}");
+    assert!(!visible.contains(&"vsphere_power_off_vm"), "{visible:?}");
+    assert!(!visible.contains(&"vsphere_power_off"), "{visible:?}");
+    let text = refused(
+        &g,
+        &["admins"],
+        "vsphere_power_off",
+        json!({"vm": "web", "confirm": true}),
+    )
+    .await;
+    assert!(text.contains("no-hard-power-off"), "{text}");
+    // Recorded under the name called.
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let record: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(record["tool"], "vsphere_power_off", "{record}");
+    // The name is no action of its own: a policy naming it is refused.
+    let schema = crate::policy::schema::generate(&crate::catalog::Catalog::builtin());
+    assert!(!schema.contains("action \"vsphere_power_off\" "));
+    assert!(schema.contains("action \"vsphere_power_off_vm\" "));
+    let naming_it = crate::policy::PolicySource {
+        name: "p.cedar".into(),
+        text: "forbid(principal, action == Action::\"vsphere_power_off\", resource);".into(),
+    };
+    assert!(crate::policy::PolicyEngine::from_sources(
+        &[naming_it],
+        &crate::catalog::Catalog::builtin()
+    )
+    .is_err());
+}

@@ -259,7 +259,7 @@ pub fn judge(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> Verdict {
     let allowed_with = |c: Confirmation| {
         let input = AuthzInput {
             principal: &caller.principal,
-            action: p.tool.name,
+            action: p.tool.action(),
             resources: &p.resources,
             context: &confirmed(p.context.clone(), c),
         };
@@ -305,7 +305,7 @@ pub fn judge(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> Verdict {
 fn some_permit_holds(p: &Prepared, caller: &Caller, engine: &PolicyEngine) -> bool {
     let input = AuthzInput {
         principal: &caller.principal,
-        action: p.tool.name,
+        action: p.tool.action(),
         resources: &p.resources,
         context: &p.context,
     };

@@ -84,7 +84,7 @@ impl SliceIndex {
     pub fn build(all: &PolicySet, catalog: &Catalog) -> SliceIndex {
         let mut by_action = HashMap::new();
         for tool in catalog.tools() {
-            let accepted: HashSet<EntityUid> = std::iter::once(tool.name.to_string())
+            let accepted: HashSet<EntityUid> = std::iter::once(tool.action().to_string())
                 .chain(tool.action_groups())
                 .map(|a| super::action_uid(&a))
                 .collect();
@@ -98,7 +98,7 @@ impl SliceIndex {
                     principal_only_forbid: is_principal_only_forbid(p),
                 })
                 .collect();
-            by_action.insert(tool.name.to_string(), entries);
+            by_action.insert(tool.action().to_string(), entries);
         }
         SliceIndex {
             by_action,

@@ -38,6 +38,7 @@ pub(super) fn vms() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Inventory(InventoryOp::VmInfo),
         })
+        .stands_for("vsphere_get_vm_info")
         .params(&[VM]),
         tool(Spec {
             name: "vsphere_list_templates",

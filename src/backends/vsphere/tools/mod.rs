@@ -471,6 +471,7 @@ pub fn tools() -> Vec<ToolDef> {
         let tool = ToolDef {
             name: alias,
             description,
+            stands_for: Some(of),
             ..all[at].clone()
         };
         all.insert(at + 1, tool);

@@ -55,6 +55,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Reset),
         })
+        .stands_for("vsphere_reset_vm")
         .params(&[VM])
         .destructive()
         .task(),
@@ -119,6 +120,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::ListSnapshots),
         })
+        .stands_for("vsphere_list_snapshots")
         .params(&[VM]),
         tool(Spec {
             name: "vsphere_create_snapshot",
@@ -140,6 +142,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::CreateSnapshot),
         })
+        .stands_for("vsphere_create_snapshot")
         .params(&[VM, SNAPSHOT_NEW, SNAPSHOT_DESCRIPTION, SNAPSHOT_MEMORY, SNAPSHOT_QUIESCE])
         .task(),
         tool(Spec {
@@ -175,6 +178,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::DeleteSnapshot),
         })
+        .stands_for("vsphere_delete_snapshot")
         .params(&[VM, SNAPSHOT, REMOVE_CHILDREN])
         .destructive()
         .task(),
@@ -234,6 +238,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Reconfigure),
         })
+        .stands_for("vsphere_reconfigure_vm")
         .params(&[VM, CPUS, MEMORY_MB])
         .task(),
         tool(Spec {
