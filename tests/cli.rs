@@ -318,7 +318,10 @@ fn tools_json_says_why_a_tool_is_not_available() {
         "no vsphere endpoint is configured"
     );
     assert_eq!(tool("vsphere_list_vms")["available"], false);
-    assert_eq!(tool("vsphere_power_off")["stands_for"], "vsphere_power_off_vm");
+    assert_eq!(
+        tool("vsphere_power_off")["stands_for"],
+        "vsphere_power_off_vm"
+    );
     assert!(tool("vsphere_power_off_vm").get("stands_for").is_none());
 }
 

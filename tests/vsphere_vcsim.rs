@@ -422,6 +422,54 @@ async fn hosts_enter_and_exit_maintenance_mode() {
     assert!(r.is_error);
 }
 
+/// mcvsphere's host tools take no host (it connects to one ESXi host):
+/// without one, a call acts on the endpoint's only host, decided and
+/// recorded on it; where there are several it is refused, naming them,
+/// and nothing runs.
+#[tokio::test]
+async fn host_tools_without_a_host_act_on_the_only_one_and_never_pick_among_several() {
+    let e = env().await;
+    let several = e.err("vsphere_enter_maintenance_mode", json!({})).await;
+    assert!(
+        several.contains("name the host: this endpoint has 4 (") && several.contains("DC0_H0"),
+        "{several}"
+    );
+    for h in ["DC0_H0", "DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"] {
+        assert_eq!(e.sim.probe("host", h)["maintenance"], false, "{h}");
+    }
+
+    let one = env_with(None, &["-clusters", "0"]).await;
+    let hosts = one.ok("vsphere_list_hosts", json!({})).await;
+    assert_eq!(hosts.as_array().unwrap().len(), 1, "{hosts}");
+    let info = one.ok("vsphere_get_host_info", json!({})).await;
+    assert_eq!(info["name"], "DC0_H0", "{info}");
+    one.ok("vsphere_enter_maintenance_mode", json!({})).await;
+    assert_eq!(one.sim.probe("host", "DC0_H0")["maintenance"], true);
+    // mcvsphere's own call: no host, its other arguments.
+    one.ok(
+        "vsphere_exit_maintenance_mode",
+        json!({"timeout_seconds": 60}),
+    )
+    .await;
+    assert_eq!(one.sim.probe("host", "DC0_H0")["maintenance"], false);
+    // Decided on the host it landed on: a policy on that host holds.
+    let log = std::fs::read_to_string(one.dir.path().join("audit.jsonl")).unwrap();
+    let decided = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["kind"] == "decision" && r["tool"] == "vsphere_enter_maintenance_mode")
+        .unwrap();
+    assert!(
+        decided.to_string().contains("DC0_H0"),
+        "the decision names the host: {decided}"
+    );
+    // Operators are still refused host operations.
+    let r = one
+        .as_("operators", "vsphere_enter_maintenance_mode", json!({}))
+        .await;
+    assert!(r.is_error, "{}", r.text);
+}
+
 #[tokio::test]
 async fn read_tools_describe_the_inventory() {
     let e = env().await;

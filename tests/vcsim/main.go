@@ -60,11 +60,13 @@ func main() {
 	certFile := flag.String("cert", "", "write the server certificate (PEM) here")
 	machines := flag.Int("vms", 2, "virtual machines per host and per cluster resource pool")
 	datastores := flag.Int("ds", 1, "datastores (LocalDS_0, LocalDS_1, ...)")
+	clusters := flag.Int("clusters", 1, "clusters of three hosts, besides the standalone host (0: one host in all)")
 	flag.Parse()
 
 	model := simulator.VPX()
 	model.Machine = *machines
 	model.Datastore = *datastores
+	model.Cluster = *clusters
 	if err := model.Create(); err != nil {
 		log.Fatal(err)
 	}

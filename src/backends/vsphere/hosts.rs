@@ -94,7 +94,7 @@ impl VimClient {
         progress: Option<&ProgressSink>,
     ) -> Result<Value, BackendError> {
         let host = self
-            .find("HostSystem", "host", args.str("host").unwrap_or_default())
+            .find_or_only("HostSystem", "host", args.str("host"))
             .await?;
         match op {
             HostOp::EnterMaintenance | HostOp::ExitMaintenance => {

@@ -231,6 +231,48 @@ impl VimClient {
         Ok(inv)
     }
 
+    /// The object of `ty` named `key`; with no name, the only one there is
+    /// (mcvsphere's host tools take no host: it connects to one ESXi host).
+    /// Never the first of several: an operation on a host is not to land on
+    /// whichever one vCenter lists first, so several is an error that names
+    /// them.
+    pub async fn find_or_only(
+        &self,
+        ty: &str,
+        what: &str,
+        key: Option<&str>,
+    ) -> Result<MoRef, BackendError> {
+        if let Some(key) = key {
+            return self.find(ty, what, key).await;
+        }
+        // Fresh: a second object added since the cached tree was read must
+        // make the call ambiguous, not send it to the first.
+        let inv = self.inventory(true).await?;
+        let mut all: Vec<&MoRef> = inv.objs.keys().filter(|m| m.ty == ty).collect();
+        all.sort();
+        match all.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(BackendError::NotFound {
+                endpoint: self.name.clone(),
+                what: format!("{what}: there is none"),
+            }),
+            many => {
+                const SHOWN: usize = 10;
+                let names: Vec<String> = many
+                    .iter()
+                    .take(SHOWN)
+                    .map(|m| inv.name(m).unwrap_or(&m.id).to_string())
+                    .collect();
+                let more = if many.len() > SHOWN { ", ..." } else { "" };
+                Err(self.invalid(format!(
+                    "name the {what}: this endpoint has {} ({}{more})",
+                    many.len(),
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
     /// The one object of `ty` named (or with id) `key`; refreshes the tree
     /// once before concluding it does not exist.
     pub async fn find(&self, ty: &str, what: &str, key: &str) -> Result<MoRef, BackendError> {
@@ -320,9 +362,9 @@ impl VimClient {
         &self,
         ty: &str,
         what: &str,
-        key: &str,
+        key: Option<&str>,
     ) -> Result<(MoRef, Vec<Located>), BackendError> {
-        let obj = self.find(ty, what, key).await?;
+        let obj = self.find_or_only(ty, what, key).await?;
         let inv = self.inventory(false).await?;
         let chain = inv.chain(&self.name, std::slice::from_ref(&obj), Vec::new());
         Ok((obj, chain))

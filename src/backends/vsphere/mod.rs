@@ -789,9 +789,11 @@ impl super::Client for VimClient {
             let key = |name: &str| args.str(name).unwrap_or_default();
             let found = match call.target {
                 tools::Target::VirtualMachine => self.locate_vm(key("vm"), with_tags).await?,
-                tools::Target::HostSystem => self.locate("HostSystem", "host", key("host")).await?,
+                tools::Target::HostSystem => {
+                    self.locate("HostSystem", "host", args.str("host")).await?
+                }
                 tools::Target::Datastore => {
-                    self.locate("Datastore", "datastore", key("datastore"))
+                    self.locate("Datastore", "datastore", args.str("datastore"))
                         .await?
                 }
                 tools::Target::Endpoint => return Ok(None),

@@ -101,7 +101,9 @@ impl VimClient {
                 )
             }
             MonitoringOp::HostStats => {
-                let host = self.find("HostSystem", "host", key("host")).await?;
+                let host = self
+                    .find_or_only("HostSystem", "host", args.str("host"))
+                    .await?;
                 let p = self
                     .props(
                         &host,

@@ -269,9 +269,7 @@ impl VimClient {
                 .await
                 .map(Value::Array),
             InventoryOp::HostInfo => {
-                let (host, _) = self
-                    .locate("HostSystem", "host", args.str("host").unwrap_or_default())
-                    .await?;
+                let (host, _) = self.locate("HostSystem", "host", args.str("host")).await?;
                 let p = self
                     .props(
                         &host,
@@ -327,11 +325,7 @@ impl VimClient {
             }
             InventoryOp::DatastoreInfo => {
                 let (ds, _) = self
-                    .locate(
-                        "Datastore",
-                        "datastore",
-                        args.str("datastore").unwrap_or_default(),
-                    )
+                    .locate("Datastore", "datastore", args.str("datastore"))
                     .await?;
                 let p = self
                     .props(&ds, &["name", "summary", "vm", "host"])

@@ -255,7 +255,14 @@ const VM: Param = Param::required(
     Ty::VS_NAME,
     "The VM's name, or its managed object id (e.g. vm-42) when names are ambiguous.",
 );
-const HOST: Param = Param::required("host", Ty::VS_NAME, "The ESXi host's name.");
+/// Optional: mcvsphere's host tools take no host (it connects to one ESXi
+/// host); without one, the call acts on the endpoint's only host, and is
+/// refused where there are several.
+const HOST: Param = Param::optional(
+    "host",
+    Ty::VS_NAME,
+    "The ESXi host's name (may be left out where the endpoint has one host).",
+);
 const DATASTORE: Param = Param::required("datastore", Ty::VS_NAME, "The datastore's name.");
 const SNAPSHOT: Param = Param::required("snapshot", Ty::VS_NAME, "The snapshot's name.");
 const LIMIT: Param = Param::optional(
