@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::gate::{records, Gate};
-use crate::policy::{read_dir, set_digest, PolicyEngine};
+use crate::policy::{read_set, set_digest, PolicyEngine};
 
 /// How often the directory is read for changes.
 const POLL: Duration = Duration::from_secs(2);
@@ -51,7 +51,9 @@ impl PolicyReloader {
         generated: Vec<crate::policy::PolicySource>,
     ) -> Arc<PolicyReloader> {
         let shadow = shadow.map(|d| {
-            let digest = read_dir(&d).map(|s| set_digest(&s)).unwrap_or_default();
+            let digest = read_set(&d, &generated)
+                .map(|s| set_digest(&s))
+                .unwrap_or_default();
             (d, tokio::sync::Mutex::new(digest))
         });
         Arc::new(PolicyReloader {
@@ -71,7 +73,7 @@ impl PolicyReloader {
             return;
         };
         let mut last = last.lock().await;
-        let sources = read_dir(dir);
+        let sources = read_set(dir, &self.generated);
         let d = match &sources {
             Ok(s) => set_digest(s),
             Err(e) => format!("unreadable: {e}"),
@@ -108,10 +110,7 @@ impl PolicyReloader {
     pub async fn reload(&self, trigger: &str, force: bool) -> Reloaded {
         self.reload_shadow(trigger, force).await;
         let mut last = self.last.lock().await;
-        let sources = read_dir(&self.dir).map(|mut s| {
-            s.extend(self.generated.iter().cloned());
-            s
-        });
+        let sources = read_set(&self.dir, &self.generated);
         let d = match &sources {
             Ok(s) => set_digest(s),
             Err(e) => format!("unreadable: {e}"),

@@ -1032,6 +1032,69 @@ fn listing_narrows_tools_by_backend_and_category_as_policies() {
         "{}",
     ]);
     assert!(stdout(&o).contains("listing-categories"), "{}", stdout(&o));
+    // Backends alone: every tool of the backend, none of the others.
+    write("[listing]\nbackends = [\"pve\"]\n");
+    let o = portcullis(&[
+        "tools",
+        "--config",
+        &cfg_s,
+        "--lab-backend",
+        "--as",
+        "carol",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let tools = v["tools"].as_array().unwrap();
+    for t in tools {
+        let pve = t["backend"] == "pve";
+        assert_eq!(t["available"], pve, "{t}");
+    }
+    assert!(tools
+        .iter()
+        .any(|t| t["name"] == "pve_list_storage" && t["available"] == true));
+
+    // Shadow mode's candidate is narrowed as the live set is: a call the
+    // listing refuses is no disagreement when the candidate is the same
+    // directory.
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\npolicies = \"{p}\"\nshadow_policies = \"{p}\"\naudit_log = \"{}\"\n[[principals]]\nid = \"carol\"\ngroups = [\"admins\"]\n[listing]\ncategories = [\"qemu\", \"nodes\"]\n",
+            dir.path().join("shadow.jsonl").display(),
+            p = root().join("policies/default").display(),
+        ),
+    )
+    .unwrap();
+    let o = portcullis(&[
+        "call",
+        "--config",
+        &cfg_s,
+        "--lab-backend",
+        "--as",
+        "carol",
+        "pve_list_storage",
+        "{}",
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    let o = portcullis(&[
+        "call",
+        "--config",
+        &cfg_s,
+        "--lab-backend",
+        "--as",
+        "carol",
+        "pve_list_nodes",
+        "{}",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(dir.path().join("shadow.jsonl")).unwrap();
+    let kinds: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].to_string())
+        .collect();
+    assert!(kinds.iter().any(|k| k == "\"decision\""), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "\"shadow\""), "{log}");
+
     write("[listing]\ncategories = [\"qemu\", \"vms\"]\n");
     let o = portcullis(&["check", "--config", &cfg_s]);
     assert!(

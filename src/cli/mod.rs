@@ -441,9 +441,8 @@ fn policy_sources(
         (None, true) => return Ok((crate::lab::default_policies(), None)),
         (None, false) => config.policies.clone(),
     };
-    let mut sources =
-        crate::policy::read_dir(&dir).map_err(|e| format!("policies refused: {e}"))?;
-    sources.extend(config.listing.policies());
+    let sources = crate::policy::read_set(&dir, &config.listing.policies())
+        .map_err(|e| format!("policies refused: {e}"))?;
     Ok((sources, Some(dir)))
 }
 
@@ -1118,7 +1117,9 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
     };
     print_config(&config, policy_count);
     if let Some(dir) = &config.shadow_policies {
-        match PolicyEngine::load_dir(dir, &catalog) {
+        let candidate = crate::policy::read_set(dir, &config.listing.policies())
+            .and_then(|s| PolicyEngine::from_sources(&s, &catalog));
+        match candidate {
             Ok(engine) => outln!(
                 "shadow policies: {} ({} policies, decided beside the live set, never enforced)",
                 dir.display(),

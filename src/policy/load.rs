@@ -34,6 +34,16 @@ pub fn generated_forbid(
     }
 }
 
+/// A policy set as it decides: the directory's files, then the policies
+/// the configuration makes (`[listing]`). The live set and shadow mode's
+/// candidate are both read this way, so a tool the configuration hides is
+/// hidden in both and never shows up as a disagreement.
+pub fn read_set(dir: &Path, generated: &[PolicySource]) -> Result<Vec<PolicySource>, PolicyError> {
+    let mut sources = read_dir(dir)?;
+    sources.extend(generated.iter().cloned());
+    Ok(sources)
+}
+
 /// Every `*.cedar` file directly in `dir`, sorted by name.
 pub fn read_dir(dir: &Path) -> Result<Vec<PolicySource>, PolicyError> {
     let io = |source| PolicyError::Io {

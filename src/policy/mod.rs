@@ -18,7 +18,7 @@ mod slice;
 
 pub use context::{CedarType, PolicyContext, RequestTime};
 pub use entities::{type_name, AttrValue, EntitySpec, PRINCIPAL_TYPE};
-pub use load::{generated_forbid, read_dir, PolicySource};
+pub use load::{generated_forbid, read_dir, read_set, PolicySource};
 
 use std::collections::HashMap;
 use std::sync::Arc;
