@@ -119,6 +119,9 @@ pub struct BreakGlass {
     shared: OnceLock<Arc<Redis>>,
     /// Grants are made only once approved (`break_glass_needs_approval`).
     needs_approval: std::sync::atomic::AtomicBool,
+    /// Bumped whenever the grants here change (made, ended, expired, or
+    /// mirrored from the store): what a principal may see may have changed.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// A grant as kept in Redis: wall-clock times only (each replica derives
@@ -170,7 +173,18 @@ impl BreakGlass {
             max,
             shared: OnceLock::new(),
             needs_approval: std::sync::atomic::AtomicBool::new(false),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes each time the grants here change (a session's tool list may
+    /// follow).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
     }
 
     /// From now on a grant is made only once approvers approve it.
@@ -238,6 +252,8 @@ impl BreakGlass {
         };
         let (wall, mono) = (SystemTime::now(), Instant::now());
         let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+        let before: std::collections::BTreeSet<String> =
+            grants.iter().map(|g| g.id.clone()).collect();
         // Keep each grant's own deadline where this process made it.
         let known: std::collections::HashMap<String, Instant> =
             grants.iter().map(|g| (g.id.clone(), g.deadline)).collect();
@@ -269,6 +285,12 @@ impl BreakGlass {
             })
             .chain(ran_out)
             .collect();
+        let after: std::collections::BTreeSet<String> =
+            grants.iter().map(|g| g.id.clone()).collect();
+        drop(grants);
+        if before != after {
+            self.changed();
+        }
         Ok(())
     }
 
@@ -358,6 +380,7 @@ impl BreakGlass {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(grant);
+        self.changed();
         Ok(())
     }
 
@@ -389,7 +412,10 @@ impl BreakGlass {
             .iter()
             .position(|g| g.id == id)
             .ok_or_else(|| GrantError::NoSuchGrant(id.to_string()))?;
-        Ok(grants.remove(at))
+        let ended = grants.remove(at);
+        drop(grants);
+        self.changed();
+        Ok(ended)
     }
 
     /// Claim the recording of grant `id`'s end: true for exactly one caller
@@ -413,6 +439,9 @@ impl BreakGlass {
             *grants = kept;
             gone
         };
+        if !gone.is_empty() {
+            self.changed();
+        }
         let Some(redis) = self.shared.get() else {
             return gone;
         };

@@ -395,8 +395,9 @@ fn visible_names(gate: &Gate, principal: &Principal) -> Vec<&'static str> {
         .collect()
 }
 
-/// Until `closed` resolves: each time a policy reload changes the tools
-/// `principal` sees, `notify` (which says whether to go on).
+/// Until `closed` resolves: each time a policy reload or a break-glass
+/// grant (made, ended or run out) changes the tools `principal` sees,
+/// `notify` (which says whether to go on).
 async fn follow_tool_list<N, F>(
     gate: &Gate,
     principal: &Principal,
@@ -407,12 +408,18 @@ async fn follow_tool_list<N, F>(
     F: std::future::Future<Output = bool>,
 {
     let mut reloads = gate.policy_reloads();
+    let mut grants = gate.break_glass().changes();
     let mut seen = visible_names(gate, principal);
     tokio::pin!(closed);
     loop {
         tokio::select! {
             () = &mut closed => return,
             changed = reloads.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            changed = grants.changed() => {
                 if changed.is_err() {
                     return;
                 }
@@ -729,6 +736,74 @@ mod tests {
             // Open, as MCP presumes: results carry text others control.
             assert_eq!(hints.open_world_hint, None, "{}", t.name);
         }
+    }
+
+    /// A break-glass grant that changes what a connected principal may call
+    /// tells its session, as a reload does: when made and when ended; one
+    /// for somebody else tells it nothing.
+    #[tokio::test]
+    async fn a_break_glass_grant_that_changes_the_list_is_told() {
+        use crate::break_glass::GrantRequest;
+        use std::collections::BTreeSet;
+        let gate = crate::testing::GateBuilder::new()
+            .policies(&[
+                "permit (principal in Group::\"readers\", action in Action::\"tier:read\", resource);",
+                "permit (principal in Group::\"ops\", action, resource);",
+            ])
+            .endpoints(&[crate::testing::placeholder(crate::catalog::BackendKind::Pve, "pve")])
+            .build();
+        let ann = Principal::new("ann", ["readers"]);
+        let (told, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let (close, closed) = tokio::sync::oneshot::channel::<()>();
+        let gate = Arc::new(gate);
+        let following = {
+            let gate = gate.clone();
+            let ann = ann.clone();
+            tokio::spawn(async move {
+                follow_tool_list(
+                    &gate,
+                    &ann,
+                    async {
+                        let _ = closed.await;
+                    },
+                    || {
+                        let told = told.clone();
+                        async move { told.send(()).is_ok() }
+                    },
+                )
+                .await;
+            })
+        };
+        let groups: BTreeSet<String> = ["ops".to_string()].into();
+        let grant = |who: &str| GrantRequest {
+            principal: who.into(),
+            group: "ops".into(),
+            seconds: 600,
+            reason: "INC-1".into(),
+            requested_by: None,
+            approval_id: None,
+        };
+        let quiet = std::time::Duration::from_millis(300);
+        let bg = gate.break_glass();
+        // Somebody else's grant: nothing for ann.
+        let other = bg.check(&grant("bob"), "root", &groups).unwrap();
+        bg.insert(other).await.unwrap();
+        assert!(tokio::time::timeout(quiet, heard.recv()).await.is_err());
+        // Hers: told, and then told again when it ends.
+        let hers = bg.check(&grant("ann"), "root", &groups).unwrap();
+        let id = hers.id.clone();
+        bg.insert(hers).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+            .await
+            .expect("told of the grant")
+            .unwrap();
+        bg.end(&id).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), heard.recv())
+            .await
+            .expect("told of its end")
+            .unwrap();
+        let _ = close.send(());
+        following.await.unwrap();
     }
 
     /// The measure: what mcp-pve 0.1.0's users would pay in

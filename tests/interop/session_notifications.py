@@ -14,6 +14,7 @@ Prints one line per check and exits non-zero if any fails.
 """
 
 import asyncio
+import json
 import shutil
 import sys
 import warnings
@@ -79,6 +80,12 @@ groups = ["readers"]
             # alice sees, so nothing is sent.
             (tmp / "policies" / "60-unrelated.cedar").write_text(UNRELATED)
             await asyncio.sleep(6)
+            # The reload did happen (each server recorded the new set), so
+            # the silence below is the server's choice, not a missed reload.
+            loaded = [r for r in map(json.loads, (tmp / "audit.jsonl").read_text().splitlines())
+                      if r.get("kind") == "policy_loaded"]
+            check("the unrelated policy was loaded by both servers", len(loaded) >= 4,
+                  [r.get("trigger") for r in loaded])
             check("an unrelated reload sends no list_changed",
                   not legacy_changed.is_set() and not modern_changed.is_set())
             (tmp / "policies" / "70-readers-start.cedar").write_text(LET_READERS_START)
