@@ -233,13 +233,13 @@ fn gateway(region: &str, n: usize) -> Value {
     json!({"VpnGatewayId": format!("vgw-{region}{n:04}").replace('-', "").replacen("vgw", "vgw-", 1),
            "VpnGatewayName": format!("gw-{n}"), "Status": if n == 2 { "Creating" } else { "Available" },
            "VpcId": "vpc-3nr5x0k6pa6ps5zsk2j7", "IpAddress": format!("203.0.113.{n}"), "Bandwidth": 5,
-           "BillingType": 2, "ProjectName": "default", "Tags": [{"Key": "env", "Value": if n == 1 { "prod" } else { "dev" }}]})
+           "BillingType": 2, "ProjectName": "default", "SslEnabled": n == 3, "IpsecEnabled": n != 3, "Tags": [{"Key": "env", "Value": if n == 1 { "prod" } else { "dev" }}]})
 }
 
 fn connection(n: usize) -> Value {
     json!({"VpnConnectionId": format!("vgc-conn{n:04}"), "VpnConnectionName": format!("c{n}"),
            "VpnGatewayId": "vgw-cnbeijing0001", "CustomerGatewayId": "cgw-2fe3bcd4a",
-           "Status": "Available", "ConnectStatus": "connected",
+           "Status": if n % 10 == 0 { "Pending" } else { "Available" }, "ConnectStatus": "connected",
            "IkeConfig": {"Version": "ikev2", "EncAlg": "aes", "Psk": "psk-canary-do-not-leak"},
            "IpsecConfig": {"EncAlg": "aes", "AuthAlg": "sha256"}})
 }
@@ -283,6 +283,14 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
                 .filter(|g| ids.is_empty() || ids.iter().any(|i| g["VpnGatewayId"] == ***i))
                 .filter(|g| q.get("Status").is_none_or(|s| g["Status"] == **s))
                 .filter(|g| {
+                    q.get("SslEnabled")
+                        .is_none_or(|s| g["SslEnabled"].to_string() == **s)
+                })
+                .filter(|g| {
+                    q.get("IpsecEnabled")
+                        .is_none_or(|s| g["IpsecEnabled"].to_string() == **s)
+                })
+                .filter(|g| {
                     tag.is_none_or(|(k, v)| {
                         g["Tags"]
                             .as_array()
@@ -311,7 +319,11 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
         }
         "DescribeVpnConnections" => {
             let n = if region == "cn-beijing" { 230 } else { 0 };
-            page((1..=n).map(connection).collect(), "VpnConnections")
+            let items = (1..=n)
+                .map(connection)
+                .filter(|c| q.get("Status").is_none_or(|s| c["Status"] == **s))
+                .collect();
+            page(items, "VpnConnections")
         }
         "DescribeVpnConnectionAttributes" => connection(1),
         "DescribeSslVpnClientCertAttributes" => json!({
@@ -471,7 +483,7 @@ async fn every_tool_answers_with_signed_requests() {
     let calls: [(&str, Value, Expect); 10] = [
         (
             "volc_describe_vpn_gateways",
-            json!({"vpn_gateway_ids": ["vgw-cnbeijing0001", "vgw-cnbeijing0003"], "status": "Available", "page_number": 1}),
+            json!({"vpn_gateway_ids": ["vgw-cnbeijing0001", "vgw-cnbeijing0003"], "status": "Available", "ssl_enabled": true, "ipsec_enabled": false, "page_number": 1}),
             (
                 "cn-beijing",
                 "DescribeVpnGateways",
@@ -479,6 +491,8 @@ async fn every_tool_answers_with_signed_requests() {
                     ("VpnGatewayIds.1", "vgw-cnbeijing0001"),
                     ("VpnGatewayIds.2", "vgw-cnbeijing0003"),
                     ("Status", "Available"),
+                    ("SslEnabled", "true"),
+                    ("IpsecEnabled", "false"),
                     ("PageNumber", "1"),
                 ],
             ),
@@ -494,7 +508,7 @@ async fn every_tool_answers_with_signed_requests() {
         ),
         (
             "volc_describe_vpn_connections",
-            json!({"page_number": 2, "page_size": 10, "vpn_gateway_id": "vgw-cnbeijing0001"}),
+            json!({"page_number": 2, "page_size": 10, "vpn_gateway_id": "vgw-cnbeijing0001", "status": "Available"}),
             (
                 "cn-beijing",
                 "DescribeVpnConnections",
@@ -502,6 +516,7 @@ async fn every_tool_answers_with_signed_requests() {
                     ("PageNumber", "2"),
                     ("PageSize", "10"),
                     ("VpnGatewayId", "vgw-cnbeijing0001"),
+                    ("Status", "Available"),
                 ],
             ),
         ),
@@ -680,6 +695,33 @@ async fn lists_and_tags_are_flattened_and_pages_joined() {
         .await;
     assert_eq!(p["VpnConnections"].as_array().unwrap().len(), 30);
     assert_eq!(p["VpnConnections"][0]["VpnConnectionId"], "vgc-conn0201");
+    // Volcengine VPN MCP's other filters: a connection's status, whether a
+    // gateway has SSL VPN or IPsec on (booleans as the OpenAPI takes them).
+    let pending = e
+        .ok(
+            "volc_describe_vpn_connections",
+            json!({"status": "Pending"}),
+        )
+        .await;
+    assert_eq!(pending["VpnConnections"].as_array().unwrap().len(), 23);
+    let ssl = e
+        .ok("volc_describe_vpn_gateways", json!({"ssl_enabled": true}))
+        .await;
+    let ids: Vec<&str> = ssl["VpnGateways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["VpnGatewayId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["vgw-cnbeijing0003"]);
+    let ipsec = e
+        .ok("volc_describe_vpn_gateways", json!({"ipsec_enabled": true}))
+        .await;
+    assert_eq!(ipsec["VpnGateways"].as_array().unwrap().len(), 2);
+    let bad = e
+        .err("volc_describe_vpn_gateways", json!({"ssl_enabled": "yes"}))
+        .await;
+    assert!(bad.contains("ssl_enabled"), "{bad}");
 }
 
 #[tokio::test]

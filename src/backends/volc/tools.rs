@@ -214,7 +214,7 @@ pub fn tools() -> Vec<ToolDef> {
         list(List {
             name: "volc_describe_vpn_gateways",
             title: "List VPN gateways",
-            description: "VPN gateways of a region, filtered by ids, name, status, VPC, subnet, IP, project or tags.",
+            description: "VPN gateways of a region, filtered by ids, name, status, VPC, subnet, IP, SSL or IPsec, project or tags.",
             action: "DescribeVpnGateways",
             list_key: "VpnGateways",
             filters: &[
@@ -228,6 +228,8 @@ pub fn tools() -> Vec<ToolDef> {
                     max_len: 39,
                     what: "an IP address",
                 }, "Only the gateway with this public IP."),
+                Param::optional("ssl_enabled", Ty::Bool, "Only gateways with SSL VPN on (true) or off (false)."),
+                Param::optional("ipsec_enabled", Ty::Bool, "Only gateways with IPsec on (true) or off (false)."),
                 PROJECT,
                 TAGS,
             ],
@@ -243,7 +245,7 @@ pub fn tools() -> Vec<ToolDef> {
         list(List {
             name: "volc_describe_vpn_connections",
             title: "List IPsec connections",
-            description: "IPsec connections of a region, filtered by ids, name, gateway, customer gateway or project (pre-shared keys withheld).",
+            description: "IPsec connections of a region, filtered by ids, name, gateway, customer gateway, status or project (pre-shared keys withheld).",
             action: "DescribeVpnConnections",
             list_key: "VpnConnections",
             filters: &[
@@ -251,6 +253,7 @@ pub fn tools() -> Vec<ToolDef> {
                 Param::optional("vpn_connection_name", NAME, "Only connections of this name."),
                 GW_FILTER,
                 Param::optional("customer_gateway_id", id(CGW, CGW_ID), "Only connections to this customer gateway."),
+                STATUS,
                 PROJECT,
             ],
         }),
