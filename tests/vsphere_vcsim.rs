@@ -1782,6 +1782,38 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
     .await;
     e.ok("vsphere_power_on_vm", json!({"vm_id": VM})).await;
     assert_eq!(e.vm(VM)["power_state"], "poweredOn");
+    // Its `hostname` picks the vCenter: the configured endpoint with that
+    // host, never another.
+    let host = url::Url::parse(&e.sim.url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    let listed = e
+        .ok("vsphere_list_vms", json!({"hostname": host, "token": "t"}))
+        .await;
+    assert!(!listed.as_array().unwrap().is_empty(), "{listed}");
+    let elsewhere = e
+        .err("vsphere_list_vms", json!({"hostname": "vc2.example.com"}))
+        .await;
+    assert!(
+        elsewhere.contains(
+            "hostname: host \"vc2.example.com\" is no configured vsphere endpoint's; configured: "
+        ) && elsewhere.contains("(vc)"),
+        "{elsewhere}"
+    );
+    let both = e
+        .err(
+            "vsphere_list_vms",
+            json!({"hostname": host, "endpoint": "other"}),
+        )
+        .await;
+    assert!(both.contains("give one of them"), "{both}");
+    // Only Portcullis's own tools take it (mcvsphere's have no hostname).
+    let r = e
+        .err("vsphere_list_templates", json!({"hostname": host}))
+        .await;
+    assert!(r.contains("unknown argument"), "{r}");
 
     // A name and its alias together, a GiB figure that is no whole number
     // of MiB: refused by name, before vCenter.
@@ -1814,6 +1846,12 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         json!({"vm": VM, "cpus": 2, "memory_mb": 1536}),
         "{resized}"
     );
+    let by_host = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["tool"] == "vsphere_list_vms" && r["decision"] == "allow")
+        .unwrap();
+    assert_eq!(by_host["args"], json!({"endpoint": "vc"}), "{by_host}");
     assert!(
         !log.contains("pro-token-canary"),
         "the peer's token was recorded"

@@ -426,6 +426,37 @@ impl Backends {
         }
     }
 
+    /// The endpoint of `backend` whose URL has host `host` (vSphere-MCP-Pro
+    /// names its vCenter by host name): compared without case, with or
+    /// without the port. Only configured endpoints can be named this way.
+    pub fn pick_by_host(&self, backend: BackendKind, host: &str) -> Result<&EndpointInfo, String> {
+        let of_kind = || self.endpoints().filter(|e| e.backend == backend);
+        let bare = |e: &EndpointInfo| {
+            e.host
+                .rsplit_once(':')
+                .map_or(e.host.clone(), |(h, _)| h.to_string())
+        };
+        let matching: Vec<&EndpointInfo> = of_kind()
+            .filter(|e| e.host.eq_ignore_ascii_case(host) || bare(e).eq_ignore_ascii_case(host))
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!(
+                "host {host:?} is no configured {} endpoint's; configured: {} (to reach another, add it as an endpoint in the configuration)",
+                backend.as_str(),
+                of_kind()
+                    .map(|e| format!("{} ({})", bare(e), e.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            many => Err(format!(
+                "several {} endpoints have host {host:?} ({}); name one with the `endpoint` argument",
+                backend.as_str(),
+                many.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
     /// Run a tool on an endpoint. The caller has authorized and audited.
     pub async fn execute(
         &self,

@@ -121,6 +121,11 @@ pub struct ToolDef {
     /// and called as its own, but decided as that tool's Cedar action, so
     /// every policy on the tool holds under either name.
     pub stands_for: Option<&'static str>,
+    /// Another server's argument that names the endpoint by its URL's host
+    /// (vSphere-MCP-Pro's `hostname`): replaced by `endpoint` before
+    /// validation, so that only configured endpoints can be named and the
+    /// audit record and Cedar see `endpoint` alone.
+    pub endpoint_host_arg: Option<&'static str>,
 }
 
 /// A tool declaration being built (the backend catalogs' shared builder).
@@ -161,6 +166,7 @@ impl Decl {
             aliases: Vec::new(),
             dropped: &[],
             stands_for: None,
+            endpoint_host_arg: None,
         })
     }
     pub fn params(mut self, params: &[Param]) -> Decl {

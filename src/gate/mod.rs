@@ -482,7 +482,9 @@ impl Gate {
     /// Look up the tool, validate the arguments, pick the endpoint.
     fn check(&self, req: &CallRequest) -> Result<(&ToolDef, ValidArgs, EndpointInfo), Rejection> {
         let tool = self.catalog.get(req.tool).ok_or(Rejection::UnknownTool)?;
-        let args = validate(tool, req.args).map_err(Rejection::InvalidArguments)?;
+        let by_host = self.endpoint_by_host(tool, req.args)?;
+        let args =
+            validate(tool, by_host.as_ref().or(req.args)).map_err(Rejection::InvalidArguments)?;
         let endpoint = self
             .backends
             .pick(tool.backend, args.str(control::ENDPOINT))
@@ -492,6 +494,50 @@ impl Gate {
         // before any backend is contacted.
         (tool.backend.plug().check_call)(tool, &endpoint, &args).map_err(Rejection::Invalid)?;
         Ok((tool, args, endpoint))
+    }
+
+    /// A call that names its endpoint by host (vSphere-MCP-Pro's
+    /// `hostname`), rewritten to name it by `endpoint`; `None` when it does
+    /// not.
+    fn endpoint_by_host(
+        &self,
+        tool: &ToolDef,
+        raw: Option<&Value>,
+    ) -> Result<Option<Value>, Rejection> {
+        let Some(arg) = tool.endpoint_host_arg else {
+            return Ok(None);
+        };
+        let Some(Value::Object(map)) = raw else {
+            return Ok(None);
+        };
+        let Some(given) = map.get(arg) else {
+            return Ok(None);
+        };
+        let host = given
+            .as_str()
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 253
+                    && !h.contains(|c: char| c.is_control() || c.is_whitespace())
+            })
+            .ok_or_else(|| Rejection::Invalid(format!("{arg}: expected a host name")))?;
+        let picked = self
+            .backends
+            .pick_by_host(tool.backend, host)
+            .map_err(|e| Rejection::Invalid(format!("{arg}: {e}")))?;
+        let mut map = map.clone();
+        map.remove(arg);
+        match map.get(control::ENDPOINT) {
+            Some(Value::String(e)) if *e != picked.name => {
+                return Err(Rejection::Invalid(format!(
+                    "{arg} {host:?} is endpoint {:?}, but endpoint names {e:?}: give one of them",
+                    picked.name
+                )))
+            }
+            _ => {}
+        }
+        map.insert(control::ENDPOINT.into(), Value::String(picked.name.clone()));
+        Ok(Some(Value::Object(map)))
     }
 
     /// Look up, validate, resolve from the arguments alone and authorize,

@@ -469,6 +469,9 @@ pub fn tools() -> Vec<ToolDef> {
     for t in &mut all {
         t.aliases = peer_aliases(t);
         t.dropped = dropped(t);
+        if VSPHERE_MCP_PRO_TOOLS.contains(&t.name) {
+            t.endpoint_host_arg = Some("hostname");
+        }
     }
     for (alias, of, description) in MCVSPHERE_PACKAGE_NAMES {
         let at = all
