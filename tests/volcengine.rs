@@ -239,7 +239,7 @@ fn gateway(region: &str, n: usize) -> Value {
 fn connection(n: usize) -> Value {
     json!({"VpnConnectionId": format!("vgc-conn{n:04}"), "VpnConnectionName": format!("c{n}"),
            "VpnGatewayId": "vgw-cnbeijing0001", "CustomerGatewayId": "cgw-2fe3bcd4a",
-           "Status": if n % 10 == 0 { "Pending" } else { "Available" }, "ConnectStatus": "connected",
+           "Status": if n.is_multiple_of(10) { "Pending" } else { "Available" }, "ConnectStatus": "connected",
            "IkeConfig": {"Version": "ikev2", "EncAlg": "aes", "Psk": "psk-canary-do-not-leak"},
            "IpsecConfig": {"EncAlg": "aes", "AuthAlg": "sha256"}})
 }
@@ -283,12 +283,19 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
                 .filter(|g| ids.is_empty() || ids.iter().any(|i| g["VpnGatewayId"] == ***i))
                 .filter(|g| q.get("Status").is_none_or(|s| g["Status"] == **s))
                 .filter(|g| {
-                    q.get("SslEnabled")
-                        .is_none_or(|s| g["SslEnabled"].to_string() == **s)
+                    q.get("SslEnabled").is_none_or(|s| {
+                        g["SslEnabled"].as_bool().map(|b| b.to_string()).as_deref()
+                            == Some(s.as_str())
+                    })
                 })
                 .filter(|g| {
-                    q.get("IpsecEnabled")
-                        .is_none_or(|s| g["IpsecEnabled"].to_string() == **s)
+                    q.get("IpsecEnabled").is_none_or(|s| {
+                        g["IpsecEnabled"]
+                            .as_bool()
+                            .map(|b| b.to_string())
+                            .as_deref()
+                            == Some(s.as_str())
+                    })
                 })
                 .filter(|g| {
                     tag.is_none_or(|(k, v)| {
