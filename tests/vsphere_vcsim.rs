@@ -1635,6 +1635,49 @@ async fn mcvsphere_package_tools_act_on_vcsim() {
     let tasks = e.ok("vsphere_get_recent_tasks", json!({"limit": 3})).await;
     assert_eq!(tasks.as_array().unwrap().len(), 3, "{tasks}");
 
+    // mcvsphere's storage_vmotion and deploy_from_template, with its own
+    // arguments: Portcullis's migrate and clone.
+    e.ok(
+        "vsphere_storage_vmotion",
+        json!({"vm_name": VM, "target_datastore": "LocalDS_1", "thin_provision": true}),
+    )
+    .await;
+    assert_eq!(e.vm(VM)["datastores"], json!(["LocalDS_1"]));
+    let r = e
+        .err("vsphere_storage_vmotion", json!({"vm_name": VM}))
+        .await;
+    assert!(r.contains("datastore"), "{r}");
+    let template = "DC0_H0_VM1";
+    e.ok("vsphere_power_off_vm", json!({"vm": template})).await;
+    e.ok("vsphere_convert_to_template", json!({"vm": template}))
+        .await;
+    e.ok(
+        "vsphere_deploy_from_template",
+        json!({"template_name": template, "new_vm_name": "from-template",
+               "datastore": "LocalDS_1", "power_on": true}),
+    )
+    .await;
+    // A VM (not a template) in the template's folder, on the datastore
+    // asked for, in its host's root pool (vCenter refuses a template's
+    // clone without a pool). vcsim 0.24 ignores CloneSpec.powerOn and
+    // RelocateSpec.transform, so neither is checked here.
+    let made = e.vm("from-template");
+    assert_eq!(
+        (
+            made["template"].clone(),
+            made["path"].clone(),
+            made["datastores"].clone(),
+            made["resource_pool"].clone()
+        ),
+        (
+            json!(false),
+            json!("/DC0/vm/from-template"),
+            json!(["LocalDS_1"]),
+            json!("Resources")
+        ),
+        "{made}"
+    );
+
     // DRS: vcsim's cluster has none to recommend.
     let r = e
         .ok(
@@ -1671,15 +1714,11 @@ async fn tools_list_offers_mcvsphere_package_tools() {
         .iter()
         .map(|t| t.name)
         .collect();
-    // Offered under other names, with other arguments: vsphere_migrate_vm
-    // and vsphere_clone_vm.
-    let elsewhere = ["storage_vmotion", "deploy_from_template"];
     let missing: Vec<String> = peer["tools"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())
-        .filter(|n| !elsewhere.contains(n))
         .map(|n| format!("vsphere_{n}"))
         .filter(|n| !listed.contains(&n.as_str()))
         .collect();

@@ -528,7 +528,7 @@ impl VimClient {
                 };
                 let pool = match (args.str("pool"), &host) {
                     (Some(p), _) => self.find("ResourcePool", "pool", p).await?,
-                    (None, Some(h)) => self.root_pool_of(h).await?,
+                    (None, Some(h)) => self.pool_of_host(h).await?,
                     (None, None) => {
                         return Err(self.invalid(
                             "the template runs on no host vCenter names; give pool (and host)",
@@ -598,8 +598,27 @@ impl VimClient {
                             self.invalid("the VM has no folder to clone into; give folder")
                         })?,
                 };
+                // RelocateSpec fields in the WSDL's order: datastore, pool.
+                let mut location = String::new();
+                if let Some(d) = args.str("datastore") {
+                    let ds = self.find("Datastore", "datastore", d).await?;
+                    location.push_str(&moref("datastore", &ds));
+                }
+                // A template has no resource pool of its own, and vCenter
+                // wants one for a clone of it: its host's root pool, as
+                // when a template is converted back.
+                let source = self
+                    .props(&vm, &["config.template", "runtime.host"])
+                    .await?
+                    .unwrap_or_default();
+                if source.text("config.template") == Some("true") {
+                    let host = source.moref("runtime.host").ok_or_else(|| {
+                        self.invalid("the template runs on no host vCenter names, so its clone has no resource pool")
+                    })?;
+                    location.push_str(&moref("pool", &self.pool_of_host(&host).await?));
+                }
                 let body = format!(
-                    "{}{}<spec><location></location><template>false</template>{}</spec>",
+                    "{}{}<spec><location>{location}</location><template>false</template>{}</spec>",
                     moref("folder", &folder),
                     el("name", args.str("new_name").unwrap_or_default()),
                     bool_el("powerOn", args.bool("power_on").unwrap_or(false)),
@@ -682,20 +701,6 @@ impl VimClient {
                 ),
             }),
         }
-    }
-
-    /// The root resource pool of the cluster (or standalone host's compute
-    /// resource) a host belongs to.
-    async fn root_pool_of(&self, host: &MoRef) -> Result<MoRef, BackendError> {
-        let compute = self
-            .props(host, &["parent"])
-            .await?
-            .and_then(|p| p.moref("parent"))
-            .ok_or_else(|| self.invalid("the host is in no cluster or compute resource"))?;
-        self.props(&compute, &["resourcePool"])
-            .await?
-            .and_then(|p| p.moref("resourcePool"))
-            .ok_or_else(|| self.invalid("the host's cluster has no resource pool; give pool"))
     }
 
     async fn vm_task(

@@ -28,6 +28,7 @@ struct PlacementArgs<'a> {
     host: Option<&'a str>,
     datastore: Option<&'a str>,
     parent: Option<&'a str>,
+    thin: Option<bool>,
     guest_id: &'a str,
     cpus: i64,
     memory_mb: i64,
@@ -45,6 +46,7 @@ impl<'a> PlacementArgs<'a> {
             host: args.str("host"),
             datastore: args.str("datastore"),
             parent: args.str("parent"),
+            thin: args.bool("thin_provision"),
             guest_id: args.str("guest_id").unwrap_or("otherGuest"),
             cpus: args.int("cpus").unwrap_or(1),
             memory_mb: args.int("memory_mb").unwrap_or(1024),
@@ -209,6 +211,11 @@ impl VimClient {
                     let host = self.find("HostSystem", "host", h).await?;
                     spec.push_str(&moref("pool", &self.pool_of_host(&host).await?));
                     spec.push_str(&moref("host", &host));
+                }
+                // mcvsphere's thin_provision: the disks' format at the
+                // destination (a hint vCenter may ignore, as it documents).
+                if let Some(thin) = a.thin {
+                    spec.push_str(&el("transform", if thin { "sparse" } else { "flat" }));
                 }
                 self.task_on_vm(
                     "RelocateVM_Task",

@@ -3,7 +3,7 @@
 //
 //	probe -url https://127.0.0.1:PORT/sdk vm NAME      {"exists":…,"power_state":…,"snapshots":[…],"current_snapshot":…,"path":…,"cpus":…,"memory_mb":…,
 //	                                                    "annotation":…,"boot_time":…,"host":…,"resource_pool":…,"serials":[…],"nics":[…],
-//	                                                    "cdroms":[{"key":…,"iso":…,"connected":…}],"template":…,…}
+//	                                                    "cdroms":[{"key":…,"iso":…,"connected":…}],"template":…,"datastores":[…],…}
 //	probe -url … pool PATH                              {"exists":…}
 //	probe -url … tasks VM                               {"exists":…,"tasks":[{"id":…,"name":DESCRIPTION_ID,"state":…},…]} (oldest first)
 //	probe -url … task ID                                {"exists":…,"state":…,"cancelled":…}
@@ -97,7 +97,7 @@ func main() {
 		vm, err := finder.VirtualMachine(ctx, name)
 		if err == nil {
 			var m mo.VirtualMachine
-			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "runtime.host", "config.hardware", "config.annotation", "config.template", "snapshot", "summary.runtime.bootTime", "resourcePool"}, &m); err != nil {
+			if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.powerState", "runtime.host", "config.hardware", "config.annotation", "config.template", "snapshot", "summary.runtime.bootTime", "resourcePool", "datastore"}, &m); err != nil {
 				log.Fatal(err)
 			}
 			names := []string{}
@@ -110,6 +110,10 @@ func main() {
 			disks := []map[string]interface{}{}
 			nics := []map[string]interface{}{}
 			cdroms := []map[string]interface{}{}
+			datastores := []string{}
+			for i := range m.Datastore {
+				datastores = append(datastores, objName(ctx, c, &m.Datastore[i]))
+			}
 			for _, d := range m.Config.Hardware.Device {
 				switch dev := d.(type) {
 				case *types.VirtualCdrom:
@@ -151,6 +155,7 @@ func main() {
 				"disks": disks, "nics": nics, "cdroms": cdroms, "template": m.Config.Template, "serial_ports": serial, "serials": serials,
 				"annotation": m.Config.Annotation, "boot_time": m.Summary.Runtime.BootTime,
 				"host": objName(ctx, c, m.Runtime.Host), "resource_pool": objName(ctx, c, m.ResourcePool),
+				"datastores": datastores,
 			}
 		}
 	case "host":

@@ -383,6 +383,14 @@ const PEER_ARGUMENTS_BY_TOOL: &[(&str, Alias)] = &[
         Alias::same("parent_path", "parent"),
     ),
     ("vsphere_clone_vm", Alias::same("new_vm_name", "new_name")),
+    (
+        "vsphere_deploy_from_template",
+        Alias::same("new_vm_name", "new_name"),
+    ),
+    (
+        "vsphere_storage_vmotion",
+        Alias::same("target_datastore", "datastore"),
+    ),
     // A direction, only where it is the argument's.
     (
         "vsphere_move_vm_disk",
@@ -627,6 +635,18 @@ const VM_HOST: Param = Param::optional(
 );
 const TARGET_DATASTORE: Param =
     Param::optional("datastore", Ty::VS_NAME, "The destination datastore.");
+const DESTINATION_DATASTORE: Param =
+    Param::required("datastore", Ty::VS_NAME, "The destination datastore.");
+const THIN_PROVISION: Param = Param::optional(
+    "thin_provision",
+    Ty::Bool,
+    "With a datastore: thin (true) or thick (false) disks there; default: as they are.",
+);
+const CLONE_DATASTORE: Param = Param::optional(
+    "datastore",
+    Ty::VS_NAME,
+    "The datastore for the clone; default: the source's.",
+);
 const GUEST_ID: Param = Param::optional(
     "guest_id",
     Ty::Text { max_len: 64 },

@@ -73,7 +73,19 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Placement(PlacementOp::Migrate),
         })
-        .params(&[VM, VM_HOST, TARGET_DATASTORE])
+        .params(&[VM, VM_HOST, TARGET_DATASTORE, THIN_PROVISION])
+        .task(),
+        tool(Spec {
+            name: "vsphere_storage_vmotion",
+            title: "Storage vMotion",
+            description: "Move a VM's files to another datastore (mcvsphere's name for vsphere_migrate_vm with a datastore).",
+            category: "placement",
+            tier: Operate,
+            target: T::VirtualMachine,
+            op: Op::Placement(PlacementOp::Migrate),
+        })
+        .stands_for("vsphere_migrate_vm")
+        .params(&[VM, DESTINATION_DATASTORE, THIN_PROVISION])
         .task(),
         tool(Spec {
             name: "vsphere_cancel_task",

@@ -261,7 +261,19 @@ pub(super) fn tools() -> Vec<ToolDef> {
             target: T::VirtualMachine,
             op: Op::Vm(VmOp::Clone),
         })
-        .params(&[VM, NEW_NAME, TARGET_FOLDER, POWER_ON])
+        .params(&[VM, NEW_NAME, TARGET_FOLDER, CLONE_DATASTORE, POWER_ON])
+        .task(),
+        tool(Spec {
+            name: "vsphere_deploy_from_template",
+            title: "Deploy from template",
+            description: "Create a VM from a template, in the template's folder (mcvsphere's name for vsphere_clone_vm).",
+            category: "vm",
+            tier: Change,
+            target: T::VirtualMachine,
+            op: Op::Vm(VmOp::Clone),
+        })
+        .stands_for("vsphere_clone_vm")
+        .params(&[VM, NEW_NAME, CLONE_DATASTORE, POWER_ON])
         .task(),
         tool(Spec {
             name: "vsphere_delete_vm",
