@@ -243,10 +243,15 @@ impl BreakGlass {
                 // Fail closed: no grant applies. Those whose time is up stay
                 // (they apply to nobody) until their end is recorded.
                 let now = Instant::now();
-                self.grants
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .retain(|g| g.deadline <= now);
+                let dropped = {
+                    let mut grants = self.grants.write().unwrap_or_else(|p| p.into_inner());
+                    let before = grants.len();
+                    grants.retain(|g| g.deadline <= now);
+                    before != grants.len()
+                };
+                if dropped {
+                    self.changed();
+                }
                 return Err(store_error(e));
             }
         };

@@ -83,9 +83,7 @@ pub fn compose(parts: Parts) -> Result<Runtime, String> {
         .shadow_policies
         .as_ref()
         .map(|dir| {
-            crate::policy::read_set(dir, &config.listing.policies())
-                .and_then(|s| PolicyEngine::from_sources(&s, &catalog))
-                .map_err(|e| {
+            PolicyEngine::load_set(dir, &config.listing.policies(), &catalog).map_err(|e| {
                 format!(
                     "shadow policies ({}) refused: {e}\n(the candidate set must validate like the live one; run `portcullis check`)",
                     dir.display()

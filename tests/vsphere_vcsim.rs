@@ -438,7 +438,20 @@ async fn host_tools_without_a_host_act_on_the_only_one_and_never_pick_among_seve
         assert_eq!(e.sim.probe("host", h)["maintenance"], false, "{h}");
     }
 
-    let one = env_with(None, &["-clusters", "0"]).await;
+    // Admins may do anything but reboot that host, by its name: a policy
+    // on the host the call lands on.
+    let one = env_with(
+        Some(
+            "permit (principal in Group::\"admins\", action, resource);\n\
+             @id(\"no-reboot-of-h0\")\n\
+             forbid (principal, action == Action::\"vsphere_reboot_host\", resource) \
+             when { resource.name == \"DC0_H0\" };",
+        ),
+        &["-clusters", "0"],
+    )
+    .await;
+    let reboot = one.err("vsphere_reboot_host", json!({})).await;
+    assert!(reboot.contains("no-reboot-of-h0"), "{reboot}");
     let hosts = one.ok("vsphere_list_hosts", json!({})).await;
     assert_eq!(hosts.as_array().unwrap().len(), 1, "{hosts}");
     let info = one.ok("vsphere_get_host_info", json!({})).await;
@@ -452,7 +465,7 @@ async fn host_tools_without_a_host_act_on_the_only_one_and_never_pick_among_seve
     )
     .await;
     assert_eq!(one.sim.probe("host", "DC0_H0")["maintenance"], false);
-    // Decided on the host it landed on: a policy on that host holds.
+    // Recorded on the host it landed on.
     let log = std::fs::read_to_string(one.dir.path().join("audit.jsonl")).unwrap();
     let decided = log
         .lines()
@@ -1837,8 +1850,8 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         .await;
     assert!(
         elsewhere.contains(
-            "hostname: host \"vc2.example.com\" is no configured vsphere endpoint's; configured: "
-        ) && elsewhere.contains("(vc)"),
+            "hostname: host \"vc2.example.com\" is no configured vsphere endpoint's; the configured endpoints are vc "
+        ) && !elsewhere.contains(&host),
         "{elsewhere}"
     );
     let both = e
@@ -1848,11 +1861,17 @@ async fn the_seeds_argument_names_and_units_are_accepted() {
         )
         .await;
     assert!(both.contains("give one of them"), "{both}");
-    // Only Portcullis's own tools take it (mcvsphere's have no hostname).
-    let r = e
-        .err("vsphere_list_templates", json!({"hostname": host}))
-        .await;
-    assert!(r.contains("unknown argument"), "{r}");
+    // Only vSphere-MCP-Pro's tools take it (mcvsphere's have no hostname).
+    for (tool, args) in [
+        ("vsphere_list_templates", json!({"hostname": host})),
+        ("vsphere_power_on", json!({"vm": VM, "hostname": host})),
+    ] {
+        let r = e.err(tool, args).await;
+        assert!(
+            r.contains("unknown argument") && r.contains("hostname"),
+            "{tool}: {r}"
+        );
+    }
 
     // A name and its alias together, a GiB figure that is no whole number
     // of MiB: refused by name, before vCenter.

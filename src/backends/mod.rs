@@ -441,11 +441,13 @@ impl Backends {
             .collect();
         match matching.as_slice() {
             [one] => Ok(one),
+            // Endpoint names only, as `pick` says: this is answered before
+            // authorization, so it must not tell where the endpoints are.
             [] => Err(format!(
-                "host {host:?} is no configured {} endpoint's; configured: {} (to reach another, add it as an endpoint in the configuration)",
+                "host {host:?} is no configured {} endpoint's; the configured endpoints are {} (to reach another, add it as an endpoint in the configuration)",
                 backend.as_str(),
                 of_kind()
-                    .map(|e| format!("{} ({})", bare(e), e.name))
+                    .map(|e| e.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             )),

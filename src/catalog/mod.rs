@@ -399,8 +399,10 @@ impl ToolDef {
         groups
     }
 
-    /// The JSON Schema of the tool's arguments, every one described in full
-    /// (strict: no other fields).
+    /// The JSON Schema of the tool's arguments, the control arguments
+    /// included and described, closed (no other fields); each value's
+    /// schema is the listed one ([`Ty::json_schema`]), whose rules
+    /// validation enforces in full.
     pub fn input_schema(&self) -> Map<String, Value> {
         self.schema(true, true)
     }

@@ -214,8 +214,9 @@ pub fn diff(
     new: &Path,
     as_json: bool,
 ) -> CliResult<ExitCode> {
+    // Each set as it would decide: with the configuration's [listing].
     let load = |dir: &Path| {
-        PolicyEngine::load_dir(dir, gate.catalog())
+        PolicyEngine::load_set(dir, &config.listing.policies(), gate.catalog())
             .map_err(|e| format!("policies in {} refused: {e}", dir.display()))
     };
     let (old_engine, new_engine) = (load(old)?, load(new)?);

@@ -644,7 +644,7 @@ async fn dry_run(
         );
         outln!(
             "action: {} [tier {}{}]",
-            p.tool.name,
+            p.tool.action(),
             p.tool.tier.as_str(),
             if p.context.destructive {
                 ", destructive"
@@ -1117,9 +1117,7 @@ async fn check(source: &SourceArgs) -> CliResult<ExitCode> {
     };
     print_config(&config, policy_count);
     if let Some(dir) = &config.shadow_policies {
-        let candidate = crate::policy::read_set(dir, &config.listing.policies())
-            .and_then(|s| PolicyEngine::from_sources(&s, &catalog));
-        match candidate {
+        match PolicyEngine::load_set(dir, &config.listing.policies(), &catalog) {
             Ok(engine) => outln!(
                 "shadow policies: {} ({} policies, decided beside the live set, never enforced)",
                 dir.display(),

@@ -1089,14 +1089,17 @@ impl Gate {
 }
 
 /// What binds an approval to a call: the tool, its validated arguments
-/// (`approval_id` aside), the endpoint and every resolved resource.
+/// (`approval_id` aside), the endpoint and every resolved resource. The
+/// tool by its own name, when called by another server's
+/// ([`ToolDef::stands_for`]): approvers read, and their policies decide
+/// on (`resource.tool`), the operation that will run, whichever name asked.
 fn approval_key(p: &Prepared) -> crate::approval::ApprovalKey {
     let mut args = p.args.as_map().clone();
     args.remove(control::APPROVAL_ID);
     let mut targets: Vec<String> = p.resources.iter().map(EntitySpec::display).collect();
     targets.extend(p.guests.iter().map(|g| g.resource.clone()));
     crate::approval::ApprovalKey {
-        tool: p.tool.name.to_string(),
+        tool: p.tool.action().to_string(),
         args: Value::Object(args),
         endpoint: p.endpoint.name.clone(),
         targets,

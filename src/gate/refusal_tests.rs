@@ -198,3 +198,87 @@ async fn another_servers_name_for_a_tool_is_held_by_the_tools_policies() {
     )
     .is_err());
 }
+
+#[test]
+fn a_call_parked_under_another_servers_name_is_approved_as_its_tool() {
+    // Approvers' policies read `resource.tool`: it must be the operation
+    // that runs, whichever name asked for it.
+    let dir = tempfile::tempdir().unwrap();
+    let g = crate::testing::GateBuilder::new()
+        .policies(&[ADMINS])
+        .endpoints(&[Endpoint::placeholder_of(
+            crate::catalog::BackendKind::Vsphere,
+            "vc",
+            true,
+            true,
+        )])
+        .audit(&dir.path().join("audit.jsonl"))
+        .build();
+    let args = json!({"vm": "web", "confirm": true});
+    let req = |tool| CallRequest {
+        tool,
+        args: Some(&args),
+        confirmation: Confirmation::None,
+        confirms: None,
+    };
+    let c = caller(&["admins"]);
+    let by_pro = g.prepare(&c, &req("vsphere_restart_vm")).unwrap();
+    let own = g.prepare(&c, &req("vsphere_reset_vm")).unwrap();
+    let key = super::approval_key(&by_pro);
+    assert_eq!(key.tool, "vsphere_reset_vm");
+    // One operation, one binding: approved under either name.
+    assert_eq!(key.args, super::approval_key(&own).args);
+    assert_eq!(key.targets, super::approval_key(&own).targets);
+}
+
+#[test]
+fn an_endpoint_is_named_by_host_only_among_configured_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let vsphere = |name: &str| {
+        Endpoint::placeholder_of(
+            crate::catalog::BackendKind::Vsphere,
+            name,
+            true,
+            name == "a",
+        )
+    };
+    let one = crate::testing::GateBuilder::new()
+        .policies(&[ADMINS])
+        .endpoints(&[vsphere("a"), Endpoint::placeholder("pve", true, true)])
+        .audit(&dir.path().join("audit.jsonl"))
+        .build();
+    let b = one.backends();
+    let vs = crate::catalog::BackendKind::Vsphere;
+    // Without case, with or without the port.
+    assert_eq!(
+        b.pick_by_host(vs, "NEVER-contacted.invalid").unwrap().name,
+        "a"
+    );
+    assert_eq!(
+        b.pick_by_host(vs, "never-contacted.invalid:443")
+            .unwrap()
+            .name,
+        "a"
+    );
+    assert!(b.pick_by_host(vs, "never-contacted.invalid:8443").is_err());
+    // Another backend's endpoint is never picked; the refusal names
+    // endpoints, not where they are (it is answered before authorization).
+    let e = b
+        .pick_by_host(crate::catalog::BackendKind::Pve, "elsewhere.example")
+        .unwrap_err();
+    assert!(e.contains("the configured endpoints are pve"), "{e}");
+    assert!(!e.contains("never-contacted"), "{e}");
+    let two = crate::testing::GateBuilder::new()
+        .policies(&[ADMINS])
+        .endpoints(&[vsphere("a"), vsphere("b")])
+        .audit(&dir.path().join("audit2.jsonl"))
+        .build();
+    let e = two
+        .backends()
+        .pick_by_host(vs, "never-contacted.invalid")
+        .unwrap_err();
+    assert!(
+        e.contains("several vsphere endpoints") && e.contains("a, b"),
+        "{e}"
+    );
+}

@@ -167,8 +167,16 @@ fn parsed_schema(text: &str) -> Result<Schema, PolicyError> {
 impl PolicyEngine {
     /// Load every `.cedar` file in `dir` and validate the set strictly.
     pub fn load_dir(dir: &std::path::Path, catalog: &Catalog) -> Result<PolicyEngine, PolicyError> {
-        let sources = load::read_dir(dir)?;
-        Self::from_sources(&sources, catalog)
+        Self::load_set(dir, &[], catalog)
+    }
+
+    /// A directory's policies with the configuration's own ([`read_set`]).
+    pub fn load_set(
+        dir: &std::path::Path,
+        generated: &[PolicySource],
+        catalog: &Catalog,
+    ) -> Result<PolicyEngine, PolicyError> {
+        Self::from_sources(&read_set(dir, generated)?, catalog)
     }
 
     /// Build from named policy texts (files, or the embedded lab bundle).

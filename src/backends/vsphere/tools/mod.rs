@@ -486,10 +486,12 @@ pub fn tools() -> Vec<ToolDef> {
             .iter()
             .position(|t| t.name == of)
             .unwrap_or_else(|| unreachable!("{alias} stands for {of}, which is declared"));
+        // mcvsphere's names: not vSphere-MCP-Pro's `hostname`.
         let tool = ToolDef {
             name: alias,
             description,
             stands_for: Some(of),
+            endpoint_host_arg: None,
             ..all[at].clone()
         };
         all.insert(at + 1, tool);
