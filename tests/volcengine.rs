@@ -270,6 +270,12 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
     };
     let result = match action {
         "DescribeVpnGateways" => {
+            // A boolean filter, as the OpenAPI takes it ("true"/"false").
+            let flag = |g: &Value, name: &str| {
+                q.get(name).is_none_or(|s| {
+                    g[name].as_bool().map(|b| b.to_string()).as_deref() == Some(s.as_str())
+                })
+            };
             let ids: Vec<&String> = q
                 .iter()
                 .filter(|(k, _)| k.starts_with("VpnGatewayIds."))
@@ -282,21 +288,7 @@ fn answer(region: &str, action: &str, q: &BTreeMap<String, String>) -> (u16, Val
                 .into_iter()
                 .filter(|g| ids.is_empty() || ids.iter().any(|i| g["VpnGatewayId"] == ***i))
                 .filter(|g| q.get("Status").is_none_or(|s| g["Status"] == **s))
-                .filter(|g| {
-                    q.get("SslEnabled").is_none_or(|s| {
-                        g["SslEnabled"].as_bool().map(|b| b.to_string()).as_deref()
-                            == Some(s.as_str())
-                    })
-                })
-                .filter(|g| {
-                    q.get("IpsecEnabled").is_none_or(|s| {
-                        g["IpsecEnabled"]
-                            .as_bool()
-                            .map(|b| b.to_string())
-                            .as_deref()
-                            == Some(s.as_str())
-                    })
-                })
+                .filter(|g| flag(g, "SslEnabled") && flag(g, "IpsecEnabled"))
                 .filter(|g| {
                     tag.is_none_or(|(k, v)| {
                         g["Tags"]

@@ -642,7 +642,7 @@ const DESTINATION_DATASTORE: Param =
 const THIN_PROVISION: Param = Param::optional(
     "thin_provision",
     Ty::Bool,
-    "With a datastore: thin (true) or thick (false) disks there; default: as they are.",
+    "With a datastore: ask for thin (true) or thick (false) disks there (a hint vCenter may ignore, as for mcvsphere); default: as they are.",
 );
 const CLONE_DATASTORE: Param = Param::optional(
     "datastore",
