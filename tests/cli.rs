@@ -994,15 +994,14 @@ fn listing_narrows_tools_by_backend_and_category_as_policies() {
     };
     write("[listing]\nbackends = [\"pve\"]\ncategories = [\"qemu\", \"nodes\"]\n");
     let cfg_s = cfg.display().to_string();
-    let o = portcullis(&[
-        "tools",
-        "--config",
-        &cfg_s,
-        "--lab-backend",
-        "--as",
-        "carol",
-        "--json",
-    ]);
+    // The same command line as carol, with the lab's cluster.
+    let as_carol = |args: &[&str]| {
+        let mut all = vec!["--config", cfg_s.as_str(), "--lab-backend", "--as", "carol"];
+        all.splice(0..0, args[..1].iter().copied());
+        all.extend(&args[1..]);
+        portcullis(&all)
+    };
+    let o = as_carol(&["tools", "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let listed: Vec<&Value> = v["tools"]
@@ -1021,28 +1020,11 @@ fn listing_narrows_tools_by_backend_and_category_as_policies() {
             t["category"]
         );
     }
-    let o = portcullis(&[
-        "dry-run",
-        "--config",
-        &cfg_s,
-        "--lab-backend",
-        "--as",
-        "carol",
-        "pve_list_storage",
-        "{}",
-    ]);
+    let o = as_carol(&["dry-run", "pve_list_storage", "{}"]);
     assert!(stdout(&o).contains("listing-categories"), "{}", stdout(&o));
     // Backends alone: every tool of the backend, none of the others.
     write("[listing]\nbackends = [\"pve\"]\n");
-    let o = portcullis(&[
-        "tools",
-        "--config",
-        &cfg_s,
-        "--lab-backend",
-        "--as",
-        "carol",
-        "--json",
-    ]);
+    let o = as_carol(&["tools", "--json"]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let tools = v["tools"].as_array().unwrap();
     for t in tools {
@@ -1065,27 +1047,9 @@ fn listing_narrows_tools_by_backend_and_category_as_policies() {
         ),
     )
     .unwrap();
-    let o = portcullis(&[
-        "call",
-        "--config",
-        &cfg_s,
-        "--lab-backend",
-        "--as",
-        "carol",
-        "pve_list_storage",
-        "{}",
-    ]);
+    let o = as_carol(&["call", "pve_list_storage", "{}"]);
     assert!(!o.status.success(), "{}", stdout(&o));
-    let o = portcullis(&[
-        "call",
-        "--config",
-        &cfg_s,
-        "--lab-backend",
-        "--as",
-        "carol",
-        "pve_list_nodes",
-        "{}",
-    ]);
+    let o = as_carol(&["call", "pve_list_nodes", "{}"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(dir.path().join("shadow.jsonl")).unwrap();
     let kinds: Vec<String> = log

@@ -13,6 +13,20 @@ fn gate(policies: &[&str], tls_verify: bool, dir: &std::path::Path) -> Gate {
         .with_dry_run_source("--config '/etc/portcullis/portcullis.toml'".into())
 }
 
+/// A gate with one vSphere endpoint, "vc", never contacted.
+fn vsphere_gate(policies: &[&str], dir: &std::path::Path) -> Gate {
+    crate::testing::GateBuilder::new()
+        .policies(policies)
+        .endpoints(&[Endpoint::placeholder_of(
+            crate::catalog::BackendKind::Vsphere,
+            "vc",
+            true,
+            true,
+        )])
+        .audit(&dir.join("audit.jsonl"))
+        .build()
+}
+
 fn caller(groups: &[&str]) -> Caller {
     Caller::stdio(Principal::new("u", groups.to_vec()))
 }
@@ -157,16 +171,7 @@ async fn another_servers_name_for_a_tool_is_held_by_the_tools_policies() {
     // written for the tool holds under either name.
     let dir = tempfile::tempdir().unwrap();
     let forbid = "@id(\"no-hard-power-off\")\nforbid(principal, action == Action::\"vsphere_power_off_vm\", resource);";
-    let g = crate::testing::GateBuilder::new()
-        .policies(&[ADMINS, forbid])
-        .endpoints(&[Endpoint::placeholder_of(
-            crate::catalog::BackendKind::Vsphere,
-            "vc",
-            true,
-            true,
-        )])
-        .audit(&dir.path().join("audit.jsonl"))
-        .build();
+    let g = vsphere_gate(&[ADMINS, forbid], dir.path());
     let admin = Principal::new("u", vec!["admins"]);
     let visible: Vec<&str> = g.visible_tools(&admin).iter().map(|t| t.name).collect();
     assert!(visible.contains(&"vsphere_power_on"), "{visible:?}");
@@ -204,16 +209,7 @@ fn a_call_parked_under_another_servers_name_is_approved_as_its_tool() {
     // Approvers' policies read `resource.tool`: it must be the operation
     // that runs, whichever name asked for it.
     let dir = tempfile::tempdir().unwrap();
-    let g = crate::testing::GateBuilder::new()
-        .policies(&[ADMINS])
-        .endpoints(&[Endpoint::placeholder_of(
-            crate::catalog::BackendKind::Vsphere,
-            "vc",
-            true,
-            true,
-        )])
-        .audit(&dir.path().join("audit.jsonl"))
-        .build();
+    let g = vsphere_gate(&[ADMINS], dir.path());
     let args = json!({"vm": "web", "confirm": true});
     let req = |tool| CallRequest {
         tool,
