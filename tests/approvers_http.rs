@@ -273,11 +273,6 @@ async fn the_admin_api_answers_with_approver_keys_only() {
 }
 
 /// The value of `name="csrf"` in a page.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[at..at + 64].to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
     let s = server().await;
@@ -331,7 +326,7 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
         listed.contains(&id) && listed.contains("Signed in as <strong>carol</strong>"),
         "{listed}"
     );
-    let token = csrf(&listed);
+    let token = common::page_csrf(&listed);
     let answer = format!("{}/admin/approvals/{id}", s.base);
 
     // Without the token, or from another origin: refused, audited, unchanged.

@@ -379,3 +379,59 @@ async fn a_session_id_is_its_owner_s_on_every_replica() {
         r.error()
     );
 }
+
+/// An approver signed in through one replica is signed in on every one,
+/// and signed out everywhere: the page's sessions are in the shared store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_signed_in_on_one_replica_is_signed_in_on_all() {
+    let redis = RedisServer::start(true, false);
+    let dir = tempfile::tempdir().unwrap();
+    copy_policies(&dir.path().join("policies"));
+    let a = replica(dir.path(), "a", &redis, false);
+    let b = replica(dir.path(), "b", &redis, false);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/admin/login", a.base))
+        .form(&[("key", DAVE_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let page = |base: &str| {
+        let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{base}/admin/"));
+        async move {
+            http.get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let on_b = page(&b.base).await;
+    assert!(
+        on_b.contains("Signed in as <strong>dave</strong>"),
+        "{on_b}"
+    );
+    // Signed out through B: A's page asks for a key again.
+    let r = http
+        .post(format!("{}/admin/logout", b.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", common::page_csrf(&on_b).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let on_a = page(&a.base).await;
+    assert!(
+        on_a.contains("Approver key") && !on_a.contains("Signed in as"),
+        "{on_a}"
+    );
+}

@@ -124,10 +124,10 @@ impl Approvers {
         }
         crate::admin::open_for_answers(&gate);
         Some(Approvers {
+            sessions: Sessions::new(gate.shared_state().cloned()),
             gate,
             keys: cfg.approver_keys.clone(),
             principals,
-            sessions: Sessions::default(),
             tls: cfg.tls.is_some()
                 || cfg
                     .public_url
@@ -372,7 +372,11 @@ impl Approvers {
             return self.sign_in(field("key"), parts, remote, now).await;
         }
         let cookie = Self::cookie(&parts.headers);
-        let Some(session) = cookie.and_then(|c| self.sessions.find(c, now)) else {
+        let session = match cookie {
+            Some(c) => self.sessions.find(c, now).await,
+            None => None,
+        };
+        let Some(session) = session else {
             if parts.method == Method::POST {
                 let r = Refused::new(
                     StatusCode::UNAUTHORIZED,
@@ -404,7 +408,7 @@ impl Approvers {
             },
             Route::SignOut => {
                 if let Some(c) = cookie {
-                    self.sessions.end(c);
+                    self.sessions.end(c).await;
                 }
                 self.audit_session("signed_out", who, remote).await;
                 redirect(&format!("{ADMIN_PREFIX}/"), Some(self.set_cookie("", 0)))
@@ -502,7 +506,7 @@ impl Approvers {
                 )),
             );
         }
-        match self.sessions.start(&principal, now) {
+        match self.sessions.start(&principal, now).await {
             Ok((cookie, _)) => redirect(
                 &format!("{ADMIN_PREFIX}/"),
                 Some(self.set_cookie(&cookie, sessions::MAX_AGE.as_secs())),

@@ -1,11 +1,18 @@
-//! Approvers' browser sessions: a random cookie names a session held here
-//! (by the cookie's digest), with its own anti-CSRF token. Bounded in
-//! number, ended when idle, and never older than a working day.
+//! Approvers' browser sessions: a random cookie names a session held here,
+//! or in the shared store when replicas share one (`[state]`), by the
+//! cookie's digest, with its own anti-CSRF token. Bounded in number (here;
+//! in the store by their lifetime), ended when idle, and never older than a
+//! working day. An approver signed in through one replica is signed in on
+//! all of them; if the store cannot be read, nobody is (fail closed).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
+use crate::state::resp::Reply;
+use crate::state::Redis;
 use crate::util::{constant_time_eq, secret_hex, sha256_hex};
 
 /// Signed out after this long without a request.
@@ -41,15 +48,45 @@ impl Session {
 pub struct Sessions {
     /// By the SHA-256 of the cookie: the cookie itself is kept nowhere.
     held: Mutex<HashMap<String, Session>>,
+    /// Where the sessions are kept when replicas share them.
+    shared: Option<Arc<Redis>>,
+}
+
+/// A session as the shared store keeps it: its idle limit is the key's
+/// time to live, renewed on each request; its age limit, wall-clock.
+#[derive(Serialize, Deserialize)]
+struct StoredSession {
+    principal: String,
+    csrf: String,
+    started_ms: u128,
+}
+
+fn unix_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 impl Sessions {
+    /// Sessions kept in `shared` (every replica's), or in this process.
+    pub fn new(shared: Option<Arc<Redis>>) -> Sessions {
+        Sessions {
+            held: Mutex::default(),
+            shared,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn stored_key(redis: &Redis, cookie: &str) -> String {
+        redis.key(&["page-session", &sha256_hex(cookie.as_bytes())])
+    }
+
     /// Sign `principal` in: the cookie value to set, and the session.
-    pub fn start(&self, principal: &str, now: Instant) -> Result<(String, Session), String> {
+    pub async fn start(&self, principal: &str, now: Instant) -> Result<(String, Session), String> {
         let cookie = secret_hex(32)?;
         let session = Session {
             principal: principal.to_string(),
@@ -57,6 +94,26 @@ impl Sessions {
             started: now,
             seen: now,
         };
+        if let Some(redis) = &self.shared {
+            let stored = StoredSession {
+                principal: session.principal.clone(),
+                csrf: session.csrf.clone(),
+                started_ms: unix_ms(),
+            };
+            let json = serde_json::to_vec(&stored).map_err(|e| e.to_string())?;
+            let idle = IDLE.as_millis().to_string();
+            redis
+                .cmd(&[
+                    b"SET",
+                    Self::stored_key(redis, &cookie).as_bytes(),
+                    &json,
+                    b"PX",
+                    idle.as_bytes(),
+                ])
+                .await
+                .map_err(|e| format!("sign-in is unavailable: the shared store failed ({e})"))?;
+            return Ok((cookie, session));
+        }
         let mut held = self.lock();
         held.retain(|_, s| s.live(now));
         if held.len() >= MAX_SESSIONS {
@@ -73,7 +130,10 @@ impl Sessions {
     }
 
     /// The live session `cookie` names, marked as seen now.
-    pub fn find(&self, cookie: &str, now: Instant) -> Option<Session> {
+    pub async fn find(&self, cookie: &str, now: Instant) -> Option<Session> {
+        if let Some(redis) = &self.shared {
+            return Self::find_stored(redis, cookie, now).await;
+        }
         let key = sha256_hex(cookie.as_bytes());
         let mut held = self.lock();
         match held.get_mut(&key) {
@@ -89,8 +149,47 @@ impl Sessions {
         }
     }
 
-    /// Sign out.
-    pub fn end(&self, cookie: &str) {
+    async fn find_stored(redis: &Redis, cookie: &str, now: Instant) -> Option<Session> {
+        let key = Self::stored_key(redis, cookie);
+        let stored = match redis.cmd(&[b"GET", key.as_bytes()]).await {
+            Ok(Reply::Bulk(bytes)) => serde_json::from_slice::<StoredSession>(&bytes).ok()?,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "approvers' sessions cannot be read from the shared store; nobody is signed in until they can");
+                return None;
+            }
+        };
+        if unix_ms().saturating_sub(stored.started_ms) >= MAX_AGE.as_millis() {
+            let _ = redis.cmd(&[b"DEL", key.as_bytes()]).await;
+            return None;
+        }
+        let idle = IDLE.as_millis().to_string();
+        if redis
+            .cmd(&[b"PEXPIRE", key.as_bytes(), idle.as_bytes()])
+            .await
+            .is_err()
+        {
+            return None;
+        }
+        Some(Session {
+            principal: stored.principal,
+            csrf: stored.csrf,
+            started: now,
+            seen: now,
+        })
+    }
+
+    /// Sign out (everywhere, when shared).
+    pub async fn end(&self, cookie: &str) {
+        if let Some(redis) = &self.shared {
+            if let Err(e) = redis
+                .cmd(&[b"DEL", Self::stored_key(redis, cookie).as_bytes()])
+                .await
+            {
+                tracing::error!(error = %e, "an approver's sign-out could not reach the shared store; the session ends when idle");
+            }
+            return;
+        }
         self.lock().remove(&sha256_hex(cookie.as_bytes()));
     }
 }
@@ -99,54 +198,65 @@ impl Sessions {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_session_is_found_by_its_cookie_only_while_live() {
+    #[tokio::test]
+    async fn a_session_is_found_by_its_cookie_only_while_live() {
         let sessions = Sessions::default();
         let t0 = Instant::now();
-        let (cookie, s) = sessions.start("carol", t0).unwrap();
+        let (cookie, s) = sessions.start("carol", t0).await.unwrap();
         assert_eq!(cookie.len(), 64);
         assert_ne!(cookie, s.csrf);
-        assert_eq!(sessions.find(&cookie, t0).unwrap().principal, "carol");
+        assert_eq!(sessions.find(&cookie, t0).await.unwrap().principal, "carol");
         assert!(
-            sessions.find(&s.csrf, t0).is_none(),
+            sessions.find(&s.csrf, t0).await.is_none(),
             "the CSRF token is no cookie"
         );
-        assert!(sessions.find(&cookie[1..], t0).is_none());
+        assert!(sessions.find(&cookie[1..], t0).await.is_none());
         // Each request renews the idle clock, not the absolute one.
         let mut t = t0;
         while t.duration_since(t0) + IDLE / 2 < MAX_AGE {
             t += IDLE / 2;
-            assert!(sessions.find(&cookie, t).is_some(), "live at {:?}", t - t0);
+            assert!(
+                sessions.find(&cookie, t).await.is_some(),
+                "live at {:?}",
+                t - t0
+            );
         }
         t += IDLE / 2;
-        assert!(sessions.find(&cookie, t).is_none(), "past the maximum age");
+        assert!(
+            sessions.find(&cookie, t).await.is_none(),
+            "past the maximum age"
+        );
 
-        let (cookie, _) = sessions.start("dave", t0).unwrap();
-        assert!(sessions.find(&cookie, t0 + IDLE).is_none(), "idle too long");
-        let (cookie, s) = sessions.start("dave", t0).unwrap();
+        let (cookie, _) = sessions.start("dave", t0).await.unwrap();
+        assert!(
+            sessions.find(&cookie, t0 + IDLE).await.is_none(),
+            "idle too long"
+        );
+        let (cookie, s) = sessions.start("dave", t0).await.unwrap();
         assert!(s.csrf_ok(&s.csrf.clone()) && !s.csrf_ok("") && !s.csrf_ok(&cookie));
-        sessions.end(&cookie);
-        assert!(sessions.find(&cookie, t0).is_none(), "signed out");
+        sessions.end(&cookie).await;
+        assert!(sessions.find(&cookie, t0).await.is_none(), "signed out");
     }
 
-    #[test]
-    fn the_least_recently_used_session_makes_room() {
+    #[tokio::test]
+    async fn the_least_recently_used_session_makes_room() {
         let sessions = Sessions::default();
         let t0 = Instant::now();
-        let (first, _) = sessions.start("p0", t0).unwrap();
+        let (first, _) = sessions.start("p0", t0).await.unwrap();
         let mut last = String::new();
         for i in 1..MAX_SESSIONS {
             last = sessions
                 .start(&format!("p{i}"), t0 + Duration::from_millis(i as u64))
+                .await
                 .unwrap()
                 .0;
         }
         // The first is used again, so the second is the oldest.
         let now = t0 + Duration::from_secs(1);
-        assert!(sessions.find(&first, now).is_some());
-        sessions.start("new", now).unwrap();
+        assert!(sessions.find(&first, now).await.is_some());
+        sessions.start("new", now).await.unwrap();
         assert_eq!(sessions.lock().len(), MAX_SESSIONS);
-        assert!(sessions.find(&first, now).is_some());
-        assert!(sessions.find(&last, now).is_some());
+        assert!(sessions.find(&first, now).await.is_some());
+        assert!(sessions.find(&last, now).await.is_some());
     }
 }
