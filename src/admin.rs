@@ -407,7 +407,7 @@ async fn grant_approval(admin: &Admin, req: &GrantRequest) -> Result<GrantApprov
     };
     let request = admin
         .gate
-        .open_approval(parked)
+        .open_approval(parked, None)
         .await
         .map_err(|e| e.to_string())?;
     Ok(Parked(Box::new(request)))

@@ -125,6 +125,8 @@ async fn a_parked_call_runs_once_exactly_as_approved_by_someone_else() {
         (r["event"].as_str(), r["approval"].as_str()),
         (Some("requested"), Some(id.as_str()))
     );
+    // The request names the call whose decision parked it.
+    assert_eq!(r["call"], d["call"], "{r}");
     assert_eq!(r["target"], "Vm::\"pve/100\"");
 
     // Not yet approved: the agent is told so, nothing runs.

@@ -969,7 +969,7 @@ impl Gate {
                 }
             }
             Verdict::NeedsConfirmation(verdict::ConfirmationKind::Approval) => {
-                let (text, parked) = self.park(caller, p, &message).await;
+                let (text, parked) = self.park(caller, p, &message, ids.call).await;
                 Outcome::Done(ToolResult {
                     parked,
                     ..ToolResult::error(text)
@@ -992,6 +992,7 @@ impl Gate {
         caller: &Caller,
         p: &Prepared<'_>,
         message: &str,
+        call: &str,
     ) -> (String, Option<String>) {
         if !self.approvals.answerable() {
             let told = format!(
@@ -1010,7 +1011,7 @@ impl Gate {
             justification: &p.context.justification,
             policy_set: &p.policy_set,
         };
-        let request = match self.open_approval(parked).await {
+        let request = match self.open_approval(parked, Some(call)).await {
             Ok(r) => r,
             Err(OpenError::Audit(e)) => return (records::audit_failure(&e), None),
             Err(OpenError::Store(e)) => {
@@ -1033,10 +1034,12 @@ impl Gate {
 
     /// The approval request for `call`: the one already open for that very
     /// call, or a new one, approvable only once its `requested` record is
-    /// durable.
+    /// durable. `call_id` is the parked call's, when a tool call asked: the
+    /// `requested` record names it, linking it to that call's decision.
     pub async fn open_approval(
         &self,
         call: crate::approval::Parked<'_>,
+        call_id: Option<&str>,
     ) -> Result<crate::approval::ApprovalRequest, OpenError> {
         match self
             .approvals
@@ -1046,9 +1049,11 @@ impl Gate {
         {
             crate::approval::Opened::Existing(r) => Ok(r),
             crate::approval::Opened::New(r) => {
-                self.write(&records::approval("requested", &r, None))
-                    .await
-                    .map_err(OpenError::Audit)?;
+                let mut record = records::approval("requested", &r, None);
+                if let Some(id) = call_id {
+                    record["call"] = Value::from(id);
+                }
+                self.write(&record).await.map_err(OpenError::Audit)?;
                 self.approvals
                     .insert(r.clone())
                     .await
