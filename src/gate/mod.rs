@@ -218,7 +218,7 @@ fn context(
     t: UtcTime,
 ) -> PolicyContext {
     let mut a: Map<String, Value> = args.as_map().clone();
-    a.retain(|k, _| !control::NOT_IN_ARGS.contains(&k.as_str()) && !tool.withheld_from_policy(k));
+    a.retain(|k, _| tool.in_policy_args(k));
     let ctx = PolicyContext {
         args: a,
         confirmed: false,

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::context::PolicyContext;
-use crate::catalog::{control, Catalog, ToolDef};
+use crate::catalog::{Catalog, ToolDef};
 
 /// The entity types every deployment has: principals, groups, endpoints.
 /// Each backend adds its own (see `backends::registry`), parented so that
@@ -76,7 +76,7 @@ fn cedar_attr_name(name: &str) -> String {
 fn args_record(tool: &ToolDef) -> String {
     let fields: Vec<String> = tool
         .all_params()
-        .filter(|p| !control::NOT_IN_ARGS.contains(&p.name) && !tool.withheld_from_policy(p.name))
+        .filter(|p| tool.in_policy_args(p.name))
         .map(|p| {
             format!(
                 "{}{}: {}",

@@ -26,19 +26,10 @@ struct Entry {
 
 /// See [`Entry::principal_only_forbid`].
 fn is_principal_only_forbid(p: &Policy) -> bool {
-    if p.effect() != Effect::Forbid
-        || p.resource_constraint() != cedar_policy::ResourceConstraint::Any
-    {
-        return false;
-    }
-    let Ok(json) = p.to_json() else {
-        return false;
-    };
-    let conditions = json
-        .get("conditions")
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    !conditions.contains("\"Var\":\"context\"") && !conditions.contains("\"Var\":\"resource\"")
+    p.effect() == Effect::Forbid
+        && p.resource_constraint() == cedar_policy::ResourceConstraint::Any
+        && p.to_json()
+            .is_ok_and(|j| !super::reads_varying(&j["conditions"], &[]))
 }
 
 pub struct SliceIndex {
