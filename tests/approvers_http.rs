@@ -65,18 +65,6 @@ async fn stop(s: &Server, vmid: u64, approval: Option<&str>) -> String {
     }
 }
 
-/// A page, with the session cookie.
-async fn page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
-    http.get(url)
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 fn approval_id(text: &str) -> String {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find(|w| w.starts_with("apr-"))
@@ -94,19 +82,12 @@ fn approvals_cli(base: &str, args: &[&str]) -> std::process::Command {
     cmd
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_answers_with_approver_keys_only() {
     let s = server().await;
     let parked = stop(&s, 100, None).await;
     let id = approval_id(&parked);
-    let http = client();
+    let http = harness::page_client();
     let list = format!("{}/admin/api/approvals", s.base);
 
     // No key, and an agent's MCP key: refused, audited.
@@ -277,7 +258,7 @@ async fn the_admin_api_answers_with_approver_keys_only() {
 async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
     let s = server().await;
     let id = approval_id(&stop(&s, 101, None).await);
-    let http = client();
+    let http = harness::page_client();
     let admin = format!("{}/admin/", s.base);
 
     let r = http.get(&admin).send().await.unwrap();
@@ -321,12 +302,12 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
     let signed_in = last(&s, "approver_session", "event", "signed_in").unwrap();
     assert_eq!(signed_in["principal"], "carol");
 
-    let listed = page(&http, &admin, &cookie).await;
+    let listed = harness::page(&http, &admin, &cookie).await;
     assert!(
         listed.contains(&id) && listed.contains("Signed in as <strong>carol</strong>"),
         "{listed}"
     );
-    let token = common::page_csrf(&listed);
+    let token = harness::page_csrf(&listed);
     let answer = format!("{}/admin/approvals/{id}", s.base);
 
     // Without the token, or from another origin: refused, audited, unchanged.
@@ -395,7 +376,7 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
         "{}",
         r.text().await.unwrap()
     );
-    let detail = page(&http, &answer, &cookie).await;
+    let detail = harness::page(&http, &answer, &cookie).await;
     assert!(detail.contains("approved, not run yet"), "{detail}");
     assert!(
         detail.contains("&lt;b&gt;ok&lt;/b&gt;") && !detail.contains("<b>ok</b>"),
@@ -419,7 +400,7 @@ async fn the_page_signs_in_and_changes_nothing_on_a_forged_form() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let after = page(&http, &admin, &cookie).await;
+    let after = harness::page(&http, &admin, &cookie).await;
     assert!(
         after.contains("Approver key") && !after.contains(&id),
         "{after}"

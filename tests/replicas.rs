@@ -389,10 +389,7 @@ async fn an_approver_signed_in_on_one_replica_is_signed_in_on_all() {
     copy_policies(&dir.path().join("policies"));
     let a = replica(dir.path(), "a", &redis, false);
     let b = replica(dir.path(), "b", &redis, false);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = harness::page_client();
     let r = http
         .post(format!("{}/admin/login", a.base))
         .form(&[("key", DAVE_KEY)])
@@ -402,20 +399,8 @@ async fn an_approver_signed_in_on_one_replica_is_signed_in_on_all() {
     assert_eq!(r.status(), 303);
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let cookie = set.split(';').next().unwrap().to_string();
-    let page = |base: &str| {
-        let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{base}/admin/"));
-        async move {
-            http.get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let on_b = page(&b.base).await;
+    let admin = |base: &str| format!("{base}/admin/");
+    let on_b = harness::page(&http, &admin(&b.base), &cookie).await;
     assert!(
         on_b.contains("Signed in as <strong>dave</strong>"),
         "{on_b}"
@@ -424,12 +409,12 @@ async fn an_approver_signed_in_on_one_replica_is_signed_in_on_all() {
     let r = http
         .post(format!("{}/admin/logout", b.base))
         .header("cookie", &cookie)
-        .form(&[("csrf", common::page_csrf(&on_b).as_str())])
+        .form(&[("csrf", harness::page_csrf(&on_b).as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let on_a = page(&a.base).await;
+    let on_a = harness::page(&http, &admin(&a.base), &cookie).await;
     assert!(
         on_a.contains("Approver key") && !on_a.contains("Signed in as"),
         "{on_a}"

@@ -369,6 +369,14 @@ pub struct EndpointInfo {
     pub settings: std::sync::Arc<dyn EndpointSettings>,
 }
 
+/// Endpoints' names, as errors list them.
+fn names<'a>(endpoints: impl Iterator<Item = &'a EndpointInfo>) -> String {
+    endpoints
+        .map(|e| e.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Backends {
     pub fn new(endpoints: &[Endpoint]) -> Result<Backends, BackendError> {
         let mut clients = BTreeMap::new();
@@ -405,13 +413,7 @@ impl Backends {
     pub fn pick(&self, backend: BackendKind, named: Option<&str>) -> Result<&EndpointInfo, String> {
         let of_kind: Vec<&EndpointInfo> =
             self.endpoints().filter(|e| e.backend == backend).collect();
-        let names = || {
-            of_kind
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let names = || names(of_kind.iter().copied());
         match named {
             Some(n) => of_kind.iter().copied().find(|e| e.name == n).ok_or_else(|| {
                 format!("endpoint {n:?} is not a configured {} endpoint; configured: {}", backend.as_str(), names())
@@ -431,13 +433,13 @@ impl Backends {
     /// without the port. Only configured endpoints can be named this way.
     pub fn pick_by_host(&self, backend: BackendKind, host: &str) -> Result<&EndpointInfo, String> {
         let of_kind = || self.endpoints().filter(|e| e.backend == backend);
-        let bare = |e: &EndpointInfo| {
-            e.host
-                .rsplit_once(':')
-                .map_or(e.host.clone(), |(h, _)| h.to_string())
-        };
+        fn bare(host: &str) -> &str {
+            host.rsplit_once(':').map_or(host, |(h, _)| h)
+        }
         let matching: Vec<&EndpointInfo> = of_kind()
-            .filter(|e| e.host.eq_ignore_ascii_case(host) || bare(e).eq_ignore_ascii_case(host))
+            .filter(|e| {
+                e.host.eq_ignore_ascii_case(host) || bare(&e.host).eq_ignore_ascii_case(host)
+            })
             .collect();
         match matching.as_slice() {
             [one] => Ok(one),
@@ -446,15 +448,12 @@ impl Backends {
             [] => Err(format!(
                 "host {host:?} is no configured {} endpoint's; the configured endpoints are {} (to reach another, add it as an endpoint in the configuration)",
                 backend.as_str(),
-                of_kind()
-                    .map(|e| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                names(of_kind())
             )),
             many => Err(format!(
                 "several {} endpoints have host {host:?} ({}); name one with the `endpoint` argument",
                 backend.as_str(),
-                many.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                names(many.iter().copied())
             )),
         }
     }

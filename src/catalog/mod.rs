@@ -324,9 +324,6 @@ impl ToolDef {
         matches!(self.param_ty(name), Some(Ty::Content { .. }))
     }
 
-    /// Whether `name` stays out of the Cedar context and schema: secrets
-    /// never appear anywhere, content is too large to decide on, tag
-    /// filters have no Cedar type (policy sees the call's target instead).
     /// Whether argument `name` is in the Cedar context's `args`: not a
     /// control argument policies see as a field of its own, not withheld.
     /// The schema's record type and every request's context follow it.
@@ -334,6 +331,9 @@ impl ToolDef {
         !control::NOT_IN_ARGS.contains(&name) && !self.withheld_from_policy(name)
     }
 
+    /// Whether `name` stays out of the Cedar context and schema: secrets
+    /// never appear anywhere, content is too large to decide on, tag
+    /// filters have no Cedar type (policy sees the call's target instead).
     pub fn withheld_from_policy(&self, name: &str) -> bool {
         matches!(
             self.param_ty(name),

@@ -157,10 +157,11 @@ impl Ty {
         };
         match self {
             Ty::Ident { pattern, .. } => string_with_prefix(pattern),
-            Ty::Text { .. } | Ty::Name { .. } | Ty::Content { .. } | Ty::PropString { .. } => {
-                json!({"type": "string"})
-            }
-            Ty::RelPath { .. } => json!({"type": "string"}),
+            Ty::Text { .. }
+            | Ty::Name { .. }
+            | Ty::Content { .. }
+            | Ty::PropString { .. }
+            | Ty::RelPath { .. } => json!({"type": "string"}),
             Ty::Secret { .. } => json!({"type": "string", "writeOnly": true}),
             Ty::IdList {
                 pattern, max_items, ..

@@ -458,3 +458,34 @@ pub async fn send_get(tcp: &mut tokio::net::TcpStream, path: &str) {
         .await
         .unwrap();
 }
+
+/// A client for the approvers' page: redirects are answers to check, not
+/// to follow.
+pub fn page_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A page, with the session cookie.
+pub async fn page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
+    http.get(url)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The anti-CSRF token of an approvers' page's forms.
+pub fn page_csrf(html: &str) -> String {
+    let mark = "name=\"csrf\" value=\"";
+    let at = html
+        .find(mark)
+        .unwrap_or_else(|| panic!("no form token in {html}"))
+        + mark.len();
+    html[at..at + 64].to_string()
+}

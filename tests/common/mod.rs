@@ -198,13 +198,3 @@ pub fn approve_lab_rule() -> String {
         .unwrap()
         .replace("Endpoint::\"prod\"", "Endpoint::\"lab\"")
 }
-
-/// The anti-CSRF token of an approvers' page's forms.
-pub fn page_csrf(html: &str) -> String {
-    let mark = "name=\"csrf\" value=\"";
-    let at = html
-        .find(mark)
-        .unwrap_or_else(|| panic!("no form token in {html}"))
-        + mark.len();
-    html[at..at + 64].to_string()
-}
